@@ -1,0 +1,199 @@
+//! The legal time limits and the policy settings a region may override.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::case::LegalCategory;
+use crate::error::{Result, ValidationError, positive};
+
+/// Time limits per legal category, in minutes from the moment the clock started.
+///
+/// The defaults are the statutory maxima (see docs/domain.md). A policy may set a
+/// *stricter* limit for a category, never a looser one: a limit above the
+/// statutory maximum is rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "BTreeMap<LegalCategory, f64>", into = "BTreeMap<LegalCategory, f64>")]
+pub struct LegalLimits {
+    minutes: BTreeMap<LegalCategory, u32>,
+}
+
+impl LegalLimits {
+    /// The statutory maximum for a category, in minutes.
+    pub fn statutory_min(category: LegalCategory) -> u32 {
+        let hours = match category {
+            LegalCategory::CriminalSummons => 12,
+            LegalCategory::CriminalSummonsSerious => 24,
+            LegalCategory::AdministrativeQuestioning => 8,
+            LegalCategory::AdministrativeQuestioningComplex => 12,
+            LegalCategory::AdministrativeQuestioningDetention => 24,
+            LegalCategory::ContinuedQuestioning => 24,
+            LegalCategory::ContinuedQuestioningExtended => 48,
+        };
+        hours * 60
+    }
+
+    /// The limit in minutes for a category.
+    pub fn limit_min(&self, category: LegalCategory) -> u32 {
+        self.minutes.get(&category).copied().unwrap_or_else(|| Self::statutory_min(category))
+    }
+
+    /// Override the limits of some categories, given in hours.
+    pub fn with_overrides_h(overrides: &BTreeMap<LegalCategory, f64>) -> Result<Self> {
+        let mut limits = Self::default();
+        for (&category, &hours) in overrides {
+            let field = category.as_str();
+            let hours = positive(field, hours)?;
+            let minutes = (hours * 60.0).round();
+            let max = Self::statutory_min(category);
+            if minutes > f64::from(max) {
+                return Err(ValidationError::new(
+                    field,
+                    hours,
+                    format!("a policy may only shorten the statutory limit of {} h", max / 60),
+                ));
+            }
+            limits.minutes.insert(category, minutes as u32);
+        }
+        Ok(limits)
+    }
+}
+
+impl Default for LegalLimits {
+    fn default() -> Self {
+        Self { minutes: LegalCategory::ALL.into_iter().map(|c| (c, Self::statutory_min(c))).collect() }
+    }
+}
+
+impl TryFrom<BTreeMap<LegalCategory, f64>> for LegalLimits {
+    type Error = ValidationError;
+    fn try_from(m: BTreeMap<LegalCategory, f64>) -> Result<Self> {
+        Self::with_overrides_h(&m)
+    }
+}
+
+impl From<LegalLimits> for BTreeMap<LegalCategory, f64> {
+    fn from(l: LegalLimits) -> Self {
+        l.minutes.into_iter().map(|(c, m)| (c, f64::from(m) / 60.0)).collect()
+    }
+}
+
+/// Policy settings. Every field has a default that follows docs/domain.md.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawPolicy", into = "RawPolicy")]
+pub struct Policy {
+    /// Time limits per legal category (hours in files).
+    pub legal_limits: LegalLimits,
+    /// Officers in a ground escort (local practice; default 2).
+    pub min_escort_officers: u32,
+    /// Officers who question (CPL Art. 118: at least 2).
+    pub min_questioning_officers: u32,
+    /// Alert this many minutes before a legal limit (e.g. 60 and 30).
+    pub alert_lead_min: Vec<u32>,
+    /// Longest a person may wait in a holding room before an alert.
+    pub max_holding_min: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy { legal_limits: LegalLimits::default(), min_escort_officers: 2, min_questioning_officers: 2, alert_lead_min: vec![60, 30], max_holding_min: 240 }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    #[serde(default)]
+    legal_limits_h: BTreeMap<LegalCategory, f64>,
+    #[serde(default = "two")]
+    min_escort_officers: u32,
+    #[serde(default = "two")]
+    min_questioning_officers: u32,
+    #[serde(default = "default_leads")]
+    alert_lead_min: Vec<u32>,
+    #[serde(default = "default_max_holding")]
+    max_holding_min: u32,
+}
+
+fn two() -> u32 {
+    2
+}
+fn default_leads() -> Vec<u32> {
+    vec![60, 30]
+}
+fn default_max_holding() -> u32 {
+    240
+}
+
+impl TryFrom<RawPolicy> for Policy {
+    type Error = ValidationError;
+    fn try_from(r: RawPolicy) -> Result<Self> {
+        let legal_limits = LegalLimits::with_overrides_h(&r.legal_limits_h).map_err(|e| e.within("legal_limits_h"))?;
+        if r.min_escort_officers == 0 {
+            return Err(ValidationError::new("min_escort_officers", 0, "an escort needs at least one officer"));
+        }
+        if r.min_questioning_officers < 2 {
+            return Err(ValidationError::new("min_questioning_officers", r.min_questioning_officers, "questioning needs at least 2 officers (CPL Art. 118)"));
+        }
+        if let Some((i, &l)) = r.alert_lead_min.iter().enumerate().find(|&(_, &l)| l == 0 || l > 48 * 60) {
+            return Err(ValidationError::new(format!("alert_lead_min[{i}]"), l, "a lead time is 1 to 2880 minutes"));
+        }
+        if r.max_holding_min == 0 {
+            return Err(ValidationError::new("max_holding_min", 0, "must be greater than 0"));
+        }
+        let mut alert_lead_min = r.alert_lead_min;
+        alert_lead_min.sort_unstable_by(|a, b| b.cmp(a));
+        alert_lead_min.dedup();
+        Ok(Policy { legal_limits, min_escort_officers: r.min_escort_officers, min_questioning_officers: r.min_questioning_officers, alert_lead_min, max_holding_min: r.max_holding_min })
+    }
+}
+
+impl From<Policy> for RawPolicy {
+    fn from(p: Policy) -> Self {
+        let defaults = LegalLimits::default();
+        let legal_limits_h = LegalCategory::ALL
+            .into_iter()
+            .filter(|&c| p.legal_limits.limit_min(c) != defaults.limit_min(c))
+            .map(|c| (c, f64::from(p.legal_limits.limit_min(c)) / 60.0))
+            .collect();
+        RawPolicy { legal_limits_h, min_escort_officers: p.min_escort_officers, min_questioning_officers: p.min_questioning_officers, alert_lead_min: p.alert_lead_min, max_holding_min: p.max_holding_min }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statutory_defaults() {
+        let l = LegalLimits::default();
+        assert_eq!(l.limit_min(LegalCategory::CriminalSummons), 12 * 60);
+        assert_eq!(l.limit_min(LegalCategory::CriminalSummonsSerious), 24 * 60);
+        assert_eq!(l.limit_min(LegalCategory::AdministrativeQuestioning), 8 * 60);
+        assert_eq!(l.limit_min(LegalCategory::AdministrativeQuestioningComplex), 12 * 60);
+        assert_eq!(l.limit_min(LegalCategory::AdministrativeQuestioningDetention), 24 * 60);
+        assert_eq!(l.limit_min(LegalCategory::ContinuedQuestioning), 24 * 60);
+        assert_eq!(l.limit_min(LegalCategory::ContinuedQuestioningExtended), 48 * 60);
+    }
+
+    #[test]
+    fn policy_may_shorten_but_not_extend() {
+        let mut m = BTreeMap::new();
+        m.insert(LegalCategory::CriminalSummons, 10.0);
+        let l = LegalLimits::with_overrides_h(&m).unwrap();
+        assert_eq!(l.limit_min(LegalCategory::CriminalSummons), 600);
+        m.insert(LegalCategory::AdministrativeQuestioning, 9.0);
+        let e = LegalLimits::with_overrides_h(&m).unwrap_err();
+        assert_eq!((e.field.as_str(), e.value.as_str()), ("administrative_questioning", "9"));
+        m.insert(LegalCategory::AdministrativeQuestioning, f64::NAN);
+        assert!(LegalLimits::with_overrides_h(&m).is_err());
+    }
+
+    #[test]
+    fn policy_rejects_single_questioner() {
+        let e = toml::from_str::<Policy>("min_questioning_officers = 1").unwrap_err();
+        assert!(e.to_string().contains("min_questioning_officers"), "{e}");
+        let p: Policy = toml::from_str("alert_lead_min = [30, 60, 30]").unwrap();
+        assert_eq!(p.alert_lead_min, vec![60, 30]);
+    }
+}
