@@ -157,9 +157,7 @@ impl ModelKind {
     /// Attaches the parameters: `p` is required by p-median, p-center and MCLP, `radius` by
     /// MCLP; a parameter the model does not use is an error too (it is probably a mistake).
     pub fn with_params(self, p: Option<usize>, radius: Option<f64>) -> Result<Model, LayoutError> {
-        let need_p = || {
-            p.ok_or_else(|| LayoutError::InvalidModel(format!("{self} needs p")))
-        };
+        let need_p = || p.ok_or_else(|| LayoutError::InvalidModel(format!("{self} needs p")));
         let model = match self {
             ModelKind::PMedian => Model::PMedian { p: need_p()? },
             ModelKind::PCenter => Model::PCenter { p: need_p()? },
@@ -278,8 +276,10 @@ pub struct SolveOptions {
     /// `|objective - bound| / |objective|` is at most this. Default `1e-6` (HiGHS's own default
     /// is `1e-4`, too loose to reproduce published optima).
     pub mip_rel_gap: f64,
-    /// HiGHS `threads`; `None` lets HiGHS choose. HiGHS sizes its worker pool once per
-    /// process, so a different value in a later solve may be ignored.
+    /// HiGHS `threads`. `None` runs HiGHS on the calling thread with the worker pool HiGHS
+    /// keeps for that thread (created on first use with one worker per core). `Some(k)` runs
+    /// the solve on a fresh thread with exactly `k` workers; prefer `Some(1)` when many
+    /// solves run in parallel (rayon), to avoid one pool per core per thread.
     pub threads: Option<u32>,
     /// Let HiGHS print its log to the console.
     pub verbose: bool,

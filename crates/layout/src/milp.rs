@@ -104,6 +104,27 @@ impl Milp {
         start: Option<&[f64]>,
         options: &MilpOptions,
     ) -> Result<MilpResult, LayoutError> {
+        if options.threads.is_none() {
+            return self.solve_here(sense, objective, start, options);
+        }
+        // HiGHS keeps one worker pool per OS thread, sized by the first run on that thread,
+        // and fails any later run asking for a different `threads`. A fresh thread starts
+        // without a pool, so an explicit thread count always gets what it asks for.
+        std::thread::scope(|scope| {
+            scope
+                .spawn(move || self.solve_here(sense, objective, start, options))
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+    }
+
+    fn solve_here(
+        self,
+        sense: Sense,
+        objective: Expression,
+        start: Option<&[f64]>,
+        options: &MilpOptions,
+    ) -> Result<MilpResult, LayoutError> {
         let unsolved = match sense {
             Sense::Minimise => self.vars.minimise(objective),
             Sense::Maximise => self.vars.maximise(objective),

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use good_lp::Expression;
 
 use crate::milp::{Col, Milp, MilpOptions, MilpResult, Sense};
-use crate::{Instance, LayoutError, Model, SolveOptions, SolveStatus, Solution};
+use crate::{Instance, LayoutError, Model, Solution, SolveOptions, SolveStatus};
 
 /// The wall-clock budget shared by every HiGHS call of one [`crate::solve`].
 pub(crate) struct Budget {
@@ -58,7 +58,12 @@ fn run(
     options: &SolveOptions,
     budget: &Budget,
 ) -> Result<Run, LayoutError> {
-    match milp.solve(sense, objective, Some(&start), &budget.milp_options(options))? {
+    match milp.solve(
+        sense,
+        objective,
+        Some(&start),
+        &budget.milp_options(options),
+    )? {
         MilpResult::Solved {
             values,
             status,
@@ -100,6 +105,25 @@ fn report_gap(objective: f64, run: &Run) -> Option<f64> {
     run.bound
         .and_then(|b| relative_gap(objective, b))
         .or(run.gap)
+}
+
+/// The rows p-median and CFLP share: every client fully assigned (`sum_j x_ij = 1`), only to
+/// open facilities (`x_ij <= y_j`); adds `weight(i) * c_ij * x_ij` to the objective.
+fn assignment_rows(
+    milp: &mut Milp,
+    instance: &Instance,
+    x: &[Vec<Col>],
+    y: &[Col],
+    weight: impl Fn(usize) -> f64,
+    objective: &mut Expression,
+) {
+    for (i, (row, costs)) in x.iter().zip(&instance.cost).enumerate() {
+        milp.add(sum_of(row).eq(1.0));
+        for ((xij, yj), &c) in row.iter().zip(y).zip(costs) {
+            milp.add((xij.var - yj.var).leq(0.0));
+            objective.add_mul(weight(i) * c, xij.var);
+        }
+    }
 }
 
 fn sum_of<'a>(cols: impl IntoIterator<Item = &'a Col>) -> Expression {
@@ -169,8 +193,8 @@ fn greedy(instance: &Instance, p: usize, score: impl Fn(&[f64]) -> f64) -> Vec<u
         let Some((_, j)) = best else { break };
         is_open[j] = true;
         open.push(j);
-        for i in 0..n {
-            nearest[i] = nearest[i].min(instance.cost[i][j]);
+        for (near, row) in nearest.iter_mut().zip(&instance.cost) {
+            *near = near.min(row[j]);
         }
     }
     open.sort_unstable();
@@ -212,13 +236,14 @@ pub(crate) fn p_median(
         .collect();
     milp.add(sum_of(&y).eq(p as f64));
     let mut objective = Expression::default();
-    for i in 0..n {
-        milp.add(sum_of(&x[i]).eq(1.0));
-        for j in 0..m {
-            milp.add((x[i][j].var - y[j].var).leq(0.0));
-            objective.add_mul(instance.demand[i] * instance.cost[i][j], x[i][j].var);
-        }
-    }
+    assignment_rows(
+        &mut milp,
+        instance,
+        &x,
+        &y,
+        |i| instance.demand[i],
+        &mut objective,
+    );
 
     let greedy_open = greedy(instance, p, |t| {
         t.iter().zip(&instance.demand).map(|(c, d)| c * d).sum()
@@ -263,17 +288,17 @@ pub(crate) fn mclp(
     milp.add(sum_of(&y).eq(p as f64));
     let mut objective = Expression::default();
     let mut z: Vec<Option<Col>> = vec![None; n];
-    for i in 0..n {
+    for ((row, &demand), z) in instance.cost.iter().zip(&instance.demand).zip(&mut z) {
         let within: Vec<&Col> = (0..m)
-            .filter(|&j| instance.cost[i][j] <= radius)
+            .filter(|&j| row[j] <= radius)
             .map(|j| &y[j])
             .collect();
         // A client with no demand or no facility in range can never add to the objective.
-        if instance.demand[i] > 0.0 && !within.is_empty() {
+        if demand > 0.0 && !within.is_empty() {
             let zi = milp.continuous(0.0, 1.0);
             milp.add((zi.var - sum_of(within)).leq(0.0));
-            objective.add_mul(instance.demand[i], zi.var);
-            z[i] = Some(zi);
+            objective.add_mul(demand, zi.var);
+            *z = Some(zi);
         }
     }
 
@@ -328,22 +353,15 @@ pub(crate) fn cflp(
     for (j, yj) in y.iter().enumerate() {
         objective.add_mul(instance.fixed_cost_of(j), yj.var);
     }
-    for i in 0..n {
-        milp.add(sum_of(&x[i]).eq(1.0));
-        for j in 0..m {
-            milp.add((x[i][j].var - y[j].var).leq(0.0));
-            objective.add_mul(instance.cost[i][j], x[i][j].var);
+    assignment_rows(&mut milp, instance, &x, &y, |_| 1.0, &mut objective);
+    // Empty `capacity` (uncapacitated) zips to nothing.
+    for (j, (yj, &capacity)) in y.iter().zip(&instance.capacity).enumerate() {
+        let mut load = Expression::default();
+        for (xi, &demand) in x.iter().zip(&instance.demand) {
+            load.add_mul(demand, xi[j].var);
         }
-    }
-    if !instance.capacity.is_empty() {
-        for j in 0..m {
-            let mut load = Expression::default();
-            for i in 0..n {
-                load.add_mul(instance.demand[i], x[i][j].var);
-            }
-            load.add_mul(-instance.capacity[j], y[j].var);
-            milp.add(load.leq(0.0));
-        }
+        load.add_mul(-capacity, yj.var);
+        milp.add(load.leq(0.0));
     }
 
     let mut start = vec![0.0; milp.num_columns()];

@@ -71,7 +71,9 @@ pub fn parse_pmed(text: &str) -> Result<PmedFile, LayoutError> {
         let (_, c) = tokens.number(&format!("edge {k}: its cost"))?;
         edges.push((i, j, c));
     }
-    tokens.end(&format!("end of input after the {m} edges the first line announces"))?;
+    tokens.end(&format!(
+        "end of input after the {m} edges the first line announces"
+    ))?;
     if n > m + 1 {
         return Err(LayoutError::InvalidInstance(format!(
             "pmed graph is not connected: {n} vertices (line {line_m}) cannot be joined by {m} \
@@ -143,7 +145,11 @@ pub fn parse_cap(text: &str, capacity_override: Option<f64>) -> Result<Instance,
             capacity_override.unwrap_or(u)
         };
         capacity.push(u);
-        fixed_cost.push(tokens.number(&format!("the fixed cost of warehouse {j}"))?.1);
+        fixed_cost.push(
+            tokens
+                .number(&format!("the fixed cost of warehouse {j}"))?
+                .1,
+        );
     }
     let mut demand = Vec::new();
     let mut cost = Vec::new();
@@ -153,7 +159,9 @@ pub fn parse_cap(text: &str, capacity_override: Option<f64>) -> Result<Instance,
         for j in 1..=m {
             row.push(
                 tokens
-                    .number(&format!("the cost of serving customer {i} from warehouse {j}"))?
+                    .number(&format!(
+                        "the cost of serving customer {i} from warehouse {j}"
+                    ))?
                     .1,
             );
         }

@@ -1,0 +1,162 @@
+//! `casehub plan …`
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Result, anyhow, bail};
+use chrono::{DateTime, Utc};
+use clap::{Args, ValueEnum};
+
+use casehub_model::scenario::from_json;
+use casehub_planning::{DispatchInput, Method, Plan, Settings, State, generate, validate};
+
+use crate::load;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum MethodArg {
+    Milp,
+    Greedy,
+}
+
+#[derive(Args)]
+pub struct PlanArgs {
+    /// The region scenario.
+    #[arg(long)]
+    region: PathBuf,
+    /// Pending cases and existing bookings (JSON, see docs/plan-format.md).
+    #[arg(long, conflicts_with = "generate")]
+    cases: Option<PathBuf>,
+    /// Instead of --cases, generate this many cases from the region's caseload.
+    #[arg(long)]
+    generate: Option<usize>,
+    /// Seed for --generate.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Plan as of this moment (RFC 3339); default: the cases file's `now`, or the current time.
+    #[arg(long)]
+    now: Option<DateTime<Utc>>,
+    #[arg(long, value_enum, default_value = "milp")]
+    method: MethodArg,
+    /// MILP time limit in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    time_limit: f64,
+    /// MILP relative gap at which to stop.
+    #[arg(long, default_value_t = 0.01)]
+    gap: f64,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(a: PlanArgs) -> Result<ExitCode> {
+    let region = load::region(&a.region, None)?;
+    if !(a.time_limit.is_finite() && a.time_limit > 0.0) {
+        bail!("invalid --time-limit {}: must be a positive number of seconds", a.time_limit);
+    }
+    let mut input = match (&a.cases, a.generate) {
+        (Some(p), _) => from_json::<DispatchInput>(&p.display().to_string(), &load::read(p)?).map_err(|e| anyhow!("{e}"))?,
+        (None, Some(n)) => {
+            let now = a.now.unwrap_or_else(Utc::now);
+            DispatchInput { now: Some(now), cases: generate::pending_cases(&region, now, n, 120, a.seed), ..Default::default() }
+        }
+        (None, None) => bail!("give --cases FILE or --generate N"),
+    };
+    let now = a.now.or(input.now).unwrap_or_else(Utc::now);
+    input.now = Some(now);
+    let model = load::travel_model(&region, &a.region)?;
+    let travel = load::full_table(&region, model.as_ref())?;
+    let state = State {
+        region,
+        travel,
+        now,
+        room_bookings: input.room_bookings,
+        officer_commitments: input.officer_commitments,
+        team_commitments: input.team_commitments,
+        pending: input.cases,
+    };
+    let settings = Settings {
+        method: match a.method {
+            MethodArg::Milp => Method::Milp,
+            MethodArg::Greedy => Method::Greedy,
+        },
+        time_limit: Duration::from_secs_f64(a.time_limit),
+        mip_rel_gap: a.gap,
+        ..Settings::default()
+    };
+    let plan = casehub_planning::plan(&state, &settings)?;
+    let violations = validate(&state, &plan);
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&plan)?);
+    } else {
+        print_plan(&state, &plan);
+    }
+    if !violations.is_empty() {
+        eprintln!("the plan breaks {} rules (this is a bug; please report it):", violations.len());
+        for v in &violations {
+            eprintln!("  {}: {}", v.rule, v.detail);
+        }
+        return Ok(ExitCode::from(3));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn hm(t: DateTime<Utc>, offset_min: i32) -> String {
+    (t + chrono::Duration::minutes(i64::from(offset_min))).format("%H:%M").to_string()
+}
+
+fn print_plan(state: &State, plan: &Plan) {
+    let off = state.region.info.utc_offset_min;
+    println!(
+        "{} cases planned, {} blocked; objective {:.1}; {} {} in {:.2} s{}",
+        plan.cases.len(),
+        plan.blocked.len(),
+        plan.objective,
+        plan.solver.method,
+        plan.solver.status,
+        plan.solver.seconds,
+        plan.solver.gap.map(|g| format!(", gap {:.2}%", g * 100.0)).unwrap_or_default()
+    );
+    println!("times are local (UTC{:+})", off / 60);
+    println!("{:<6} {:<8} {:<8} {:<22} {:>6} {:>6} {:>6} {:>6} {:>7}  persons: questioning room and officers", "case", "station", "site", "escort", "depart", "arrive", "deadl.", "slack", "cost");
+    for c in &plan.cases {
+        let case = &state.pending.iter().find(|p| p.case.id == c.case).expect("planned cases are pending").case;
+        let escort = match &c.escort.team {
+            Some(t) => format!("team {t}"),
+            None => format!("station {}", c.escort.officers.iter().map(|o| o.as_str()).collect::<Vec<_>>().join(",")),
+        };
+        let persons: Vec<String> = c
+            .persons
+            .iter()
+            .map(|p| {
+                let q = p.steps.last().expect("questioning");
+                format!("{} {} {}-{} by {}", p.person, q.room, hm(q.start, off), hm(q.end, off), p.questioning_officers.iter().map(|o| o.as_str()).collect::<Vec<_>>().join("+"))
+            })
+            .collect();
+        println!(
+            "{:<6} {:<8} {:<8} {:<22} {:>6} {:>6} {:>6} {:>6} {:>7.1}  {}",
+            c.case.as_str(),
+            case.origin.as_str(),
+            c.site.as_str(),
+            escort,
+            hm(c.escort.depart, off),
+            hm(c.escort.arrive, off),
+            hm(c.deadline, off),
+            c.slack_min,
+            c.cost.total,
+            persons.join("; ")
+        );
+        if let Some(e) = &c.explanation {
+            println!(
+                "       why: {} by {:?} would cost {:+.1} more: {}",
+                e.alternative_site.as_ref().map_or("-", |s| s.as_str()),
+                e.alternative_escort.unwrap_or(casehub_planning::EscortMode::Station),
+                e.extra_cost,
+                e.reasons.join(", ")
+            );
+        }
+    }
+    for b in &plan.blocked {
+        println!("BLOCKED {} by rule {}: {}", b.case, b.rule, b.detail);
+    }
+}

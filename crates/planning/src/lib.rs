@@ -1,0 +1,217 @@
+//! The allocation engine.
+//!
+//! A dispatcher asks: "a person was just detained at station S — where do they
+//! go, who brings them, which rooms, who questions them?" [`plan`] answers for
+//! a set of pending cases at once, given the current [`State`] (existing
+//! bookings and commitments), and returns a [`Plan`] that keeps every legal
+//! rule, or says which rule blocks which case.
+//!
+//! * [`options`] enumerates, for each case, the ways it could be served: a
+//!   destination site, an escort (the station's own officers or an escort
+//!   team) and a start time, each with its timeline and cost, on a slot grid.
+//! * [`milp`] picks one option per case with a MILP solved by HiGHS, subject
+//!   to room, holding, officer, team and station-minimum capacities per slot.
+//! * [`greedy`] is the fast constructive heuristic (nearest site, station
+//!   officers escort), used as the baseline, the fallback and a simulation policy.
+//! * [`validate`] checks any plan against the rules from scratch; it shares
+//!   no code with the two solvers.
+//!
+//! This crate does no IO and is not async.
+
+pub mod assign;
+pub mod generate;
+pub mod greedy;
+pub mod milp;
+pub mod options;
+pub mod plan;
+pub mod settings;
+pub mod state;
+pub mod validate;
+
+pub use plan::{Blocked, CasePlan, CostBreakdown, Escort, EscortMode, Explanation, Plan, PersonPlan, Rule, SolverReport, StepBooking};
+pub use settings::{Method, Settings, Weights};
+pub use state::{Commitment, DispatchInput, PendingCase, RoomBooking, State, TeamCommitment};
+pub use validate::{Violation, validate};
+
+/// Plan the pending cases of `state` with the method in `settings`.
+pub fn plan(state: &State, settings: &Settings) -> Result<Plan, PlanError> {
+    match settings.method {
+        Method::Greedy => greedy::plan(state, settings),
+        Method::Milp => milp::plan(state, settings),
+    }
+}
+
+/// Why the engine could not produce a plan at all (as opposed to a plan that
+/// leaves some cases blocked, which is reported inside the [`Plan`]).
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("invalid setting {field} = {value}: {reason}")]
+    Setting { field: &'static str, value: String, reason: String },
+    #[error("invalid state: {0}")]
+    State(String),
+    #[error("solver failed: {0}")]
+    Solver(String),
+}
+
+/// Turn pinned cases into existing bookings and commitments, so that the
+/// solvers plan only the others around them. Returns the reduced state and the
+/// pinned plans, which go into the output unchanged.
+pub(crate) fn split_pinned(state: &State) -> (State, Vec<CasePlan>) {
+    let mut s = state.clone();
+    let mut pinned = Vec::new();
+    s.pending.clear();
+    for pc in &state.pending {
+        let Some(p) = &pc.pinned else {
+            s.pending.push(pc.clone());
+            continue;
+        };
+        let mut p = p.clone();
+        p.pinned = true;
+        for (pp, person) in p.persons.iter().zip(&pc.case.persons) {
+            for step in &pp.steps {
+                s.room_bookings.push(RoomBooking {
+                    room: step.room.clone(),
+                    case: pc.case.id.clone(),
+                    person: person.id.clone(),
+                    juvenile: person.juvenile,
+                    group: person.co_suspect_group.clone(),
+                    start: step.start,
+                    end: step.end,
+                });
+                for o in &step.staff {
+                    s.officer_commitments.push(Commitment { officer: o.clone(), start: step.start, end: step.end, away_from_station: false, note: format!("{} {}", pc.case.id, step.step) });
+                }
+                if step.step == casehub_model::Step::Questioning && p.escort.mode == EscortMode::Team {
+                    for o in &pp.questioning_officers {
+                        s.officer_commitments.push(Commitment { officer: o.clone(), start: step.start, end: step.end, away_from_station: false, note: format!("{} questioning", pc.case.id) });
+                    }
+                }
+            }
+        }
+        let station_escort = p.escort.mode == EscortMode::Station;
+        for o in &p.escort.officers {
+            s.officer_commitments.push(Commitment { officer: o.clone(), start: p.escort.depart, end: p.escort.back, away_from_station: station_escort, note: format!("{} escort", pc.case.id) });
+        }
+        if let Some(t) = &p.escort.team {
+            s.team_commitments.push(TeamCommitment { team: t.clone(), start: p.escort.depart, end: p.escort.back, note: format!("{} escort", pc.case.id) });
+        }
+        pinned.push(p);
+    }
+    (s, pinned)
+}
+
+/// Assemble the plan: case plans, blocked cases with their reasons,
+/// explanations, the imbalance term and the objective.
+pub(crate) fn finish(
+    ctx: &options::Context<'_>,
+    all: &[options::CaseOptions],
+    chosen: &[Option<(options::Opt, assign::Booking)>],
+    pinned: Vec<CasePlan>,
+    solver: SolverReport,
+) -> Plan {
+    let region = ctx.region;
+    let mut cases = pinned;
+    let mut blocked = Vec::new();
+    let mut load = vec![0.0f64; region.sites.len()];
+    for (ci, c) in chosen.iter().enumerate() {
+        let case = &ctx.state.pending[ci].case;
+        match c {
+            Some((opt, b)) => {
+                let mut cp = assign::case_plan(ctx, opt, b);
+                if ctx.settings.explain {
+                    cp.explanation = explain(ctx, opt, &all[ci].options);
+                }
+                load[opt.site] += case.persons.len() as f64;
+                cases.push(cp);
+            }
+            None => blocked.push(block_reason(ctx, ci, &all[ci])),
+        }
+    }
+    let imbalance_cost = max_load(ctx, &load) * ctx.settings.weights.imbalance;
+    let objective = cases.iter().filter(|c| !c.pinned).map(|c| c.cost.total).sum::<f64>() + imbalance_cost;
+    Plan { now: ctx.state.now, cases, blocked, objective, imbalance_cost, solver }
+}
+
+/// Persons per questioning room at the busiest site.
+pub(crate) fn max_load(ctx: &options::Context<'_>, persons_per_site: &[f64]) -> f64 {
+    persons_per_site.iter().enumerate().map(|(si, &p)| p / questioning_rooms(ctx, si)).fold(0.0, f64::max)
+}
+
+pub(crate) fn questioning_rooms(ctx: &options::Context<'_>, si: usize) -> f64 {
+    let site = &ctx.region.sites[si];
+    let n = site.rooms.iter().filter(|r| matches!(r.kind, casehub_model::RoomKind::Interrogation | casehub_model::RoomKind::Inquiry)).count();
+    n.max(1) as f64
+}
+
+fn block_reason(ctx: &options::Context<'_>, ci: usize, co: &options::CaseOptions) -> Blocked {
+    let case = &ctx.state.pending[ci].case;
+    if co.options.is_empty() {
+        let mut pruned = co.pruned.clone();
+        let near = |p: &options::Pruned| ctx.leg(case.origin.as_str(), ctx.region.sites[p.site].id.as_str()).map_or(f64::INFINITY, |l| l.1);
+        pruned.sort_by(|a, b| near(a).total_cmp(&near(b)));
+        let rule = pruned.first().map_or(Rule::Reference, |p| p.rule);
+        let detail = if pruned.is_empty() {
+            "no site to send the case to".to_string()
+        } else {
+            pruned
+                .iter()
+                .map(|p| format!("{} by {}: {} ({})", ctx.region.sites[p.site].id, mode_name(p.mode), p.detail, p.rule))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        return Blocked { case: case.id.clone(), rule, detail };
+    }
+    // Options existed, but capacity went to other cases.
+    let best = co.options.iter().min_by(|a, b| a.cost.total.total_cmp(&b.cost.total)).expect("non-empty");
+    Blocked {
+        case: case.id.clone(),
+        rule: options::rule_of(best.usage.first().map_or(options::Resource::StationSpare(0), |u| u.resource)),
+        detail: format!(
+            "every way to serve it conflicts with other cases: {} options considered; the cheapest (at {} by {}) needs capacity already taken",
+            co.options.len(),
+            ctx.region.sites[best.site].id,
+            mode_name(best.mode)
+        ),
+    }
+}
+
+fn mode_name(m: EscortMode) -> &'static str {
+    match m {
+        EscortMode::Station => "station officers",
+        EscortMode::Team => "escort team",
+    }
+}
+
+/// Compare the chosen option with the best option at another site (or, with
+/// one site, with the other kind of escort), standing alone.
+fn explain(ctx: &options::Context<'_>, chosen: &options::Opt, options: &[options::Opt]) -> Option<Explanation> {
+    let other_site = options.iter().filter(|o| o.site != chosen.site).min_by(|a, b| a.cost.total.total_cmp(&b.cost.total));
+    let alt = other_site.or_else(|| options.iter().filter(|o| o.mode != chosen.mode).min_by(|a, b| a.cost.total.total_cmp(&b.cost.total)))?;
+    let mut reasons = Vec::new();
+    let d = alt.drive_min - chosen.drive_min;
+    if d.abs() >= 1.0 {
+        reasons.push(format!("{:+.0} min escort driving", d));
+    }
+    if let Some(left) = alt.station_left {
+        let station = &ctx.state.pending[alt.case].case.origin;
+        reasons.push(format!("station {station} would drop to {left} officers"));
+    }
+    let h = alt.cost.officer_hours_away - chosen.cost.officer_hours_away;
+    if h.abs() >= 0.1 {
+        reasons.push(format!("{:+.1} station officer-hours away", h));
+    }
+    let s = alt.slack_min - chosen.slack_min;
+    if s != 0 {
+        reasons.push(format!("{:+} min slack to the legal limit", s));
+    }
+    let w = (alt.cost.waiting_cost - chosen.cost.waiting_cost) / ctx.settings.weights.waiting.max(f64::EPSILON);
+    if w.abs() >= 1.0 && ctx.settings.weights.waiting > 0.0 {
+        reasons.push(format!("{:+.0} min waiting before questioning", w));
+    }
+    Some(Explanation {
+        alternative_site: Some(ctx.region.sites[alt.site].id.clone()),
+        alternative_escort: Some(alt.mode),
+        extra_cost: alt.cost.total - chosen.cost.total,
+        reasons,
+    })
+}

@@ -1,0 +1,223 @@
+//! The engine's output. Serialises to the JSON documented in `docs/plan-format.md`.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use casehub_model::{CaseId, OfficerId, PersonId, RoomId, SiteId, Step, TeamId};
+
+/// Who escorts a case from its station to the site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EscortMode {
+    /// An escort team of a site drives out, picks the persons up and brings them in.
+    Team,
+    /// The station's own officers bring them in (and are away from the station meanwhile).
+    Station,
+}
+
+/// The escort of a case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Escort {
+    pub mode: EscortMode,
+    /// The team, for [`EscortMode::Team`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<TeamId>,
+    /// The escorting officers by name.
+    pub officers: Vec<OfficerId>,
+    /// When the escort sets off (from the team's site, or from the station).
+    pub depart: DateTime<Utc>,
+    /// When the persons are picked up at the station.
+    pub pickup: DateTime<Utc>,
+    /// When they arrive at the site.
+    pub arrive: DateTime<Utc>,
+    /// When the escorting officers are back at their post. For station officers
+    /// who also question, this is after the questioning and the drive back.
+    pub back: DateTime<Utc>,
+    /// Minutes of driving in all, and kilometres.
+    pub drive_min: f64,
+    pub km: f64,
+}
+
+/// One room booked for one step of one person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepBooking {
+    pub step: Step,
+    pub room: RoomId,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// Staff who carry out the step where a rule needs them named (the searcher).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub staff: Vec<OfficerId>,
+}
+
+/// The plan for one person: every step in order, and who questions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PersonPlan {
+    pub person: PersonId,
+    pub steps: Vec<StepBooking>,
+    pub questioning_officers: Vec<OfficerId>,
+}
+
+/// The weighted parts of a case's cost (see [`crate::Weights`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct CostBreakdown {
+    /// Station officer-hours away from their stations (unweighted).
+    pub officer_hours_away: f64,
+    /// The same, weighted more for stations near their minimum.
+    pub officer_away_cost: f64,
+    /// Escort driving, minutes × weight.
+    pub escort_travel_cost: f64,
+    /// Waiting between arrival and questioning, minutes × weight.
+    pub waiting_cost: f64,
+    /// Penalty for thin slack against the legal limit.
+    pub thin_slack_cost: f64,
+    /// The sum of the above.
+    pub total: f64,
+}
+
+/// Why the chosen option won over the best alternative site.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// The best option at another site (or with another escort), if any was feasible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alternative_site: Option<SiteId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alternative_escort: Option<EscortMode>,
+    /// How much more the alternative would have cost.
+    pub extra_cost: f64,
+    /// Plain reasons, e.g. "+38 min escort", "station S2 would drop to 1 officer".
+    pub reasons: Vec<String>,
+}
+
+/// The plan for one case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CasePlan {
+    pub case: CaseId,
+    pub site: SiteId,
+    pub escort: Escort,
+    pub persons: Vec<PersonPlan>,
+    /// The legal deadline: clock start + the category's limit.
+    pub deadline: DateTime<Utc>,
+    /// Minutes between the end of the last questioning and the deadline.
+    pub slack_min: i64,
+    /// Kept from an accepted plan.
+    #[serde(default)]
+    pub pinned: bool,
+    pub cost: CostBreakdown,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
+}
+
+/// The rules a plan must keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// Questioning ends within the legal limit, counted from the clock start (escort included).
+    LegalLimit,
+    /// No room double-booked.
+    RoomDoubleBooked,
+    /// Holding rooms within their capacity.
+    HoldingCapacity,
+    /// No officer double-booked, and officers used only on shift.
+    OfficerUnavailable,
+    /// No escort team double-booked; the team's vehicle has a seat for everyone.
+    TeamUnavailable,
+    /// At least the policy's number of questioning officers (2), each qualified.
+    QuestioningOfficers,
+    /// At least the policy's number of escort officers.
+    EscortOfficers,
+    /// A woman is searched by female staff.
+    FemaleSearch,
+    /// A woman is escorted with at least one female officer.
+    FemaleEscort,
+    /// A female juvenile is questioned with a female officer present.
+    FemaleJuvenileQuestioning,
+    /// Juveniles are never held with adults.
+    JuvenileSeparation,
+    /// Co-suspects are never held together, and are questioned in separate rooms.
+    CoSuspectSeparation,
+    /// A station never drops below its minimum on duty because of an escort.
+    StationMinimum,
+    /// Rooms only within the site's open hours.
+    OpenHours,
+    /// Rooms only for the steps their kind allows; only recorded rooms.
+    RoomKind,
+    /// Every step present, in order, without gaps (a person stays in the area until exit).
+    StepSequence,
+    /// The plan refers to something that does not exist, or leaves a case out.
+    Reference,
+}
+
+impl Rule {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::LegalLimit => "legal_limit",
+            Rule::RoomDoubleBooked => "room_double_booked",
+            Rule::HoldingCapacity => "holding_capacity",
+            Rule::OfficerUnavailable => "officer_unavailable",
+            Rule::TeamUnavailable => "team_unavailable",
+            Rule::QuestioningOfficers => "questioning_officers",
+            Rule::EscortOfficers => "escort_officers",
+            Rule::FemaleSearch => "female_search",
+            Rule::FemaleEscort => "female_escort",
+            Rule::FemaleJuvenileQuestioning => "female_juvenile_questioning",
+            Rule::JuvenileSeparation => "juvenile_separation",
+            Rule::CoSuspectSeparation => "co_suspect_separation",
+            Rule::StationMinimum => "station_minimum",
+            Rule::OpenHours => "open_hours",
+            Rule::RoomKind => "room_kind",
+            Rule::StepSequence => "step_sequence",
+            Rule::Reference => "reference",
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A case no plan could serve without breaking a rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Blocked {
+    pub case: CaseId,
+    /// The rule that blocks it (the one that ruled out the most promising option).
+    pub rule: Rule,
+    pub detail: String,
+}
+
+/// How the plan was produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SolverReport {
+    /// `milp` or `greedy`.
+    pub method: String,
+    /// `optimal`, `time_limit`, `greedy`, or `greedy_fallback`.
+    pub status: String,
+    pub seconds: f64,
+    /// Relative gap to the best bound, where the MILP reports one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gap: Option<f64>,
+    /// The LP-relaxation bound on the objective, where computed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lp_bound: Option<f64>,
+    /// Number of options (columns) considered.
+    pub options: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A plan for a set of pending cases.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub now: DateTime<Utc>,
+    pub cases: Vec<CasePlan>,
+    pub blocked: Vec<Blocked>,
+    /// Sum of the case costs plus the load-imbalance term.
+    pub objective: f64,
+    /// The load-imbalance term: the highest site load (cases per questioning room) × weight.
+    pub imbalance_cost: f64,
+    pub solver: SolverReport,
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Install what building and testing casehub needs on Debian 12, as root.
+# Idempotent: installs only what is missing.
+set -euo pipefail
+
+packages=(
+  cmake          # builds the HiGHS solver (highs-sys)
+  clang          # bindgen for the C/C++ libraries
+  libclang-dev   # bindgen needs libclang with its headers (stdbool.h)
+  pkg-config
+  python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: run as root (apt-get needs it), or install: ${missing[*]}" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "setup: cargo not found; install Rust 1.88 or newer (rustup) first" >&2
+  exit 1
+fi
+for c in rustfmt clippy; do
+  rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c" 2>/dev/null || true
+done
+
+# One target directory outside the clone, shared by every checkout, so that
+# the C++ dependencies are built once.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/casehub/target}"
+mkdir -p "$CARGO_TARGET_DIR"
