@@ -20,7 +20,9 @@ pub fn region(path: &Path, points: Option<&Path>) -> Result<Region> {
     if let Some(p) = points {
         let pname = p.display().to_string();
         let set = import_geojson(&pname, &read(p)?).map_err(|e| anyhow!("{e}"))?;
-        region = region.merge_points(&pname, set).map_err(|e| anyhow!("{e}"))?;
+        region = region
+            .merge_points(&pname, set)
+            .map_err(|e| anyhow!("{e}"))?;
     }
     Ok(region)
 }
@@ -33,32 +35,61 @@ fn beside(scenario: &Path, file: &str) -> PathBuf {
 /// read relative to the scenario file.
 pub fn travel_model(region: &Region, scenario: &Path) -> Result<Box<dyn TravelModel>> {
     Ok(match &region.travel {
-        TravelConfig::GreatCircle { detour_factor, speed_kmh } => Box::new(GreatCircle::new(*detour_factor, *speed_kmh)?),
-        TravelConfig::RoadNetwork { nodes, edges, default_speed_kmh, access_speed_kmh } => {
+        TravelConfig::GreatCircle {
+            detour_factor,
+            speed_kmh,
+        } => Box::new(GreatCircle::new(*detour_factor, *speed_kmh)?),
+        TravelConfig::RoadNetwork {
+            nodes,
+            edges,
+            default_speed_kmh,
+            access_speed_kmh,
+        } => {
             let (np, ep) = (beside(scenario, nodes), beside(scenario, edges));
-            let net = RoadNetwork::from_csv(&np.display().to_string(), &read(&np)?, &ep.display().to_string(), &read(&ep)?, *default_speed_kmh)?;
+            let net = RoadNetwork::from_csv(
+                &np.display().to_string(),
+                &read(&np)?,
+                &ep.display().to_string(),
+                &read(&ep)?,
+                *default_speed_kmh,
+            )?;
             Box::new(net.with_access_speed(*access_speed_kmh)?)
         }
         TravelConfig::Matrix { file } => {
             let p = beside(scenario, file);
-            Box::new(TravelMatrix::from_csv(&p.display().to_string(), &read(&p)?)?)
+            Box::new(TravelMatrix::from_csv(
+                &p.display().to_string(),
+                &read(&p)?,
+            )?)
         }
     })
 }
 
 /// Every station, site and candidate site of the region as a place.
 pub fn places(region: &Region) -> Vec<Place> {
-    region.places().map(|(id, loc)| Place::new(id, loc)).collect()
+    region
+        .places()
+        .map(|(id, loc)| Place::new(id, loc))
+        .collect()
 }
 
 /// Stations × sites and candidate sites.
 pub fn station_site_table(region: &Region, model: &dyn TravelModel) -> Result<TravelTable> {
-    let stations: Vec<Place> = region.stations.iter().map(|s| Place::new(s.id.as_str(), s.location)).collect();
+    let stations: Vec<Place> = region
+        .stations
+        .iter()
+        .map(|s| Place::new(s.id.as_str(), s.location))
+        .collect();
     let sites: Vec<Place> = region
         .sites
         .iter()
         .map(|s| Place::new(s.id.as_str(), s.location))
-        .chain(region.candidate_sites.iter().map(|c| Place::new(c.id.as_str(), c.location)))
+        .chain(
+            region
+                .candidate_sites
+                .iter()
+                .map(|c| Place::new(c.id.as_str(), c.location)),
+        )
         .collect();
     Ok(TravelTable::build(model, &stations, &sites)?)
 }
@@ -69,7 +100,9 @@ pub fn full_table(region: &Region, model: &dyn TravelModel) -> Result<TravelTabl
     let all = places(region);
     match TravelTable::build(model, &all, &all) {
         Ok(t) => Ok(t),
-        Err(_) if matches!(region.travel, TravelConfig::Matrix { .. }) => station_site_table(region, model),
+        Err(_) if matches!(region.travel, TravelConfig::Matrix { .. }) => {
+            station_site_table(region, model)
+        }
         Err(e) => Err(e.into()),
     }
 }

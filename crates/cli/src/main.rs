@@ -9,7 +9,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "casehub", version, about = "Scheduling and planning for police case-handling centers")]
+#[command(
+    name = "casehub",
+    version,
+    about = "Scheduling and planning for police case-handling centers"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -52,13 +52,21 @@ pub struct PlanArgs {
 pub fn run(a: PlanArgs) -> Result<ExitCode> {
     let region = load::region(&a.region, None)?;
     if !(a.time_limit.is_finite() && a.time_limit > 0.0) {
-        bail!("invalid --time-limit {}: must be a positive number of seconds", a.time_limit);
+        bail!(
+            "invalid --time-limit {}: must be a positive number of seconds",
+            a.time_limit
+        );
     }
     let mut input = match (&a.cases, a.generate) {
-        (Some(p), _) => from_json::<DispatchInput>(&p.display().to_string(), &load::read(p)?).map_err(|e| anyhow!("{e}"))?,
+        (Some(p), _) => from_json::<DispatchInput>(&p.display().to_string(), &load::read(p)?)
+            .map_err(|e| anyhow!("{e}"))?,
         (None, Some(n)) => {
             let now = a.now.unwrap_or_else(Utc::now);
-            DispatchInput { now: Some(now), cases: generate::pending_cases(&region, now, n, 120, a.seed), ..Default::default() }
+            DispatchInput {
+                now: Some(now),
+                cases: generate::pending_cases(&region, now, n, 120, a.seed),
+                ..Default::default()
+            }
         }
         (None, None) => bail!("give --cases FILE or --generate N"),
     };
@@ -92,7 +100,10 @@ pub fn run(a: PlanArgs) -> Result<ExitCode> {
         print_plan(&state, &plan);
     }
     if !violations.is_empty() {
-        eprintln!("the plan breaks {} rules (this is a bug; please report it):", violations.len());
+        eprintln!(
+            "the plan breaks {} rules (this is a bug; please report it):",
+            violations.len()
+        );
         for v in &violations {
             eprintln!("  {}: {}", v.rule, v.detail);
         }
@@ -102,7 +113,9 @@ pub fn run(a: PlanArgs) -> Result<ExitCode> {
 }
 
 fn hm(t: DateTime<Utc>, offset_min: i32) -> String {
-    (t + chrono::Duration::minutes(i64::from(offset_min))).format("%H:%M").to_string()
+    (t + chrono::Duration::minutes(i64::from(offset_min)))
+        .format("%H:%M")
+        .to_string()
 }
 
 fn print_plan(state: &State, plan: &Plan) {
@@ -115,22 +128,52 @@ fn print_plan(state: &State, plan: &Plan) {
         plan.solver.method,
         plan.solver.status,
         plan.solver.seconds,
-        plan.solver.gap.map(|g| format!(", gap {:.2}%", g * 100.0)).unwrap_or_default()
+        plan.solver
+            .gap
+            .map(|g| format!(", gap {:.2}%", g * 100.0))
+            .unwrap_or_default()
     );
     println!("times are local (UTC{:+})", off / 60);
-    println!("{:<6} {:<8} {:<8} {:<22} {:>6} {:>6} {:>6} {:>6} {:>7}  persons: questioning room and officers", "case", "station", "site", "escort", "depart", "arrive", "deadl.", "slack", "cost");
+    println!(
+        "{:<6} {:<8} {:<8} {:<22} {:>6} {:>6} {:>6} {:>6} {:>7}  persons: questioning room and officers",
+        "case", "station", "site", "escort", "depart", "arrive", "deadl.", "slack", "cost"
+    );
     for c in &plan.cases {
-        let case = &state.pending.iter().find(|p| p.case.id == c.case).expect("planned cases are pending").case;
+        let case = &state
+            .pending
+            .iter()
+            .find(|p| p.case.id == c.case)
+            .expect("planned cases are pending")
+            .case;
         let escort = match &c.escort.team {
             Some(t) => format!("team {t}"),
-            None => format!("station {}", c.escort.officers.iter().map(|o| o.as_str()).collect::<Vec<_>>().join(",")),
+            None => format!(
+                "station {}",
+                c.escort
+                    .officers
+                    .iter()
+                    .map(|o| o.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
         };
         let persons: Vec<String> = c
             .persons
             .iter()
             .map(|p| {
                 let q = p.steps.last().expect("questioning");
-                format!("{} {} {}-{} by {}", p.person, q.room, hm(q.start, off), hm(q.end, off), p.questioning_officers.iter().map(|o| o.as_str()).collect::<Vec<_>>().join("+"))
+                format!(
+                    "{} {} {}-{} by {}",
+                    p.person,
+                    q.room,
+                    hm(q.start, off),
+                    hm(q.end, off),
+                    p.questioning_officers
+                        .iter()
+                        .map(|o| o.as_str())
+                        .collect::<Vec<_>>()
+                        .join("+")
+                )
             })
             .collect();
         println!(
@@ -150,7 +193,8 @@ fn print_plan(state: &State, plan: &Plan) {
             println!(
                 "       why: {} by {:?} would cost {:+.1} more: {}",
                 e.alternative_site.as_ref().map_or("-", |s| s.as_str()),
-                e.alternative_escort.unwrap_or(casehub_planning::EscortMode::Station),
+                e.alternative_escort
+                    .unwrap_or(casehub_planning::EscortMode::Station),
                 e.extra_cost,
                 e.reasons.join(", ")
             );

@@ -43,7 +43,11 @@ pub fn run(cmd: RegionCmd) -> Result<ExitCode> {
     match cmd {
         RegionCmd::Check { file, points } => {
             let r = load::region(&file, points.as_deref())?;
-            println!("{}: valid (format version {})", file.display(), casehub_model::region::FORMAT_VERSION);
+            println!(
+                "{}: valid (format version {})",
+                file.display(),
+                casehub_model::region::FORMAT_VERSION
+            );
             println!("region      {}", r.info.name);
             for s in &r.sites {
                 let count = |k: RoomKind| s.rooms_of(k).count();
@@ -55,17 +59,33 @@ pub fn run(cmd: RegionCmd) -> Result<ExitCode> {
                     count(RoomKind::Interrogation),
                     count(RoomKind::Inquiry),
                     count(RoomKind::Holding),
-                    s.rooms_of(RoomKind::Holding).map(|r| r.capacity).sum::<u32>(),
+                    s.rooms_of(RoomKind::Holding)
+                        .map(|r| r.capacity)
+                        .sum::<u32>(),
                     s.open_hours
                 );
             }
             for c in &r.candidate_sites {
-                println!("candidate   {:<8} fixed cost {}, {} cases/day", c.id.as_str(), c.fixed_cost, c.capacity_per_day);
+                println!(
+                    "candidate   {:<8} fixed cost {}, {} cases/day",
+                    c.id.as_str(),
+                    c.fixed_cost,
+                    c.capacity_per_day
+                );
             }
             let rural = r.stations.iter().filter(|s| s.rural).count();
             println!("stations    {} ({} rural)", r.stations.len(), rural);
-            let female = r.officers.iter().filter(|o| o.gender == Gender::Female).count();
-            println!("officers    {} ({} women) on {} shifts", r.officers.len(), female, r.shifts.len());
+            let female = r
+                .officers
+                .iter()
+                .filter(|o| o.gender == Gender::Female)
+                .count();
+            println!(
+                "officers    {} ({} women) on {} shifts",
+                r.officers.len(),
+                female,
+                r.shifts.len()
+            );
             println!("teams       {}", r.escort_teams.len());
             println!("caseload    {:.1} cases/day", r.caseload.total_per_day());
             Ok(ExitCode::SUCCESS)
@@ -80,14 +100,26 @@ pub fn run(cmd: RegionCmd) -> Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             println!("travel times by {}", summary.source);
-            println!("{:<10} {:<10} {:>8} {:>8}", "station", "nearest", "minutes", "km");
+            println!(
+                "{:<10} {:<10} {:>8} {:>8}",
+                "station", "nearest", "minutes", "km"
+            );
             for o in &summary.origins {
-                println!("{:<10} {:<10} {:>8.0} {:>8.1}", o.origin, o.destination, o.minutes, o.km);
+                println!(
+                    "{:<10} {:<10} {:>8.0} {:>8.1}",
+                    o.origin, o.destination, o.minutes, o.km
+                );
             }
             println!();
-            println!("{:<10} {:>8} {:>8} {:>8}   (minutes from the stations)", "site", "min", "mean", "max");
+            println!(
+                "{:<10} {:>8} {:>8} {:>8}   (minutes from the stations)",
+                "site", "min", "mean", "max"
+            );
             for d in &summary.destinations {
-                println!("{:<10} {:>8.0} {:>8.0} {:>8.0}", d.id, d.min_minutes, d.mean_minutes, d.max_minutes);
+                println!(
+                    "{:<10} {:>8.0} {:>8.0} {:>8.0}",
+                    d.id, d.min_minutes, d.mean_minutes, d.max_minutes
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

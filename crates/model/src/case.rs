@@ -55,7 +55,9 @@ impl LegalCategory {
             LegalCategory::CriminalSummonsSerious => "criminal_summons_serious",
             LegalCategory::AdministrativeQuestioning => "administrative_questioning",
             LegalCategory::AdministrativeQuestioningComplex => "administrative_questioning_complex",
-            LegalCategory::AdministrativeQuestioningDetention => "administrative_questioning_detention",
+            LegalCategory::AdministrativeQuestioningDetention => {
+                "administrative_questioning_detention"
+            }
             LegalCategory::ContinuedQuestioning => "continued_questioning",
             LegalCategory::ContinuedQuestioningExtended => "continued_questioning_extended",
         }
@@ -63,12 +65,19 @@ impl LegalCategory {
 
     /// Criminal suspects are questioned in an interrogation room (讯问室).
     pub fn is_criminal(self) -> bool {
-        matches!(self, LegalCategory::CriminalSummons | LegalCategory::CriminalSummonsSerious)
+        matches!(
+            self,
+            LegalCategory::CriminalSummons | LegalCategory::CriminalSummonsSerious
+        )
     }
 
     /// The room kind in which a person of this category is questioned.
     pub fn questioning_room(self) -> RoomKind {
-        if self.is_criminal() { RoomKind::Interrogation } else { RoomKind::Inquiry }
+        if self.is_criminal() {
+            RoomKind::Interrogation
+        } else {
+            RoomKind::Inquiry
+        }
     }
 }
 
@@ -81,10 +90,20 @@ impl fmt::Display for LegalCategory {
 impl std::str::FromStr for LegalCategory {
     type Err = ValidationError;
     fn from_str(s: &str) -> Result<Self> {
-        LegalCategory::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| {
-            let names: Vec<_> = LegalCategory::ALL.iter().map(|c| c.as_str()).collect();
-            ValidationError::new("category", format!("{s:?}"), format!("unknown legal category; expected one of {}", names.join(", ")))
-        })
+        LegalCategory::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = LegalCategory::ALL.iter().map(|c| c.as_str()).collect();
+                ValidationError::new(
+                    "category",
+                    format!("{s:?}"),
+                    format!(
+                        "unknown legal category; expected one of {}",
+                        names.join(", ")
+                    ),
+                )
+            })
     }
 }
 
@@ -134,22 +153,48 @@ impl TryFrom<RawCase> for Case {
 
 impl From<Case> for RawCase {
     fn from(c: Case) -> Self {
-        RawCase { id: c.id, origin: c.origin, clock_started_at: c.clock_started_at, category: c.category, persons: c.persons }
+        RawCase {
+            id: c.id,
+            origin: c.origin,
+            clock_started_at: c.clock_started_at,
+            category: c.category,
+            persons: c.persons,
+        }
     }
 }
 
 impl Case {
     /// Validate a case: at least one person, person ids unique within it.
-    pub fn new(id: CaseId, origin: StationId, clock_started_at: DateTime<Utc>, category: LegalCategory, persons: Vec<Person>) -> Result<Self> {
+    pub fn new(
+        id: CaseId,
+        origin: StationId,
+        clock_started_at: DateTime<Utc>,
+        category: LegalCategory,
+        persons: Vec<Person>,
+    ) -> Result<Self> {
         if persons.is_empty() {
-            return Err(ValidationError::new("persons", "[]", "a case brings in at least one person"));
+            return Err(ValidationError::new(
+                "persons",
+                "[]",
+                "a case brings in at least one person",
+            ));
         }
         let mut seen = HashSet::new();
         for (i, p) in persons.iter().enumerate() {
             if !seen.insert(&p.id) {
-                return Err(ValidationError::new(format!("persons[{i}].id"), &p.id, "duplicate person id in this case"));
+                return Err(ValidationError::new(
+                    format!("persons[{i}].id"),
+                    &p.id,
+                    "duplicate person id in this case",
+                ));
             }
         }
-        Ok(Case { id, origin, clock_started_at, category, persons })
+        Ok(Case {
+            id,
+            origin,
+            clock_started_at,
+            category,
+            persons,
+        })
     }
 }

@@ -15,7 +15,11 @@ pub struct ValidationError {
 }
 
 impl ValidationError {
-    pub fn new(field: impl Into<String>, value: impl fmt::Display, reason: impl Into<String>) -> Self {
+    pub fn new(
+        field: impl Into<String>,
+        value: impl fmt::Display,
+        reason: impl Into<String>,
+    ) -> Self {
         Self {
             field: field.into(),
             value: value.to_string(),
@@ -45,7 +49,11 @@ pub fn finite(field: &str, value: f64) -> Result<f64> {
     if value.is_finite() {
         Ok(value)
     } else {
-        Err(ValidationError::new(field, value, "must be a finite number"))
+        Err(ValidationError::new(
+            field,
+            value,
+            "must be a finite number",
+        ))
     }
 }
 
@@ -75,6 +83,10 @@ pub fn probability(field: &str, value: f64) -> Result<f64> {
     if (0.0..=1.0).contains(&v) {
         Ok(v)
     } else {
-        Err(ValidationError::new(field, value, "must be between 0 and 1"))
+        Err(ValidationError::new(
+            field,
+            value,
+            "must be between 0 and 1",
+        ))
     }
 }

@@ -32,10 +32,18 @@ impl Location {
         let lat = finite("lat", lat)?;
         let lon = finite("lon", lon)?;
         if !(-90.0..=90.0).contains(&lat) {
-            return Err(ValidationError::new("lat", lat, "latitude must be between -90 and 90"));
+            return Err(ValidationError::new(
+                "lat",
+                lat,
+                "latitude must be between -90 and 90",
+            ));
         }
         if !(-180.0..=180.0).contains(&lon) {
-            return Err(ValidationError::new("lon", lon, "longitude must be between -180 and 180"));
+            return Err(ValidationError::new(
+                "lon",
+                lon,
+                "longitude must be between -180 and 180",
+            ));
         }
         Ok(Self { lat, lon })
     }

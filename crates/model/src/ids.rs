@@ -12,16 +12,29 @@ use crate::error::{Result, ValidationError};
 /// Check the id alphabet and length; `field` names the field in the error.
 pub fn validate_id(field: &str, s: &str) -> Result<()> {
     if s.is_empty() {
-        return Err(ValidationError::new(field, "\"\"", "an id must not be empty"));
+        return Err(ValidationError::new(
+            field,
+            "\"\"",
+            "an id must not be empty",
+        ));
     }
     if s.len() > 64 {
-        return Err(ValidationError::new(field, format!("{s:?}"), "an id must be at most 64 characters"));
-    }
-    if let Some(c) = s.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
         return Err(ValidationError::new(
             field,
             format!("{s:?}"),
-            format!("character {c:?} is not allowed in an id (use letters, digits, '-', '_' or '.')"),
+            "an id must be at most 64 characters",
+        ));
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        return Err(ValidationError::new(
+            field,
+            format!("{s:?}"),
+            format!(
+                "character {c:?} is not allowed in an id (use letters, digits, '-', '_' or '.')"
+            ),
         ));
     }
     Ok(())

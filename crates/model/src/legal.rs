@@ -13,7 +13,10 @@ use crate::error::{Result, ValidationError, positive};
 /// *stricter* limit for a category, never a looser one: a limit above the
 /// statutory maximum is rejected.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "BTreeMap<LegalCategory, f64>", into = "BTreeMap<LegalCategory, f64>")]
+#[serde(
+    try_from = "BTreeMap<LegalCategory, f64>",
+    into = "BTreeMap<LegalCategory, f64>"
+)]
 pub struct LegalLimits {
     minutes: BTreeMap<LegalCategory, u32>,
 }
@@ -35,7 +38,10 @@ impl LegalLimits {
 
     /// The limit in minutes for a category.
     pub fn limit_min(&self, category: LegalCategory) -> u32 {
-        self.minutes.get(&category).copied().unwrap_or_else(|| Self::statutory_min(category))
+        self.minutes
+            .get(&category)
+            .copied()
+            .unwrap_or_else(|| Self::statutory_min(category))
     }
 
     /// Override the limits of some categories, given in hours.
@@ -50,7 +56,10 @@ impl LegalLimits {
                 return Err(ValidationError::new(
                     field,
                     hours,
-                    format!("a policy may only shorten the statutory limit of {} h", max / 60),
+                    format!(
+                        "a policy may only shorten the statutory limit of {} h",
+                        max / 60
+                    ),
                 ));
             }
             limits.minutes.insert(category, minutes as u32);
@@ -61,7 +70,12 @@ impl LegalLimits {
 
 impl Default for LegalLimits {
     fn default() -> Self {
-        Self { minutes: LegalCategory::ALL.into_iter().map(|c| (c, Self::statutory_min(c))).collect() }
+        Self {
+            minutes: LegalCategory::ALL
+                .into_iter()
+                .map(|c| (c, Self::statutory_min(c)))
+                .collect(),
+        }
     }
 }
 
@@ -74,7 +88,10 @@ impl TryFrom<BTreeMap<LegalCategory, f64>> for LegalLimits {
 
 impl From<LegalLimits> for BTreeMap<LegalCategory, f64> {
     fn from(l: LegalLimits) -> Self {
-        l.minutes.into_iter().map(|(c, m)| (c, f64::from(m) / 60.0)).collect()
+        l.minutes
+            .into_iter()
+            .map(|(c, m)| (c, f64::from(m) / 60.0))
+            .collect()
     }
 }
 
@@ -96,7 +113,13 @@ pub struct Policy {
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy { legal_limits: LegalLimits::default(), min_escort_officers: 2, min_questioning_officers: 2, alert_lead_min: vec![60, 30], max_holding_min: 240 }
+        Policy {
+            legal_limits: LegalLimits::default(),
+            min_escort_officers: 2,
+            min_questioning_officers: 2,
+            alert_lead_min: vec![60, 30],
+            max_holding_min: 240,
+        }
     }
 }
 
@@ -128,23 +151,51 @@ fn default_max_holding() -> u32 {
 impl TryFrom<RawPolicy> for Policy {
     type Error = ValidationError;
     fn try_from(r: RawPolicy) -> Result<Self> {
-        let legal_limits = LegalLimits::with_overrides_h(&r.legal_limits_h).map_err(|e| e.within("legal_limits_h"))?;
+        let legal_limits = LegalLimits::with_overrides_h(&r.legal_limits_h)
+            .map_err(|e| e.within("legal_limits_h"))?;
         if r.min_escort_officers == 0 {
-            return Err(ValidationError::new("min_escort_officers", 0, "an escort needs at least one officer"));
+            return Err(ValidationError::new(
+                "min_escort_officers",
+                0,
+                "an escort needs at least one officer",
+            ));
         }
         if r.min_questioning_officers < 2 {
-            return Err(ValidationError::new("min_questioning_officers", r.min_questioning_officers, "questioning needs at least 2 officers (CPL Art. 118)"));
+            return Err(ValidationError::new(
+                "min_questioning_officers",
+                r.min_questioning_officers,
+                "questioning needs at least 2 officers (CPL Art. 118)",
+            ));
         }
-        if let Some((i, &l)) = r.alert_lead_min.iter().enumerate().find(|&(_, &l)| l == 0 || l > 48 * 60) {
-            return Err(ValidationError::new(format!("alert_lead_min[{i}]"), l, "a lead time is 1 to 2880 minutes"));
+        if let Some((i, &l)) = r
+            .alert_lead_min
+            .iter()
+            .enumerate()
+            .find(|&(_, &l)| l == 0 || l > 48 * 60)
+        {
+            return Err(ValidationError::new(
+                format!("alert_lead_min[{i}]"),
+                l,
+                "a lead time is 1 to 2880 minutes",
+            ));
         }
         if r.max_holding_min == 0 {
-            return Err(ValidationError::new("max_holding_min", 0, "must be greater than 0"));
+            return Err(ValidationError::new(
+                "max_holding_min",
+                0,
+                "must be greater than 0",
+            ));
         }
         let mut alert_lead_min = r.alert_lead_min;
         alert_lead_min.sort_unstable_by(|a, b| b.cmp(a));
         alert_lead_min.dedup();
-        Ok(Policy { legal_limits, min_escort_officers: r.min_escort_officers, min_questioning_officers: r.min_questioning_officers, alert_lead_min, max_holding_min: r.max_holding_min })
+        Ok(Policy {
+            legal_limits,
+            min_escort_officers: r.min_escort_officers,
+            min_questioning_officers: r.min_questioning_officers,
+            alert_lead_min,
+            max_holding_min: r.max_holding_min,
+        })
     }
 }
 
@@ -156,7 +207,13 @@ impl From<Policy> for RawPolicy {
             .filter(|&c| p.legal_limits.limit_min(c) != defaults.limit_min(c))
             .map(|c| (c, f64::from(p.legal_limits.limit_min(c)) / 60.0))
             .collect();
-        RawPolicy { legal_limits_h, min_escort_officers: p.min_escort_officers, min_questioning_officers: p.min_questioning_officers, alert_lead_min: p.alert_lead_min, max_holding_min: p.max_holding_min }
+        RawPolicy {
+            legal_limits_h,
+            min_escort_officers: p.min_escort_officers,
+            min_questioning_officers: p.min_questioning_officers,
+            alert_lead_min: p.alert_lead_min,
+            max_holding_min: p.max_holding_min,
+        }
     }
 }
 
@@ -169,11 +226,23 @@ mod tests {
         let l = LegalLimits::default();
         assert_eq!(l.limit_min(LegalCategory::CriminalSummons), 12 * 60);
         assert_eq!(l.limit_min(LegalCategory::CriminalSummonsSerious), 24 * 60);
-        assert_eq!(l.limit_min(LegalCategory::AdministrativeQuestioning), 8 * 60);
-        assert_eq!(l.limit_min(LegalCategory::AdministrativeQuestioningComplex), 12 * 60);
-        assert_eq!(l.limit_min(LegalCategory::AdministrativeQuestioningDetention), 24 * 60);
+        assert_eq!(
+            l.limit_min(LegalCategory::AdministrativeQuestioning),
+            8 * 60
+        );
+        assert_eq!(
+            l.limit_min(LegalCategory::AdministrativeQuestioningComplex),
+            12 * 60
+        );
+        assert_eq!(
+            l.limit_min(LegalCategory::AdministrativeQuestioningDetention),
+            24 * 60
+        );
         assert_eq!(l.limit_min(LegalCategory::ContinuedQuestioning), 24 * 60);
-        assert_eq!(l.limit_min(LegalCategory::ContinuedQuestioningExtended), 48 * 60);
+        assert_eq!(
+            l.limit_min(LegalCategory::ContinuedQuestioningExtended),
+            48 * 60
+        );
     }
 
     #[test]
@@ -184,7 +253,10 @@ mod tests {
         assert_eq!(l.limit_min(LegalCategory::CriminalSummons), 600);
         m.insert(LegalCategory::AdministrativeQuestioning, 9.0);
         let e = LegalLimits::with_overrides_h(&m).unwrap_err();
-        assert_eq!((e.field.as_str(), e.value.as_str()), ("administrative_questioning", "9"));
+        assert_eq!(
+            (e.field.as_str(), e.value.as_str()),
+            ("administrative_questioning", "9")
+        );
         m.insert(LegalCategory::AdministrativeQuestioning, f64::NAN);
         assert!(LegalLimits::with_overrides_h(&m).is_err());
     }

@@ -40,7 +40,13 @@ struct RawStation {
 impl TryFrom<RawStation> for Station {
     type Error = ValidationError;
     fn try_from(r: RawStation) -> Result<Self> {
-        Ok(Station { name: r.name.unwrap_or_else(|| r.id.to_string()), id: r.id, location: r.location, min_on_duty: r.min_on_duty, rural: r.rural })
+        Ok(Station {
+            name: r.name.unwrap_or_else(|| r.id.to_string()),
+            id: r.id,
+            location: r.location,
+            min_on_duty: r.min_on_duty,
+            rural: r.rural,
+        })
     }
 }
 
@@ -113,9 +119,19 @@ impl TryFrom<RawOfficer> for Officer {
             (Some(s), None) => Post::Site(s),
             (None, Some(s)) => Post::Station(s),
             (Some(a), Some(b)) => {
-                return Err(ValidationError::new("site", format!("{a} and station {b}"), "an officer is posted to a site or a station, not both"));
+                return Err(ValidationError::new(
+                    "site",
+                    format!("{a} and station {b}"),
+                    "an officer is posted to a site or a station, not both",
+                ));
             }
-            (None, None) => return Err(ValidationError::new("site", "(missing)", "an officer needs a `site` or a `station`")),
+            (None, None) => {
+                return Err(ValidationError::new(
+                    "site",
+                    "(missing)",
+                    "an officer needs a `site` or a `station`",
+                ));
+            }
         };
         Officer::new(r.id, r.name, r.gender, post, r.qualifications, r.shift)
     }
@@ -128,17 +144,43 @@ impl From<Officer> for RawOfficer {
             Post::Station(s) => (None, Some(s)),
         };
         let name = (o.name != o.id.as_str()).then_some(o.name);
-        RawOfficer { id: o.id, name, gender: o.gender, site, station, qualifications: o.qualifications, shift: o.shift }
+        RawOfficer {
+            id: o.id,
+            name,
+            gender: o.gender,
+            site,
+            station,
+            qualifications: o.qualifications,
+            shift: o.shift,
+        }
     }
 }
 
 impl Officer {
-    pub fn new(id: OfficerId, name: Option<String>, gender: Gender, post: Post, mut qualifications: Vec<Qualification>, shift: ShiftId) -> Result<Self> {
+    pub fn new(
+        id: OfficerId,
+        name: Option<String>,
+        gender: Gender,
+        post: Post,
+        mut qualifications: Vec<Qualification>,
+        shift: ShiftId,
+    ) -> Result<Self> {
         qualifications.sort();
         if let Some(w) = qualifications.windows(2).find(|w| w[0] == w[1]) {
-            return Err(ValidationError::new("qualifications", format!("{:?}", w[0]).to_lowercase(), "listed twice"));
+            return Err(ValidationError::new(
+                "qualifications",
+                format!("{:?}", w[0]).to_lowercase(),
+                "listed twice",
+            ));
         }
-        Ok(Officer { name: name.unwrap_or_else(|| id.to_string()), id, gender, post, qualifications, shift })
+        Ok(Officer {
+            name: name.unwrap_or_else(|| id.to_string()),
+            id,
+            gender,
+            post,
+            qualifications,
+            shift,
+        })
     }
 
     pub fn can(&self, q: Qualification) -> bool {
@@ -175,7 +217,12 @@ impl TryFrom<RawTeam> for EscortTeam {
 
 impl From<EscortTeam> for RawTeam {
     fn from(t: EscortTeam) -> Self {
-        RawTeam { id: t.id, site: t.site, seats: t.seats, members: t.members }
+        RawTeam {
+            id: t.id,
+            site: t.site,
+            seats: t.seats,
+            members: t.members,
+        }
     }
 }
 
@@ -183,22 +230,38 @@ impl EscortTeam {
     /// Validate a team: at least one member, no member twice, and a seat left for a person.
     pub fn new(id: TeamId, site: SiteId, seats: u32, members: Vec<OfficerId>) -> Result<Self> {
         if members.is_empty() {
-            return Err(ValidationError::new("members", "[]", "an escort team needs at least one member"));
+            return Err(ValidationError::new(
+                "members",
+                "[]",
+                "an escort team needs at least one member",
+            ));
         }
         let mut seen = HashSet::new();
         for (i, m) in members.iter().enumerate() {
             if !seen.insert(m) {
-                return Err(ValidationError::new(format!("members[{i}]"), m, "listed twice in the team"));
+                return Err(ValidationError::new(
+                    format!("members[{i}]"),
+                    m,
+                    "listed twice in the team",
+                ));
             }
         }
         if seats as usize <= members.len() {
             return Err(ValidationError::new(
                 "seats",
                 seats,
-                format!("the vehicle must have more seats than the {} members, to carry anyone", members.len()),
+                format!(
+                    "the vehicle must have more seats than the {} members, to carry anyone",
+                    members.len()
+                ),
             ));
         }
-        Ok(EscortTeam { id, site, seats, members })
+        Ok(EscortTeam {
+            id,
+            site,
+            seats,
+            members,
+        })
     }
 
     /// Persons the team can carry at once.

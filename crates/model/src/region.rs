@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::case::LegalCategory;
 use crate::error::{Result, ValidationError, non_negative, positive, probability};
 use crate::geo::Location;
 use crate::ids::{OfficerId, SiteId, StationId};
@@ -12,7 +13,6 @@ use crate::legal::Policy;
 use crate::org::{EscortTeam, Officer, Post, Qualification, Shift, Station};
 use crate::site::{CandidateSite, Site, SiteKind};
 use crate::steps::StepDurations;
-use crate::case::LegalCategory;
 
 /// The scenario format version this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -55,21 +55,35 @@ fn default_access_speed() -> f64 {
 
 impl Default for TravelConfig {
     fn default() -> Self {
-        TravelConfig::GreatCircle { detour_factor: default_detour(), speed_kmh: default_speed() }
+        TravelConfig::GreatCircle {
+            detour_factor: default_detour(),
+            speed_kmh: default_speed(),
+        }
     }
 }
 
 impl TravelConfig {
     fn validate(&self) -> Result<()> {
         match *self {
-            TravelConfig::GreatCircle { detour_factor, speed_kmh } => {
+            TravelConfig::GreatCircle {
+                detour_factor,
+                speed_kmh,
+            } => {
                 let d = positive("detour_factor", detour_factor)?;
                 if d < 1.0 {
-                    return Err(ValidationError::new("detour_factor", d, "roads are never shorter than the straight line: use 1.0 or more"));
+                    return Err(ValidationError::new(
+                        "detour_factor",
+                        d,
+                        "roads are never shorter than the straight line: use 1.0 or more",
+                    ));
                 }
                 positive("speed_kmh", speed_kmh)?;
             }
-            TravelConfig::RoadNetwork { default_speed_kmh, access_speed_kmh, .. } => {
+            TravelConfig::RoadNetwork {
+                default_speed_kmh,
+                access_speed_kmh,
+                ..
+            } => {
                 positive("default_speed_kmh", default_speed_kmh)?;
                 positive("access_speed_kmh", access_speed_kmh)?;
             }
@@ -112,26 +126,42 @@ impl Caseload {
             non_negative(&format!("cases_per_day.{station}"), rate)?;
         }
         if self.hour_profile.len() != 24 {
-            return Err(ValidationError::new("hour_profile", format!("{} values", self.hour_profile.len()), "needs exactly 24 values, one per hour"));
+            return Err(ValidationError::new(
+                "hour_profile",
+                format!("{} values", self.hour_profile.len()),
+                "needs exactly 24 values, one per hour",
+            ));
         }
         for (h, &w) in self.hour_profile.iter().enumerate() {
             non_negative(&format!("hour_profile[{h}]"), w)?;
         }
         if self.hour_profile.iter().sum::<f64>() <= 0.0 {
-            return Err(ValidationError::new("hour_profile", "all zero", "at least one hour must have arrivals"));
+            return Err(ValidationError::new(
+                "hour_profile",
+                "all zero",
+                "at least one hour must have arrivals",
+            ));
         }
         for (c, &w) in &self.mix {
             non_negative(&format!("mix.{c}"), w)?;
         }
         if self.mix.values().sum::<f64>() <= 0.0 {
-            return Err(ValidationError::new("mix", format!("{:?}", self.mix), "at least one category must have a positive share"));
+            return Err(ValidationError::new(
+                "mix",
+                format!("{:?}", self.mix),
+                "at least one category must have a positive share",
+            ));
         }
         probability("female_share", self.female_share)?;
         probability("juvenile_share", self.juvenile_share)?;
         probability("group_share", self.group_share)?;
         let g = self.group_size;
         if g.min < 2 || g.max < g.min {
-            return Err(ValidationError::new("group_size", format!("{}..{}", g.min, g.max), "a group has min >= 2 and max >= min persons"));
+            return Err(ValidationError::new(
+                "group_size",
+                format!("{}..{}", g.min, g.max),
+                "a group has min >= 2 and max >= min persons",
+            ));
         }
         Ok(())
     }
@@ -245,11 +275,18 @@ impl From<Region> for RawRegion {
     }
 }
 
-fn unique<'a, T: std::hash::Hash + Eq + std::fmt::Display + 'a>(list: &str, ids: impl Iterator<Item = &'a T>) -> Result<()> {
+fn unique<'a, T: std::hash::Hash + Eq + std::fmt::Display + 'a>(
+    list: &str,
+    ids: impl Iterator<Item = &'a T>,
+) -> Result<()> {
     let mut seen = HashSet::new();
     for (i, id) in ids.enumerate() {
         if !seen.insert(id) {
-            return Err(ValidationError::new(format!("{list}[{i}].id"), id, format!("duplicate id in {list}")));
+            return Err(ValidationError::new(
+                format!("{list}[{i}].id"),
+                id,
+                format!("duplicate id in {list}"),
+            ));
         }
     }
     Ok(())
@@ -260,12 +297,26 @@ impl Region {
     pub fn new(region: Region) -> Result<Region> {
         let r = region;
         if r.info.name.trim().is_empty() {
-            return Err(ValidationError::new("region.name", "\"\"", "a region needs a name"));
+            return Err(ValidationError::new(
+                "region.name",
+                "\"\"",
+                "a region needs a name",
+            ));
         }
         if !(-14 * 60..=14 * 60).contains(&r.info.utc_offset_min) {
-            return Err(ValidationError::new("region.utc_offset_min", r.info.utc_offset_min, "must be between -840 and 840"));
+            return Err(ValidationError::new(
+                "region.utc_offset_min",
+                r.info.utc_offset_min,
+                "must be between -840 and 840",
+            ));
         }
-        unique("sites", r.sites.iter().map(|s| &s.id).chain(r.candidate_sites.iter().map(|c| &c.id)))?;
+        unique(
+            "sites",
+            r.sites
+                .iter()
+                .map(|s| &s.id)
+                .chain(r.candidate_sites.iter().map(|c| &c.id)),
+        )?;
         unique("stations", r.stations.iter().map(|s| &s.id))?;
         unique("shifts", r.shifts.iter().map(|s| &s.id))?;
         unique("officers", r.officers.iter().map(|o| &o.id))?;
@@ -274,13 +325,25 @@ impl Region {
         for (i, site) in r.sites.iter().enumerate() {
             for (j, room) in site.rooms.iter().enumerate() {
                 if !rooms.insert(&room.id) {
-                    return Err(ValidationError::new(format!("sites[{i}].rooms[{j}].id"), &room.id, "room ids must be unique across the region"));
+                    return Err(ValidationError::new(
+                        format!("sites[{i}].rooms[{j}].id"),
+                        &room.id,
+                        "room ids must be unique across the region",
+                    ));
                 }
             }
         }
-        let mains = r.sites.iter().filter(|s| s.kind == SiteKind::MainCenter).count();
+        let mains = r
+            .sites
+            .iter()
+            .filter(|s| s.kind == SiteKind::MainCenter)
+            .count();
         if mains != 1 {
-            return Err(ValidationError::new("sites", format!("{mains} main centers"), "a region has exactly one main center"));
+            return Err(ValidationError::new(
+                "sites",
+                format!("{mains} main centers"),
+                "a region has exactly one main center",
+            ));
         }
 
         let sites: HashSet<&SiteId> = r.sites.iter().map(|s| &s.id).collect();
@@ -290,16 +353,28 @@ impl Region {
         for (i, o) in r.officers.iter().enumerate() {
             match &o.post {
                 Post::Site(s) if !sites.contains(s) => {
-                    return Err(ValidationError::new(format!("officers[{i}].site"), s, "no such site in this region"));
+                    return Err(ValidationError::new(
+                        format!("officers[{i}].site"),
+                        s,
+                        "no such site in this region",
+                    ));
                 }
                 Post::Station(s) if !stations.contains(s) => {
-                    return Err(ValidationError::new(format!("officers[{i}].station"), s, "no such station in this region"));
+                    return Err(ValidationError::new(
+                        format!("officers[{i}].station"),
+                        s,
+                        "no such station in this region",
+                    ));
                 }
                 Post::Station(s) => *per_station.entry(s).or_default() += 1,
                 Post::Site(_) => {}
             }
             if !shifts.contains(&o.shift) {
-                return Err(ValidationError::new(format!("officers[{i}].shift"), &o.shift, "no such shift in this region"));
+                return Err(ValidationError::new(
+                    format!("officers[{i}].shift"),
+                    &o.shift,
+                    "no such shift in this region",
+                ));
             }
         }
         for (i, s) in r.stations.iter().enumerate() {
@@ -312,31 +387,56 @@ impl Region {
                 ));
             }
         }
-        let officers: HashMap<&OfficerId, &Officer> = r.officers.iter().map(|o| (&o.id, o)).collect();
+        let officers: HashMap<&OfficerId, &Officer> =
+            r.officers.iter().map(|o| (&o.id, o)).collect();
         let mut in_team: HashSet<&OfficerId> = HashSet::new();
         for (i, t) in r.escort_teams.iter().enumerate() {
             if !sites.contains(&t.site) {
-                return Err(ValidationError::new(format!("escort_teams[{i}].site"), &t.site, "no such site in this region"));
+                return Err(ValidationError::new(
+                    format!("escort_teams[{i}].site"),
+                    &t.site,
+                    "no such site in this region",
+                ));
             }
             for (j, m) in t.members.iter().enumerate() {
                 let field = format!("escort_teams[{i}].members[{j}]");
                 let Some(o) = officers.get(m) else {
-                    return Err(ValidationError::new(field, m, "no such officer in this region"));
+                    return Err(ValidationError::new(
+                        field,
+                        m,
+                        "no such officer in this region",
+                    ));
                 };
                 if o.post != Post::Site(t.site.clone()) {
-                    return Err(ValidationError::new(field, m, format!("a team member must be posted to the team's site {}", t.site)));
+                    return Err(ValidationError::new(
+                        field,
+                        m,
+                        format!("a team member must be posted to the team's site {}", t.site),
+                    ));
                 }
                 if !o.can(Qualification::Escort) {
-                    return Err(ValidationError::new(field, m, "a team member needs the escort qualification"));
+                    return Err(ValidationError::new(
+                        field,
+                        m,
+                        "a team member needs the escort qualification",
+                    ));
                 }
                 if !in_team.insert(m) {
-                    return Err(ValidationError::new(field, m, "an officer belongs to at most one escort team"));
+                    return Err(ValidationError::new(
+                        field,
+                        m,
+                        "an officer belongs to at most one escort team",
+                    ));
                 }
             }
         }
         for station in r.caseload.cases_per_day.keys() {
             if !stations.contains(station) {
-                return Err(ValidationError::new(format!("caseload.cases_per_day.{station}"), station, "no such station in this region"));
+                return Err(ValidationError::new(
+                    format!("caseload.cases_per_day.{station}"),
+                    station,
+                    "no such station in this region",
+                ));
             }
         }
         r.caseload.validate().map_err(|e| e.within("caseload"))?;
@@ -345,7 +445,10 @@ impl Region {
     }
 
     pub fn main_center(&self) -> &Site {
-        self.sites.iter().find(|s| s.kind == SiteKind::MainCenter).expect("validated: exactly one main center")
+        self.sites
+            .iter()
+            .find(|s| s.kind == SiteKind::MainCenter)
+            .expect("validated: exactly one main center")
     }
 
     pub fn site(&self, id: &str) -> Option<&Site> {
@@ -365,8 +468,13 @@ impl Region {
     }
 
     /// Officers posted to a station.
-    pub fn station_officers<'a>(&'a self, station: &'a StationId) -> impl Iterator<Item = &'a Officer> + 'a {
-        self.officers.iter().filter(move |o| o.post == Post::Station(station.clone()))
+    pub fn station_officers<'a>(
+        &'a self,
+        station: &'a StationId,
+    ) -> impl Iterator<Item = &'a Officer> + 'a {
+        self.officers
+            .iter()
+            .filter(move |o| o.post == Post::Station(station.clone()))
     }
 
     /// Every place with a location: stations, sites and candidate sites, as `(id, location)`.
@@ -375,6 +483,10 @@ impl Region {
             .iter()
             .map(|s| (s.id.as_str(), s.location))
             .chain(self.sites.iter().map(|s| (s.id.as_str(), s.location)))
-            .chain(self.candidate_sites.iter().map(|c| (c.id.as_str(), c.location)))
+            .chain(
+                self.candidate_sites
+                    .iter()
+                    .map(|c| (c.id.as_str(), c.location)),
+            )
     }
 }

@@ -42,14 +42,22 @@ impl fmt::Display for ScenarioError {
 
 impl ScenarioError {
     fn from_validation(file: &str, e: ValidationError) -> Self {
-        ScenarioError { file: file.to_string(), line: None, path: Some(e.field.clone()), reason: format!("{} = {}: {}", e.field, e.value, e.reason) }
+        ScenarioError {
+            file: file.to_string(),
+            line: None,
+            path: Some(e.field.clone()),
+            reason: format!("{} = {}: {}", e.field, e.value, e.reason),
+        }
     }
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.len(), |nl| before.len() - nl - 1)
+        + 1;
     (line, col)
 }
 
@@ -69,7 +77,12 @@ pub fn from_toml<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, Scena
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = path_or_none(e.path());
         let inner = e.into_inner();
-        ScenarioError { file: file.to_string(), line: inner.span().map(|s| line_col(text, s.start)), path, reason: inner.message().trim().to_string() }
+        ScenarioError {
+            file: file.to_string(),
+            line: inner.span().map(|s| line_col(text, s.start)),
+            path,
+            reason: inner.message().trim().to_string(),
+        }
     })
 }
 
@@ -85,14 +98,23 @@ pub fn from_json<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, Scena
         if let Some(i) = reason.rfind(" at line ") {
             reason.truncate(i);
         }
-        ScenarioError { file: file.to_string(), line, path, reason }
+        ScenarioError {
+            file: file.to_string(),
+            line,
+            path,
+            reason,
+        }
     })
 }
 
 /// Read a region from a scenario file's text; the format follows the file
 /// name (`.json` is JSON, anything else TOML).
 pub fn parse_region(file: &str, text: &str) -> Result<Region, ScenarioError> {
-    if file.ends_with(".json") { from_json(file, text) } else { from_toml(file, text) }
+    if file.ends_with(".json") {
+        from_json(file, text)
+    } else {
+        from_toml(file, text)
+    }
 }
 
 /// Write a region as TOML.
@@ -120,46 +142,87 @@ pub struct PointSet {
 /// stations: `min_on_duty`, optional `name`, `rural`; candidates:
 /// `capacity_per_day`, optional `name`, `fixed_cost`. Coordinates are `[lon, lat]`.
 pub fn import_geojson(file: &str, text: &str) -> Result<PointSet, ScenarioError> {
-    let err = |path: String, reason: String| ScenarioError { file: file.to_string(), line: None, path: Some(path), reason };
-    let fc: geojson::FeatureCollection = text.parse().map_err(|e: geojson::Error| ScenarioError {
+    let err = |path: String, reason: String| ScenarioError {
         file: file.to_string(),
         line: None,
-        path: None,
-        reason: format!("not a GeoJSON FeatureCollection: {e}"),
-    })?;
+        path: Some(path),
+        reason,
+    };
+    let fc: geojson::FeatureCollection =
+        text.parse().map_err(|e: geojson::Error| ScenarioError {
+            file: file.to_string(),
+            line: None,
+            path: None,
+            reason: format!("not a GeoJSON FeatureCollection: {e}"),
+        })?;
     let mut out = PointSet::default();
     for (i, f) in fc.features.iter().enumerate() {
         let at = format!("features[{i}]");
         let Some(geom) = &f.geometry else {
-            return Err(err(format!("{at}.geometry"), "a feature needs a Point geometry".into()));
+            return Err(err(
+                format!("{at}.geometry"),
+                "a feature needs a Point geometry".into(),
+            ));
         };
         let geojson::GeometryValue::Point { coordinates } = &geom.value else {
-            return Err(err(format!("{at}.geometry.type"), format!("expected Point, found {}", geom.value.type_name())));
+            return Err(err(
+                format!("{at}.geometry.type"),
+                format!("expected Point, found {}", geom.value.type_name()),
+            ));
         };
         let c = coordinates.as_slice();
         if c.len() < 2 {
-            return Err(err(format!("{at}.geometry.coordinates"), "a point needs [lon, lat]".into()));
+            return Err(err(
+                format!("{at}.geometry.coordinates"),
+                "a point needs [lon, lat]".into(),
+            ));
         }
         let location = Location::new(c[1], c[0]).map_err(|e| {
-            let field = if e.field == "lat" { "coordinates[1]" } else { "coordinates[0]" };
-            err(format!("{at}.geometry.{field}"), format!("{} = {}: {}", e.field, e.value, e.reason))
+            let field = if e.field == "lat" {
+                "coordinates[1]"
+            } else {
+                "coordinates[0]"
+            };
+            err(
+                format!("{at}.geometry.{field}"),
+                format!("{} = {}: {}", e.field, e.value, e.reason),
+            )
         })?;
         let mut props = f.properties.clone().unwrap_or_default();
-        let kind = props.remove("kind").and_then(|v| v.as_str().map(str::to_string)).ok_or_else(|| {
-            err(format!("{at}.properties.kind"), "missing; expected \"station\", \"site\" or \"candidate\"".into())
-        })?;
-        props.insert("location".into(), serde_json::json!({ "lat": location.lat(), "lon": location.lon() }));
+        let kind = props
+            .remove("kind")
+            .and_then(|v| v.as_str().map(str::to_string))
+            .ok_or_else(|| {
+                err(
+                    format!("{at}.properties.kind"),
+                    "missing; expected \"station\", \"site\" or \"candidate\"".into(),
+                )
+            })?;
+        props.insert(
+            "location".into(),
+            serde_json::json!({ "lat": location.lat(), "lon": location.lon() }),
+        );
         let value = serde_json::Value::Object(props);
         let ctx = |e: serde_json::Error| err(format!("{at}.properties"), e.to_string());
         match kind.as_str() {
-            "station" => out.stations.push(serde_json::from_value(value).map_err(ctx)?),
-            "candidate" => out.candidate_sites.push(serde_json::from_value(value).map_err(ctx)?),
+            "station" => out
+                .stations
+                .push(serde_json::from_value(value).map_err(ctx)?),
+            "candidate" => out
+                .candidate_sites
+                .push(serde_json::from_value(value).map_err(ctx)?),
             "site" => {
                 let id = value.get("id").and_then(|v| v.as_str()).unwrap_or_default();
-                let id = SiteId::new(id).map_err(|e| err(format!("{at}.properties.id"), e.to_string()))?;
+                let id = SiteId::new(id)
+                    .map_err(|e| err(format!("{at}.properties.id"), e.to_string()))?;
                 out.site_locations.push((id, location));
             }
-            other => return Err(err(format!("{at}.properties.kind"), format!("{other:?} is not one of \"station\", \"site\", \"candidate\""))),
+            other => {
+                return Err(err(
+                    format!("{at}.properties.kind"),
+                    format!("{other:?} is not one of \"station\", \"site\", \"candidate\""),
+                ));
+            }
         }
     }
     Ok(out)
@@ -210,7 +273,10 @@ impl Region {
             features.push(point(s.location, serde_json::json!({"kind": "station", "id": s.id, "name": s.name, "min_on_duty": s.min_on_duty, "rural": s.rural})));
         }
         for s in &self.sites {
-            features.push(point(s.location, serde_json::json!({"kind": "site", "id": s.id, "name": s.name})));
+            features.push(point(
+                s.location,
+                serde_json::json!({"kind": "site", "id": s.id, "name": s.name}),
+            ));
         }
         for c in &self.candidate_sites {
             features.push(point(
@@ -218,7 +284,10 @@ impl Region {
                 serde_json::json!({"kind": "candidate", "id": c.id, "name": c.name, "fixed_cost": c.fixed_cost, "capacity_per_day": c.capacity_per_day}),
             ));
         }
-        serde_json::to_string_pretty(&serde_json::json!({"type": "FeatureCollection", "features": features})).expect("JSON values serialise")
+        serde_json::to_string_pretty(
+            &serde_json::json!({"type": "FeatureCollection", "features": features}),
+        )
+        .expect("JSON values serialise")
     }
 }
 
@@ -226,4 +295,3 @@ impl Region {
 pub fn validation_error(file: &str, e: ValidationError) -> ScenarioError {
     ScenarioError::from_validation(file, e)
 }
-

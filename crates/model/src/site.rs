@@ -69,10 +69,17 @@ impl fmt::Display for RoomKind {
 impl FromStr for RoomKind {
     type Err = ValidationError;
     fn from_str(s: &str) -> Result<Self> {
-        RoomKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
-            let names: Vec<_> = RoomKind::ALL.iter().map(|k| k.as_str()).collect();
-            ValidationError::new("kind", format!("{s:?}"), format!("unknown room kind; expected one of {}", names.join(", ")))
-        })
+        RoomKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = RoomKind::ALL.iter().map(|k| k.as_str()).collect();
+                ValidationError::new(
+                    "kind",
+                    format!("{s:?}"),
+                    format!("unknown room kind; expected one of {}", names.join(", ")),
+                )
+            })
     }
 }
 
@@ -118,19 +125,37 @@ impl TryFrom<RawRoom> for Room {
 impl Room {
     /// Validate a room. `capacity` defaults to 1; it must be at least 1, and only
     /// holding rooms may have more than 1.
-    pub fn new(id: RoomId, kind: RoomKind, capacity: Option<u32>, recording: bool, juvenile_suitable: bool) -> Result<Self> {
+    pub fn new(
+        id: RoomId,
+        kind: RoomKind,
+        capacity: Option<u32>,
+        recording: bool,
+        juvenile_suitable: bool,
+    ) -> Result<Self> {
         let capacity = capacity.unwrap_or(1);
         if capacity == 0 {
-            return Err(ValidationError::new("capacity", 0, "a room must hold at least one person"));
+            return Err(ValidationError::new(
+                "capacity",
+                0,
+                "a room must hold at least one person",
+            ));
         }
         if capacity > 1 && kind != RoomKind::Holding {
             return Err(ValidationError::new(
                 "capacity",
                 capacity,
-                format!("only holding rooms take more than one person; a {kind} room serves one at a time"),
+                format!(
+                    "only holding rooms take more than one person; a {kind} room serves one at a time"
+                ),
             ));
         }
-        Ok(Self { id, kind, capacity, recording, juvenile_suitable })
+        Ok(Self {
+            id,
+            kind,
+            capacity,
+            recording,
+            juvenile_suitable,
+        })
     }
 }
 
@@ -173,26 +198,55 @@ impl TryFrom<RawSite> for Site {
     type Error = ValidationError;
     fn try_from(r: RawSite) -> Result<Self> {
         let name = r.name.unwrap_or_else(|| r.id.to_string());
-        Site::new(r.id, name, r.kind, r.location, r.open_hours.unwrap_or(DailyWindow::ALWAYS), r.rooms)
+        Site::new(
+            r.id,
+            name,
+            r.kind,
+            r.location,
+            r.open_hours.unwrap_or(DailyWindow::ALWAYS),
+            r.rooms,
+        )
     }
 }
 
 impl Site {
     /// Validate a site: room ids unique within it, and it must be able to take
     /// someone in (at least one intake room and one holding room).
-    pub fn new(id: SiteId, name: String, kind: SiteKind, location: Location, open_hours: DailyWindow, rooms: Vec<Room>) -> Result<Self> {
+    pub fn new(
+        id: SiteId,
+        name: String,
+        kind: SiteKind,
+        location: Location,
+        open_hours: DailyWindow,
+        rooms: Vec<Room>,
+    ) -> Result<Self> {
         let mut seen = HashSet::new();
         for (i, room) in rooms.iter().enumerate() {
             if !seen.insert(room.id.clone()) {
-                return Err(ValidationError::new(format!("rooms[{i}].id"), &room.id, "duplicate room id in this site"));
+                return Err(ValidationError::new(
+                    format!("rooms[{i}].id"),
+                    &room.id,
+                    "duplicate room id in this site",
+                ));
             }
         }
         for needed in [RoomKind::Intake, RoomKind::Holding] {
             if !rooms.iter().any(|r| r.kind == needed) {
-                return Err(ValidationError::new("rooms", format!("{} rooms", rooms.len()), format!("a site needs at least one {needed} room")));
+                return Err(ValidationError::new(
+                    "rooms",
+                    format!("{} rooms", rooms.len()),
+                    format!("a site needs at least one {needed} room"),
+                ));
             }
         }
-        Ok(Self { id, name, kind, location, open_hours, rooms })
+        Ok(Self {
+            id,
+            name,
+            kind,
+            location,
+            open_hours,
+            rooms,
+        })
     }
 
     pub fn rooms_of(&self, kind: RoomKind) -> impl Iterator<Item = &Room> {
@@ -230,7 +284,13 @@ impl TryFrom<RawCandidate> for CandidateSite {
     fn try_from(r: RawCandidate) -> Result<Self> {
         let fixed_cost = non_negative("fixed_cost", r.fixed_cost)?;
         let capacity_per_day = crate::error::positive("capacity_per_day", r.capacity_per_day)?;
-        Ok(Self { name: r.name.unwrap_or_else(|| r.id.to_string()), id: r.id, location: r.location, fixed_cost, capacity_per_day })
+        Ok(Self {
+            name: r.name.unwrap_or_else(|| r.id.to_string()),
+            id: r.id,
+            location: r.location,
+            fixed_cost,
+            capacity_per_day,
+        })
     }
 }
 
@@ -253,6 +313,9 @@ mod tests {
         let e = "sauna".parse::<RoomKind>().unwrap_err();
         assert!(e.to_string().contains("\"sauna\""), "{e}");
         assert!(e.to_string().contains("interrogation"), "{e}");
-        assert_eq!("remote_arraignment".parse::<RoomKind>().unwrap(), RoomKind::RemoteArraignment);
+        assert_eq!(
+            "remote_arraignment".parse::<RoomKind>().unwrap(),
+            RoomKind::RemoteArraignment
+        );
     }
 }

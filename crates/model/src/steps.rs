@@ -23,7 +23,14 @@ pub enum Step {
 }
 
 impl Step {
-    pub const ALL: [Step; 6] = [Step::Intake, Step::Search, Step::InformationCollection, Step::Medical, Step::Holding, Step::Questioning];
+    pub const ALL: [Step; 6] = [
+        Step::Intake,
+        Step::Search,
+        Step::InformationCollection,
+        Step::Medical,
+        Step::Holding,
+        Step::Questioning,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -95,14 +102,20 @@ impl From<DurationDist> for RawDist {
 
 impl DurationDist {
     pub fn fixed(minutes: f64) -> Result<Self> {
-        Ok(DurationDist::Fixed { minutes: non_negative("minutes", minutes)? })
+        Ok(DurationDist::Fixed {
+            minutes: non_negative("minutes", minutes)?,
+        })
     }
 
     pub fn uniform(min: f64, max: f64) -> Result<Self> {
         let min = non_negative("min", min)?;
         let max = non_negative("max", max)?;
         if max < min {
-            return Err(ValidationError::new("max", max, format!("must not be below min ({min})")));
+            return Err(ValidationError::new(
+                "max",
+                max,
+                format!("must not be below min ({min})"),
+            ));
         }
         Ok(DurationDist::Uniform { min, max })
     }
@@ -112,10 +125,18 @@ impl DurationDist {
         let mode = non_negative("mode", mode)?;
         let max = non_negative("max", max)?;
         if mode < min {
-            return Err(ValidationError::new("mode", mode, format!("must not be below min ({min})")));
+            return Err(ValidationError::new(
+                "mode",
+                mode,
+                format!("must not be below min ({min})"),
+            ));
         }
         if max < mode {
-            return Err(ValidationError::new("max", max, format!("must not be below mode ({mode})")));
+            return Err(ValidationError::new(
+                "max",
+                max,
+                format!("must not be below mode ({mode})"),
+            ));
         }
         Ok(DurationDist::Triangular { min, mode, max })
     }
@@ -182,7 +203,11 @@ fn de_probability<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result
 
 impl Default for StepDurations {
     fn default() -> Self {
-        let tri = |a, b, c| DurationDist::Triangular { min: a, mode: b, max: c };
+        let tri = |a, b, c| DurationDist::Triangular {
+            min: a,
+            mode: b,
+            max: c,
+        };
         StepDurations {
             // "intake and search 10–20 min" — split between the two steps.
             intake: tri(5.0, 7.0, 10.0),
@@ -210,7 +235,11 @@ impl StepDurations {
             Step::InformationCollection => Some(&self.information_collection),
             Step::Medical => Some(&self.medical),
             Step::Holding => None,
-            Step::Questioning => Some(if category.is_criminal() { &self.interrogation } else { &self.inquiry }),
+            Step::Questioning => Some(if category.is_criminal() {
+                &self.interrogation
+            } else {
+                &self.inquiry
+            }),
         }
     }
 }
@@ -243,7 +272,13 @@ mod tests {
 
     #[test]
     fn questioning_room_follows_category() {
-        assert_eq!(Step::Questioning.room_kind(LegalCategory::CriminalSummons), RoomKind::Interrogation);
-        assert_eq!(Step::Questioning.room_kind(LegalCategory::AdministrativeQuestioning), RoomKind::Inquiry);
+        assert_eq!(
+            Step::Questioning.room_kind(LegalCategory::CriminalSummons),
+            RoomKind::Interrogation
+        );
+        assert_eq!(
+            Step::Questioning.room_kind(LegalCategory::AdministrativeQuestioning),
+            RoomKind::Inquiry
+        );
     }
 }

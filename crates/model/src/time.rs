@@ -25,7 +25,11 @@ impl TimeOfDay {
     /// From minutes after midnight (0..=1440).
     pub fn from_minutes(field: &str, minutes: u32) -> Result<Self> {
         if minutes > 1440 {
-            return Err(ValidationError::new(field, minutes, "a time of day is at most 24:00 (1440 minutes)"));
+            return Err(ValidationError::new(
+                field,
+                minutes,
+                "a time of day is at most 24:00 (1440 minutes)",
+            ));
         }
         Ok(Self(minutes as u16))
     }
@@ -36,7 +40,13 @@ impl TimeOfDay {
 
     /// Parse `HH:MM`; `field` names the field in errors.
     pub fn parse(field: &str, s: &str) -> Result<Self> {
-        let bad = || ValidationError::new(field, format!("{s:?}"), "expected a time of day as HH:MM, 00:00 to 24:00");
+        let bad = || {
+            ValidationError::new(
+                field,
+                format!("{s:?}"),
+                "expected a time of day as HH:MM, 00:00 to 24:00",
+            )
+        };
         let (h, m) = s.split_once(':').ok_or_else(bad)?;
         if h.len() != 2 || m.len() != 2 {
             return Err(bad());
@@ -81,11 +91,18 @@ pub struct DailyWindow {
 
 impl DailyWindow {
     /// The whole day, every day.
-    pub const ALWAYS: DailyWindow = DailyWindow { start: TimeOfDay::MIDNIGHT, end: TimeOfDay::END_OF_DAY };
+    pub const ALWAYS: DailyWindow = DailyWindow {
+        start: TimeOfDay::MIDNIGHT,
+        end: TimeOfDay::END_OF_DAY,
+    };
 
     pub fn new(field: &str, start: TimeOfDay, end: TimeOfDay) -> Result<Self> {
         if start == TimeOfDay::END_OF_DAY {
-            return Err(ValidationError::new(field, format!("{start}-{end}"), "a window cannot start at 24:00"));
+            return Err(ValidationError::new(
+                field,
+                format!("{start}-{end}"),
+                "a window cannot start at 24:00",
+            ));
         }
         if start == end {
             return Err(ValidationError::new(
@@ -98,7 +115,11 @@ impl DailyWindow {
             return Ok(Self::ALWAYS);
         }
         // 24:00 as an end is the same as 00:00 of the next day.
-        let end = if end == TimeOfDay::END_OF_DAY { TimeOfDay::MIDNIGHT } else { end };
+        let end = if end == TimeOfDay::END_OF_DAY {
+            TimeOfDay::MIDNIGHT
+        } else {
+            end
+        };
         if start == end {
             return Ok(Self::ALWAYS);
         }
@@ -107,9 +128,9 @@ impl DailyWindow {
 
     /// Parse `HH:MM-HH:MM`.
     pub fn parse(field: &str, s: &str) -> Result<Self> {
-        let (a, b) = s
-            .split_once('-')
-            .ok_or_else(|| ValidationError::new(field, format!("{s:?}"), "expected a window as HH:MM-HH:MM"))?;
+        let (a, b) = s.split_once('-').ok_or_else(|| {
+            ValidationError::new(field, format!("{s:?}"), "expected a window as HH:MM-HH:MM")
+        })?;
         let start = TimeOfDay::parse(field, a.trim())?;
         let end = TimeOfDay::parse(field, b.trim())?;
         Self::new(field, start, end)
@@ -207,8 +228,19 @@ mod tests {
         assert_eq!(w.to_string(), "08:00-20:00");
         assert_eq!(w.len_min(), 720);
         assert!(DailyWindow::parse("w", "00:00-24:00").unwrap().is_always());
-        assert_eq!(DailyWindow::parse("w", "20:00-08:00").unwrap().len_min(), 720);
-        for bad in ["8:00-20:00", "08:00", "08:00-08:00", "25:00-26:00", "08:60-09:00", "24:00-08:00", "ab:cd-01:00"] {
+        assert_eq!(
+            DailyWindow::parse("w", "20:00-08:00").unwrap().len_min(),
+            720
+        );
+        for bad in [
+            "8:00-20:00",
+            "08:00",
+            "08:00-08:00",
+            "25:00-26:00",
+            "08:60-09:00",
+            "24:00-08:00",
+            "ab:cd-01:00",
+        ] {
             let e = DailyWindow::parse("shifts[0].window", bad).unwrap_err();
             assert_eq!(e.field, "shifts[0].window", "{bad}");
         }

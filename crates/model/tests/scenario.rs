@@ -15,16 +15,27 @@ fn sample_region_loads_and_matches_its_description() {
     let r = sample();
     assert_eq!(r.main_center().kind, SiteKind::MainCenter);
     assert_eq!(r.candidate_sites.len(), 2);
-    assert!((20..=30).contains(&r.stations.len()), "{} stations", r.stations.len());
+    assert!(
+        (20..=30).contains(&r.stations.len()),
+        "{} stations",
+        r.stations.len()
+    );
     let total = r.caseload.total_per_day();
-    assert!((10.0..100.0).contains(&total), "tens of cases a day, got {total}");
+    assert!(
+        (10.0..100.0).contains(&total),
+        "tens of cases a day, got {total}"
+    );
     // Rural stations have 3 to 6 officers.
     for s in r.stations.iter().filter(|s| s.rural) {
         let n = r.station_officers(&s.id).count();
         assert!((3..=6).contains(&n), "{} has {n} officers", s.id);
     }
     assert!(r.main_center().rooms_of(RoomKind::Interrogation).count() >= 4);
-    assert!(r.officers.iter().any(|o| o.gender == casehub_model::Gender::Female));
+    assert!(
+        r.officers
+            .iter()
+            .any(|o| o.gender == casehub_model::Gender::Female)
+    );
 }
 
 #[test]
@@ -51,7 +62,9 @@ fn geojson_points_round_trip_and_merge() {
 
     // Moving a station in QGIS moves it in the region.
     let moved = text.replacen(&format!("{}", r.stations[0].location.lon()), "113.5", 1);
-    let merged = r.merge_points("p.geojson", import_geojson("p.geojson", &moved).unwrap()).unwrap();
+    let merged = r
+        .merge_points("p.geojson", import_geojson("p.geojson", &moved).unwrap())
+        .unwrap();
     assert_eq!(merged.stations[0].location.lon(), 113.5);
 }
 
@@ -60,7 +73,10 @@ fn geojson_errors_name_the_feature() {
     let bad = r#"{"type":"FeatureCollection","features":[
       {"type":"Feature","geometry":{"type":"Point","coordinates":[112.9,95.0]},"properties":{"kind":"station","id":"X","min_on_duty":2}}]}"#;
     let e = import_geojson("p.geojson", bad).unwrap_err();
-    assert_eq!(e.path.as_deref(), Some("features[0].geometry.coordinates[1]"));
+    assert_eq!(
+        e.path.as_deref(),
+        Some("features[0].geometry.coordinates[1]")
+    );
     assert!(e.to_string().contains("95"), "{e}");
 
     let bad = r#"{"type":"FeatureCollection","features":[
@@ -74,7 +90,12 @@ fn geojson_errors_name_the_feature() {
     let r = sample();
     let unknown_site = r#"{"type":"FeatureCollection","features":[
       {"type":"Feature","geometry":{"type":"Point","coordinates":[112.9,27.0]},"properties":{"kind":"site","id":"NOPE"}}]}"#;
-    let e = r.merge_points("p.geojson", import_geojson("p.geojson", unknown_site).unwrap()).unwrap_err();
+    let e = r
+        .merge_points(
+            "p.geojson",
+            import_geojson("p.geojson", unknown_site).unwrap(),
+        )
+        .unwrap_err();
     assert!(e.reason.contains("NOPE"), "{e}");
 }
 
@@ -88,12 +109,18 @@ fn sample_with(from: &str, to: &str) -> scenario::ScenarioError {
 #[test]
 fn toml_errors_give_line_path_and_reason() {
     // Latitude out of range.
-    let e = sample_with("location = { lat = 27.8012,", "location = { lat = 127.8012,");
+    let e = sample_with(
+        "location = { lat = 27.8012,",
+        "location = { lat = 127.8012,",
+    );
     let msg = e.to_string();
     assert!(msg.starts_with("region.toml:"), "{msg}");
     assert!(e.line.is_some(), "{msg}");
     assert_eq!(e.path.as_deref(), Some("sites[0].location"), "{msg}");
-    assert!(msg.contains("127.8012") && msg.contains("latitude"), "{msg}");
+    assert!(
+        msg.contains("127.8012") && msg.contains("latitude"),
+        "{msg}"
+    );
 
     // Unknown room kind.
     let e = sample_with("kind = \"medical\"", "kind = \"sauna\"");
@@ -101,11 +128,17 @@ fn toml_errors_give_line_path_and_reason() {
     assert_eq!(e.path.as_deref(), Some("sites[0].rooms[6].kind"));
 
     // Holding capacity of 0.
-    let e = sample_with("kind = \"holding\", capacity = 2", "kind = \"holding\", capacity = 0");
+    let e = sample_with(
+        "kind = \"holding\", capacity = 2",
+        "kind = \"holding\", capacity = 0",
+    );
     assert!(e.to_string().contains("capacity = 0"), "{e}");
 
     // Negative duration.
-    let e = sample_with("medical = { dist = \"triangular\", min = 15.0", "medical = { dist = \"triangular\", min = -15.0");
+    let e = sample_with(
+        "medical = { dist = \"triangular\", min = 15.0",
+        "medical = { dist = \"triangular\", min = -15.0",
+    );
     assert!(e.to_string().contains("-15"), "{e}");
     assert_eq!(e.path.as_deref(), Some("step_durations.medical"));
 
@@ -116,7 +149,11 @@ fn toml_errors_give_line_path_and_reason() {
     // Syntax error: line number.
     let e = sample_with("[[shifts]]", "[[shifts]");
     let (line, _) = e.line.expect("syntax errors have a line");
-    let expected = SAMPLE.lines().position(|l| l.starts_with("[[shifts]]")).unwrap() + 1;
+    let expected = SAMPLE
+        .lines()
+        .position(|l| l.starts_with("[[shifts]]"))
+        .unwrap()
+        + 1;
     assert_eq!(line, expected, "{e}");
 
     // Unsupported format version.
@@ -127,24 +164,42 @@ fn toml_errors_give_line_path_and_reason() {
 #[test]
 fn cross_reference_errors_name_the_field() {
     // An officer posted to a site that does not exist.
-    let e = sample_with("gender = \"male\"\nsite = \"MC\"", "gender = \"male\"\nsite = \"GHOST\"");
-    assert!(e.to_string().contains("GHOST") && e.to_string().contains("officers["), "{e}");
+    let e = sample_with(
+        "gender = \"male\"\nsite = \"MC\"",
+        "gender = \"male\"\nsite = \"GHOST\"",
+    );
+    assert!(
+        e.to_string().contains("GHOST") && e.to_string().contains("officers["),
+        "{e}"
+    );
 
     // Duplicate station id.
     let e = sample_with("id = \"S02\"", "id = \"S01\"");
-    assert!(e.to_string().contains("duplicate") && e.to_string().contains("S01"), "{e}");
+    assert!(
+        e.to_string().contains("duplicate") && e.to_string().contains("S01"),
+        "{e}"
+    );
 
     // Caseload for an unknown station.
     let e = sample_with("S26 = 0.45", "S99 = 0.45");
     assert!(e.to_string().contains("S99"), "{e}");
 
     // Station minimum above the officers it has.
-    let e = sample_with("min_on_duty = 2\nrural = true", "min_on_duty = 9\nrural = true");
+    let e = sample_with(
+        "min_on_duty = 2\nrural = true",
+        "min_on_duty = 9\nrural = true",
+    );
     assert!(e.to_string().contains("min_on_duty"), "{e}");
 
     // Legal limit looser than the law.
-    let e = sample_with("[policy]\n", "[policy]\nlegal_limits_h = { criminal_summons = 13 }\n");
-    assert!(e.to_string().contains("criminal_summons") && e.to_string().contains("13"), "{e}");
+    let e = sample_with(
+        "[policy]\n",
+        "[policy]\nlegal_limits_h = { criminal_summons = 13 }\n",
+    );
+    assert!(
+        e.to_string().contains("criminal_summons") && e.to_string().contains("13"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -99,13 +99,28 @@ impl Booker {
         shift_ok && !overlaps(&self.officers[oi], from, to)
     }
 
-    fn room_fits(&self, ctx: &Context<'_>, room: &casehub_model::Room, from: i64, to: i64, juvenile: bool, group: &Option<GroupId>) -> bool {
-        let stays = self.rooms.get(room.id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+    fn room_fits(
+        &self,
+        ctx: &Context<'_>,
+        room: &casehub_model::Room,
+        from: i64,
+        to: i64,
+        juvenile: bool,
+        group: &Option<GroupId>,
+    ) -> bool {
+        let stays = self
+            .rooms
+            .get(room.id.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         let _ = ctx;
         if room.kind != RoomKind::Holding {
             return !stays.iter().any(|s| s.from < to && from < s.to);
         }
-        let during: Vec<&Stay> = stays.iter().filter(|s| s.from < to && from < s.to).collect();
+        let during: Vec<&Stay> = stays
+            .iter()
+            .filter(|s| s.from < to && from < s.to)
+            .collect();
         if during.iter().any(|s| s.juvenile != juvenile) {
             return false;
         }
@@ -113,7 +128,9 @@ impl Booker {
             return false;
         }
         // Peak occupancy over the interval, counting this person.
-        (from..to).all(|k| during.iter().filter(|s| s.from <= k && k < s.to).count() < room.capacity as usize)
+        (from..to).all(|k| {
+            during.iter().filter(|s| s.from <= k && k < s.to).count() < room.capacity as usize
+        })
     }
 
     /// Book an option with concrete rooms, officers and team, or return `None`
@@ -132,7 +149,13 @@ impl Booker {
         let site = &region.sites[opt.site];
         let any_female = case.persons.iter().any(|p| p.gender == Gender::Female);
         let k_q = policy.min_questioning_officers as usize;
-        let mut booking = Booking { rooms: Vec::new(), searcher: Vec::new(), questioners: Vec::new(), escort_officers: Vec::new(), team: None };
+        let mut booking = Booking {
+            rooms: Vec::new(),
+            searcher: Vec::new(),
+            questioners: Vec::new(),
+            escort_officers: Vec::new(),
+            team: None,
+        };
 
         // Escort first: station officers or a team.
         match opt.mode {
@@ -150,6 +173,9 @@ impl Booker {
                     if !crew.first().is_some_and(|c| c.1) {
                         return None;
                     }
+                } else {
+                    // Keep the women for the cases that need them.
+                    crew.sort_by_key(|&(_, f)| f);
                 }
                 if crew.len() < k {
                     return None;
@@ -165,8 +191,13 @@ impl Booker {
                     .map(|(i, _)| i)
                     .collect();
                 for slot in opt.depart.max(0)..opt.back.min(ctx.slots) {
-                    let on_duty = posted.iter().filter(|&&oi| ctx.on_shift[oi][slot as usize]).count() as i32;
-                    if on_duty - self.away[sti][slot as usize] - (k as i32) < station.min_on_duty as i32 {
+                    let on_duty = posted
+                        .iter()
+                        .filter(|&&oi| ctx.on_shift[oi][slot as usize])
+                        .count() as i32;
+                    if on_duty - self.away[sti][slot as usize] - (k as i32)
+                        < station.min_on_duty as i32
+                    {
                         return None;
                     }
                 }
@@ -179,16 +210,45 @@ impl Booker {
             EscortMode::Team => {
                 let ts = &region.sites[opt.team_site?];
                 let n = case.persons.len() as u32;
-                let ti = region.escort_teams.iter().enumerate().find_map(|(ti, t)| {
-                    if t.site != ts.id || t.passenger_seats() < n || overlaps(&self.teams[ti], opt.depart, opt.back) {
+                let has_woman = |t: &casehub_model::EscortTeam| {
+                    t.members.iter().any(|m| {
+                        region
+                            .officer(m.as_str())
+                            .is_some_and(|o| o.gender == Gender::Female)
+                    })
+                };
+                // Teams without a woman first, unless one is needed.
+                let mut teams: Vec<(usize, &casehub_model::EscortTeam)> =
+                    region.escort_teams.iter().enumerate().collect();
+                teams.sort_by_key(|(_, t)| has_woman(t));
+                let ti = teams.into_iter().find_map(|(ti, t)| {
+                    if t.site != ts.id
+                        || t.passenger_seats() < n
+                        || overlaps(&self.teams[ti], opt.depart, opt.back)
+                    {
                         return None;
                     }
-                    let members: Vec<usize> = t.members.iter().filter_map(|m| ctx.officer_index.get(m.as_str()).copied()).collect();
-                    let female_ok = !any_female || members.iter().any(|&m| region.officers[m].gender == Gender::Female);
-                    (female_ok && members.iter().all(|&m| self.officer_free(ctx, m, opt.depart, opt.back))).then_some(ti)
+                    let members: Vec<usize> = t
+                        .members
+                        .iter()
+                        .filter_map(|m| ctx.officer_index.get(m.as_str()).copied())
+                        .collect();
+                    let female_ok = !any_female
+                        || members
+                            .iter()
+                            .any(|&m| region.officers[m].gender == Gender::Female);
+                    (female_ok
+                        && members
+                            .iter()
+                            .all(|&m| self.officer_free(ctx, m, opt.depart, opt.back)))
+                    .then_some(ti)
                 })?;
                 self.teams[ti].push((opt.depart, opt.back));
-                let members: Vec<usize> = region.escort_teams[ti].members.iter().filter_map(|m| ctx.officer_index.get(m.as_str()).copied()).collect();
+                let members: Vec<usize> = region.escort_teams[ti]
+                    .members
+                    .iter()
+                    .filter_map(|m| ctx.officer_index.get(m.as_str()).copied())
+                    .collect();
                 for &m in &members {
                     self.officers[m].push((opt.depart, opt.back));
                 }
@@ -202,21 +262,49 @@ impl Booker {
             let mut rooms = Vec::new();
             for &(step, from, to) in &tl.steps {
                 let kind = step.room_kind(case.category);
-                let room = site.rooms.iter().filter(|r| r.kind == kind && r.recording).find(|r| {
-                    let juvenile_room_ok = kind != RoomKind::Holding || r.juvenile_suitable == person.juvenile;
-                    juvenile_room_ok && self.room_fits(ctx, r, from, to, person.juvenile, &person.co_suspect_group)
-                })?;
-                self.rooms.entry(room.id.to_string()).or_default().push(Stay { from, to, juvenile: person.juvenile, group: person.co_suspect_group.clone() });
+                let room = site
+                    .rooms
+                    .iter()
+                    .filter(|r| r.kind == kind && r.recording)
+                    .find(|r| {
+                        let juvenile_room_ok =
+                            kind != RoomKind::Holding || r.juvenile_suitable == person.juvenile;
+                        juvenile_room_ok
+                            && self.room_fits(
+                                ctx,
+                                r,
+                                from,
+                                to,
+                                person.juvenile,
+                                &person.co_suspect_group,
+                            )
+                    })?;
+                self.rooms
+                    .entry(room.id.to_string())
+                    .or_default()
+                    .push(Stay {
+                        from,
+                        to,
+                        juvenile: person.juvenile,
+                        group: person.co_suspect_group.clone(),
+                    });
                 rooms.push(room.id.to_string());
                 match step {
                     Step::Search => {
-                        let searcher = region.officers.iter().enumerate().find_map(|(oi, o)| {
-                            let ok = o.post == Post::Site(site.id.clone())
-                                && o.can(Qualification::Search)
-                                && (person.gender == Gender::Male || o.gender == Gender::Female)
-                                && self.officer_free(ctx, oi, from, to);
-                            ok.then_some(oi)
-                        })?;
+                        // Women search women; men are searched by men where possible,
+                        // to keep the female searchers free.
+                        let searcher = region
+                            .officers
+                            .iter()
+                            .enumerate()
+                            .filter(|(oi, o)| {
+                                o.post == Post::Site(site.id.clone())
+                                    && o.can(Qualification::Search)
+                                    && (person.gender == Gender::Male || o.gender == Gender::Female)
+                                    && self.officer_free(ctx, *oi, from, to)
+                            })
+                            .min_by_key(|(_, o)| o.gender != person.gender)
+                            .map(|(oi, _)| oi)?;
                         self.officers[searcher].push((from, to));
                         booking.searcher.push(searcher);
                     }
@@ -228,7 +316,11 @@ impl Booker {
                                 .officers
                                 .iter()
                                 .enumerate()
-                                .filter(|(oi, o)| o.post == Post::Site(site.id.clone()) && o.can(Qualification::Questioning) && self.officer_free(ctx, *oi, from, to))
+                                .filter(|(oi, o)| {
+                                    o.post == Post::Site(site.id.clone())
+                                        && o.can(Qualification::Questioning)
+                                        && self.officer_free(ctx, *oi, from, to)
+                                })
                                 .map(|(oi, o)| (oi, o.gender == Gender::Female))
                                 .collect();
                             if person.gender == Gender::Female && person.juvenile {
@@ -236,6 +328,8 @@ impl Booker {
                                 if !pool.first().is_some_and(|p| p.1) {
                                     return None;
                                 }
+                            } else {
+                                pool.sort_by_key(|&(_, f)| f);
                             }
                             if pool.len() < k_q {
                                 return None;
@@ -273,13 +367,22 @@ pub fn case_plan(ctx: &Context<'_>, opt: &Opt, b: &Booking) -> CasePlan {
                 .zip(&b.rooms[pi])
                 .map(|(&(step, from, to), room)| StepBooking {
                     step,
-                    room: casehub_model::RoomId::new(room.clone()).expect("room ids come from the validated region"),
+                    room: casehub_model::RoomId::new(room.clone())
+                        .expect("room ids come from the validated region"),
                     start: ctx.time_of(from),
                     end: ctx.time_of(to),
-                    staff: if step == Step::Search { vec![officer_id(b.searcher[pi])] } else { Vec::new() },
+                    staff: if step == Step::Search {
+                        vec![officer_id(b.searcher[pi])]
+                    } else {
+                        Vec::new()
+                    },
                 })
                 .collect();
-            PersonPlan { person: case.persons[tl.person].id.clone(), steps, questioning_officers: b.questioners[pi].iter().map(|&oi| officer_id(oi)).collect() }
+            PersonPlan {
+                person: case.persons[tl.person].id.clone(),
+                steps,
+                questioning_officers: b.questioners[pi].iter().map(|&oi| officer_id(oi)).collect(),
+            }
         })
         .collect();
     let (deadline, _) = ctx.deadline(case);

@@ -38,7 +38,13 @@ impl SplitMix {
 /// `n` cases whose clocks started in the `window_min` minutes before `now`,
 /// from stations in proportion to their caseload, with the region's mix of
 /// categories, women, juveniles and co-suspect groups.
-pub fn pending_cases(region: &Region, now: DateTime<Utc>, n: usize, window_min: i64, seed: u64) -> Vec<PendingCase> {
+pub fn pending_cases(
+    region: &Region,
+    now: DateTime<Utc>,
+    n: usize,
+    window_min: i64,
+    seed: u64,
+) -> Vec<PendingCase> {
     let mut rng = SplitMix(seed ^ 0x5EED);
     let cl = &region.caseload;
     let stations: Vec<_> = cl.cases_per_day.iter().filter(|(_, r)| **r > 0.0).collect();
@@ -51,17 +57,34 @@ pub fn pending_cases(region: &Region, now: DateTime<Utc>, n: usize, window_min: 
         let category = cats[rng.pick(&cat_w)].0;
         let ago = (rng.unit() * window_min.max(0) as f64) as i64;
         let group = rng.unit() < cl.group_share;
-        let size = if group { cl.group_size.min + (rng.next() % u64::from(cl.group_size.max - cl.group_size.min + 1)) as u32 } else { 1 };
+        let size = if group {
+            cl.group_size.min
+                + (rng.next() % u64::from(cl.group_size.max - cl.group_size.min + 1)) as u32
+        } else {
+            1
+        };
         let persons = (0..size)
             .map(|j| Person {
-                id: PersonId::new(format!("P{}-{}", i + 1, j + 1)).expect("generated ids are valid"),
-                gender: if rng.unit() < cl.female_share { Gender::Female } else { Gender::Male },
+                id: PersonId::new(format!("P{}-{}", i + 1, j + 1))
+                    .expect("generated ids are valid"),
+                gender: if rng.unit() < cl.female_share {
+                    Gender::Female
+                } else {
+                    Gender::Male
+                },
                 juvenile: rng.unit() < cl.juvenile_share,
-                co_suspect_group: group.then(|| GroupId::new(format!("G{}", i + 1)).expect("generated ids are valid")),
+                co_suspect_group: group
+                    .then(|| GroupId::new(format!("G{}", i + 1)).expect("generated ids are valid")),
             })
             .collect();
-        let case = Case::new(CaseId::new(format!("C{}", i + 1)).expect("generated ids are valid"), station, now - Duration::minutes(ago), category, persons)
-            .expect("generated cases are valid");
+        let case = Case::new(
+            CaseId::new(format!("C{}", i + 1)).expect("generated ids are valid"),
+            station,
+            now - Duration::minutes(ago),
+            category,
+            persons,
+        )
+        .expect("generated cases are valid");
         out.push(PendingCase { case, pinned: None });
     }
     out

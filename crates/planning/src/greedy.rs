@@ -31,12 +31,20 @@ impl Opt {
     /// Minutes from the case's station to this option's site.
     pub fn drive_to_site(&self, ctx: &Context<'_>) -> f64 {
         let case = &ctx.state.pending[self.case].case;
-        ctx.leg(case.origin.as_str(), ctx.region.sites[self.site].id.as_str()).map_or(f64::INFINITY, |l| l.1)
+        ctx.leg(
+            case.origin.as_str(),
+            ctx.region.sites[self.site].id.as_str(),
+        )
+        .map_or(f64::INFINITY, |l| l.1)
     }
 }
 
 /// Book options case by case; returns the chosen option per case (or none).
-pub fn choose(ctx: &Context<'_>, all: &mut [CaseOptions], booker: &mut Booker) -> Vec<Option<(Opt, crate::assign::Booking)>> {
+pub fn choose(
+    ctx: &Context<'_>,
+    all: &mut [CaseOptions],
+    booker: &mut Booker,
+) -> Vec<Option<(Opt, crate::assign::Booking)>> {
     let mut order: Vec<usize> = (0..all.len()).collect();
     order.sort_by_key(|&ci| ctx.deadline(&ctx.state.pending[ci].case).0);
     let mut chosen = vec![None; all.len()];
@@ -57,7 +65,9 @@ pub fn plan(state: &State, settings: &Settings) -> Result<Plan, PlanError> {
     let started = Instant::now();
     let (state, pinned) = crate::split_pinned(state);
     let ctx = Context::new(&state, settings)?;
-    let mut all: Vec<CaseOptions> = (0..state.pending.len()).map(|ci| case_options(&ctx, ci)).collect();
+    let mut all: Vec<CaseOptions> = (0..state.pending.len())
+        .map(|ci| case_options(&ctx, ci))
+        .collect();
     let n_options = all.iter().map(|c| c.options.len()).sum();
     let mut booker = Booker::new(&ctx);
     let chosen = choose(&ctx, &mut all, &mut booker);

@@ -28,7 +28,10 @@ pub mod settings;
 pub mod state;
 pub mod validate;
 
-pub use plan::{Blocked, CasePlan, CostBreakdown, Escort, EscortMode, Explanation, Plan, PersonPlan, Rule, SolverReport, StepBooking};
+pub use plan::{
+    Blocked, CasePlan, CostBreakdown, Escort, EscortMode, Explanation, PersonPlan, Plan, Rule,
+    SolverReport, StepBooking,
+};
 pub use settings::{Method, Settings, Weights};
 pub use state::{Commitment, DispatchInput, PendingCase, RoomBooking, State, TeamCommitment};
 pub use validate::{Violation, validate};
@@ -46,7 +49,11 @@ pub fn plan(state: &State, settings: &Settings) -> Result<Plan, PlanError> {
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     #[error("invalid setting {field} = {value}: {reason}")]
-    Setting { field: &'static str, value: String, reason: String },
+    Setting {
+        field: &'static str,
+        value: String,
+        reason: String,
+    },
     #[error("invalid state: {0}")]
     State(String),
     #[error("solver failed: {0}")]
@@ -79,21 +86,46 @@ pub(crate) fn split_pinned(state: &State) -> (State, Vec<CasePlan>) {
                     end: step.end,
                 });
                 for o in &step.staff {
-                    s.officer_commitments.push(Commitment { officer: o.clone(), start: step.start, end: step.end, away_from_station: false, note: format!("{} {}", pc.case.id, step.step) });
+                    s.officer_commitments.push(Commitment {
+                        officer: o.clone(),
+                        start: step.start,
+                        end: step.end,
+                        away_from_station: false,
+                        note: format!("{} {}", pc.case.id, step.step),
+                    });
                 }
-                if step.step == casehub_model::Step::Questioning && p.escort.mode == EscortMode::Team {
+                if step.step == casehub_model::Step::Questioning
+                    && p.escort.mode == EscortMode::Team
+                {
                     for o in &pp.questioning_officers {
-                        s.officer_commitments.push(Commitment { officer: o.clone(), start: step.start, end: step.end, away_from_station: false, note: format!("{} questioning", pc.case.id) });
+                        s.officer_commitments.push(Commitment {
+                            officer: o.clone(),
+                            start: step.start,
+                            end: step.end,
+                            away_from_station: false,
+                            note: format!("{} questioning", pc.case.id),
+                        });
                     }
                 }
             }
         }
         let station_escort = p.escort.mode == EscortMode::Station;
         for o in &p.escort.officers {
-            s.officer_commitments.push(Commitment { officer: o.clone(), start: p.escort.depart, end: p.escort.back, away_from_station: station_escort, note: format!("{} escort", pc.case.id) });
+            s.officer_commitments.push(Commitment {
+                officer: o.clone(),
+                start: p.escort.depart,
+                end: p.escort.back,
+                away_from_station: station_escort,
+                note: format!("{} escort", pc.case.id),
+            });
         }
         if let Some(t) = &p.escort.team {
-            s.team_commitments.push(TeamCommitment { team: t.clone(), start: p.escort.depart, end: p.escort.back, note: format!("{} escort", pc.case.id) });
+            s.team_commitments.push(TeamCommitment {
+                team: t.clone(),
+                start: p.escort.depart,
+                end: p.escort.back,
+                note: format!("{} escort", pc.case.id),
+            });
         }
         pinned.push(p);
     }
@@ -124,30 +156,78 @@ pub(crate) fn finish(
                 load[opt.site] += case.persons.len() as f64;
                 cases.push(cp);
             }
-            None => blocked.push(block_reason(ctx, ci, &all[ci])),
+            None => blocked.push(ci),
         }
     }
+    // What the chosen options leave, to say what blocks the others.
+    let mut left = ctx.capacity.clone();
+    for (opt, _) in chosen.iter().flatten() {
+        for u in &opt.usage {
+            if let Some(v) = left.get_mut(&u.resource) {
+                for k in u.from.max(0)..u.to.min(ctx.slots) {
+                    v[k as usize] -= u.amount as i32;
+                }
+            }
+        }
+    }
+    let blocked = blocked
+        .into_iter()
+        .map(|ci| block_reason(ctx, ci, &all[ci], &left))
+        .collect();
     let imbalance_cost = max_load(ctx, &load) * ctx.settings.weights.imbalance;
-    let objective = cases.iter().filter(|c| !c.pinned).map(|c| c.cost.total).sum::<f64>() + imbalance_cost;
-    Plan { now: ctx.state.now, cases, blocked, objective, imbalance_cost, solver }
+    let objective = cases
+        .iter()
+        .filter(|c| !c.pinned)
+        .map(|c| c.cost.total)
+        .sum::<f64>()
+        + imbalance_cost;
+    Plan {
+        now: ctx.state.now,
+        cases,
+        blocked,
+        objective,
+        imbalance_cost,
+        solver,
+    }
 }
 
 /// Persons per questioning room at the busiest site.
 pub(crate) fn max_load(ctx: &options::Context<'_>, persons_per_site: &[f64]) -> f64 {
-    persons_per_site.iter().enumerate().map(|(si, &p)| p / questioning_rooms(ctx, si)).fold(0.0, f64::max)
+    persons_per_site
+        .iter()
+        .enumerate()
+        .map(|(si, &p)| p / questioning_rooms(ctx, si))
+        .fold(0.0, f64::max)
 }
 
 pub(crate) fn questioning_rooms(ctx: &options::Context<'_>, si: usize) -> f64 {
     let site = &ctx.region.sites[si];
-    let n = site.rooms.iter().filter(|r| matches!(r.kind, casehub_model::RoomKind::Interrogation | casehub_model::RoomKind::Inquiry)).count();
+    let n = site
+        .rooms
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.kind,
+                casehub_model::RoomKind::Interrogation | casehub_model::RoomKind::Inquiry
+            )
+        })
+        .count();
     n.max(1) as f64
 }
 
-fn block_reason(ctx: &options::Context<'_>, ci: usize, co: &options::CaseOptions) -> Blocked {
+fn block_reason(
+    ctx: &options::Context<'_>,
+    ci: usize,
+    co: &options::CaseOptions,
+    left: &std::collections::HashMap<options::Resource, Vec<i32>>,
+) -> Blocked {
     let case = &ctx.state.pending[ci].case;
     if co.options.is_empty() {
         let mut pruned = co.pruned.clone();
-        let near = |p: &options::Pruned| ctx.leg(case.origin.as_str(), ctx.region.sites[p.site].id.as_str()).map_or(f64::INFINITY, |l| l.1);
+        let near = |p: &options::Pruned| {
+            ctx.leg(case.origin.as_str(), ctx.region.sites[p.site].id.as_str())
+                .map_or(f64::INFINITY, |l| l.1)
+        };
         pruned.sort_by(|a, b| near(a).total_cmp(&near(b)));
         let rule = pruned.first().map_or(Rule::Reference, |p| p.rule);
         let detail = if pruned.is_empty() {
@@ -155,19 +235,56 @@ fn block_reason(ctx: &options::Context<'_>, ci: usize, co: &options::CaseOptions
         } else {
             pruned
                 .iter()
-                .map(|p| format!("{} by {}: {} ({})", ctx.region.sites[p.site].id, mode_name(p.mode), p.detail, p.rule))
+                .map(|p| {
+                    format!(
+                        "{} by {}: {} ({})",
+                        ctx.region.sites[p.site].id,
+                        mode_name(p.mode),
+                        p.detail,
+                        p.rule
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("; ")
         };
-        return Blocked { case: case.id.clone(), rule, detail };
+        return Blocked {
+            case: case.id.clone(),
+            rule,
+            detail,
+        };
     }
-    // Options existed, but capacity went to other cases.
-    let best = co.options.iter().min_by(|a, b| a.cost.total.total_cmp(&b.cost.total)).expect("non-empty");
+    // Options existed, but capacity went to other cases: name what the
+    // cheapest option lacks.
+    let best = co
+        .options
+        .iter()
+        .min_by(|a, b| a.cost.total.total_cmp(&b.cost.total))
+        .expect("non-empty");
+    let short = best.usage.iter().find_map(|u| {
+        let v = left.get(&u.resource)?;
+        (u.from.max(0)..u.to.min(ctx.slots))
+            .find(|&k| v[k as usize] < u.amount as i32)
+            .map(|k| (u.resource, k))
+    });
+    let (rule, what) = match short {
+        Some((r, k)) => (
+            options::rule_of(r),
+            format!(
+                "{} are all taken at {}",
+                options::describe(ctx, r),
+                ctx.time_of(k).format("%Y-%m-%d %H:%M UTC")
+            ),
+        ),
+        None => (
+            Rule::OfficerUnavailable,
+            "no named rooms and officers fit together".to_string(),
+        ),
+    };
     Blocked {
         case: case.id.clone(),
-        rule: options::rule_of(best.usage.first().map_or(options::Resource::StationSpare(0), |u| u.resource)),
+        rule,
         detail: format!(
-            "every way to serve it conflicts with other cases: {} options considered; the cheapest (at {} by {}) needs capacity already taken",
+            "all {} ways to serve it conflict with other cases; the cheapest (at {} by {}): {what}",
             co.options.len(),
             ctx.region.sites[best.site].id,
             mode_name(best.mode)
@@ -184,9 +301,21 @@ fn mode_name(m: EscortMode) -> &'static str {
 
 /// Compare the chosen option with the best option at another site (or, with
 /// one site, with the other kind of escort), standing alone.
-fn explain(ctx: &options::Context<'_>, chosen: &options::Opt, options: &[options::Opt]) -> Option<Explanation> {
-    let other_site = options.iter().filter(|o| o.site != chosen.site).min_by(|a, b| a.cost.total.total_cmp(&b.cost.total));
-    let alt = other_site.or_else(|| options.iter().filter(|o| o.mode != chosen.mode).min_by(|a, b| a.cost.total.total_cmp(&b.cost.total)))?;
+fn explain(
+    ctx: &options::Context<'_>,
+    chosen: &options::Opt,
+    options: &[options::Opt],
+) -> Option<Explanation> {
+    let other_site = options
+        .iter()
+        .filter(|o| o.site != chosen.site)
+        .min_by(|a, b| a.cost.total.total_cmp(&b.cost.total));
+    let alt = other_site.or_else(|| {
+        options
+            .iter()
+            .filter(|o| o.mode != chosen.mode)
+            .min_by(|a, b| a.cost.total.total_cmp(&b.cost.total))
+    })?;
     let mut reasons = Vec::new();
     let d = alt.drive_min - chosen.drive_min;
     if d.abs() >= 1.0 {
@@ -204,7 +333,8 @@ fn explain(ctx: &options::Context<'_>, chosen: &options::Opt, options: &[options
     if s != 0 {
         reasons.push(format!("{:+} min slack to the legal limit", s));
     }
-    let w = (alt.cost.waiting_cost - chosen.cost.waiting_cost) / ctx.settings.weights.waiting.max(f64::EPSILON);
+    let w = (alt.cost.waiting_cost - chosen.cost.waiting_cost)
+        / ctx.settings.weights.waiting.max(f64::EPSILON);
     if w.abs() >= 1.0 && ctx.settings.weights.waiting > 0.0 {
         reasons.push(format!("{:+.0} min waiting before questioning", w));
     }

@@ -40,13 +40,34 @@ struct Solved {
     gap: Option<f64>,
 }
 
-fn build_and_solve(ctx: &Context<'_>, all: &[CaseOptions], forbidden: &[Vec<bool>], warm: &[Option<usize>], relax: bool, time_limit: f64) -> Result<Solved, PlanError> {
+fn build_and_solve(
+    ctx: &Context<'_>,
+    all: &[CaseOptions],
+    forbidden: &[Vec<bool>],
+    warm: &[Option<usize>],
+    relax: bool,
+    time_limit: f64,
+) -> Result<Solved, PlanError> {
     let mut vars = ProblemVariables::new();
     let mut x: Vec<Vec<Variable>> = Vec::new();
     for co in all {
-        x.push(co.options.iter().map(|_| vars.add(if relax { variable().min(0.0).max(1.0) } else { variable().binary() })).collect());
+        x.push(
+            co.options
+                .iter()
+                .map(|_| {
+                    vars.add(if relax {
+                        variable().min(0.0).max(1.0)
+                    } else {
+                        variable().binary()
+                    })
+                })
+                .collect(),
+        );
     }
-    let u: Vec<Variable> = all.iter().map(|_| vars.add(variable().min(0.0).max(1.0))).collect();
+    let u: Vec<Variable> = all
+        .iter()
+        .map(|_| vars.add(variable().min(0.0).max(1.0)))
+        .collect();
     let l = vars.add(variable().min(0.0));
     let mut objective = Expression::from(0.0);
     for (ci, co) in all.iter().enumerate() {
@@ -77,7 +98,9 @@ fn build_and_solve(ctx: &Context<'_>, all: &[CaseOptions], forbidden: &[Vec<bool
         for (oi, o) in co.options.iter().enumerate() {
             for us in &o.usage {
                 for k in us.from.max(0)..us.to.min(ctx.slots) {
-                    rows.entry((us.resource, k)).or_default().push((x[ci][oi], f64::from(us.amount)));
+                    rows.entry((us.resource, k))
+                        .or_default()
+                        .push((x[ci][oi], f64::from(us.amount)));
                 }
             }
         }
@@ -135,7 +158,9 @@ fn build_and_solve(ctx: &Context<'_>, all: &[CaseOptions], forbidden: &[Vec<bool
         }
         let _ = model.try_set_solution(Some(&start), None, None, None);
     }
-    let solved = model.try_solve().map_err(|e| PlanError::Solver(format!("HiGHS: {e:?}")))?;
+    let solved = model
+        .try_solve()
+        .map_err(|e| PlanError::Solver(format!("HiGHS: {e:?}")))?;
     let status = match solved.status() {
         HighsModelStatus::Optimal => "optimal",
         HighsModelStatus::ReachedTimeLimit => "time_limit",
@@ -145,17 +170,30 @@ fn build_and_solve(ctx: &Context<'_>, all: &[CaseOptions], forbidden: &[Vec<bool
     let solution = solved.get_solution();
     let cols = solution.columns();
     if cols.is_empty() {
-        return Err(PlanError::Solver("HiGHS found no solution within the time limit".into()));
+        return Err(PlanError::Solver(
+            "HiGHS found no solution within the time limit".into(),
+        ));
     }
     let mut choice = Vec::new();
     let mut idx = 0;
     for co in all {
-        let pick = (0..co.options.len()).max_by(|&a, &b| cols[idx + a].total_cmp(&cols[idx + b])).filter(|&o| cols[idx + o] > 0.5);
+        let pick = (0..co.options.len())
+            .max_by(|&a, &b| cols[idx + a].total_cmp(&cols[idx + b]))
+            .filter(|&o| cols[idx + o] > 0.5);
         choice.push(pick);
         idx += co.options.len();
     }
-    let gap = if relax { None } else { Some(solved.mip_gap()).filter(|g| g.is_finite()) };
-    Ok(Solved { choice, status: status.into(), objective: solved.objective_value(), gap })
+    let gap = if relax {
+        None
+    } else {
+        Some(solved.mip_gap()).filter(|g| g.is_finite())
+    };
+    Ok(Solved {
+        choice,
+        status: status.into(),
+        objective: solved.objective_value(),
+        gap,
+    })
 }
 
 /// The LP-relaxation bound of the assignment model (for benchmarks: how far
@@ -163,10 +201,20 @@ fn build_and_solve(ctx: &Context<'_>, all: &[CaseOptions], forbidden: &[Vec<bool
 pub fn lp_bound(state: &State, settings: &Settings) -> Result<f64, PlanError> {
     let (state, _) = crate::split_pinned(state);
     let ctx = Context::new(&state, settings)?;
-    let all: Vec<CaseOptions> = (0..state.pending.len()).map(|ci| case_options(&ctx, ci)).collect();
+    let all: Vec<CaseOptions> = (0..state.pending.len())
+        .map(|ci| case_options(&ctx, ci))
+        .collect();
     let forbidden: Vec<Vec<bool>> = all.iter().map(|c| vec![false; c.options.len()]).collect();
     let warm = vec![None; all.len()];
-    Ok(build_and_solve(&ctx, &all, &forbidden, &warm, true, settings.time_limit.as_secs_f64())?.objective)
+    Ok(build_and_solve(
+        &ctx,
+        &all,
+        &forbidden,
+        &warm,
+        true,
+        settings.time_limit.as_secs_f64(),
+    )?
+    .objective)
 }
 
 /// Plan with the MILP, falling back to the greedy when HiGHS fails.
@@ -174,7 +222,9 @@ pub fn plan(state: &State, settings: &Settings) -> Result<Plan, PlanError> {
     let started = Instant::now();
     let (state, pinned) = crate::split_pinned(state);
     let ctx = Context::new(&state, settings)?;
-    let mut all: Vec<CaseOptions> = (0..state.pending.len()).map(|ci| case_options(&ctx, ci)).collect();
+    let mut all: Vec<CaseOptions> = (0..state.pending.len())
+        .map(|ci| case_options(&ctx, ci))
+        .collect();
     let n_options: usize = all.iter().map(|c| c.options.len()).sum();
 
     // The greedy's answer: the warm start, and the fallback.
@@ -186,7 +236,10 @@ pub fn plan(state: &State, settings: &Settings) -> Result<Plan, PlanError> {
     let warm: Vec<Option<usize>> = greedy_choice
         .iter()
         .enumerate()
-        .map(|(ci, c)| c.as_ref().and_then(|(o, _)| all[ci].options.iter().position(|x| x == o)))
+        .map(|(ci, c)| {
+            c.as_ref()
+                .and_then(|(o, _)| all[ci].options.iter().position(|x| x == o))
+        })
         .collect();
 
     let mut forbidden: Vec<Vec<bool>> = all.iter().map(|c| vec![false; c.options.len()]).collect();
@@ -201,7 +254,9 @@ pub fn plan(state: &State, settings: &Settings) -> Result<Plan, PlanError> {
             }
         };
         // Book the chosen options, earliest departure first.
-        let mut order: Vec<usize> = (0..all.len()).filter(|&ci| solved.choice[ci].is_some()).collect();
+        let mut order: Vec<usize> = (0..all.len())
+            .filter(|&ci| solved.choice[ci].is_some())
+            .collect();
         order.sort_by_key(|&ci| all[ci].options[solved.choice[ci].expect("filtered")].depart);
         let mut booker = Booker::new(&ctx);
         let mut chosen: Vec<Option<(Opt, Booking)>> = vec![None; all.len()];
@@ -224,7 +279,10 @@ pub fn plan(state: &State, settings: &Settings) -> Result<Plan, PlanError> {
         // Cases the MILP left out: try the greedy on what is left.
         for ci in 0..all.len() {
             if chosen[ci].is_none() {
-                chosen[ci] = all[ci].options.iter().find_map(|o| booker.book(&ctx, o).map(|b| (o.clone(), b)));
+                chosen[ci] = all[ci]
+                    .options
+                    .iter()
+                    .find_map(|o| booker.book(&ctx, o).map(|b| (o.clone(), b)));
             }
         }
         let report = SolverReport {
@@ -245,7 +303,9 @@ pub fn plan(state: &State, settings: &Settings) -> Result<Plan, PlanError> {
         gap: None,
         lp_bound: None,
         options: n_options,
-        note: note.or(Some("MILP choices could not be booked after 5 rounds; greedy plan used".into())),
+        note: note.or(Some(
+            "MILP choices could not be booked after 5 rounds; greedy plan used".into(),
+        )),
     };
     Ok(finish(&ctx, &all, &greedy_choice, pinned, report))
 }

@@ -19,10 +19,10 @@ use chrono::{DateTime, Duration, Utc};
 
 use casehub_model::{Case, Gender, Officer, Post, Qualification, Region, RoomKind, Step};
 
+use crate::PlanError;
 use crate::plan::{CostBreakdown, EscortMode, Rule};
 use crate::settings::Settings;
 use crate::state::State;
-use crate::PlanError;
 
 /// A capacity that options draw on, per slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -123,9 +123,24 @@ impl<'a> Context<'a> {
         let now_min = state.now.timestamp().div_euclid(60);
         let t0_min = (now_min + slot - 1).div_euclid(slot) * slot;
         let slots = settings.horizon_slots() + 48 * 60 / slot;
-        let officer_index = region.officers.iter().enumerate().map(|(i, o)| (o.id.as_str(), i)).collect();
-        let site_index = region.sites.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
-        let station_index = region.stations.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
+        let officer_index = region
+            .officers
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (o.id.as_str(), i))
+            .collect();
+        let site_index = region
+            .sites
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.as_str(), i))
+            .collect();
+        let station_index = region
+            .stations
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.as_str(), i))
+            .collect();
         let offset = i64::from(region.info.utc_offset_min);
         let local = |k: i64| t0_min + k * slot + offset;
         let on_shift: Vec<Vec<bool>> = region
@@ -133,10 +148,24 @@ impl<'a> Context<'a> {
             .iter()
             .map(|o| {
                 let w = region.shift(o.shift.as_str()).map(|s| s.window);
-                (0..slots).map(|k| w.is_some_and(|w| w.covers(local(k), local(k) + slot))).collect()
+                (0..slots)
+                    .map(|k| w.is_some_and(|w| w.covers(local(k), local(k) + slot)))
+                    .collect()
             })
             .collect();
-        let mut ctx = Context { state, region, settings, t0_min, slot, slots, capacity: HashMap::new(), on_shift, officer_index, site_index, station_index };
+        let mut ctx = Context {
+            state,
+            region,
+            settings,
+            t0_min,
+            slot,
+            slots,
+            capacity: HashMap::new(),
+            on_shift,
+            officer_index,
+            site_index,
+            station_index,
+        };
         ctx.build_capacity();
         ctx.subtract_existing()?;
         Ok(ctx)
@@ -149,26 +178,39 @@ impl<'a> Context<'a> {
 
     /// Slot index of an absolute time, rounding up.
     pub fn slot_of_ceil(&self, t: DateTime<Utc>) -> i64 {
-        let m = t.timestamp().div_euclid(60) - self.t0_min + i64::from(t.timestamp().rem_euclid(60) > 0);
+        let m = t.timestamp().div_euclid(60) - self.t0_min
+            + i64::from(t.timestamp().rem_euclid(60) > 0);
         (m + self.slot - 1).div_euclid(self.slot)
     }
 
     /// The absolute time of a slot boundary.
     pub fn time_of(&self, k: i64) -> DateTime<Utc> {
-        DateTime::<Utc>::from_timestamp((self.t0_min + k * self.slot) * 60, 0).unwrap_or(self.state.now) + Duration::zero()
+        DateTime::<Utc>::from_timestamp((self.t0_min + k * self.slot) * 60, 0)
+            .unwrap_or(self.state.now)
+            + Duration::zero()
     }
 
     fn officers_at_site(&self, site: usize) -> impl Iterator<Item = (usize, &'a Officer)> + '_ {
         let id = &self.region.sites[site].id;
-        self.region.officers.iter().enumerate().filter(move |(_, o)| matches!(&o.post, Post::Site(s) if s == id))
+        self.region
+            .officers
+            .iter()
+            .enumerate()
+            .filter(move |(_, o)| matches!(&o.post, Post::Site(s) if s == id))
     }
 
     /// Officers of a station who may escort and question.
     pub fn station_crew(&self, station: usize) -> impl Iterator<Item = (usize, &'a Officer)> + '_ {
         let id = &self.region.stations[station].id;
-        self.region.officers.iter().enumerate().filter(move |(_, o)| {
-            matches!(&o.post, Post::Station(s) if s == id) && o.can(Qualification::Escort) && o.can(Qualification::Questioning)
-        })
+        self.region
+            .officers
+            .iter()
+            .enumerate()
+            .filter(move |(_, o)| {
+                matches!(&o.post, Post::Station(s) if s == id)
+                    && o.can(Qualification::Escort)
+                    && o.can(Qualification::Questioning)
+            })
     }
 
     fn add_cap(&mut self, r: Resource, k: usize, v: i32) {
@@ -189,7 +231,11 @@ impl<'a> Context<'a> {
                             self.add_cap(Resource::JuvenileHolding(si), k as usize, v);
                         }
                         RoomKind::Holding => {
-                            self.add_cap(Resource::AdultHolding(si), k as usize, v * room.capacity as i32);
+                            self.add_cap(
+                                Resource::AdultHolding(si),
+                                k as usize,
+                                v * room.capacity as i32,
+                            );
                             self.add_cap(Resource::CoSuspectHolding(si), k as usize, v);
                         }
                         kind => self.add_cap(Resource::Rooms(si, kind), k as usize, v),
@@ -214,9 +260,20 @@ impl<'a> Context<'a> {
                     }
                 }
             }
-            for team in self.region.escort_teams.iter().filter(|t| t.site == site.id) {
-                let members: Vec<usize> = team.members.iter().filter_map(|m| self.officer_index.get(m.as_str()).copied()).collect();
-                let female = members.iter().any(|&m| self.region.officers[m].gender == Gender::Female);
+            for team in self
+                .region
+                .escort_teams
+                .iter()
+                .filter(|t| t.site == site.id)
+            {
+                let members: Vec<usize> = team
+                    .members
+                    .iter()
+                    .filter_map(|m| self.officer_index.get(m.as_str()).copied())
+                    .collect();
+                let female = members
+                    .iter()
+                    .any(|&m| self.region.officers[m].gender == Gender::Female);
                 for k in 0..self.slots as usize {
                     let v = i32::from(members.iter().all(|&m| self.on_shift[m][k]));
                     self.add_cap(Resource::Teams(si), k, v);
@@ -227,7 +284,10 @@ impl<'a> Context<'a> {
             }
         }
         for (sti, station) in self.region.stations.iter().enumerate() {
-            let crew: Vec<(usize, bool)> = self.station_crew(sti).map(|(oi, o)| (oi, o.gender == Gender::Female)).collect();
+            let crew: Vec<(usize, bool)> = self
+                .station_crew(sti)
+                .map(|(oi, o)| (oi, o.gender == Gender::Female))
+                .collect();
             let posted: Vec<usize> = self
                 .region
                 .officers
@@ -245,7 +305,11 @@ impl<'a> Context<'a> {
                     }
                 }
                 let on_duty = posted.iter().filter(|&&oi| self.on_shift[oi][k]).count() as i32;
-                self.add_cap(Resource::StationSpare(sti), k, on_duty - station.min_on_duty as i32);
+                self.add_cap(
+                    Resource::StationSpare(sti),
+                    k,
+                    on_duty - station.min_on_duty as i32,
+                );
             }
         }
     }
@@ -262,13 +326,22 @@ impl<'a> Context<'a> {
     /// Remove what existing bookings and commitments already use.
     fn subtract_existing(&mut self) -> Result<(), PlanError> {
         let state = self.state;
-        let room_site: HashMap<&str, (usize, &casehub_model::Room)> =
-            self.region.sites.iter().enumerate().flat_map(|(si, s)| s.rooms.iter().map(move |r| (r.id.as_str(), (si, r)))).collect();
+        let room_site: HashMap<&str, (usize, &casehub_model::Room)> = self
+            .region
+            .sites
+            .iter()
+            .enumerate()
+            .flat_map(|(si, s)| s.rooms.iter().map(move |r| (r.id.as_str(), (si, r))))
+            .collect();
         for b in &state.room_bookings {
-            let (si, room) = *room_site.get(b.room.as_str()).ok_or_else(|| PlanError::State(format!("room booking names unknown room {}", b.room)))?;
+            let (si, room) = *room_site.get(b.room.as_str()).ok_or_else(|| {
+                PlanError::State(format!("room booking names unknown room {}", b.room))
+            })?;
             let (from, to) = (self.slot_of(b.start), self.slot_of_ceil(b.end));
             match room.kind {
-                RoomKind::Holding if room.juvenile_suitable => self.take(Resource::JuvenileHolding(si), from, to, 1),
+                RoomKind::Holding if room.juvenile_suitable => {
+                    self.take(Resource::JuvenileHolding(si), from, to, 1)
+                }
                 RoomKind::Holding => {
                     self.take(Resource::AdultHolding(si), from, to, 1);
                     if b.group.is_some() {
@@ -279,7 +352,9 @@ impl<'a> Context<'a> {
             }
         }
         for c in &state.officer_commitments {
-            let oi = *self.officer_index.get(c.officer.as_str()).ok_or_else(|| PlanError::State(format!("commitment names unknown officer {}", c.officer)))?;
+            let oi = *self.officer_index.get(c.officer.as_str()).ok_or_else(|| {
+                PlanError::State(format!("commitment names unknown officer {}", c.officer))
+            })?;
             let (from, to) = (self.slot_of(c.start), self.slot_of_ceil(c.end));
             let o = &self.region.officers[oi];
             let female = o.gender == Gender::Female;
@@ -319,9 +394,15 @@ impl<'a> Context<'a> {
                 .escort_teams
                 .iter()
                 .find(|t| t.id == c.team)
-                .ok_or_else(|| PlanError::State(format!("commitment names unknown team {}", c.team)))?;
+                .ok_or_else(|| {
+                    PlanError::State(format!("commitment names unknown team {}", c.team))
+                })?;
             let si = self.site_index[team.site.as_str()];
-            let female = team.members.iter().any(|m| self.region.officer(m.as_str()).is_some_and(|o| o.gender == Gender::Female));
+            let female = team.members.iter().any(|m| {
+                self.region
+                    .officer(m.as_str())
+                    .is_some_and(|o| o.gender == Gender::Female)
+            });
             let (from, to) = (self.slot_of(c.start), self.slot_of_ceil(c.end));
             self.take(Resource::Teams(si), from, to, 1);
             if female {
@@ -341,7 +422,11 @@ impl<'a> Context<'a> {
 
     /// Step duration in slots for planning.
     pub fn step_slots(&self, step: Step, case: &Case) -> i64 {
-        let d = self.region.step_durations.for_step(step, case.category).map_or(0.0, |d| d.quantile(self.settings.duration_quantile));
+        let d = self
+            .region
+            .step_durations
+            .for_step(step, case.category)
+            .map_or(0.0, |d| d.quantile(self.settings.duration_quantile));
         ((d / self.slot as f64).ceil() as i64).max(1)
     }
 
@@ -351,8 +436,16 @@ impl<'a> Context<'a> {
             return Some((0, 0.0, 0.0));
         }
         // A router's matrix may give one direction only: assume the road back is as long.
-        let leg = self.state.travel.leg(from, to).or_else(|| self.state.travel.leg(to, from))?;
-        Some((((leg.minutes / self.slot as f64).ceil() as i64).max(1), leg.minutes, leg.km))
+        let leg = self
+            .state
+            .travel
+            .leg(from, to)
+            .or_else(|| self.state.travel.leg(to, from))?;
+        Some((
+            ((leg.minutes / self.slot as f64).ceil() as i64).max(1),
+            leg.minutes,
+            leg.km,
+        ))
     }
 
     /// The legal deadline of a case as an absolute time, and in slots (rounded down).
@@ -381,14 +474,29 @@ pub struct CaseOptions {
 
 fn usage(out: &mut Vec<Usage>, resource: Resource, from: i64, to: i64, amount: u32) {
     if to > from && amount > 0 {
-        out.push(Usage { resource, from, to, amount });
+        out.push(Usage {
+            resource,
+            from,
+            to,
+            amount,
+        });
     }
 }
 
 /// Whether at least `n` of the given officers are on shift for all of `[from, to)`.
-fn enough_on_shift(ctx: &Context<'_>, officers: impl Iterator<Item = usize>, from: i64, to: i64, n: usize) -> bool {
+fn enough_on_shift(
+    ctx: &Context<'_>,
+    officers: impl Iterator<Item = usize>,
+    from: i64,
+    to: i64,
+    n: usize,
+) -> bool {
     let to = to.min(ctx.slots);
-    officers.filter(|&oi| (from.max(0)..to).all(|k| ctx.on_shift[oi][k as usize])).take(n).count() >= n
+    officers
+        .filter(|&oi| (from.max(0)..to).all(|k| ctx.on_shift[oi][k as usize]))
+        .take(n)
+        .count()
+        >= n
 }
 
 /// Enumerate the options of case `ci` (an index into `state.pending`).
@@ -398,7 +506,12 @@ pub fn case_options(ctx: &Context<'_>, ci: usize) -> CaseOptions {
     let case = &ctx.state.pending[ci].case;
     let mut out = CaseOptions::default();
     let Some(&sti) = ctx.station_index.get(case.origin.as_str()) else {
-        out.pruned.push(Pruned { site: 0, mode: EscortMode::Station, rule: Rule::Reference, detail: format!("origin station {} does not exist", case.origin) });
+        out.pruned.push(Pruned {
+            site: 0,
+            mode: EscortMode::Station,
+            rule: Rule::Reference,
+            detail: format!("origin station {} does not exist", case.origin),
+        });
         return out;
     };
     let station = &region.stations[sti];
@@ -406,25 +519,40 @@ pub fn case_options(ctx: &Context<'_>, ci: usize) -> CaseOptions {
     let any_female = case.persons.iter().any(|p| p.gender == Gender::Female);
     let (_, deadline) = ctx.deadline(case);
     let deadline_min = ctx.deadline(case).0.timestamp().div_euclid(60) - ctx.t0_min;
-    let earliest = ctx.slot_of_ceil(case.clock_started_at.max(ctx.state.now)).max(0);
+    let earliest = ctx
+        .slot_of_ceil(case.clock_started_at.max(ctx.state.now))
+        .max(0);
     let k_escort = policy.min_escort_officers as usize;
     let k_q = policy.min_questioning_officers as usize;
-    let pre: Vec<(Step, i64)> =
-        [Step::Intake, Step::Search, Step::InformationCollection].into_iter().map(|s| (s, ctx.step_slots(s, case))).collect();
+    let pre: Vec<(Step, i64)> = [Step::Intake, Step::Search, Step::InformationCollection]
+        .into_iter()
+        .map(|s| (s, ctx.step_slots(s, case)))
+        .collect();
     let q_len = ctx.step_slots(Step::Questioning, case);
     let q_kind = case.category.questioning_room();
-    let depart_delays = [0i64, 4];
 
     for (si, site) in region.sites.iter().enumerate() {
-        let Some((to_site, to_site_min, to_site_km)) = ctx.leg(station.id.as_str(), site.id.as_str()) else {
-            out.pruned.push(Pruned { site: si, mode: EscortMode::Station, rule: Rule::Reference, detail: format!("no travel time from {} to {}", station.id, site.id) });
+        let Some((to_site, to_site_min, to_site_km)) =
+            ctx.leg(station.id.as_str(), site.id.as_str())
+        else {
+            out.pruned.push(Pruned {
+                site: si,
+                mode: EscortMode::Station,
+                rule: Rule::Reference,
+                detail: format!("no travel time from {} to {}", station.id, site.id),
+            });
             continue;
         };
         // Escorts: the station's own officers, or the teams of this site or of the main center.
         let mut escorts: Vec<(EscortMode, Option<usize>)> = vec![(EscortMode::Station, None)];
         let main = ctx.site_index[region.main_center().id.as_str()];
         for ts in [si, main] {
-            if escorts.iter().all(|e| e.1 != Some(ts)) && region.escort_teams.iter().any(|t| t.site == region.sites[ts].id) {
+            if escorts.iter().all(|e| e.1 != Some(ts))
+                && region
+                    .escort_teams
+                    .iter()
+                    .any(|t| t.site == region.sites[ts].id)
+            {
                 escorts.push((EscortMode::Team, Some(ts)));
             }
         }
@@ -436,31 +564,88 @@ pub fn case_options(ctx: &Context<'_>, ci: usize) -> CaseOptions {
                 EscortMode::Station => {
                     let crew: Vec<(usize, &Officer)> = ctx.station_crew(sti).collect();
                     if crew.len() < k_escort.max(k_q) {
-                        reason = Some((Rule::EscortOfficers, format!("station {} has {} officers who may escort and question, {} needed", station.id, crew.len(), k_escort.max(k_q))));
+                        reason = Some((
+                            Rule::EscortOfficers,
+                            format!(
+                                "station {} has {} officers who may escort and question, {} needed",
+                                station.id,
+                                crew.len(),
+                                k_escort.max(k_q)
+                            ),
+                        ));
                     } else if any_female && !crew.iter().any(|(_, o)| o.gender == Gender::Female) {
-                        reason = Some((Rule::FemaleEscort, format!("station {} has no female officer to escort a woman", station.id)));
+                        reason = Some((
+                            Rule::FemaleEscort,
+                            format!(
+                                "station {} has no female officer to escort a woman",
+                                station.id
+                            ),
+                        ));
                     }
                 }
                 EscortMode::Team => {
                     let ts = team_site.expect("team mode has a team site");
-                    let teams: Vec<_> = region.escort_teams.iter().filter(|t| t.site == region.sites[ts].id).collect();
+                    let teams: Vec<_> = region
+                        .escort_teams
+                        .iter()
+                        .filter(|t| t.site == region.sites[ts].id)
+                        .collect();
                     if teams.iter().all(|t| (t.passenger_seats() as usize) < n) {
-                        reason = Some((Rule::TeamUnavailable, format!("no team of {} has {n} free seats", region.sites[ts].id)));
+                        reason = Some((
+                            Rule::TeamUnavailable,
+                            format!("no team of {} has {n} free seats", region.sites[ts].id),
+                        ));
                     } else if teams.iter().any(|t| (t.passenger_seats() as usize) < n) {
-                        reason = Some((Rule::TeamUnavailable, format!("teams of {} differ in seats; only uniform pools are planned", region.sites[ts].id)));
+                        reason = Some((
+                            Rule::TeamUnavailable,
+                            format!(
+                                "teams of {} differ in seats; only uniform pools are planned",
+                                region.sites[ts].id
+                            ),
+                        ));
                     } else if any_female
-                        && !teams.iter().any(|t| t.members.iter().any(|m| region.officer(m.as_str()).is_some_and(|o| o.gender == Gender::Female)))
+                        && !teams.iter().any(|t| {
+                            t.members.iter().any(|m| {
+                                region
+                                    .officer(m.as_str())
+                                    .is_some_and(|o| o.gender == Gender::Female)
+                            })
+                        })
                     {
-                        reason = Some((Rule::FemaleEscort, format!("no team of {} has a female officer", region.sites[ts].id)));
+                        reason = Some((
+                            Rule::FemaleEscort,
+                            format!("no team of {} has a female officer", region.sites[ts].id),
+                        ));
                     } else if teams.iter().any(|t| t.members.len() < k_escort) {
-                        reason = Some((Rule::EscortOfficers, format!("a team of {} has fewer than {k_escort} officers", region.sites[ts].id)));
+                        reason = Some((
+                            Rule::EscortOfficers,
+                            format!(
+                                "a team of {} has fewer than {k_escort} officers",
+                                region.sites[ts].id
+                            ),
+                        ));
                     }
                 }
             }
             if reason.is_none() {
-                'delays: for &dd in &depart_delays {
-                    for &qd in &ctx.settings.start_delays {
-                        match build_option(ctx, ci, si, sti, mode, team_site, earliest + dd, i64::from(qd), (to_site, to_site_min, to_site_km), &pre, q_len, q_kind, deadline, deadline_min) {
+                'delays: for &dd in &ctx.settings.start_delays {
+                    for &qd in &ctx.settings.questioning_delays {
+                        match build_option(
+                            ctx,
+                            ci,
+                            si,
+                            sti,
+                            mode,
+                            team_site,
+                            earliest + i64::from(dd),
+                            i64::from(qd),
+                            (to_site, to_site_min, to_site_km),
+                            &pre,
+                            q_len,
+                            q_kind,
+                            deadline,
+                            deadline_min,
+                        ) {
                             Ok(opt) => {
                                 made += 1;
                                 out.options.push(opt);
@@ -478,8 +663,14 @@ pub fn case_options(ctx: &Context<'_>, ci: usize) -> CaseOptions {
                 }
             }
             if made == 0 {
-                let (rule, detail) = reason.unwrap_or((Rule::LegalLimit, "no start time within the horizon".into()));
-                out.pruned.push(Pruned { site: si, mode, rule, detail });
+                let (rule, detail) =
+                    reason.unwrap_or((Rule::LegalLimit, "no start time within the horizon".into()));
+                out.pruned.push(Pruned {
+                    site: si,
+                    mode,
+                    rule,
+                    detail,
+                });
             }
         }
     }
@@ -514,7 +705,11 @@ fn build_option(
     let k_q = region.policy.min_questioning_officers;
     let k_escort = region.policy.min_escort_officers;
     if depart >= ctx.settings.horizon_slots() {
-        return Err((Rule::LegalLimit, "no start within the planning horizon".into(), true));
+        return Err((
+            Rule::LegalLimit,
+            "no start within the planning horizon".into(),
+            true,
+        ));
     }
     let mut drive_min = to_site.1;
     let mut km = to_site.2;
@@ -527,8 +722,16 @@ fn build_option(
         }
         EscortMode::Team => {
             let ts = &region.sites[team_site.expect("team site")];
-            let out_leg = ctx.leg(ts.id.as_str(), station.id.as_str()).ok_or((Rule::Reference, format!("no travel time from {} to {}", ts.id, station.id), true))?;
-            let home_leg = ctx.leg(site.id.as_str(), ts.id.as_str()).ok_or((Rule::Reference, format!("no travel time from {} to {}", site.id, ts.id), true))?;
+            let out_leg = ctx.leg(ts.id.as_str(), station.id.as_str()).ok_or((
+                Rule::Reference,
+                format!("no travel time from {} to {}", ts.id, station.id),
+                true,
+            ))?;
+            let home_leg = ctx.leg(site.id.as_str(), ts.id.as_str()).ok_or((
+                Rule::Reference,
+                format!("no travel time from {} to {}", site.id, ts.id),
+                true,
+            ))?;
             pickup = depart + out_leg.0;
             arrive = pickup + to_site.0;
             drive_min += out_leg.1 + home_leg.1;
@@ -560,7 +763,9 @@ fn build_option(
         // Capacity use.
         for &(step, a, b) in &steps {
             match step {
-                Step::Holding if person.juvenile => usage(&mut usage_list, Resource::JuvenileHolding(si), a, b, 1),
+                Step::Holding if person.juvenile => {
+                    usage(&mut usage_list, Resource::JuvenileHolding(si), a, b, 1)
+                }
                 Step::Holding => {
                     usage(&mut usage_list, Resource::AdultHolding(si), a, b, 1);
                     if person.co_suspect_group.is_some() {
@@ -577,13 +782,25 @@ fn build_option(
                     }
                 }
                 Step::Search => {
-                    usage(&mut usage_list, Resource::Rooms(si, RoomKind::Search), a, b, 1);
+                    usage(
+                        &mut usage_list,
+                        Resource::Rooms(si, RoomKind::Search),
+                        a,
+                        b,
+                        1,
+                    );
                     usage(&mut usage_list, Resource::Searchers(si), a, b, 1);
                     if person.gender == Gender::Female {
                         usage(&mut usage_list, Resource::FemaleSearchers(si), a, b, 1);
                     }
                 }
-                other => usage(&mut usage_list, Resource::Rooms(si, other.room_kind(case.category)), a, b, 1),
+                other => usage(
+                    &mut usage_list,
+                    Resource::Rooms(si, other.room_kind(case.category)),
+                    a,
+                    b,
+                    1,
+                ),
             }
         }
         persons.push(PersonTimeline { person: pj, steps });
@@ -593,7 +810,11 @@ fn build_option(
         // Later delays only end later: stop when even no delay is too late.
         return Err((
             Rule::LegalLimit,
-            format!("questioning at {} would end {} min after the legal deadline", site.id, q_end_min - deadline_min),
+            format!(
+                "questioning at {} would end {} min after the legal deadline",
+                site.id,
+                q_end_min - deadline_min
+            ),
             q_delay == 0,
         ));
     }
@@ -605,36 +826,100 @@ fn build_option(
     let mut officer_hours = 0.0;
     match mode {
         EscortMode::Station => {
-            let (ret, ret_min, ret_km) = ctx.leg(site.id.as_str(), station.id.as_str()).ok_or((Rule::Reference, format!("no travel time from {} to {}", site.id, station.id), true))?;
+            let (ret, ret_min, ret_km) = ctx.leg(site.id.as_str(), station.id.as_str()).ok_or((
+                Rule::Reference,
+                format!("no travel time from {} to {}", site.id, station.id),
+                true,
+            ))?;
             back = q_end_max + ret;
             drive_min += ret_min;
             km += ret_km;
             let k = k_escort.max(k_q);
-            usage(&mut usage_list, Resource::StationOfficers(sti), depart, back, k);
-            usage(&mut usage_list, Resource::StationSpare(sti), depart, back, k);
+            usage(
+                &mut usage_list,
+                Resource::StationOfficers(sti),
+                depart,
+                back,
+                k,
+            );
+            usage(
+                &mut usage_list,
+                Resource::StationSpare(sti),
+                depart,
+                back,
+                k,
+            );
             if any_female {
-                usage(&mut usage_list, Resource::FemaleStationOfficers(sti), depart, back, 1);
+                usage(
+                    &mut usage_list,
+                    Resource::FemaleStationOfficers(sti),
+                    depart,
+                    back,
+                    1,
+                );
             }
             // Statically impossible: not enough of the crew on shift for the whole trip,
             // or the station cannot spare them at all.
-            if !enough_on_shift(ctx, ctx.station_crew(sti).map(|c| c.0), depart, back, k as usize) {
-                return Err((Rule::OfficerUnavailable, format!("fewer than {k} officers of {} are on shift for the whole escort", station.id), false));
+            if !enough_on_shift(
+                ctx,
+                ctx.station_crew(sti).map(|c| c.0),
+                depart,
+                back,
+                k as usize,
+            ) {
+                return Err((
+                    Rule::OfficerUnavailable,
+                    format!(
+                        "fewer than {k} officers of {} are on shift for the whole escort",
+                        station.id
+                    ),
+                    false,
+                ));
             }
-            if any_female && !enough_on_shift(ctx, ctx.station_crew(sti).filter(|c| c.1.gender == Gender::Female).map(|c| c.0), depart, back, 1) {
-                return Err((Rule::FemaleEscort, format!("no female officer of {} is on shift for the whole escort", station.id), false));
+            if any_female
+                && !enough_on_shift(
+                    ctx,
+                    ctx.station_crew(sti)
+                        .filter(|c| c.1.gender == Gender::Female)
+                        .map(|c| c.0),
+                    depart,
+                    back,
+                    1,
+                )
+            {
+                return Err((
+                    Rule::FemaleEscort,
+                    format!(
+                        "no female officer of {} is on shift for the whole escort",
+                        station.id
+                    ),
+                    false,
+                ));
             }
-            let spare = (depart..back).map(|k| ctx.cap(Resource::StationSpare(sti), k)).min().unwrap_or(0) - k as i32;
+            let spare = (depart..back)
+                .map(|k| ctx.cap(Resource::StationSpare(sti), k))
+                .min()
+                .unwrap_or(0)
+                - k as i32;
             if spare < 0 {
                 return Err((
                     Rule::StationMinimum,
-                    format!("station {} would drop to {} officers, below its minimum of {}", station.id, station.min_on_duty as i32 + spare, station.min_on_duty),
+                    format!(
+                        "station {} would drop to {} officers, below its minimum of {}",
+                        station.id,
+                        station.min_on_duty as i32 + spare,
+                        station.min_on_duty
+                    ),
                     false,
                 ));
             }
             station_left = Some(station.min_on_duty as i32 + spare);
             let minutes = ((back - depart) * ctx.slot) as f64;
             officer_hours = f64::from(k) * minutes / 60.0;
-            away_cost = f64::from(k) * minutes * w.officer_away * (1.0 + w.near_minimum / (f64::from(spare) + 1.0));
+            away_cost = f64::from(k)
+                * minutes
+                * w.officer_away
+                * (1.0 + w.near_minimum / (f64::from(spare) + 1.0));
         }
         EscortMode::Team => {
             let ts = team_site.expect("team site");
@@ -643,13 +928,38 @@ fn build_option(
             if any_female {
                 usage(&mut usage_list, Resource::FemaleTeams(ts), depart, back, 1);
             }
-            let team_ok = region.escort_teams.iter().filter(|t| t.site == region.sites[ts].id).any(|t| {
-                let members: Vec<usize> = t.members.iter().filter_map(|m| ctx.officer_index.get(m.as_str()).copied()).collect();
-                let fem_ok = !any_female || members.iter().any(|&m| region.officers[m].gender == Gender::Female);
-                fem_ok && enough_on_shift(ctx, members.iter().copied(), depart, back, members.len())
-            });
+            let team_ok = region
+                .escort_teams
+                .iter()
+                .filter(|t| t.site == region.sites[ts].id)
+                .any(|t| {
+                    let members: Vec<usize> = t
+                        .members
+                        .iter()
+                        .filter_map(|m| ctx.officer_index.get(m.as_str()).copied())
+                        .collect();
+                    let fem_ok = !any_female
+                        || members
+                            .iter()
+                            .any(|&m| region.officers[m].gender == Gender::Female);
+                    fem_ok
+                        && enough_on_shift(
+                            ctx,
+                            members.iter().copied(),
+                            depart,
+                            back,
+                            members.len(),
+                        )
+                });
             if !team_ok {
-                return Err((Rule::TeamUnavailable, format!("no team of {} is on shift for the whole escort", region.sites[ts].id), false));
+                return Err((
+                    Rule::TeamUnavailable,
+                    format!(
+                        "no team of {} is on shift for the whole escort",
+                        region.sites[ts].id
+                    ),
+                    false,
+                ));
             }
             let _ = team_legs.0;
         }
@@ -660,20 +970,37 @@ fn build_option(
             .officers
             .iter()
             .enumerate()
-            .filter(|(_, o)| o.post == Post::Site(site.id.clone()) && o.can(Qualification::Questioning))
+            .filter(|(_, o)| {
+                o.post == Post::Site(site.id.clone()) && o.can(Qualification::Questioning)
+            })
             .map(|(i, _)| i)
             .collect();
         for p in &persons {
             let &(_, a, b) = p.steps.last().expect("questioning step");
             if !enough_on_shift(ctx, staff.iter().copied(), a, b, k_q as usize) {
-                return Err((Rule::QuestioningOfficers, format!("fewer than {k_q} investigators of {} on shift for the whole questioning", site.id), false));
+                return Err((
+                    Rule::QuestioningOfficers,
+                    format!(
+                        "fewer than {k_q} investigators of {} on shift for the whole questioning",
+                        site.id
+                    ),
+                    false,
+                ));
             }
         }
     }
     // Every usage must have some capacity left on its own (cheap pre-check).
     for u in &usage_list {
         if (u.from..u.to).any(|k| ctx.cap(u.resource, k) < u.amount as i32) {
-            return Err((rule_of(u.resource), format!("{} has no capacity left at {}", describe(ctx, u.resource), ctx.time_of(u.from).format("%H:%M")), false));
+            return Err((
+                rule_of(u.resource),
+                format!(
+                    "{} has no capacity left at {}",
+                    describe(ctx, u.resource),
+                    ctx.time_of(u.from).format("%H:%M")
+                ),
+                false,
+            ));
         }
     }
     let _ = n;
@@ -686,8 +1013,26 @@ fn build_option(
         thin_slack_cost: thin * w.thin_slack,
         total: 0.0,
     };
-    cost.total = cost.officer_away_cost + cost.escort_travel_cost + cost.waiting_cost + cost.thin_slack_cost;
-    Ok(Opt { case: ci, site: si, mode, team_site, depart, pickup, arrive, back, drive_min, km, persons, usage: usage_list, questioning_end: q_end_max, slack_min, station_left, cost })
+    cost.total =
+        cost.officer_away_cost + cost.escort_travel_cost + cost.waiting_cost + cost.thin_slack_cost;
+    Ok(Opt {
+        case: ci,
+        site: si,
+        mode,
+        team_site,
+        depart,
+        pickup,
+        arrive,
+        back,
+        drive_min,
+        km,
+        persons,
+        usage: usage_list,
+        questioning_end: q_end_max,
+        slack_min,
+        station_left,
+        cost,
+    })
 }
 
 /// The rule behind a lack of capacity of a resource.
@@ -717,7 +1062,9 @@ pub fn describe(ctx: &Context<'_>, r: Resource) -> String {
         Resource::Rooms(s, k) => format!("{k} rooms at {}", site(s)),
         Resource::AdultHolding(s) => format!("holding at {}", site(s)),
         Resource::JuvenileHolding(s) => format!("juvenile holding at {}", site(s)),
-        Resource::CoSuspectHolding(s) => format!("separate holding rooms for co-suspects at {}", site(s)),
+        Resource::CoSuspectHolding(s) => {
+            format!("separate holding rooms for co-suspects at {}", site(s))
+        }
         Resource::Investigators(s) => format!("investigators at {}", site(s)),
         Resource::FemaleInvestigators(s) => format!("female investigators at {}", site(s)),
         Resource::Searchers(s) => format!("searchers at {}", site(s)),

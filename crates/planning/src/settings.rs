@@ -41,7 +41,15 @@ pub struct Weights {
 
 impl Default for Weights {
     fn default() -> Self {
-        Weights { officer_away: 1.0, near_minimum: 2.0, escort_travel: 0.5, waiting: 0.2, thin_slack: 2.0, slack_threshold_min: 120.0, imbalance: 60.0 }
+        Weights {
+            officer_away: 1.0,
+            near_minimum: 2.0,
+            escort_travel: 0.5,
+            waiting: 0.2,
+            thin_slack: 2.0,
+            slack_threshold_min: 120.0,
+            imbalance: 60.0,
+        }
     }
 }
 
@@ -61,8 +69,10 @@ pub struct Settings {
     pub mip_rel_gap: f64,
     /// Which quantile of each step's duration distribution to plan with (default 0.5).
     pub duration_quantile: f64,
-    /// Latest start delays to consider per case, in slots (default 0–16 in growing steps).
+    /// Departure delays to consider per case, in slots (default 0–32, i.e. up to 8 h, in growing steps).
     pub start_delays: Vec<u32>,
+    /// Waits in holding before questioning to consider, in slots (default 0, 2, 4, 8).
+    pub questioning_delays: Vec<u32>,
     /// Explain each case against its best alternative (costs one more pass).
     pub explain: bool,
     pub weights: Weights,
@@ -76,7 +86,11 @@ mod secs {
     }
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let v = f64::deserialize(d)?;
-        Duration::try_from_secs_f64(v).map_err(|_| serde::de::Error::custom(format!("time_limit = {v}: must be a non-negative number of seconds")))
+        Duration::try_from_secs_f64(v).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "time_limit = {v}: must be a non-negative number of seconds"
+            ))
+        })
     }
 }
 
@@ -89,7 +103,8 @@ impl Default for Settings {
             time_limit: Duration::from_secs(10),
             mip_rel_gap: 0.01,
             duration_quantile: 0.5,
-            start_delays: vec![0, 1, 2, 3, 4, 6, 8, 12, 16],
+            start_delays: vec![0, 1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 32],
+            questioning_delays: vec![0, 2, 4, 8],
             explain: true,
             weights: Weights::default(),
         }
@@ -99,21 +114,50 @@ impl Default for Settings {
 impl Settings {
     /// Check every setting; errors name the setting and the value.
     pub fn validate(&self) -> Result<(), PlanError> {
-        let bad = |field: &'static str, value: String, reason: &str| Err(PlanError::Setting { field, value, reason: reason.into() });
+        let bad = |field: &'static str, value: String, reason: &str| {
+            Err(PlanError::Setting {
+                field,
+                value,
+                reason: reason.into(),
+            })
+        };
         if !(1..=240).contains(&self.slot_min) || 1440 % self.slot_min != 0 {
-            return bad("slot_min", self.slot_min.to_string(), "must divide a day evenly and be 1 to 240 minutes");
+            return bad(
+                "slot_min",
+                self.slot_min.to_string(),
+                "must divide a day evenly and be 1 to 240 minutes",
+            );
         }
         if !(1..=168).contains(&self.horizon_h) {
-            return bad("horizon_h", self.horizon_h.to_string(), "must be 1 to 168 hours");
+            return bad(
+                "horizon_h",
+                self.horizon_h.to_string(),
+                "must be 1 to 168 hours",
+            );
         }
         if !(self.mip_rel_gap.is_finite() && (0.0..1.0).contains(&self.mip_rel_gap)) {
-            return bad("mip_rel_gap", self.mip_rel_gap.to_string(), "must be in [0, 1)");
+            return bad(
+                "mip_rel_gap",
+                self.mip_rel_gap.to_string(),
+                "must be in [0, 1)",
+            );
         }
         if !(self.duration_quantile.is_finite() && (0.0..=1.0).contains(&self.duration_quantile)) {
-            return bad("duration_quantile", self.duration_quantile.to_string(), "must be in [0, 1]");
+            return bad(
+                "duration_quantile",
+                self.duration_quantile.to_string(),
+                "must be in [0, 1]",
+            );
         }
         if self.start_delays.is_empty() {
             return bad("start_delays", "[]".into(), "needs at least one delay (0)");
+        }
+        if self.questioning_delays.is_empty() {
+            return bad(
+                "questioning_delays",
+                "[]".into(),
+                "needs at least one delay (0)",
+            );
         }
         let w = &self.weights;
         for (field, v) in [

@@ -40,7 +40,9 @@ fn grid() -> RoadNetwork {
 fn places(prefix: &str, n: usize, seed: u64) -> Vec<Place> {
     let mut state = seed;
     let mut next = || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (state >> 11) as f64 / (1u64 << 53) as f64
     };
     (0..n)

@@ -42,6 +42,7 @@ impl Sheet {
                 .collect::<Vec<_>>()
                 .join(",")
         };
+        let lines = LineIndex::new(text);
         let mut reader = ReaderBuilder::new()
             .has_headers(true)
             .trim(Trim::All)
@@ -50,9 +51,9 @@ impl Sheet {
 
         let header = reader
             .headers()
-            .map_err(|e| parse_error(error_line(&e, 1), csv_reason(&e)))?
+            .map_err(|e| parse_error(lines.error_line(&e, 1), csv_reason(&e)))?
             .clone();
-        let header_line = header.position().map_or(1, |p| p.line());
+        let header_line = header.position().map_or(1, |p| lines.line_of(p));
         if header.iter().all(str::is_empty) {
             return Err(parse_error(
                 header_line,
@@ -63,7 +64,10 @@ impl Sheet {
             if !required.contains(&name) && !optional.contains(&name) {
                 return Err(parse_error(
                     header_line,
-                    format!("unknown column {name:?} in the header (expected `{}`)", expected()),
+                    format!(
+                        "unknown column {name:?} in the header (expected `{}`)",
+                        expected()
+                    ),
                 ));
             }
             if header.iter().take(i).any(|earlier| earlier == name) {
@@ -78,7 +82,10 @@ impl Sheet {
             if position(name).is_none() {
                 return Err(parse_error(
                     header_line,
-                    format!("missing column {name:?} in the header (expected `{}`)", expected()),
+                    format!(
+                        "missing column {name:?} in the header (expected `{}`)",
+                        expected()
+                    ),
                 ));
             }
         }
@@ -91,9 +98,11 @@ impl Sheet {
         let mut rows = Vec::new();
         let mut last_line = header_line;
         for record in reader.records() {
-            let record =
-                record.map_err(|e| parse_error(error_line(&e, last_line + 1), csv_reason(&e)))?;
-            last_line = record.position().map_or(last_line + 1, |p| p.line());
+            let record = record
+                .map_err(|e| parse_error(lines.error_line(&e, last_line + 1), csv_reason(&e)))?;
+            last_line = record
+                .position()
+                .map_or(last_line + 1, |p| lines.line_of(p));
             rows.push((last_line, record));
         }
         Ok(Sheet {
@@ -113,8 +122,44 @@ impl Sheet {
     }
 }
 
-fn error_line(error: &csv::Error, fallback: u64) -> u64 {
-    error.position().map_or(fallback, |p| p.line())
+/// Maps csv positions to 1-based line numbers of the file.
+///
+/// The csv crate's position of a record is where its scan started, before
+/// any blank or comment lines it skipped, and its own line count ignores
+/// those lines; so we count newlines ourselves and step over skipped lines.
+struct LineIndex<'a> {
+    bytes: &'a [u8],
+    newlines: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    fn new(text: &'a str) -> Self {
+        let bytes = text.as_bytes();
+        let newlines = bytes
+            .iter()
+            .enumerate()
+            .filter(|&(_, &b)| b == b'\n')
+            .map(|(i, _)| i)
+            .collect();
+        Self { bytes, newlines }
+    }
+
+    fn line_of(&self, position: &csv::Position) -> u64 {
+        let mut byte =
+            usize::try_from(position.byte()).map_or(self.bytes.len(), |b| b.min(self.bytes.len()));
+        // Step over the blank and comment lines the reader skipped.
+        while matches!(self.bytes.get(byte), Some(b'\n' | b'\r' | b'#')) {
+            match self.bytes[byte..].iter().position(|&b| b == b'\n') {
+                Some(offset) => byte += offset + 1,
+                None => break,
+            }
+        }
+        self.newlines.partition_point(|&nl| nl < byte) as u64 + 1
+    }
+
+    fn error_line(&self, error: &csv::Error, fallback: u64) -> u64 {
+        error.position().map_or(fallback, |p| self.line_of(p))
+    }
 }
 
 fn csv_reason(error: &csv::Error) -> String {

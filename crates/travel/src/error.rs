@@ -28,7 +28,9 @@ pub enum TravelError {
     Unreachable { from: String, to: String },
 
     /// The imported travel matrix has no row for this ordered pair.
-    #[error("the travel matrix has no entry from {from} to {to}: add a row `{from},{to},<minutes>,<km>`")]
+    #[error(
+        "the travel matrix has no entry from {from} to {to}: add a row `{from},{to},<minutes>,<km>`"
+    )]
     MissingPair { from: String, to: String },
 
     /// Two places in the same list share an id, so lookups by id would be ambiguous.

@@ -84,7 +84,11 @@ impl RoadNetwork {
         for row in nodes.rows() {
             let id = row.id("id")?;
             if let Some(line) = first_line.get(id) {
-                return Err(row.cell_error("id", id, &format!("duplicates the node on line {line}")));
+                return Err(row.cell_error(
+                    "id",
+                    id,
+                    &format!("duplicates the node on line {line}"),
+                ));
             }
             let location = row.location()?;
             first_line.insert(id.to_string(), row.line());
@@ -112,18 +116,14 @@ impl RoadNetwork {
         for row in edges.rows() {
             let endpoint = |column: &str| {
                 let id = row.id(column)?;
-                index
-                    .get(id)
-                    .copied()
-                    .ok_or_else(|| row.cell_error(column, id, &format!("is not a node in {nodes_name}")))
+                index.get(id).copied().ok_or_else(|| {
+                    row.cell_error(column, id, &format!("is not a node in {nodes_name}"))
+                })
             };
             let from = endpoint("from")?;
             let to = endpoint("to")?;
             if from == to {
-                return Err(row.error(format!(
-                    "edge from node {:?} to itself",
-                    graph[from].id
-                )));
+                return Err(row.error(format!("edge from node {:?} to itself", graph[from].id)));
             }
             let km = match row.non_negative("km")? {
                 Some(km) => km,
@@ -219,8 +219,10 @@ impl TravelModel for RoadNetwork {
     /// destination's node is settled.
     fn legs_from(&self, from: &Place, to: &[Place]) -> Result<Vec<Leg>, TravelError> {
         let (start, start_km) = self.nearest(&from.location);
-        let targets: Vec<(NodeIndex, f64)> =
-            to.iter().map(|place| self.nearest(&place.location)).collect();
+        let targets: Vec<(NodeIndex, f64)> = to
+            .iter()
+            .map(|place| self.nearest(&place.location))
+            .collect();
 
         let mut pending: HashSet<NodeIndex> = targets.iter().map(|&(n, _)| n).collect();
         let settled = dijkstra::with_dynamic_goal(

@@ -78,7 +78,8 @@ fn detour_and_speed_arithmetic() {
 
 #[test]
 fn parameters_are_validated_and_errors_name_field_and_value() {
-    let message = |detour: f64, speed: f64| GreatCircle::new(detour, speed).unwrap_err().to_string();
+    let message =
+        |detour: f64, speed: f64| GreatCircle::new(detour, speed).unwrap_err().to_string();
     assert!(message(0.9, 40.0).starts_with("invalid detour_factor = 0.9:"));
     assert!(message(f64::NAN, 40.0).starts_with("invalid detour_factor = NaN:"));
     assert!(message(f64::INFINITY, 40.0).starts_with("invalid detour_factor = inf:"));
@@ -94,7 +95,8 @@ fn parameters_are_validated_and_errors_name_field_and_value() {
 
 #[test]
 fn serde_goes_through_validation() {
-    let ok: GreatCircle = serde_json::from_str(r#"{"detour_factor": 1.25, "speed_kmh": 45}"#).unwrap();
+    let ok: GreatCircle =
+        serde_json::from_str(r#"{"detour_factor": 1.25, "speed_kmh": 45}"#).unwrap();
     assert_eq!(ok, GreatCircle::new(1.25, 45.0).unwrap());
     let bad = serde_json::from_str::<GreatCircle>(r#"{"detour_factor": 0.5, "speed_kmh": 45}"#);
     assert!(bad.unwrap_err().to_string().contains("detour_factor"));

@@ -56,7 +56,10 @@ fn missing_pair_is_an_error() {
             to: "site-east".into()
         }
     );
-    assert!(err.to_string().contains("no entry from station-02 to site-east"));
+    assert!(
+        err.to_string()
+            .contains("no entry from station-02 to site-east")
+    );
 }
 
 #[test]
@@ -89,7 +92,9 @@ fn km_column_is_optional() {
 }
 
 fn error(text: &str) -> String {
-    TravelMatrix::from_csv("matrix.csv", text).unwrap_err().to_string()
+    TravelMatrix::from_csv("matrix.csv", text)
+        .unwrap_err()
+        .to_string()
 }
 
 #[test]

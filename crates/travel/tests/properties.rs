@@ -16,6 +16,41 @@ fn cell() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Mostly a valid coordinate, so that many networks parse and get routed.
+fn coordinate_cell() -> impl Strategy<Value = String> {
+    prop_oneof![
+        9 => (-90.0f64..90.0).prop_map(|x| x.to_string()),
+        1 => cell(),
+    ]
+}
+
+/// Mostly a plausible non-negative number or empty, sometimes anything.
+fn number_cell() -> impl Strategy<Value = String> {
+    prop_oneof![
+        12 => (0.0f64..500.0).prop_map(|x| x.to_string()),
+        2 => Just(String::new()),
+        1 => cell(),
+    ]
+}
+
+fn flag_cell() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(String::new()),
+        Just("true".to_string()),
+        Just("no".to_string()),
+        cell(),
+    ]
+}
+
+/// Mostly two different nodes of the three, sometimes a self-loop or a node
+/// that does not exist (n3).
+fn endpoints() -> impl Strategy<Value = (usize, usize)> {
+    prop_oneof![
+        12 => (0usize..3, 1usize..3).prop_map(|(from, step)| (from, (from + step) % 3)),
+        1 => (0usize..4, 0usize..4),
+    ]
+}
+
 fn location() -> impl Strategy<Value = (f64, f64)> {
     (-90.0f64..=90.0, -180.0f64..=180.0)
 }
@@ -25,22 +60,37 @@ proptest! {
     fn garbage_never_panics(nodes in "\\PC{0,200}", edges in "\\PC{0,200}", matrix in "\\PC{0,200}") {
         let _ = RoadNetwork::from_csv("n.csv", &nodes, "e.csv", &edges, 40.0);
         let _ = TravelMatrix::from_csv("m.csv", &matrix);
+        // Garbage after a valid header reaches the row parsers.
+        let _ = RoadNetwork::from_csv(
+            "n.csv",
+            &format!("id,lat,lon\n{nodes}"),
+            "e.csv",
+            &format!("from,to,km,speed_kmh,oneway\n{edges}"),
+            40.0,
+        );
+        let _ = RoadNetwork::from_csv(
+            "n.csv",
+            "id,lat,lon\na,0,0\nb,1,1\n",
+            "e.csv",
+            &format!("from,to,km,speed_kmh,oneway\na,b,{edges}"),
+            40.0,
+        );
         let with_header = format!("from,to,minutes,km\n{matrix}");
         let _ = TravelMatrix::from_csv("m.csv", &with_header);
     }
 
     #[test]
     fn random_numbers_in_csv_give_errors_or_sane_legs(
-        node_cells in prop::collection::vec((cell(), cell()), 3),
-        edge_cells in prop::collection::vec((0usize..4, 0usize..4, cell(), cell(), cell()), 0..6),
-        matrix_cells in prop::collection::vec((cell(), cell()), 0..4),
+        node_cells in prop::collection::vec((coordinate_cell(), coordinate_cell()), 3),
+        edge_cells in prop::collection::vec((endpoints(), number_cell(), number_cell(), flag_cell()), 0..6),
+        matrix_cells in prop::collection::vec((number_cell(), number_cell()), 0..4),
     ) {
         let mut nodes = String::from("id,lat,lon\n");
         for (i, (lat, lon)) in node_cells.iter().enumerate() {
             nodes += &format!("n{i},{lat},{lon}\n");
         }
         let mut edges = String::from("from,to,km,speed_kmh,oneway\n");
-        for (from, to, km, speed, oneway) in &edge_cells {
+        for ((from, to), km, speed, oneway) in &edge_cells {
             edges += &format!("n{from},n{to},{km},{speed},{oneway}\n");
         }
         if let Ok(net) = RoadNetwork::from_csv("n.csv", &nodes, "e.csv", &edges, 40.0) {
@@ -48,6 +98,7 @@ proptest! {
             let b = Place::at("b", -10.0, -10.0).unwrap();
             if let Ok(leg) = net.leg(&a, &b) {
                 prop_assert!(leg.km >= 0.0 && leg.minutes >= 0.0, "{leg:?}");
+                prop_assert!(!leg.km.is_nan() && !leg.minutes.is_nan(), "{leg:?}");
             }
         }
 

@@ -78,7 +78,11 @@ fn access_legs_use_the_access_speed() {
     let near_a = place("near-a", 30.01, 120.0);
     let b = place("b", 30.0, 120.1);
     assert_eq!(net.nearest_node(&near_a.location).0, "A");
-    assert_leg(net.leg(&near_a, &b).unwrap(), 14.0 + 1.1119508023, 12.0 + 2.2239016047);
+    assert_leg(
+        net.leg(&near_a, &b).unwrap(),
+        14.0 + 1.1119508023,
+        12.0 + 2.2239016047,
+    );
     // Both ends have an access leg: near-a → A → ... → A → near-a' is two
     // access legs when the destination also sits off the node.
     let south_of_a = place("south-a", 29.99, 120.0);
@@ -86,7 +90,11 @@ fn access_legs_use_the_access_speed() {
     assert_leg(both, 2.0 * 1.1119508023, 2.0 * 2.2239016047);
 
     let fast = network().with_access_speed(60.0).unwrap();
-    assert_leg(fast.leg(&near_a, &b).unwrap(), 14.0 + 1.1119508023, 12.0 + 1.1119508023);
+    assert_leg(
+        fast.leg(&near_a, &b).unwrap(),
+        14.0 + 1.1119508023,
+        12.0 + 1.1119508023,
+    );
     assert!(network().with_access_speed(0.0).is_err());
     assert!(network().with_access_speed(f64::NAN).is_err());
 }
@@ -112,7 +120,10 @@ fn unreachable_pair_is_a_clear_error() {
             to: "site-e".into()
         }
     );
-    assert!(err.to_string().starts_with("no road route from station-a to site-e"));
+    assert!(
+        err.to_string()
+            .starts_with("no road route from station-a to site-e")
+    );
 }
 
 #[test]
@@ -122,11 +133,15 @@ fn empty_km_is_the_great_circle_and_empty_speed_the_default() {
     let nodes = "lon,id,lat\n0,P,0\n0,Q,1\n";
     let edges = "to,from\nQ,P\n";
     let net = RoadNetwork::from_csv("n.csv", nodes, "e.csv", edges, 50.0).unwrap();
-    let leg = net.leg(&place("p", 0.0, 0.0), &place("q", 1.0, 0.0)).unwrap();
+    let leg = net
+        .leg(&place("p", 0.0, 0.0), &place("q", 1.0, 0.0))
+        .unwrap();
     assert!((leg.km - 111.19508).abs() < 1e-4, "{leg:?}");
     assert!((leg.minutes - 133.43410).abs() < 1e-4, "{leg:?}");
     // No oneway column: both ways.
-    let back = net.leg(&place("q", 1.0, 0.0), &place("p", 0.0, 0.0)).unwrap();
+    let back = net
+        .leg(&place("q", 1.0, 0.0), &place("p", 0.0, 0.0))
+        .unwrap();
     assert_eq!(back, leg);
 }
 
@@ -177,7 +192,10 @@ fn parse_error_duplicate_node_id() {
 #[test]
 fn parse_error_bad_numbers() {
     assert_eq!(
-        error(OK_NODES, "from,to,km,speed_kmh,oneway\nA,B,1,,\nB,A,1,,\nA,B,1,,\nA,B,1,,\nA,B,1,,\nA,B,-3,,\n"),
+        error(
+            OK_NODES,
+            "from,to,km,speed_kmh,oneway\nA,B,1,,\nB,A,1,,\nA,B,1,,\nA,B,1,,\nA,B,1,,\nA,B,-3,,\n"
+        ),
         "roads_edges.csv line 7: column km: \"-3\" must not be negative"
     );
     assert_eq!(
@@ -209,10 +227,16 @@ fn parse_error_bad_numbers() {
 #[test]
 fn parse_error_coordinates_out_of_range() {
     let lat = error("id,lat,lon\nA,30,120\n\nB,95,120\n", OK_EDGES);
-    assert!(lat.starts_with("roads_nodes.csv line 4: column lat: \"95\""), "{lat}");
+    assert!(
+        lat.starts_with("roads_nodes.csv line 4: column lat: \"95\""),
+        "{lat}"
+    );
     assert!(lat.contains("between -90 and 90"), "{lat}");
     let lon = error("id,lat,lon\nA,30,-200\n", OK_EDGES);
-    assert!(lon.starts_with("roads_nodes.csv line 2: column lon: \"-200\""), "{lon}");
+    assert!(
+        lon.starts_with("roads_nodes.csv line 2: column lon: \"-200\""),
+        "{lon}"
+    );
     assert!(lon.contains("between -180 and 180"), "{lon}");
 }
 
@@ -226,8 +250,10 @@ fn parse_error_missing_column_and_structure() {
         error(OK_NODES, "from,km\nA,1\n"),
         "roads_edges.csv line 1: missing column \"to\" in the header (expected `from,to,km,speed_kmh,oneway`)"
     );
-    assert!(error(OK_NODES, "from,to,speed\nA,B,3\n")
-        .starts_with("roads_edges.csv line 1: unknown column \"speed\""));
+    assert!(
+        error(OK_NODES, "from,to,speed\nA,B,3\n")
+            .starts_with("roads_edges.csv line 1: unknown column \"speed\"")
+    );
     assert_eq!(
         error(OK_NODES, "from,to\nA,B\nA\n"),
         "roads_edges.csv line 3: expected 2 fields as in the header, found 1"
@@ -256,6 +282,12 @@ fn parse_error_missing_column_and_structure() {
 #[test]
 fn describe_names_the_parameters() {
     let text = network().with_access_speed(25.0).unwrap().describe();
-    assert!(text.contains("5 nodes") && text.contains("5 edges"), "{text}");
-    assert!(text.contains("50 km/h") && text.contains("25 km/h"), "{text}");
+    assert!(
+        text.contains("5 nodes") && text.contains("5 edges"),
+        "{text}"
+    );
+    assert!(
+        text.contains("50 km/h") && text.contains("25 km/h"),
+        "{text}"
+    );
 }
