@@ -70,11 +70,9 @@ impl Booker {
             if let Some(&oi) = ctx.officer_index.get(c.officer.as_str()) {
                 let (from, to) = (ctx.slot_of(c.start), ctx.slot_of_ceil(c.end));
                 b.officers[oi].push((from, to));
-                if c.away_from_station {
-                    if let Post::Station(s) = &region.officers[oi].post {
-                        let sti = ctx.station_index[s.as_str()];
-                        b.add_away(sti, from, to, 1);
-                    }
+                if let (true, Post::Station(s)) = (c.away_from_station, &region.officers[oi].post) {
+                    let sti = ctx.station_index[s.as_str()];
+                    b.add_away(sti, from, to, 1);
                 }
             }
         }

@@ -121,6 +121,18 @@ impl Stay<'_> {
     }
 }
 
+/// An interval with a description of what happens in it.
+type Described = (DateTime<Utc>, DateTime<Utc>, String);
+
+/// A station officer away from the station over `[start, end)`: escorting a
+/// plan case (`case`), or by an existing commitment.
+struct Away<'a> {
+    officer: &'a str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    case: Option<&'a CaseId>,
+}
+
 /// Whose an officer's or a team's busy interval is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Owner<'a> {
@@ -162,12 +174,10 @@ fn ids<T: fmt::Display>(list: impl IntoIterator<Item = T>) -> String {
 
 /// Merge intervals (given with descriptions) into a union of disjoint ones;
 /// touching intervals merge too. Empty or reversed intervals are dropped.
-fn merge(
-    mut items: Vec<(DateTime<Utc>, DateTime<Utc>, String)>,
-) -> Vec<(DateTime<Utc>, DateTime<Utc>, String)> {
+fn merge(mut items: Vec<Described>) -> Vec<Described> {
     items.retain(|(s, e, _)| s < e);
     items.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
-    let mut out: Vec<(DateTime<Utc>, DateTime<Utc>, String)> = Vec::new();
+    let mut out: Vec<Described> = Vec::new();
     for (s, e, what) in items {
         match out.last_mut() {
             Some(last) if s <= last.1 => {
@@ -756,20 +766,22 @@ impl<'a> Checker<'a> {
                 .person_of(case, &pp.person)
                 .is_some_and(|p| p.gender == Gender::Female);
             for b in pp.steps.iter().filter(|b| b.step == Step::Search) {
-                if b.staff.is_empty() {
-                    self.push(
-                        Rule::FemaleSearch,
-                        Some(cid),
-                        format!(
-                            "the search of person {} in room {} names no staff",
-                            pp.person, b.room
-                        ),
+                let known: Vec<&'a Officer> = b
+                    .staff
+                    .iter()
+                    .filter_map(|s| self.officers.get(s.as_str()).copied())
+                    .collect();
+                if known.is_empty() {
+                    let detail = format!(
+                        "the search of person {} in room {} names no existing staff ({})",
+                        pp.person,
+                        b.room,
+                        ids(&b.staff)
                     );
+                    self.push(Rule::FemaleSearch, Some(cid), detail);
                 }
-                for s in &b.staff {
-                    let Some(o) = self.officers.get(s.as_str()).copied() else {
-                        continue;
-                    };
+                for o in known {
+                    let s = &o.id;
                     if !o.can(Qualification::Search) {
                         self.push(
                             Rule::FemaleSearch,
@@ -1085,10 +1097,7 @@ impl<'a> Checker<'a> {
 
     fn check_officers(&mut self) {
         // Plan intervals per officer, per case.
-        let mut plan_busy: HashMap<
-            &str,
-            BTreeMap<&'a CaseId, Vec<(DateTime<Utc>, DateTime<Utc>, String)>>,
-        > = HashMap::new();
+        let mut plan_busy: HashMap<&str, BTreeMap<&'a CaseId, Vec<Described>>> = HashMap::new();
         for cp in &self.plan.cases {
             let cid = &cp.case;
             let e = &cp.escort;
@@ -1249,9 +1258,7 @@ impl<'a> Checker<'a> {
         for station in &region.stations {
             let home = Post::Station(station.id.clone());
             let posted: Vec<&Officer> = region.officers.iter().filter(|o| o.post == home).collect();
-            // (officer, start, end, plan case)
-            let mut away: Vec<(&str, DateTime<Utc>, DateTime<Utc>, Option<&'a CaseId>)> =
-                Vec::new();
+            let mut away: Vec<Away<'_>> = Vec::new();
             for cp in &self.plan.cases {
                 let e = &cp.escort;
                 if e.depart >= e.back {
@@ -1260,7 +1267,12 @@ impl<'a> Checker<'a> {
                 let distinct: BTreeSet<&str> = e.officers.iter().map(|o| o.as_str()).collect();
                 for id in distinct {
                     if posted.iter().any(|o| o.id.as_str() == id) {
-                        away.push((id, e.depart, e.back, Some(&cp.case)));
+                        away.push(Away {
+                            officer: id,
+                            start: e.depart,
+                            end: e.back,
+                            case: Some(&cp.case),
+                        });
                     }
                 }
             }
@@ -1272,21 +1284,24 @@ impl<'a> Checker<'a> {
                     && c.start < c.end
                     && posted.iter().any(|o| o.id == c.officer)
                 {
-                    away.push((c.officer.as_str(), c.start, c.end, None));
+                    away.push(Away {
+                        officer: c.officer.as_str(),
+                        start: c.start,
+                        end: c.end,
+                        case: None,
+                    });
                 }
             }
             // Check at every start, and where a shift changes during a plan escort.
-            let mut points: BTreeSet<DateTime<Utc>> = away.iter().map(|a| a.1).collect();
+            let mut points: BTreeSet<DateTime<Utc>> = away.iter().map(|a| a.start).collect();
             let windows: BTreeSet<(u32, i64)> = posted
                 .iter()
                 .filter_map(|o| self.shift_window(o))
                 .filter(|w| !w.is_always())
                 .map(|w| (w.start().minutes(), w.len_min()))
                 .collect();
-            for &(_, s, e, case) in &away {
-                if case.is_none() {
-                    continue;
-                }
+            for a in away.iter().filter(|a| a.case.is_some()) {
+                let (s, e) = (a.start, a.end);
                 let (ls, le) = (self.local_min(s), self.local_min(e));
                 for &(ws, len) in &windows {
                     let ws = i64::from(ws);
@@ -1313,16 +1328,19 @@ impl<'a> Checker<'a> {
                     .copied()
                     .filter(|o| self.shift_window(o).is_some_and(|w| w.contains(lm)))
                     .collect();
-                let here = |a: &(&str, DateTime<Utc>, DateTime<Utc>, Option<&'a CaseId>)| {
-                    a.1 <= t && t < a.2 && on_shift.iter().any(|o| o.id.as_str() == a.0)
-                };
-                let now_away: Vec<&(&str, DateTime<Utc>, DateTime<Utc>, Option<&'a CaseId>)> =
-                    away.iter().filter(|a| here(a)).collect();
-                let Some(blame) = now_away.iter().find_map(|a| a.3) else {
+                let now_away: Vec<&Away<'_>> = away
+                    .iter()
+                    .filter(|a| {
+                        a.start <= t
+                            && t < a.end
+                            && on_shift.iter().any(|o| o.id.as_str() == a.officer)
+                    })
+                    .collect();
+                let Some(blame) = now_away.iter().find_map(|a| a.case) else {
                     last_reported = None;
                     continue;
                 };
-                let away_ids: BTreeSet<&str> = now_away.iter().map(|a| a.0).collect();
+                let away_ids: BTreeSet<&str> = now_away.iter().map(|a| a.officer).collect();
                 let left = on_shift.len().saturating_sub(away_ids.len());
                 if left >= station.min_on_duty as usize {
                     last_reported = None;
@@ -1337,8 +1355,8 @@ impl<'a> Checker<'a> {
                     .map(|id| {
                         let reasons: BTreeSet<String> = now_away
                             .iter()
-                            .filter(|a| a.0 == *id)
-                            .map(|a| match a.3 {
+                            .filter(|a| a.officer == *id)
+                            .map(|a| match a.case {
                                 Some(c) => format!("escorting case {c}"),
                                 None => "existing commitment".to_string(),
                             })
