@@ -33,6 +33,12 @@ pub struct PlanArgs {
     /// Seed for --generate.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// For --generate: clocks start up to this many hours before now.
+    #[arg(long, default_value_t = 2.0)]
+    past_h: f64,
+    /// For --generate: clocks start up to this many hours after now (scheduled summons).
+    #[arg(long, default_value_t = 0.0)]
+    future_h: f64,
     /// Plan as of this moment (RFC 3339); default: the cases file's `now`, or the current time.
     #[arg(long)]
     now: Option<DateTime<Utc>>,
@@ -64,7 +70,14 @@ pub fn run(a: PlanArgs) -> Result<ExitCode> {
             let now = a.now.unwrap_or_else(Utc::now);
             DispatchInput {
                 now: Some(now),
-                cases: generate::pending_cases(&region, now, n, 120, a.seed),
+                cases: generate::pending_cases(
+                    &region,
+                    now,
+                    n,
+                    hours_to_min("--past-h", a.past_h)?,
+                    hours_to_min("--future-h", a.future_h)?,
+                    a.seed,
+                ),
                 ..Default::default()
             }
         }
@@ -110,6 +123,13 @@ pub fn run(a: PlanArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(3));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn hours_to_min(flag: &str, h: f64) -> Result<i64> {
+    if !(h.is_finite() && (0.0..=168.0).contains(&h)) {
+        bail!("invalid {flag} {h}: must be 0 to 168 hours");
+    }
+    Ok((h * 60.0).round() as i64)
 }
 
 fn hm(t: DateTime<Utc>, offset_min: i32) -> String {

@@ -58,9 +58,18 @@
 //!
 //! # OR-Library files
 //!
-//! [`orlib`] parses the classic benchmark files from text (no file IO here):
-//! `pmed1`..`pmed40` (p-median, given as a graph) and `cap41`..`cap134`, `capa`..`capc`
-//! (capacitated warehouse location). See that module for the formats.
+//! [`orlib`] parses J. E. Beasley's classic benchmark files from text (no file IO here):
+//!
+//! * `pmed1`..`pmed40` ([`orlib::parse_pmed`]): a first line `n m p` (vertices, edges,
+//!   medians), then `m` lines `i j cost` of undirected edges between 1-based vertices. When
+//!   an edge is listed twice the last listing counts. Costs are all-pairs shortest-path
+//!   distances; every vertex is a client of demand 1 and a candidate facility.
+//! * `cap41`..`cap134`, `capa`..`capc` ([`orlib::parse_cap`]): a first line `m n`
+//!   (warehouses, customers), `m` lines `capacity fixed_cost`, then per customer its demand
+//!   and the `m` costs of serving all of it from each warehouse, wrapped over lines at will.
+//!   `capa`..`capc` write the word `capacity` instead of a number: the caller supplies it.
+//!
+//! Parse errors name the line, the token and what was expected; see [`orlib`] for details.
 //!
 //! # Example
 //!

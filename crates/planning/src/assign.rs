@@ -21,14 +21,38 @@ struct Stay {
     group: Option<GroupId>,
 }
 
+/// One addition to the ledger, so that a failed booking can be undone.
+#[derive(Debug, Clone, Copy)]
+enum Added {
+    Room(usize),
+    Officer(usize),
+    Team(usize),
+    Away(usize),
+}
+
+/// Why an option could not be booked with named rooms, officers and teams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookFail {
+    EscortOfficers,
+    FemaleEscort,
+    StationMinimum,
+    Team,
+    Room(Step),
+    Searcher,
+    Questioners,
+    FemaleQuestioner,
+}
+
 /// The exact ledger of who and what is booked when.
 #[derive(Debug, Clone)]
 pub struct Booker {
-    rooms: HashMap<String, Vec<Stay>>,
+    room_index: HashMap<String, usize>,
+    rooms: Vec<Vec<Stay>>,
     officers: Vec<Vec<(i64, i64)>>,
     teams: Vec<Vec<(i64, i64)>>,
-    /// Officers away from each station per slot.
-    away: Vec<Vec<i32>>,
+    /// Officers away from each station: (from, to, count).
+    away: Vec<Vec<(i64, i64, i32)>>,
+    undo: Vec<Added>,
 }
 
 /// The concrete choices for one option.
@@ -52,19 +76,30 @@ impl Booker {
     /// A ledger holding everything already booked in the state.
     pub fn new(ctx: &Context<'_>) -> Self {
         let region = ctx.region;
+        let room_index: HashMap<String, usize> = region
+            .sites
+            .iter()
+            .flat_map(|s| s.rooms.iter())
+            .enumerate()
+            .map(|(i, r)| (r.id.to_string(), i))
+            .collect();
         let mut b = Booker {
-            rooms: HashMap::new(),
+            rooms: vec![Vec::new(); room_index.len()],
+            room_index,
             officers: vec![Vec::new(); region.officers.len()],
             teams: vec![Vec::new(); region.escort_teams.len()],
-            away: vec![vec![0; ctx.slots as usize]; region.stations.len()],
+            away: vec![Vec::new(); region.stations.len()],
+            undo: Vec::new(),
         };
         for r in &ctx.state.room_bookings {
-            b.rooms.entry(r.room.to_string()).or_default().push(Stay {
-                from: ctx.slot_of(r.start),
-                to: ctx.slot_of_ceil(r.end),
-                juvenile: r.juvenile,
-                group: r.group.clone(),
-            });
+            if let Some(&ri) = b.room_index.get(r.room.as_str()) {
+                b.rooms[ri].push(Stay {
+                    from: ctx.slot_of(r.start),
+                    to: ctx.slot_of_ceil(r.end),
+                    juvenile: r.juvenile,
+                    group: r.group.clone(),
+                });
+            }
         }
         for c in &ctx.state.officer_commitments {
             if let Some(&oi) = ctx.officer_index.get(c.officer.as_str()) {
@@ -72,7 +107,7 @@ impl Booker {
                 b.officers[oi].push((from, to));
                 if let (true, Post::Station(s)) = (c.away_from_station, &region.officers[oi].post) {
                     let sti = ctx.station_index[s.as_str()];
-                    b.add_away(sti, from, to, 1);
+                    b.away[sti].push((from, to, 1));
                 }
             }
         }
@@ -84,12 +119,12 @@ impl Booker {
         b
     }
 
-    fn add_away(&mut self, sti: usize, from: i64, to: i64, d: i32) {
-        let row = &mut self.away[sti];
-        let len = row.len() as i64;
-        for k in from.max(0)..to.min(len) {
-            row[k as usize] += d;
-        }
+    fn away_at(&self, sti: usize, k: i64) -> i32 {
+        self.away[sti]
+            .iter()
+            .filter(|&&(a, b, _)| a <= k && k < b)
+            .map(|x| x.2)
+            .sum()
     }
 
     fn officer_free(&self, ctx: &Context<'_>, oi: usize, from: i64, to: i64) -> bool {
@@ -97,21 +132,21 @@ impl Booker {
         shift_ok && !overlaps(&self.officers[oi], from, to)
     }
 
+    fn busy(&mut self, oi: usize, from: i64, to: i64) {
+        self.officers[oi].push((from, to));
+        self.undo.push(Added::Officer(oi));
+    }
+
     fn room_fits(
         &self,
-        ctx: &Context<'_>,
+        ri: usize,
         room: &casehub_model::Room,
         from: i64,
         to: i64,
         juvenile: bool,
         group: &Option<GroupId>,
     ) -> bool {
-        let stays = self
-            .rooms
-            .get(room.id.as_str())
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        let _ = ctx;
+        let stays = &self.rooms[ri];
         if room.kind != RoomKind::Holding {
             return !stays.iter().any(|s| s.from < to && from < s.to);
         }
@@ -131,31 +166,159 @@ impl Booker {
         })
     }
 
-    /// Book an option with concrete rooms, officers and team, or return `None`
-    /// and leave the ledger unchanged.
-    pub fn book(&mut self, ctx: &Context<'_>, opt: &Opt) -> Option<Booking> {
-        let mut trial = self.clone();
-        let booking = trial.book_in_place(ctx, opt)?;
-        *self = trial;
-        Some(booking)
+    /// Book an option with concrete rooms, officers and team; on failure the
+    /// ledger is left as it was.
+    pub fn book(&mut self, ctx: &Context<'_>, opt: &Opt) -> Result<Booking, BookFail> {
+        self.undo.clear();
+        let result = self.book_in_place(ctx, opt);
+        if result.is_err() {
+            self.rollback();
+        }
+        self.undo.clear();
+        result
     }
 
-    fn book_in_place(&mut self, ctx: &Context<'_>, opt: &Opt) -> Option<Booking> {
-        let region = ctx.region;
-        let policy = &region.policy;
-        let case = &ctx.state.pending[opt.case].case;
-        let site = &region.sites[opt.site];
-        let any_female = case.persons.iter().any(|p| p.gender == Gender::Female);
-        let k_q = policy.min_questioning_officers as usize;
+    /// Book several options at once, resource kind by resource kind in order
+    /// of start time (escorts by departure, then every step, then the
+    /// questioners), which is how interval bookings on interchangeable rooms
+    /// and officers succeed whenever the counts allow. On failure the ledger is
+    /// left as it was and the failing option's index is returned.
+    pub fn book_all(
+        &mut self,
+        ctx: &Context<'_>,
+        opts: &[&Opt],
+    ) -> Result<Vec<Booking>, (usize, BookFail)> {
+        self.undo.clear();
+        let result = self.book_all_in_place(ctx, opts);
+        if result.is_err() {
+            self.rollback();
+        }
+        self.undo.clear();
+        result
+    }
+
+    fn rollback(&mut self) {
+        while let Some(a) = self.undo.pop() {
+            match a {
+                Added::Room(i) => drop(self.rooms[i].pop()),
+                Added::Officer(i) => drop(self.officers[i].pop()),
+                Added::Team(i) => drop(self.teams[i].pop()),
+                Added::Away(i) => drop(self.away[i].pop()),
+            }
+        }
+    }
+
+    fn book_all_in_place(
+        &mut self,
+        ctx: &Context<'_>,
+        opts: &[&Opt],
+    ) -> Result<Vec<Booking>, (usize, BookFail)> {
+        let mut bookings: Vec<Booking> = opts
+            .iter()
+            .map(|o| Booking {
+                rooms: o
+                    .persons
+                    .iter()
+                    .map(|p| vec![String::new(); p.steps.len()])
+                    .collect(),
+                searcher: vec![usize::MAX; o.persons.len()],
+                questioners: vec![Vec::new(); o.persons.len()],
+                escort_officers: Vec::new(),
+                team: None,
+            })
+            .collect();
+        // Scarce kinds first: what needs a woman is booked before what does
+        // not, each in order of start time.
+        let female = |o: &Opt| {
+            ctx.state.pending[o.case]
+                .case
+                .persons
+                .iter()
+                .any(|p| p.gender == Gender::Female)
+        };
+        let mut order: Vec<usize> = (0..opts.len()).collect();
+        order.sort_by_key(|&i| (!female(opts[i]), opts[i].depart, opts[i].back));
+        for i in order {
+            let (officers, team) = self.book_escort(ctx, opts[i]).map_err(|e| (i, e))?;
+            bookings[i].escort_officers = officers;
+            bookings[i].team = team;
+        }
+        let mut steps: Vec<(i64, i64, usize, usize, usize)> = Vec::new();
+        for (i, o) in opts.iter().enumerate() {
+            for (pj, tl) in o.persons.iter().enumerate() {
+                for (sj, &(_, from, to)) in tl.steps.iter().enumerate() {
+                    steps.push((from, to, i, pj, sj));
+                }
+            }
+        }
+        let woman = |i: usize, pj: usize| {
+            let o: &Opt = opts[i];
+            ctx.state.pending[o.case].case.persons[o.persons[pj].person].gender == Gender::Female
+        };
+        steps.sort_by_key(|&(from, to, i, pj, sj)| (!woman(i, pj), from, to, i, pj, sj));
+        for &(from, to, i, pj, sj) in &steps {
+            let o = opts[i];
+            let step = o.persons[pj].steps[sj].0;
+            let (room, searcher) = self
+                .book_step(ctx, o, pj, step, from, to)
+                .map_err(|e| (i, e))?;
+            bookings[i].rooms[pj][sj] = room;
+            if let Some(s) = searcher {
+                bookings[i].searcher[pj] = s;
+            }
+        }
+        steps.sort();
+        for &(from, to, i, pj, sj) in &steps {
+            let o = opts[i];
+            if o.persons[pj].steps[sj].0 == Step::Questioning {
+                let q = self
+                    .book_questioners(ctx, o, pj, from, to, &bookings[i].escort_officers)
+                    .map_err(|e| (i, e))?;
+                bookings[i].questioners[pj] = q;
+            }
+        }
+        Ok(bookings)
+    }
+
+    fn book_in_place(&mut self, ctx: &Context<'_>, opt: &Opt) -> Result<Booking, BookFail> {
+        let (escort_officers, team) = self.book_escort(ctx, opt)?;
         let mut booking = Booking {
             rooms: Vec::new(),
             searcher: Vec::new(),
             questioners: Vec::new(),
-            escort_officers: Vec::new(),
-            team: None,
+            escort_officers,
+            team,
         };
+        for (pj, tl) in opt.persons.iter().enumerate() {
+            let mut rooms = Vec::new();
+            for &(step, from, to) in &tl.steps {
+                let (room, searcher) = self.book_step(ctx, opt, pj, step, from, to)?;
+                rooms.push(room);
+                if let Some(s) = searcher {
+                    booking.searcher.push(s);
+                }
+                if step == Step::Questioning {
+                    let q =
+                        self.book_questioners(ctx, opt, pj, from, to, &booking.escort_officers)?;
+                    booking.questioners.push(q);
+                }
+            }
+            booking.rooms.push(rooms);
+        }
+        Ok(booking)
+    }
 
-        // Escort first: station officers or a team.
+    /// The escort: station officers (checking the station's minimum) or a team.
+    fn book_escort(
+        &mut self,
+        ctx: &Context<'_>,
+        opt: &Opt,
+    ) -> Result<(Vec<usize>, Option<usize>), BookFail> {
+        let region = ctx.region;
+        let policy = &region.policy;
+        let case = &ctx.state.pending[opt.case].case;
+        let any_female = case.persons.iter().any(|p| p.gender == Gender::Female);
+        let k_q = policy.min_questioning_officers as usize;
         match opt.mode {
             EscortMode::Station => {
                 let sti = ctx.station_index[case.origin.as_str()];
@@ -169,14 +332,14 @@ impl Booker {
                     // A woman first, so that one is always in the crew.
                     crew.sort_by_key(|&(_, f)| !f);
                     if !crew.first().is_some_and(|c| c.1) {
-                        return None;
+                        return Err(BookFail::FemaleEscort);
                     }
                 } else {
                     // Keep the women for the cases that need them.
                     crew.sort_by_key(|&(_, f)| f);
                 }
                 if crew.len() < k {
-                    return None;
+                    return Err(BookFail::EscortOfficers);
                 }
                 let chosen: Vec<usize> = crew.iter().take(k).map(|c| c.0).collect();
                 // The station's minimum, slot by slot.
@@ -193,20 +356,19 @@ impl Booker {
                         .iter()
                         .filter(|&&oi| ctx.on_shift[oi][slot as usize])
                         .count() as i32;
-                    if on_duty - self.away[sti][slot as usize] - (k as i32)
-                        < station.min_on_duty as i32
-                    {
-                        return None;
+                    if on_duty - self.away_at(sti, slot) - (k as i32) < station.min_on_duty as i32 {
+                        return Err(BookFail::StationMinimum);
                     }
                 }
-                self.add_away(sti, opt.depart, opt.back, k as i32);
+                self.away[sti].push((opt.depart, opt.back, k as i32));
+                self.undo.push(Added::Away(sti));
                 for &oi in &chosen {
-                    self.officers[oi].push((opt.depart, opt.back));
+                    self.busy(oi, opt.depart, opt.back);
                 }
-                booking.escort_officers = chosen;
+                Ok((chosen, None))
             }
             EscortMode::Team => {
-                let ts = &region.sites[opt.team_site?];
+                let ts = &region.sites[opt.team_site.ok_or(BookFail::Team)?];
                 let n = case.persons.len() as u32;
                 let has_woman = |t: &casehub_model::EscortTeam| {
                     t.members.iter().any(|m| {
@@ -219,133 +381,147 @@ impl Booker {
                 let mut teams: Vec<(usize, &casehub_model::EscortTeam)> =
                     region.escort_teams.iter().enumerate().collect();
                 teams.sort_by_key(|(_, t)| has_woman(t));
-                let ti = teams.into_iter().find_map(|(ti, t)| {
-                    if t.site != ts.id
-                        || t.passenger_seats() < n
-                        || overlaps(&self.teams[ti], opt.depart, opt.back)
-                    {
-                        return None;
-                    }
-                    let members: Vec<usize> = t
-                        .members
-                        .iter()
-                        .filter_map(|m| ctx.officer_index.get(m.as_str()).copied())
-                        .collect();
-                    let female_ok = !any_female
-                        || members
+                let ti = teams
+                    .into_iter()
+                    .find_map(|(ti, t)| {
+                        if t.site != ts.id
+                            || t.passenger_seats() < n
+                            || overlaps(&self.teams[ti], opt.depart, opt.back)
+                        {
+                            return None;
+                        }
+                        let members: Vec<usize> = t
+                            .members
                             .iter()
-                            .any(|&m| region.officers[m].gender == Gender::Female);
-                    (female_ok
-                        && members
-                            .iter()
-                            .all(|&m| self.officer_free(ctx, m, opt.depart, opt.back)))
-                    .then_some(ti)
-                })?;
+                            .filter_map(|m| ctx.officer_index.get(m.as_str()).copied())
+                            .collect();
+                        let female_ok = !any_female
+                            || members
+                                .iter()
+                                .any(|&m| region.officers[m].gender == Gender::Female);
+                        (female_ok
+                            && members
+                                .iter()
+                                .all(|&m| self.officer_free(ctx, m, opt.depart, opt.back)))
+                        .then_some(ti)
+                    })
+                    .ok_or(BookFail::Team)?;
                 self.teams[ti].push((opt.depart, opt.back));
+                self.undo.push(Added::Team(ti));
                 let members: Vec<usize> = region.escort_teams[ti]
                     .members
                     .iter()
                     .filter_map(|m| ctx.officer_index.get(m.as_str()).copied())
                     .collect();
                 for &m in &members {
-                    self.officers[m].push((opt.depart, opt.back));
+                    self.busy(m, opt.depart, opt.back);
                 }
-                booking.escort_officers = members;
-                booking.team = Some(ti);
+                Ok((members, Some(ti)))
             }
         }
+    }
 
-        for tl in &opt.persons {
-            let person = &case.persons[tl.person];
-            let mut rooms = Vec::new();
-            for &(step, from, to) in &tl.steps {
-                let kind = step.room_kind(case.category);
-                let room = site
-                    .rooms
-                    .iter()
-                    .filter(|r| r.kind == kind && r.recording)
-                    .find(|r| {
-                        let juvenile_room_ok =
-                            kind != RoomKind::Holding || r.juvenile_suitable == person.juvenile;
-                        juvenile_room_ok
-                            && self.room_fits(
-                                ctx,
-                                r,
-                                from,
-                                to,
-                                person.juvenile,
-                                &person.co_suspect_group,
-                            )
-                    })?;
-                self.rooms
-                    .entry(room.id.to_string())
-                    .or_default()
-                    .push(Stay {
-                        from,
-                        to,
-                        juvenile: person.juvenile,
-                        group: person.co_suspect_group.clone(),
-                    });
-                rooms.push(room.id.to_string());
-                match step {
-                    Step::Search => {
-                        // Women search women; men are searched by men where possible,
-                        // to keep the female searchers free.
-                        let searcher = region
-                            .officers
-                            .iter()
-                            .enumerate()
-                            .filter(|(oi, o)| {
-                                o.post == Post::Site(site.id.clone())
-                                    && o.can(Qualification::Search)
-                                    && (person.gender == Gender::Male || o.gender == Gender::Female)
-                                    && self.officer_free(ctx, *oi, from, to)
-                            })
-                            .min_by_key(|(_, o)| o.gender != person.gender)
-                            .map(|(oi, _)| oi)?;
-                        self.officers[searcher].push((from, to));
-                        booking.searcher.push(searcher);
-                    }
-                    Step::Questioning => {
-                        let questioners = if opt.mode == EscortMode::Station {
-                            booking.escort_officers.clone()
-                        } else {
-                            let mut pool: Vec<(usize, bool)> = region
-                                .officers
-                                .iter()
-                                .enumerate()
-                                .filter(|(oi, o)| {
-                                    o.post == Post::Site(site.id.clone())
-                                        && o.can(Qualification::Questioning)
-                                        && self.officer_free(ctx, *oi, from, to)
-                                })
-                                .map(|(oi, o)| (oi, o.gender == Gender::Female))
-                                .collect();
-                            if person.gender == Gender::Female && person.juvenile {
-                                pool.sort_by_key(|&(_, f)| !f);
-                                if !pool.first().is_some_and(|p| p.1) {
-                                    return None;
-                                }
-                            } else {
-                                pool.sort_by_key(|&(_, f)| f);
-                            }
-                            if pool.len() < k_q {
-                                return None;
-                            }
-                            let chosen: Vec<usize> = pool.iter().take(k_q).map(|p| p.0).collect();
-                            for &oi in &chosen {
-                                self.officers[oi].push((from, to));
-                            }
-                            chosen
-                        };
-                        booking.questioners.push(questioners);
-                    }
-                    _ => {}
-                }
-            }
-            booking.rooms.push(rooms);
+    /// The room of one step (and the searcher, for a search).
+    fn book_step(
+        &mut self,
+        ctx: &Context<'_>,
+        opt: &Opt,
+        pj: usize,
+        step: Step,
+        from: i64,
+        to: i64,
+    ) -> Result<(String, Option<usize>), BookFail> {
+        let region = ctx.region;
+        let case = &ctx.state.pending[opt.case].case;
+        let site = &region.sites[opt.site];
+        let person = &case.persons[opt.persons[pj].person];
+        let kind = step.room_kind(case.category);
+        let (ri, room) = site
+            .rooms
+            .iter()
+            .filter(|r| r.kind == kind && r.recording)
+            .map(|r| (self.room_index[r.id.as_str()], r))
+            .find(|&(ri, r)| {
+                let juvenile_room_ok =
+                    kind != RoomKind::Holding || r.juvenile_suitable == person.juvenile;
+                juvenile_room_ok
+                    && self.room_fits(ri, r, from, to, person.juvenile, &person.co_suspect_group)
+            })
+            .ok_or(BookFail::Room(step))?;
+        self.rooms[ri].push(Stay {
+            from,
+            to,
+            juvenile: person.juvenile,
+            group: person.co_suspect_group.clone(),
+        });
+        self.undo.push(Added::Room(ri));
+        if step != Step::Search {
+            return Ok((room.id.to_string(), None));
         }
-        Some(booking)
+        // Women search women; men are searched by men where possible, to keep
+        // the female searchers free.
+        let searcher = region
+            .officers
+            .iter()
+            .enumerate()
+            .filter(|(oi, o)| {
+                o.post == Post::Site(site.id.clone())
+                    && o.can(Qualification::Search)
+                    && (person.gender == Gender::Male || o.gender == Gender::Female)
+                    && self.officer_free(ctx, *oi, from, to)
+            })
+            .min_by_key(|(_, o)| o.gender != person.gender)
+            .map(|(oi, _)| oi)
+            .ok_or(BookFail::Searcher)?;
+        self.busy(searcher, from, to);
+        Ok((room.id.to_string(), Some(searcher)))
+    }
+
+    /// The questioning officers: the escorting station officers, or the site's investigators.
+    fn book_questioners(
+        &mut self,
+        ctx: &Context<'_>,
+        opt: &Opt,
+        pj: usize,
+        from: i64,
+        to: i64,
+        escort: &[usize],
+    ) -> Result<Vec<usize>, BookFail> {
+        if opt.mode == EscortMode::Station {
+            return Ok(escort.to_vec());
+        }
+        let region = ctx.region;
+        let k_q = region.policy.min_questioning_officers as usize;
+        let case = &ctx.state.pending[opt.case].case;
+        let site = &region.sites[opt.site];
+        let person = &case.persons[opt.persons[pj].person];
+        let mut pool: Vec<(usize, bool)> = region
+            .officers
+            .iter()
+            .enumerate()
+            .filter(|(oi, o)| {
+                o.post == Post::Site(site.id.clone())
+                    && o.can(Qualification::Questioning)
+                    && self.officer_free(ctx, *oi, from, to)
+            })
+            .map(|(oi, o)| (oi, o.gender == Gender::Female))
+            .collect();
+        if person.gender == Gender::Female && person.juvenile {
+            pool.sort_by_key(|&(_, f)| !f);
+            if !pool.first().is_some_and(|p| p.1) {
+                return Err(BookFail::FemaleQuestioner);
+            }
+        } else {
+            pool.sort_by_key(|&(_, f)| f);
+        }
+        if pool.len() < k_q {
+            return Err(BookFail::Questioners);
+        }
+        let chosen: Vec<usize> = pool.iter().take(k_q).map(|p| p.0).collect();
+        for &oi in &chosen {
+            self.busy(oi, from, to);
+        }
+        Ok(chosen)
     }
 }
 

@@ -35,14 +35,16 @@ impl SplitMix {
     }
 }
 
-/// `n` cases whose clocks started in the `window_min` minutes before `now`,
+/// `n` cases whose clocks start between `past_min` minutes before `now` and
+/// `future_min` minutes after it (a future start is a scheduled summons),
 /// from stations in proportion to their caseload, with the region's mix of
 /// categories, women, juveniles and co-suspect groups.
 pub fn pending_cases(
     region: &Region,
     now: DateTime<Utc>,
     n: usize,
-    window_min: i64,
+    past_min: i64,
+    future_min: i64,
     seed: u64,
 ) -> Vec<PendingCase> {
     let mut rng = SplitMix(seed ^ 0x5EED);
@@ -55,7 +57,8 @@ pub fn pending_cases(
     for i in 0..n {
         let station = stations[rng.pick(&station_w)].0.clone();
         let category = cats[rng.pick(&cat_w)].0;
-        let ago = (rng.unit() * window_min.max(0) as f64) as i64;
+        let span = past_min.max(0) + future_min.max(0);
+        let ago = past_min.max(0) - (rng.unit() * span as f64) as i64;
         let group = rng.unit() < cl.group_share;
         let size = if group {
             cl.group_size.min

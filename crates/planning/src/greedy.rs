@@ -51,7 +51,7 @@ pub fn choose(
     for ci in order {
         dispatcher_order(ctx, &mut all[ci].options);
         for opt in &all[ci].options {
-            if let Some(b) = booker.book(ctx, opt) {
+            if let Ok(b) = booker.book(ctx, opt) {
                 chosen[ci] = Some((opt.clone(), b));
                 break;
             }

@@ -74,7 +74,10 @@ pub(crate) fn split_pinned(state: &State) -> (State, Vec<CasePlan>) {
         };
         let mut p = p.clone();
         p.pinned = true;
-        for (pp, person) in p.persons.iter().zip(&pc.case.persons) {
+        for pp in &p.persons {
+            let Some(person) = pc.case.persons.iter().find(|x| x.id == pp.person) else {
+                continue;
+            };
             for step in &pp.steps {
                 s.room_bookings.push(RoomBooking {
                     room: step.room.clone(),
@@ -94,10 +97,13 @@ pub(crate) fn split_pinned(state: &State) -> (State, Vec<CasePlan>) {
                         note: format!("{} {}", pc.case.id, step.step),
                     });
                 }
-                if step.step == casehub_model::Step::Questioning
-                    && p.escort.mode == EscortMode::Team
-                {
-                    for o in &pp.questioning_officers {
+                if step.step == casehub_model::Step::Questioning {
+                    // Escorting officers are committed for the whole trip below.
+                    for o in pp
+                        .questioning_officers
+                        .iter()
+                        .filter(|o| !p.escort.officers.contains(o))
+                    {
                         s.officer_commitments.push(Commitment {
                             officer: o.clone(),
                             start: step.start,

@@ -13,7 +13,8 @@
 //! Built with good_lp, solved by HiGHS with a time limit and a relative gap,
 //! warm-started from the greedy. Capacities are counts; the chosen options are
 //! then booked with named rooms, officers and teams ([`crate::assign`]). If a
-//! choice cannot be booked exactly, it is forbidden and the MILP solved again.
+//! choice cannot be booked exactly, its case is set aside and booked last with
+//! its cheapest option that still fits.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -43,7 +44,6 @@ struct Solved {
 fn build_and_solve(
     ctx: &Context<'_>,
     all: &[CaseOptions],
-    forbidden: &[Vec<bool>],
     warm: &[Option<usize>],
     relax: bool,
     time_limit: f64,
@@ -86,11 +86,6 @@ fn build_and_solve(
             e += x[ci][oi];
         }
         problem.add_constraint(e.eq(1.0));
-        for (oi, &f) in forbidden[ci].iter().enumerate() {
-            if f {
-                problem.add_constraint(Expression::from(x[ci][oi]).leq(0.0));
-            }
-        }
     }
     // Capacity rows, only where the options could overflow.
     let mut rows: HashMap<(Resource, i64), Vec<(Variable, f64)>> = HashMap::new();
@@ -137,6 +132,11 @@ fn build_and_solve(
 
     let mut model = problem.into_inner();
     model.make_quiet();
+    if std::env::var_os("CASEHUB_SOLVER_LOG").is_some() {
+        // HiGHS's own log on standard output, for tuning.
+        model.set_option("output_flag", true);
+        model.set_option("log_to_console", true);
+    }
     model.set_option("time_limit", time_limit.max(0.01));
     model.set_option("mip_rel_gap", ctx.settings.mip_rel_gap);
     model.set_option("threads", 1);
@@ -204,17 +204,8 @@ pub fn lp_bound(state: &State, settings: &Settings) -> Result<f64, PlanError> {
     let all: Vec<CaseOptions> = (0..state.pending.len())
         .map(|ci| case_options(&ctx, ci))
         .collect();
-    let forbidden: Vec<Vec<bool>> = all.iter().map(|c| vec![false; c.options.len()]).collect();
     let warm = vec![None; all.len()];
-    Ok(build_and_solve(
-        &ctx,
-        &all,
-        &forbidden,
-        &warm,
-        true,
-        settings.time_limit.as_secs_f64(),
-    )?
-    .objective)
+    Ok(build_and_solve(&ctx, &all, &warm, true, settings.time_limit.as_secs_f64())?.objective)
 }
 
 /// Plan with the MILP, falling back to the greedy when HiGHS fails.
@@ -242,70 +233,98 @@ pub fn plan(state: &State, settings: &Settings) -> Result<Plan, PlanError> {
         })
         .collect();
 
-    let mut forbidden: Vec<Vec<bool>> = all.iter().map(|c| vec![false; c.options.len()]).collect();
+    let left = settings.time_limit.as_secs_f64() - started.elapsed().as_secs_f64();
+    let solved = match build_and_solve(&ctx, &all, &warm, false, left) {
+        Ok(s) => s,
+        Err(e) => {
+            let report = SolverReport {
+                method: "milp".into(),
+                status: "greedy_fallback".into(),
+                seconds: started.elapsed().as_secs_f64(),
+                gap: None,
+                lp_bound: None,
+                options: n_options,
+                note: Some(format!("MILP failed ({e}); greedy plan used")),
+            };
+            return Ok(finish(&ctx, &all, &greedy_choice, pinned, report));
+        }
+    };
     let mut note = None;
-    for _round in 0..5 {
-        let left = settings.time_limit.as_secs_f64() - started.elapsed().as_secs_f64();
-        let solved = match build_and_solve(&ctx, &all, &forbidden, &warm, false, left) {
-            Ok(s) => s,
-            Err(e) => {
-                note = Some(format!("MILP failed ({e}); greedy plan used"));
+    // Book the chosen options, resource by resource in order of time. A
+    // choice that cannot be booked with named rooms and officers (the
+    // counts allowed it, the names do not fit) is set aside, and its case
+    // booked afterwards with its best option that still fits.
+    let mut picked: Vec<usize> = (0..all.len())
+        .filter(|&ci| solved.choice[ci].is_some())
+        .collect();
+    let mut set_aside: Vec<String> = Vec::new();
+    let mut chosen: Vec<Option<(Opt, Booking)>> = vec![None; all.len()];
+    let mut booker = Booker::new(&ctx);
+    loop {
+        let opts: Vec<&Opt> = picked
+            .iter()
+            .map(|&ci| &all[ci].options[solved.choice[ci].expect("filtered")])
+            .collect();
+        match booker.book_all(&ctx, &opts) {
+            Ok(bookings) => {
+                for ((&ci, opt), b) in picked.iter().zip(opts).zip(bookings) {
+                    chosen[ci] = Some((opt.clone(), b));
+                }
                 break;
             }
-        };
-        // Book the chosen options, earliest departure first.
-        let mut order: Vec<usize> = (0..all.len())
-            .filter(|&ci| solved.choice[ci].is_some())
-            .collect();
-        order.sort_by_key(|&ci| all[ci].options[solved.choice[ci].expect("filtered")].depart);
-        let mut booker = Booker::new(&ctx);
-        let mut chosen: Vec<Option<(Opt, Booking)>> = vec![None; all.len()];
-        let mut failed = false;
-        for ci in order {
-            let oi = solved.choice[ci].expect("filtered");
-            let opt = &all[ci].options[oi];
-            match booker.book(&ctx, opt) {
-                Some(b) => chosen[ci] = Some((opt.clone(), b)),
-                None => {
-                    forbidden[ci][oi] = true;
-                    failed = true;
-                }
+            Err((i, why)) => {
+                let ci = picked.remove(i);
+                set_aside.push(format!("{} ({why:?})", ctx.state.pending[ci].case.id));
             }
         }
-        if failed {
-            note = Some("some MILP choices could not be booked with named rooms and officers; re-solved without them".into());
-            continue;
+    }
+    if !set_aside.is_empty() {
+        note = Some(format!(
+            "booked after the others, with their best option that still fits: {}",
+            set_aside.join(", ")
+        ));
+    }
+    // Cases the MILP left out or set aside: their cheapest option that still fits.
+    for ci in 0..all.len() {
+        if chosen[ci].is_none() {
+            all[ci]
+                .options
+                .sort_by(|a, b| a.cost.total.total_cmp(&b.cost.total));
+            chosen[ci] = all[ci]
+                .options
+                .iter()
+                .find_map(|o| booker.book(&ctx, o).ok().map(|b| (o.clone(), b)));
         }
-        // Cases the MILP left out: try the greedy on what is left.
-        for ci in 0..all.len() {
-            if chosen[ci].is_none() {
-                chosen[ci] = all[ci]
-                    .options
-                    .iter()
-                    .find_map(|o| booker.book(&ctx, o).map(|b| (o.clone(), b)));
-            }
-        }
-        let report = SolverReport {
-            method: "milp".into(),
-            status: solved.status,
-            seconds: started.elapsed().as_secs_f64(),
-            gap: solved.gap,
-            lp_bound: None,
-            options: n_options,
-            note,
-        };
-        return Ok(finish(&ctx, &all, &chosen, pinned, report));
     }
     let report = SolverReport {
         method: "milp".into(),
-        status: "greedy_fallback".into(),
+        status: solved.status,
         seconds: started.elapsed().as_secs_f64(),
-        gap: None,
+        gap: solved.gap,
         lp_bound: None,
         options: n_options,
-        note: note.or(Some(
-            "MILP choices could not be booked after 5 rounds; greedy plan used".into(),
-        )),
+        note,
     };
-    Ok(finish(&ctx, &all, &greedy_choice, pinned, report))
+    // Never worse than the warm start: more cases planned, then a lower objective.
+    let score = |c: &[Option<(Opt, Booking)>]| -> (usize, f64) {
+        let mut load = vec![0.0; ctx.region.sites.len()];
+        let mut cost = 0.0;
+        for (o, _) in c.iter().flatten() {
+            load[o.site] += ctx.state.pending[o.case].case.persons.len() as f64;
+            cost += o.cost.total;
+        }
+        let imbalance = crate::max_load(&ctx, &load) * ctx.settings.weights.imbalance;
+        (c.iter().flatten().count(), cost + imbalance)
+    };
+    let (mp, mc) = score(&chosen);
+    let (gp, gc) = score(&greedy_choice);
+    if gp > mp || (gp == mp && gc < mc - 1e-9) {
+        let report = SolverReport {
+            status: "greedy_better".into(),
+            note: Some("the MILP's best plan within the time limit was worse than the greedy's; greedy plan used".into()),
+            ..report
+        };
+        return Ok(finish(&ctx, &all, &greedy_choice, pinned, report));
+    }
+    Ok(finish(&ctx, &all, &chosen, pinned, report))
 }

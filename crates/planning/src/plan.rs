@@ -194,7 +194,8 @@ pub struct Blocked {
 pub struct SolverReport {
     /// `milp` or `greedy`.
     pub method: String,
-    /// `optimal`, `time_limit`, `greedy`, or `greedy_fallback`.
+    /// `optimal`, `time_limit`, `greedy`, `greedy_fallback` (the MILP failed) or
+    /// `greedy_better` (the MILP's plan within the time limit was worse).
     pub status: String,
     pub seconds: f64,
     /// Relative gap to the best bound, where the MILP reports one.

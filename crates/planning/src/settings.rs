@@ -71,7 +71,7 @@ pub struct Settings {
     pub duration_quantile: f64,
     /// Departure delays to consider per case, in slots (default 0–32, i.e. up to 8 h, in growing steps).
     pub start_delays: Vec<u32>,
-    /// Waits in holding before questioning to consider, in slots (default 0, 2, 4, 8).
+    /// Waits in holding before questioning to consider, in slots (default 0, 2, 4).
     pub questioning_delays: Vec<u32>,
     /// Explain each case against its best alternative (costs one more pass).
     pub explain: bool,
@@ -103,8 +103,8 @@ impl Default for Settings {
             time_limit: Duration::from_secs(10),
             mip_rel_gap: 0.01,
             duration_quantile: 0.5,
-            start_delays: vec![0, 1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 32],
-            questioning_delays: vec![0, 2, 4, 8],
+            start_delays: vec![0, 1, 2, 4, 6, 8, 12, 16, 24, 32],
+            questioning_delays: vec![0, 2, 4],
             explain: true,
             weights: Weights::default(),
         }

@@ -18,6 +18,24 @@
 //!   instant is `unix_seconds.div_euclid(60) + region.info.utc_offset_min`.
 //!
 //! Times in [`Violation::detail`] are local (`YYYY-MM-DD HH:MM`).
+//!
+//! Choices where the rules leave room:
+//!
+//! * something unknown (room, officer, team, person, case) is a
+//!   [`Rule::Reference`] violation and is left out of the other checks; an
+//!   unknown officer does not count towards a minimum (so too few known
+//!   questioners is also [`Rule::QuestioningOfficers`]);
+//! * a pinned case may depart before `now`; only its site, escort and person
+//!   plans must equal the accepted plan (not its cost or `pinned` flag);
+//! * every step's named staff are busy during the step, not only searchers;
+//! * a station officer is away from the station during any plan escort
+//!   `[depart, back)` they are part of, whatever the escort mode;
+//! * two bookings of the same person (same case and person id) never clash
+//!   with each other in a room; order and gaps are [`Rule::StepSequence`]'s;
+//! * co-suspect groups are compared by group id across cases and existing
+//!   bookings;
+//! * `slack_min` may be the minutes truncated or floored (they differ only
+//!   for instants off the minute).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;

@@ -25,7 +25,7 @@ fn state(n: usize, seed: u64) -> State {
     let travel =
         TravelTable::build(&GreatCircle::new(1.35, 45.0).unwrap(), &places, &places).unwrap();
     let now: DateTime<Utc> = "2026-11-27T02:00:00Z".parse().unwrap();
-    let pending = generate::pending_cases(&region, now, n, 90, seed);
+    let pending = generate::pending_cases(&region, now, n, 90, 0, seed);
     State {
         region,
         travel,

@@ -1598,24 +1598,3 @@ proptest! {
         }
     }
 }
-
-#[test]
-fn zz_cross_check_solvers() {
-    use casehub_planning::{Method, Settings, generate, plan as run};
-    let region = parse_region("r.toml", include_str!("../../../simulations/sample-county/region.toml")).unwrap();
-    let places: Vec<Place> = region.places().map(|(id, loc)| Place::new(id, loc)).collect();
-    let travel = TravelTable::build(&GreatCircle::new(1.35, 45.0).unwrap(), &places, &places).unwrap();
-    for (n, hour) in [(30usize, 2u32), (60, 10), (40, 13), (25, 20)] {
-        for seed in 1..=3u64 {
-            let now: DateTime<Utc> = Utc.with_ymd_and_hms(2026, 11, 27, hour, 0, 0).unwrap();
-            let pending = generate::pending_cases(&region, now, n, 120, seed);
-            let st = State { region: region.clone(), travel: travel.clone(), now, room_bookings: vec![], officer_commitments: vec![], team_commitments: vec![], pending };
-            for method in [Method::Greedy, Method::Milp] {
-                let s = Settings { method, time_limit: std::time::Duration::from_secs(20), ..Settings::default() };
-                let p = run(&st, &s).unwrap();
-                let v = validate(&st, &p);
-                println!("n={n} hour={hour} seed={seed} {:?}: {} planned, {} blocked, {} violations{}", method, p.cases.len(), p.blocked.len(), v.len(), show(&v[..v.len().min(6)]));
-            }
-        }
-    }
-}
