@@ -227,17 +227,10 @@ impl Booker {
                 team: None,
             })
             .collect();
-        // Scarce kinds first: what needs a woman is booked before what does
-        // not, each in order of start time.
-        let female = |o: &Opt| {
-            ctx.state.pending[o.case]
-                .case
-                .persons
-                .iter()
-                .any(|p| p.gender == Gender::Female)
-        };
+        // Escorts in order of departure (teams without a woman go to cases
+        // that need none, see book_escort).
         let mut order: Vec<usize> = (0..opts.len()).collect();
-        order.sort_by_key(|&i| (!female(opts[i]), opts[i].depart, opts[i].back));
+        order.sort_by_key(|&i| (opts[i].depart, opts[i].back));
         for i in order {
             let (officers, team) = self.book_escort(ctx, opts[i]).map_err(|e| (i, e))?;
             bookings[i].escort_officers = officers;
@@ -251,21 +244,30 @@ impl Booker {
                 }
             }
         }
+        // Rooms in order of start time; then searchers, women first (only
+        // female staff may search them).
+        steps.sort();
+        for &(from, to, i, pj, sj) in &steps {
+            let o = opts[i];
+            let step = o.persons[pj].steps[sj].0;
+            bookings[i].rooms[pj][sj] = self
+                .book_room(ctx, o, pj, step, from, to)
+                .map_err(|e| (i, e))?;
+        }
         let woman = |i: usize, pj: usize| {
             let o: &Opt = opts[i];
             ctx.state.pending[o.case].case.persons[o.persons[pj].person].gender == Gender::Female
         };
-        steps.sort_by_key(|&(from, to, i, pj, sj)| (!woman(i, pj), from, to, i, pj, sj));
-        for &(from, to, i, pj, sj) in &steps {
-            let o = opts[i];
-            let step = o.persons[pj].steps[sj].0;
-            let (room, searcher) = self
-                .book_step(ctx, o, pj, step, from, to)
+        let mut searches: Vec<_> = steps
+            .iter()
+            .copied()
+            .filter(|&(_, _, i, pj, sj)| opts[i].persons[pj].steps[sj].0 == Step::Search)
+            .collect();
+        searches.sort_by_key(|&(from, to, i, pj, sj)| (!woman(i, pj), from, to, i, pj, sj));
+        for &(from, to, i, pj, _) in &searches {
+            bookings[i].searcher[pj] = self
+                .book_searcher(ctx, opts[i], pj, from, to)
                 .map_err(|e| (i, e))?;
-            bookings[i].rooms[pj][sj] = room;
-            if let Some(s) = searcher {
-                bookings[i].searcher[pj] = s;
-            }
         }
         steps.sort();
         for &(from, to, i, pj, sj) in &steps {
@@ -431,9 +433,27 @@ impl Booker {
         from: i64,
         to: i64,
     ) -> Result<(String, Option<usize>), BookFail> {
-        let region = ctx.region;
+        let room = self.book_room(ctx, opt, pj, step, from, to)?;
+        let searcher = if step == Step::Search {
+            Some(self.book_searcher(ctx, opt, pj, from, to)?)
+        } else {
+            None
+        };
+        Ok((room, searcher))
+    }
+
+    /// The room of one step.
+    fn book_room(
+        &mut self,
+        ctx: &Context<'_>,
+        opt: &Opt,
+        pj: usize,
+        step: Step,
+        from: i64,
+        to: i64,
+    ) -> Result<String, BookFail> {
         let case = &ctx.state.pending[opt.case].case;
-        let site = &region.sites[opt.site];
+        let site = &ctx.region.sites[opt.site];
         let person = &case.persons[opt.persons[pj].person];
         let kind = step.room_kind(case.category);
         let (ri, room) = site
@@ -455,11 +475,22 @@ impl Booker {
             group: person.co_suspect_group.clone(),
         });
         self.undo.push(Added::Room(ri));
-        if step != Step::Search {
-            return Ok((room.id.to_string(), None));
-        }
-        // Women search women; men are searched by men where possible, to keep
-        // the female searchers free.
+        Ok(room.id.to_string())
+    }
+
+    /// The searcher of a search. Women search women; men are searched by men
+    /// where possible, to keep the female searchers free.
+    fn book_searcher(
+        &mut self,
+        ctx: &Context<'_>,
+        opt: &Opt,
+        pj: usize,
+        from: i64,
+        to: i64,
+    ) -> Result<usize, BookFail> {
+        let region = ctx.region;
+        let site = &region.sites[opt.site];
+        let person = &ctx.state.pending[opt.case].case.persons[opt.persons[pj].person];
         let searcher = region
             .officers
             .iter()
@@ -474,7 +505,7 @@ impl Booker {
             .map(|(oi, _)| oi)
             .ok_or(BookFail::Searcher)?;
         self.busy(searcher, from, to);
-        Ok((room.id.to_string(), Some(searcher)))
+        Ok(searcher)
     }
 
     /// The questioning officers: the escorting station officers, or the site's investigators.

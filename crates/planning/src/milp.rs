@@ -3,7 +3,7 @@
 //! of option costs plus the weighted load of the busiest site.
 //!
 //! ```text
-//! min  Σ_o cost_o·x_o + M·Σ_c u_c + w_imb·L
+//! min  Σ_o cost_o·x_o + M·Σ_c u_c + w_imb·L      (M: twice the dearest option, plus 1000)
 //! s.t. Σ_{o∈c} x_o + u_c = 1                          every case c
 //!      Σ_o use_o(r,k)·x_o ≤ cap(r,k)                  every resource r and slot k it could overflow
 //!      L ≥ Σ_{o at s} persons_o / questioning_rooms_s  every site s
@@ -30,30 +30,86 @@ use crate::settings::Settings;
 use crate::state::State;
 use crate::{PlanError, finish, greedy, questioning_rooms};
 
-/// Penalty per case left unplanned: larger than any option's cost.
-const UNPLANNED: f64 = 1.0e6;
+/// Penalty per case left unplanned: larger than any option's cost, so that a
+/// case is left out only when no option fits; not much larger, so that the
+/// relative gap stays meaningful.
+fn unplanned_penalty(all: &[CaseOptions]) -> f64 {
+    let max = all
+        .iter()
+        .flat_map(|c| c.options.iter())
+        .map(|o| o.cost.total)
+        .fold(0.0, f64::max);
+    2.0 * max + 1000.0
+}
+
+/// Options per (case, site, escort) in the first restricted model.
+const FIRST_PER_GROUP: usize = 2;
+/// Columns added per case and pricing round, at most.
+const ADD_PER_CASE: usize = 8;
 
 struct Solved {
-    /// Chosen option index per case.
+    /// Chosen option index per case (into the case's full option list).
     choice: Vec<Option<usize>>,
     status: String,
     objective: f64,
     gap: Option<f64>,
+    /// Row duals of the LP relaxation: per case, per capacity row, per site load row.
+    duals: Option<Duals>,
 }
 
+struct Duals {
+    case: Vec<f64>,
+    capacity: HashMap<(Resource, i64), f64>,
+    load: Vec<f64>,
+}
+
+/// The capacity rows worth writing: every (resource, slot) the options of all
+/// cases together could overflow. Computed once from all options, so that a
+/// restricted model has the same rows as the full one.
+fn capacity_rows(ctx: &Context<'_>, all: &[CaseOptions]) -> Vec<(Resource, i64)> {
+    let mut worst: HashMap<(Resource, i64), f64> = HashMap::new();
+    for co in all {
+        // A case uses at most one option: count its largest use per row.
+        let mut mine: HashMap<(Resource, i64), f64> = HashMap::new();
+        for o in &co.options {
+            for u in &o.usage {
+                for k in u.from.max(0)..u.to.min(ctx.slots) {
+                    let e = mine.entry((u.resource, k)).or_default();
+                    *e = e.max(f64::from(u.amount));
+                }
+            }
+        }
+        for (key, v) in mine {
+            *worst.entry(key).or_default() += v;
+        }
+    }
+    let mut rows: Vec<_> = worst
+        .into_iter()
+        .filter(|&(key, w)| w > f64::from(ctx.cap(key.0, key.1).max(0)))
+        .map(|(key, _)| key)
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// Build the model over the `active` options of each case and solve it with
+/// HiGHS: as a MILP, or (`relax`) as its LP relaxation, returning row duals.
+#[allow(clippy::too_many_arguments)]
 fn build_and_solve(
     ctx: &Context<'_>,
     all: &[CaseOptions],
+    active: &[Vec<usize>],
+    rows: &[(Resource, i64)],
     warm: &[Option<usize>],
     relax: bool,
     time_limit: f64,
 ) -> Result<Solved, PlanError> {
+    let penalty = unplanned_penalty(all);
     let mut vars = ProblemVariables::new();
-    let mut x: Vec<Vec<Variable>> = Vec::new();
-    for co in all {
-        x.push(
-            co.options
-                .iter()
+    let x: Vec<Vec<Variable>> = active
+        .iter()
+        .map(|act| {
+            act.iter()
                 .map(|_| {
                     vars.add(if relax {
                         variable().min(0.0).max(1.0)
@@ -61,69 +117,61 @@ fn build_and_solve(
                         variable().binary()
                     })
                 })
-                .collect(),
-        );
-    }
+                .collect()
+        })
+        .collect();
     let u: Vec<Variable> = all
         .iter()
         .map(|_| vars.add(variable().min(0.0).max(1.0)))
         .collect();
     let l = vars.add(variable().min(0.0));
     let mut objective = Expression::from(0.0);
-    for (ci, co) in all.iter().enumerate() {
-        for (oi, o) in co.options.iter().enumerate() {
-            objective += o.cost.total * x[ci][oi];
+    for (ci, act) in active.iter().enumerate() {
+        for (j, &oi) in act.iter().enumerate() {
+            objective += all[ci].options[oi].cost.total * x[ci][j];
         }
-        objective += UNPLANNED * u[ci];
+        objective += penalty * u[ci];
     }
     objective += ctx.settings.weights.imbalance * l;
     let mut problem = vars.minimise(objective).using(highs);
 
-    // Assignment rows.
-    for (ci, co) in all.iter().enumerate() {
+    // Rows, in this order: one per case, one per capacity row, one per site.
+    for (ci, xs) in x.iter().enumerate() {
         let mut e = Expression::from(u[ci]);
-        for (oi, _) in co.options.iter().enumerate() {
-            e += x[ci][oi];
+        for &v in xs {
+            e += v;
         }
         problem.add_constraint(e.eq(1.0));
     }
-    // Capacity rows, only where the options could overflow.
-    let mut rows: HashMap<(Resource, i64), Vec<(Variable, f64)>> = HashMap::new();
-    for (ci, co) in all.iter().enumerate() {
-        for (oi, o) in co.options.iter().enumerate() {
-            for us in &o.usage {
+    let row_of: HashMap<(Resource, i64), usize> =
+        rows.iter().enumerate().map(|(i, &k)| (k, i)).collect();
+    let mut terms: Vec<Vec<(Variable, f64)>> = vec![Vec::new(); rows.len()];
+    for (ci, act) in active.iter().enumerate() {
+        for (j, &oi) in act.iter().enumerate() {
+            for us in &all[ci].options[oi].usage {
                 for k in us.from.max(0)..us.to.min(ctx.slots) {
-                    rows.entry((us.resource, k))
-                        .or_default()
-                        .push((x[ci][oi], f64::from(us.amount)));
+                    if let Some(&r) = row_of.get(&(us.resource, k)) {
+                        terms[r].push((x[ci][j], f64::from(us.amount)));
+                    }
                 }
             }
         }
     }
-    let mut keys: Vec<_> = rows.keys().copied().collect();
-    keys.sort();
-    for key in keys {
-        let terms = &rows[&key];
-        let cap = f64::from(ctx.cap(key.0, key.1).max(0));
-        let worst: f64 = terms.iter().map(|t| t.1).sum();
-        if worst <= cap {
-            continue;
-        }
+    for (r, key) in rows.iter().enumerate() {
         let mut e = Expression::from(0.0);
-        for &(v, a) in terms {
+        for &(v, a) in &terms[r] {
             e += a * v;
         }
-        problem.add_constraint(e.leq(cap));
+        problem.add_constraint(e.leq(f64::from(ctx.cap(key.0, key.1).max(0))));
     }
-    // Load of the busiest site.
+    let persons = |ci: usize| ctx.state.pending[ci].case.persons.len() as f64;
     for si in 0..ctx.region.sites.len() {
         let mut e = Expression::from(0.0);
         let q = questioning_rooms(ctx, si);
-        for (ci, co) in all.iter().enumerate() {
-            let persons = ctx.state.pending[ci].case.persons.len() as f64;
-            for (oi, o) in co.options.iter().enumerate() {
-                if o.site == si {
-                    e += (persons / q) * x[ci][oi];
+        for (ci, act) in active.iter().enumerate() {
+            for (j, &oi) in act.iter().enumerate() {
+                if all[ci].options[oi].site == si {
+                    e += (persons(ci) / q) * x[ci][j];
                 }
             }
         }
@@ -132,29 +180,19 @@ fn build_and_solve(
 
     let mut model = problem.into_inner();
     model.make_quiet();
-    if std::env::var_os("CASEHUB_SOLVER_LOG").is_some() {
-        // HiGHS's own log on standard output, for tuning.
-        model.set_option("output_flag", true);
-        model.set_option("log_to_console", true);
-    }
     model.set_option("time_limit", time_limit.max(0.01));
     model.set_option("mip_rel_gap", ctx.settings.mip_rel_gap);
-    model.set_option("threads", 1);
     if !relax {
         // Warm start from the greedy's choices.
-        let n_cols = all.iter().map(|c| c.options.len()).sum::<usize>() + all.len() + 1;
+        let n_cols = active.iter().map(Vec::len).sum::<usize>() + all.len() + 1;
         let mut start = vec![0.0; n_cols];
         let mut idx = 0;
-        for (ci, co) in all.iter().enumerate() {
-            if let Some(w) = warm[ci] {
-                start[idx + w] = 1.0;
+        for (ci, act) in active.iter().enumerate() {
+            match warm[ci].and_then(|w| act.iter().position(|&oi| oi == w)) {
+                Some(j) => start[idx + j] = 1.0,
+                None => start[active.iter().map(Vec::len).sum::<usize>() + ci] = 1.0,
             }
-            idx += co.options.len();
-        }
-        for (ci, w) in warm.iter().enumerate() {
-            if w.is_none() {
-                start[idx + ci] = 1.0;
-            }
+            idx += act.len();
         }
         let _ = model.try_set_solution(Some(&start), None, None, None);
     }
@@ -164,8 +202,14 @@ fn build_and_solve(
     let status = match solved.status() {
         HighsModelStatus::Optimal => "optimal",
         HighsModelStatus::ReachedTimeLimit => "time_limit",
-        HighsModelStatus::Infeasible => return Err(PlanError::Solver("the assignment model is infeasible (should never happen: every case may stay unplanned)".into())),
-        other => return Err(PlanError::Solver(format!("HiGHS stopped with status {other:?}"))),
+        HighsModelStatus::Infeasible => {
+            return Err(PlanError::Solver("the assignment model is infeasible (should never happen: every case may stay unplanned)".into()));
+        }
+        other => {
+            return Err(PlanError::Solver(format!(
+                "HiGHS stopped with status {other:?}"
+            )));
+        }
     };
     let solution = solved.get_solution();
     let cols = solution.columns();
@@ -176,13 +220,27 @@ fn build_and_solve(
     }
     let mut choice = Vec::new();
     let mut idx = 0;
-    for co in all {
-        let pick = (0..co.options.len())
+    for act in active {
+        let pick = (0..act.len())
             .max_by(|&a, &b| cols[idx + a].total_cmp(&cols[idx + b]))
-            .filter(|&o| cols[idx + o] > 0.5);
+            .filter(|&j| cols[idx + j] > 0.5)
+            .map(|j| act[j]);
         choice.push(pick);
-        idx += co.options.len();
+        idx += act.len();
     }
+    let duals = relax.then(|| {
+        let y = solution.dual_rows();
+        let n = all.len();
+        Duals {
+            case: y[..n].to_vec(),
+            capacity: rows
+                .iter()
+                .enumerate()
+                .map(|(r, &key)| (key, y[n + r]))
+                .collect(),
+            load: y[n + rows.len()..].to_vec(),
+        }
+    });
     let gap = if relax {
         None
     } else {
@@ -193,19 +251,122 @@ fn build_and_solve(
         status: status.into(),
         objective: solved.objective_value(),
         gap,
+        duals,
     })
 }
 
-/// The LP-relaxation bound of the assignment model (for benchmarks: how far
-/// any plan's objective could possibly be improved).
+/// Reduced cost of option `oi` of case `ci` under LP duals: `c − Aᵀy`.
+fn reduced_cost(ctx: &Context<'_>, all: &[CaseOptions], ci: usize, oi: usize, d: &Duals) -> f64 {
+    let o = &all[ci].options[oi];
+    let mut rc = o.cost.total - d.case[ci];
+    for us in &o.usage {
+        for k in us.from.max(0)..us.to.min(ctx.slots) {
+            if let Some(y) = d.capacity.get(&(us.resource, k)) {
+                rc -= f64::from(us.amount) * y;
+            }
+        }
+    }
+    let persons = ctx.state.pending[ci].case.persons.len() as f64;
+    rc - persons / questioning_rooms(ctx, o.site) * d.load[o.site]
+}
+
+/// The first restricted set: the cheapest few options of each (site, escort)
+/// of every case, and the greedy's choice.
+fn first_columns(all: &[CaseOptions], warm: &[Option<usize>]) -> Vec<Vec<usize>> {
+    all.iter()
+        .enumerate()
+        .map(|(ci, co)| {
+            let mut groups: HashMap<(usize, crate::plan::EscortMode, Option<usize>), Vec<usize>> =
+                HashMap::new();
+            for (oi, o) in co.options.iter().enumerate() {
+                groups
+                    .entry((o.site, o.mode, o.team_site))
+                    .or_default()
+                    .push(oi);
+            }
+            let mut act: Vec<usize> = Vec::new();
+            for (_, mut g) in groups {
+                g.sort_by(|&a, &b| {
+                    co.options[a]
+                        .cost
+                        .total
+                        .total_cmp(&co.options[b].cost.total)
+                });
+                act.extend(g.into_iter().take(FIRST_PER_GROUP));
+            }
+            if let Some(w) = warm[ci] {
+                act.push(w);
+            }
+            act.sort_unstable();
+            act.dedup();
+            act
+        })
+        .collect()
+}
+
+/// Column generation on the LP relaxation: add options with negative reduced
+/// cost until there are none (the LP over *all* options is then solved, and
+/// its value is a lower bound for any plan) or the time is up. Returns the
+/// bound when it was proven.
+fn price(
+    ctx: &Context<'_>,
+    all: &[CaseOptions],
+    active: &mut [Vec<usize>],
+    rows: &[(Resource, i64)],
+    deadline: Instant,
+) -> Result<Option<f64>, PlanError> {
+    loop {
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .as_secs_f64();
+        if left <= 0.05 {
+            return Ok(None);
+        }
+        let lp = build_and_solve(ctx, all, active, rows, &[], true, left)?;
+        if lp.status != "optimal" {
+            return Ok(None);
+        }
+        let d = lp.duals.as_ref().expect("LP solves return duals");
+        let mut added = 0;
+        for (ci, co) in all.iter().enumerate() {
+            let mut neg: Vec<(f64, usize)> = (0..co.options.len())
+                .filter(|oi| active[ci].binary_search(oi).is_err())
+                .map(|oi| (reduced_cost(ctx, all, ci, oi, d), oi))
+                .filter(|&(rc, _)| rc < -1e-6)
+                .collect();
+            neg.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for &(_, oi) in neg.iter().take(ADD_PER_CASE) {
+                active[ci].push(oi);
+                added += 1;
+            }
+            active[ci].sort_unstable();
+        }
+        if added == 0 {
+            return Ok(Some(lp.objective));
+        }
+    }
+}
+
+/// The LP-relaxation bound of the assignment model over all options (for
+/// benchmarks: how far any plan's objective could possibly be improved).
 pub fn lp_bound(state: &State, settings: &Settings) -> Result<f64, PlanError> {
     let (state, _) = crate::split_pinned(state);
     let ctx = Context::new(&state, settings)?;
     let all: Vec<CaseOptions> = (0..state.pending.len())
         .map(|ci| case_options(&ctx, ci))
         .collect();
-    let warm = vec![None; all.len()];
-    Ok(build_and_solve(&ctx, &all, &warm, true, settings.time_limit.as_secs_f64())?.objective)
+    let rows = capacity_rows(&ctx, &all);
+    let active: Vec<Vec<usize>> = all.iter().map(|c| (0..c.options.len()).collect()).collect();
+    Ok(build_and_solve(
+        &ctx,
+        &all,
+        &active,
+        &rows,
+        &[],
+        true,
+        settings.time_limit.as_secs_f64(),
+    )?
+    .objective)
 }
 
 /// Plan with the MILP, falling back to the greedy when HiGHS fails.
@@ -233,8 +394,17 @@ pub fn plan(state: &State, settings: &Settings) -> Result<Plan, PlanError> {
         })
         .collect();
 
+    // Price-and-branch: generate the columns the LP relaxation wants, within
+    // half the time limit, then solve the MILP over them.
+    let rows = capacity_rows(&ctx, &all);
+    let mut active = first_columns(&all, &warm);
+    let budget = started + settings.time_limit.mul_f64(0.5);
+    let bound = price(&ctx, &all, &mut active, &rows, budget);
+    let columns: usize = active.iter().map(Vec::len).sum();
     let left = settings.time_limit.as_secs_f64() - started.elapsed().as_secs_f64();
-    let solved = match build_and_solve(&ctx, &all, &warm, false, left) {
+    let (solved, bound) = match bound.and_then(|b| {
+        build_and_solve(&ctx, &all, &active, &rows, &warm, false, left).map(|s| (s, b))
+    }) {
         Ok(s) => s,
         Err(e) => {
             let report = SolverReport {
@@ -296,14 +466,23 @@ pub fn plan(state: &State, settings: &Settings) -> Result<Plan, PlanError> {
                 .find_map(|o| booker.book(&ctx, o).ok().map(|b| (o.clone(), b)));
         }
     }
+    // With the pricing finished, the gap is measured against the LP bound over
+    // all options; otherwise HiGHS's gap over the generated columns.
+    let gap = match bound {
+        Some(b) => Some(((solved.objective - b) / solved.objective.abs().max(1e-9)).max(0.0)),
+        None => solved.gap,
+    };
     let report = SolverReport {
         method: "milp".into(),
         status: solved.status,
         seconds: started.elapsed().as_secs_f64(),
-        gap: solved.gap,
-        lp_bound: None,
+        gap,
+        lp_bound: bound,
         options: n_options,
-        note,
+        note: Some(format!(
+            "{columns} of {n_options} options generated{}",
+            note.map(|n: String| format!("; {n}")).unwrap_or_default()
+        )),
     };
     // Never worse than the warm start: more cases planned, then a lower objective.
     let score = |c: &[Option<(Opt, Booking)>]| -> (usize, f64) {
