@@ -739,24 +739,57 @@ fn build_option(
             team_legs = (out_leg.0, home_leg.0);
         }
     }
-    // Persons are taken in one after another: person j starts intake when j-1 leaves it.
-    let intake_len = pre[0].1;
+    // Persons are taken in one after another, spaced so that no step needs
+    // more rooms than the site has (a no-wait flow shop of identical jobs).
+    let rooms_of = |kind: RoomKind| {
+        site.rooms
+            .iter()
+            .filter(|r| r.kind == kind && r.recording)
+            .count()
+            .max(1) as i64
+    };
+    let stagger = pre
+        .iter()
+        .map(|&(step, len)| {
+            (len + rooms_of(step.room_kind(case.category)) - 1)
+                / rooms_of(step.room_kind(case.category))
+        })
+        .max()
+        .unwrap_or(1);
     let mut persons = Vec::new();
     let mut usage_list = Vec::new();
     let mut q_end_max = 0;
     let mut wait_min = 0.0;
+    // Persons questioned at once: the station's own officers question one
+    // person at a time; the site's investigators as many as it has rooms.
+    let parallel = match mode {
+        EscortMode::Station => 1,
+        EscortMode::Team => site
+            .rooms
+            .iter()
+            .filter(|r| r.kind == q_kind && r.recording)
+            .count()
+            .max(1),
+    };
+    let mut q_ends: Vec<i64> = Vec::new();
     for (pj, person) in case.persons.iter().enumerate() {
-        let mut t = arrive + pj as i64 * intake_len;
+        let mut t = arrive + pj as i64 * stagger;
         let mut steps = Vec::new();
         for &(step, len) in pre {
             steps.push((step, t, t + len));
             t += len;
         }
-        let q_start = t + q_delay;
-        if q_delay > 0 {
+        let room_free = if pj >= parallel {
+            q_ends[pj - parallel]
+        } else {
+            0
+        };
+        let q_start = (t + q_delay).max(room_free);
+        if q_start > t {
             steps.push((Step::Holding, t, q_start));
         }
         let q_end = q_start + q_len;
+        q_ends.push(q_end);
         steps.push((Step::Questioning, q_start, q_end));
         q_end_max = q_end_max.max(q_end);
         wait_min += ((q_start - arrive) * ctx.slot) as f64;

@@ -198,10 +198,13 @@ pub struct SolverReport {
     /// `greedy_better` (the MILP's plan within the time limit was worse).
     pub status: String,
     pub seconds: f64,
-    /// Relative gap to the best bound, where the MILP reports one.
+    /// HiGHS's relative MIP gap over the options it was given (price-and-branch:
+    /// the options the LP relaxation asked for).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gap: Option<f64>,
-    /// The LP-relaxation bound on the objective, where computed.
+    /// The LP-relaxation bound over all options, when column generation finished
+    /// (it counts a blocked case at the unplanned penalty, so compare it only
+    /// with plans that block nothing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lp_bound: Option<f64>,
     /// Number of options (columns) considered.

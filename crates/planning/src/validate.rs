@@ -1173,6 +1173,30 @@ impl<'a> Checker<'a> {
                         }
                     }
                 }
+                // Within one case an officer may escort and question on the
+                // same trip, but never do two tasks (questionings, searches) at once.
+                // (The same task named twice is QuestioningOfficers' business.)
+                let mut tasks: Vec<&Described> = items
+                    .iter()
+                    .filter(|(_, _, what)| !what.starts_with("escort of case"))
+                    .collect();
+                tasks.sort();
+                tasks.dedup();
+                for (i, a) in tasks.iter().enumerate() {
+                    for b in &tasks[i + 1..] {
+                        if a.0 < b.1 && b.0 < a.1 {
+                            let detail = format!(
+                                "officer {} has two tasks at once: {} {} and {} {}",
+                                o.id,
+                                a.2,
+                                self.span(a.0, a.1),
+                                b.2,
+                                self.span(b.0, b.1)
+                            );
+                            self.push(Rule::OfficerUnavailable, Some(cid), detail);
+                        }
+                    }
+                }
                 for (s, e, what) in merge(items) {
                     blocks.push(Busy {
                         owner: Owner::Case(cid),

@@ -1,0 +1,557 @@
+//! Hand-made cases, one or more per rule: the engine's plans keep each rule
+//! (checked directly here, and by the independent validator), and a case no
+//! plan can serve is reported with the rule that blocks it.
+
+use chrono::{DateTime, Duration, Utc};
+
+use casehub_model::scenario::parse_region;
+use casehub_model::{
+    Case, CaseId, Gender, GroupId, LegalCategory, Person, PersonId, Region, RoomKind, StationId,
+    Step,
+};
+use casehub_planning::{
+    EscortMode, Method, PendingCase, Plan, Rule, Settings, State, plan, validate,
+};
+use casehub_travel::{GreatCircle, Place, TravelTable};
+
+const REGION: &str = r#"
+format_version = 1
+[region]
+name = "Test county"
+utc_offset_min = 480
+
+[travel]
+source = "great_circle"
+detour_factor = 1.3
+speed_kmh = 50.0
+
+[[shifts]]
+id = "all"
+window = "00:00-24:00"
+
+[[sites]]
+id = "MC"
+kind = "main_center"
+location = { lat = 30.0, lon = 110.0 }
+open_hours = "OPEN_HOURS"
+rooms = [
+  { id = "in", kind = "intake" },
+  { id = "se", kind = "search" },
+  { id = "info", kind = "information_collection" },
+  { id = "h1", kind = "holding", capacity = 2 },
+  { id = "h2", kind = "holding", capacity = 2 },
+  { id = "hj", kind = "holding", capacity = 1, juvenile_suitable = true },
+  { id = "int", kind = "interrogation" },
+  { id = "inq", kind = "inquiry" },
+]
+
+[[stations]]
+id = "FAR"
+location = { lat = 30.5, lon = 110.3 }
+min_on_duty = 2
+rural = true
+
+[[stations]]
+id = "NEAR"
+location = { lat = 30.02, lon = 110.02 }
+min_on_duty = 2
+
+[[officers]]
+id = "far-1"
+gender = "male"
+station = "FAR"
+qualifications = ["questioning", "escort"]
+shift = "all"
+[[officers]]
+id = "far-2"
+gender = "female"
+station = "FAR"
+qualifications = ["questioning", "escort"]
+shift = "all"
+[[officers]]
+id = "far-3"
+gender = "male"
+station = "FAR"
+qualifications = ["questioning", "escort"]
+shift = "all"
+
+[[officers]]
+id = "near-1"
+gender = "male"
+station = "NEAR"
+qualifications = ["questioning", "escort"]
+shift = "all"
+[[officers]]
+id = "near-2"
+gender = "male"
+station = "NEAR"
+qualifications = ["questioning", "escort"]
+shift = "all"
+[[officers]]
+id = "near-3"
+gender = "female"
+station = "NEAR"
+qualifications = ["questioning", "escort"]
+shift = "all"
+[[officers]]
+id = "near-4"
+gender = "male"
+station = "NEAR"
+qualifications = ["questioning", "escort"]
+shift = "all"
+[[officers]]
+id = "near-5"
+gender = "male"
+station = "NEAR"
+qualifications = ["questioning", "escort"]
+shift = "all"
+[[officers]]
+id = "near-6"
+gender = "male"
+station = "NEAR"
+qualifications = ["questioning", "escort"]
+shift = "all"
+
+[[officers]]
+id = "s-m"
+gender = "male"
+site = "MC"
+qualifications = ["search", "intake"]
+shift = "all"
+[[officers]]
+id = "s-f"
+gender = "female"
+site = "MC"
+qualifications = ["search", "intake"]
+shift = "all"
+[[officers]]
+id = "i-1"
+gender = "male"
+site = "MC"
+qualifications = ["questioning"]
+shift = "all"
+[[officers]]
+id = "i-2"
+gender = "male"
+site = "MC"
+qualifications = ["questioning"]
+shift = "all"
+[[officers]]
+id = "i-3"
+gender = "female"
+site = "MC"
+qualifications = ["questioning", "juvenile"]
+shift = "all"
+[[officers]]
+id = "i-4"
+gender = "male"
+site = "MC"
+qualifications = ["questioning"]
+shift = "all"
+TEAM
+
+[caseload]
+hour_profile = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+female_share = 0.2
+juvenile_share = 0.1
+group_share = 0.1
+group_size = { min = 2, max = 3 }
+[caseload.mix]
+criminal_summons = 1.0
+[caseload.cases_per_day]
+FAR = 1.0
+NEAR = 3.0
+"#;
+
+const TEAM: &str = r#"
+[[officers]]
+id = "e-1"
+gender = "male"
+site = "MC"
+qualifications = ["escort"]
+shift = "all"
+[[officers]]
+id = "e-2"
+gender = "female"
+site = "MC"
+qualifications = ["escort"]
+shift = "all"
+[[escort_teams]]
+id = "team"
+site = "MC"
+seats = 6
+members = ["e-1", "e-2"]
+"#;
+
+fn region(open_hours: &str, with_team: bool) -> Region {
+    let text = REGION
+        .replace("OPEN_HOURS", open_hours)
+        .replace("TEAM", if with_team { TEAM } else { "" });
+    parse_region("test.toml", &text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// 10:00 local.
+fn now() -> DateTime<Utc> {
+    "2026-11-27T02:00:00Z".parse().unwrap()
+}
+
+fn person(id: &str, gender: Gender, juvenile: bool, group: Option<&str>) -> Person {
+    Person {
+        id: PersonId::new(id).unwrap(),
+        gender,
+        juvenile,
+        co_suspect_group: group.map(|g| GroupId::new(g).unwrap()),
+    }
+}
+
+fn case(
+    id: &str,
+    station: &str,
+    ago_min: i64,
+    category: LegalCategory,
+    persons: Vec<Person>,
+) -> PendingCase {
+    let c = Case::new(
+        CaseId::new(id).unwrap(),
+        StationId::new(station).unwrap(),
+        now() - Duration::minutes(ago_min),
+        category,
+        persons,
+    )
+    .unwrap();
+    PendingCase {
+        case: c,
+        pinned: None,
+    }
+}
+
+fn state(region: Region, pending: Vec<PendingCase>) -> State {
+    let places: Vec<Place> = region
+        .places()
+        .map(|(id, loc)| Place::new(id, loc))
+        .collect();
+    let travel =
+        TravelTable::build(&GreatCircle::new(1.3, 50.0).unwrap(), &places, &places).unwrap();
+    State {
+        region,
+        travel,
+        now: now(),
+        room_bookings: vec![],
+        officer_commitments: vec![],
+        team_commitments: vec![],
+        pending,
+    }
+}
+
+/// Plan with both solvers; every plan must pass the validator.
+fn both(s: &State) -> Vec<Plan> {
+    [Method::Greedy, Method::Milp]
+        .into_iter()
+        .map(|method| {
+            let p = plan(
+                s,
+                &Settings {
+                    method,
+                    ..Settings::default()
+                },
+            )
+            .unwrap();
+            let v = validate(s, &p);
+            assert!(
+                v.is_empty(),
+                "{} plan breaks rules: {v:#?}",
+                p.solver.method
+            );
+            assert_eq!(p.cases.len() + p.blocked.len(), s.pending.len());
+            p
+        })
+        .collect()
+}
+
+fn gender_of(s: &State, officer: &str) -> Gender {
+    s.region.officer(officer).unwrap().gender
+}
+
+#[test]
+fn a_woman_is_escorted_with_a_woman_and_searched_by_a_woman() {
+    let s = state(
+        region("00:00-24:00", true),
+        vec![case(
+            "C1",
+            "NEAR",
+            10,
+            LegalCategory::CriminalSummons,
+            vec![person("P1", Gender::Female, false, None)],
+        )],
+    );
+    for p in both(&s) {
+        let c = &p.cases[0];
+        assert!(
+            c.escort
+                .officers
+                .iter()
+                .any(|o| gender_of(&s, o.as_str()) == Gender::Female),
+            "{:?}",
+            c.escort
+        );
+        let search = c.persons[0]
+            .steps
+            .iter()
+            .find(|b| b.step == Step::Search)
+            .unwrap();
+        assert!(
+            !search.staff.is_empty()
+                && search
+                    .staff
+                    .iter()
+                    .all(|o| gender_of(&s, o.as_str()) == Gender::Female)
+        );
+    }
+}
+
+#[test]
+fn a_small_station_is_never_stripped_below_its_minimum() {
+    // FAR has 3 officers and must keep 2: its own escort (2) is impossible.
+    let s = state(
+        region("00:00-24:00", true),
+        vec![case(
+            "C1",
+            "FAR",
+            10,
+            LegalCategory::CriminalSummons,
+            vec![person("P1", Gender::Male, false, None)],
+        )],
+    );
+    for p in both(&s) {
+        assert_eq!(
+            p.cases[0].escort.mode,
+            EscortMode::Team,
+            "{}",
+            p.solver.method
+        );
+    }
+    // Without an escort team nobody can bring the person in: blocked by the station minimum.
+    let s = state(region("00:00-24:00", false), s.pending.clone());
+    for p in both(&s) {
+        assert!(p.cases.is_empty());
+        assert_eq!(
+            p.blocked[0].rule,
+            Rule::StationMinimum,
+            "{}",
+            p.blocked[0].detail
+        );
+    }
+}
+
+#[test]
+fn interrogation_has_two_questioners_and_a_female_juvenile_a_woman_among_them() {
+    let s = state(
+        region("00:00-24:00", true),
+        vec![case(
+            "C1",
+            "FAR",
+            10,
+            LegalCategory::CriminalSummons,
+            vec![person("P1", Gender::Female, true, None)],
+        )],
+    );
+    for p in both(&s) {
+        let q = &p.cases[0].persons[0].questioning_officers;
+        assert!(q.len() >= 2);
+        assert!(
+            q.iter()
+                .any(|o| gender_of(&s, o.as_str()) == Gender::Female)
+        );
+        // A juvenile is held only in a juvenile-suitable room.
+        for b in p.cases[0].persons[0]
+            .steps
+            .iter()
+            .filter(|b| b.step == Step::Holding)
+        {
+            assert_eq!(b.room.as_str(), "hj");
+        }
+    }
+}
+
+#[test]
+fn co_suspects_are_never_held_together_and_juveniles_never_with_adults() {
+    let group = vec![
+        person("A", Gender::Male, false, Some("G")),
+        person("B", Gender::Male, false, Some("G")),
+        person("C", Gender::Male, false, Some("G")),
+    ];
+    let s = state(
+        region("00:00-24:00", true),
+        vec![
+            case("C1", "NEAR", 5, LegalCategory::CriminalSummons, group),
+            case(
+                "C2",
+                "NEAR",
+                5,
+                LegalCategory::CriminalSummons,
+                vec![person("J", Gender::Male, true, None)],
+            ),
+        ],
+    );
+    for p in both(&s) {
+        let holds: Vec<_> = p
+            .cases
+            .iter()
+            .flat_map(|c| c.persons.iter().map(move |pp| (c, pp)))
+            .flat_map(|(c, pp)| {
+                pp.steps
+                    .iter()
+                    .filter(|b| b.step == Step::Holding)
+                    .map(move |b| (c.case.clone(), pp.person.clone(), b))
+            })
+            .collect();
+        for (i, a) in holds.iter().enumerate() {
+            for b in &holds[i + 1..] {
+                let overlap = a.2.start < b.2.end && b.2.start < a.2.end;
+                if overlap && a.2.room == b.2.room {
+                    assert_ne!(
+                        a.0, b.0,
+                        "co-suspects {} and {} share {}",
+                        a.1, b.1, a.2.room
+                    );
+                }
+            }
+        }
+        // Each co-suspect is questioned at its own time in the one interrogation room.
+        let c1 = p
+            .cases
+            .iter()
+            .find(|c| c.case.as_str() == "C1")
+            .unwrap_or_else(|| panic!("C1 blocked: {:?}", p.blocked));
+        let qs: Vec<_> = c1
+            .persons
+            .iter()
+            .map(|pp| pp.steps.last().unwrap())
+            .collect();
+        for (i, a) in qs.iter().enumerate() {
+            for b in &qs[i + 1..] {
+                assert!(a.end <= b.start || b.end <= a.start || a.room != b.room);
+            }
+        }
+    }
+}
+
+#[test]
+fn rooms_are_never_double_booked() {
+    // Three criminal cases at once, one interrogation room.
+    let pending = (1..=3)
+        .map(|i| {
+            case(
+                &format!("C{i}"),
+                "NEAR",
+                5,
+                LegalCategory::CriminalSummonsSerious,
+                vec![person(&format!("P{i}"), Gender::Male, false, None)],
+            )
+        })
+        .collect();
+    let s = state(region("00:00-24:00", true), pending);
+    for p in both(&s) {
+        assert_eq!(p.cases.len(), 3, "{:?}", p.blocked);
+        let mut q: Vec<_> = p
+            .cases
+            .iter()
+            .map(|c| c.persons[0].steps.last().unwrap())
+            .collect();
+        q.sort_by_key(|b| b.start);
+        assert!(q.iter().all(|b| b.room.as_str() == "int"));
+        assert!(
+            q.windows(2).all(|w| w[0].end <= w[1].start),
+            "overlapping questioning"
+        );
+    }
+}
+
+#[test]
+fn rooms_are_used_only_in_open_hours_and_for_their_kind() {
+    // Open 08:00–18:00 local; it is 10:00.
+    let s = state(
+        region("08:00-18:00", true),
+        vec![case(
+            "C1",
+            "FAR",
+            0,
+            LegalCategory::AdministrativeQuestioningDetention,
+            vec![person("P1", Gender::Male, false, None)],
+        )],
+    );
+    for p in both(&s) {
+        for b in &p.cases[0].persons[0].steps {
+            let local = b.start + Duration::minutes(480);
+            let h = local.format("%H").to_string().parse::<u32>().unwrap();
+            assert!((8..18).contains(&h), "{:?} starts at {h}:00 local", b.step);
+            let room = s.region.sites[0]
+                .rooms
+                .iter()
+                .find(|r| r.id == b.room)
+                .unwrap();
+            assert_eq!(
+                room.kind,
+                b.step
+                    .room_kind(LegalCategory::AdministrativeQuestioningDetention)
+            );
+        }
+        assert_eq!(
+            s.region.sites[0]
+                .rooms
+                .iter()
+                .find(|r| r.id == p.cases[0].persons[0].steps.last().unwrap().room)
+                .unwrap()
+                .kind,
+            RoomKind::Inquiry
+        );
+    }
+}
+
+#[test]
+fn the_legal_clock_counts_the_escort() {
+    // Detained 11 h ago under a 12 h summons at the far station: the drive
+    // there and back leaves no time to question.
+    let s = state(
+        region("00:00-24:00", true),
+        vec![case(
+            "C1",
+            "FAR",
+            11 * 60 + 15,
+            LegalCategory::CriminalSummons,
+            vec![person("P1", Gender::Male, false, None)],
+        )],
+    );
+    for p in both(&s) {
+        assert!(p.cases.is_empty());
+        assert_eq!(
+            p.blocked[0].rule,
+            Rule::LegalLimit,
+            "{}",
+            p.blocked[0].detail
+        );
+    }
+    // The same from the near station fits, with the deadline and slack reported.
+    let s = state(
+        region("00:00-24:00", true),
+        vec![case(
+            "C1",
+            "NEAR",
+            8 * 60,
+            LegalCategory::CriminalSummons,
+            vec![person("P1", Gender::Male, false, None)],
+        )],
+    );
+    for p in both(&s) {
+        let c = &p.cases[0];
+        assert_eq!(
+            c.deadline,
+            s.pending[0].case.clock_started_at + Duration::hours(12)
+        );
+        assert!(c.slack_min >= 0);
+        assert_eq!(
+            c.slack_min,
+            (c.deadline - c.persons[0].steps.last().unwrap().end).num_minutes()
+        );
+    }
+}
