@@ -1,5 +1,6 @@
 //! `casehub`: the command line. Thin: it reads files, calls the core crates and prints.
 
+mod layout_cmd;
 mod load;
 mod plan_cmd;
 mod region_cmd;
@@ -26,6 +27,9 @@ enum Command {
     Region(region_cmd::RegionCmd),
     /// Plan pending cases: where each goes, who escorts, which rooms, who questions.
     Plan(plan_cmd::PlanArgs),
+    /// Place sub-centers with exact facility-location models.
+    #[command(subcommand)]
+    Layout(layout_cmd::LayoutCmd),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +37,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Region(cmd) => region_cmd::run(cmd),
         Command::Plan(args) => plan_cmd::run(args),
+        Command::Layout(cmd) => layout_cmd::run(cmd),
     };
     match result {
         Ok(code) => code,
