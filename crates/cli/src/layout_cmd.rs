@@ -59,10 +59,8 @@ fn solve_cmd(a: SolveArgs) -> Result<ExitCode> {
         Some(t) => Some(Duration::from_secs_f64(t)),
         None => None,
     };
-    if let Some(c) = a.capacity {
-        if !(c.is_finite() && c > 0.0) {
-            bail!("invalid --capacity {c}: must be a positive number");
-        }
+    if let Some(c) = a.capacity.filter(|c| !(c.is_finite() && *c > 0.0)) {
+        bail!("invalid --capacity {c}: must be a positive number");
     }
     let (instance, file_p) = match (&a.orlib, &a.region) {
         (Some(path), _) => {
