@@ -198,7 +198,13 @@ impl Booker {
     }
 
     fn rollback(&mut self) {
-        while let Some(a) = self.undo.pop() {
+        self.rollback_to(0);
+    }
+
+    /// Undo the additions made after the undo log had `len` entries.
+    fn rollback_to(&mut self, len: usize) {
+        while self.undo.len() > len {
+            let Some(a) = self.undo.pop() else { break };
             match a {
                 Added::Room(i) => drop(self.rooms[i].pop()),
                 Added::Officer(i) => drop(self.officers[i].pop()),
@@ -269,17 +275,54 @@ impl Booker {
                 .book_searcher(ctx, opts[i], pj, from, to)
                 .map_err(|e| (i, e))?;
         }
-        steps.sort();
-        for &(from, to, i, pj, sj) in &steps {
-            let o = opts[i];
-            if o.persons[pj].steps[sj].0 == Step::Questioning {
-                let q = self
-                    .book_questioners(ctx, o, pj, from, to, &bookings[i].escort_officers)
-                    .map_err(|e| (i, e))?;
-                bookings[i].questioners[pj] = q;
+        // Questioners in order of start time; if that fails, once more with
+        // female juveniles first (they need one of the fewer women).
+        let mut questionings: Vec<_> = steps
+            .iter()
+            .copied()
+            .filter(|&(_, _, i, pj, sj)| opts[i].persons[pj].steps[sj].0 == Step::Questioning)
+            .collect();
+        questionings.sort();
+        let mark = self.undo.len();
+        let mut result = self.book_questionings(ctx, opts, &questionings, &mut bookings);
+        if result.is_err() {
+            self.rollback_to(mark);
+            let female_juvenile = |i: usize, pj: usize| {
+                let o: &Opt = opts[i];
+                let p = &ctx.state.pending[o.case].case.persons[o.persons[pj].person];
+                p.gender == Gender::Female && p.juvenile
+            };
+            questionings.sort_by_key(|&(from, to, i, pj, sj)| {
+                (!female_juvenile(i, pj), from, to, i, pj, sj)
+            });
+            let retry = self.book_questionings(ctx, opts, &questionings, &mut bookings);
+            if retry.is_ok() {
+                result = retry;
+            } else {
+                // Report the failure of the plain order, which names the
+                // questioning that could not be staffed in time order.
+                self.rollback_to(mark);
+                questionings.sort();
+                result = self.book_questionings(ctx, opts, &questionings, &mut bookings);
             }
         }
-        Ok(bookings)
+        result.map(|()| bookings)
+    }
+
+    fn book_questionings(
+        &mut self,
+        ctx: &Context<'_>,
+        opts: &[&Opt],
+        list: &[(i64, i64, usize, usize, usize)],
+        bookings: &mut [Booking],
+    ) -> Result<(), (usize, BookFail)> {
+        for &(from, to, i, pj, _) in list {
+            let q = self
+                .book_questioners(ctx, opts[i], pj, from, to, &bookings[i].escort_officers)
+                .map_err(|e| (i, e))?;
+            bookings[i].questioners[pj] = q;
+        }
+        Ok(())
     }
 
     fn book_in_place(&mut self, ctx: &Context<'_>, opt: &Opt) -> Result<Booking, BookFail> {

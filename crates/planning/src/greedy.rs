@@ -77,6 +77,7 @@ pub fn plan(state: &State, settings: &Settings) -> Result<Plan, PlanError> {
         seconds: started.elapsed().as_secs_f64(),
         gap: None,
         lp_bound: None,
+        model_objective: None,
         options: n_options,
         note: None,
     };

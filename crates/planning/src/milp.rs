@@ -43,9 +43,9 @@ fn unplanned_penalty(all: &[CaseOptions]) -> f64 {
 }
 
 /// Options per (case, site, escort) in the first restricted model.
-const FIRST_PER_GROUP: usize = 2;
+const FIRST_PER_GROUP: usize = 1;
 /// Columns added per case and pricing round, at most.
-const ADD_PER_CASE: usize = 8;
+const ADD_PER_CASE: usize = 4;
 
 struct Solved {
     /// Chosen option index per case (into the case's full option list).
@@ -399,8 +399,15 @@ pub fn plan(state: &State, settings: &Settings) -> Result<Plan, PlanError> {
     let rows = capacity_rows(&ctx, &all);
     let mut active = first_columns(&all, &warm);
     let budget = started + settings.time_limit.mul_f64(0.5);
+    let priced_at = Instant::now();
     let bound = price(&ctx, &all, &mut active, &rows, budget);
     let columns: usize = active.iter().map(Vec::len).sum();
+    let timing = format!(
+        "options and greedy {:.2} s, pricing {:.2} s",
+        (priced_at - started).as_secs_f64(),
+        priced_at.elapsed().as_secs_f64()
+    );
+    let milp_at = Instant::now();
     let left = settings.time_limit.as_secs_f64() - started.elapsed().as_secs_f64();
     let (solved, bound) = match bound.and_then(|b| {
         build_and_solve(&ctx, &all, &active, &rows, &warm, false, left).map(|s| (s, b))
@@ -413,6 +420,7 @@ pub fn plan(state: &State, settings: &Settings) -> Result<Plan, PlanError> {
                 seconds: started.elapsed().as_secs_f64(),
                 gap: None,
                 lp_bound: None,
+                model_objective: None,
                 options: n_options,
                 note: Some(format!("MILP failed ({e}); greedy plan used")),
             };
@@ -475,9 +483,11 @@ pub fn plan(state: &State, settings: &Settings) -> Result<Plan, PlanError> {
         seconds: started.elapsed().as_secs_f64(),
         gap,
         lp_bound: bound,
+        model_objective: Some(solved.objective),
         options: n_options,
         note: Some(format!(
-            "{columns} of {n_options} options generated{}",
+            "{columns} of {n_options} options generated; {timing}; MILP and booking {:.2} s{}",
+            milp_at.elapsed().as_secs_f64(),
             note.map(|n: String| format!("; {n}")).unwrap_or_default()
         )),
     };

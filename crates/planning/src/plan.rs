@@ -207,6 +207,10 @@ pub struct SolverReport {
     /// with plans that block nothing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lp_bound: Option<f64>,
+    /// The MILP's own objective, counting each blocked case at the unplanned
+    /// penalty: the figure `lp_bound` bounds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_objective: Option<f64>,
     /// Number of options (columns) considered.
     pub options: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
