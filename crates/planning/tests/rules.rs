@@ -555,3 +555,80 @@ fn the_legal_clock_counts_the_escort() {
         );
     }
 }
+
+#[test]
+fn one_escort_team_makes_one_trip_at_a_time() {
+    // Two far cases at once: FAR cannot spare its officers, so both need the one team.
+    let pending = vec![
+        case(
+            "C1",
+            "FAR",
+            5,
+            LegalCategory::CriminalSummonsSerious,
+            vec![person("P1", Gender::Male, false, None)],
+        ),
+        case(
+            "C2",
+            "FAR",
+            5,
+            LegalCategory::CriminalSummonsSerious,
+            vec![person("P2", Gender::Male, false, None)],
+        ),
+    ];
+    let s = state(region("00:00-24:00", true), pending);
+    for p in both(&s) {
+        assert_eq!(p.cases.len(), 2, "{:?}", p.blocked);
+        let mut trips: Vec<_> = p
+            .cases
+            .iter()
+            .map(|c| (c.escort.depart, c.escort.back, c.escort.team.clone()))
+            .collect();
+        trips.sort();
+        assert!(
+            trips
+                .iter()
+                .all(|t| t.2.as_ref().is_some_and(|t| t.as_str() == "team"))
+        );
+        assert!(trips[0].1 <= trips[1].0, "team trips overlap: {trips:?}");
+    }
+}
+
+#[test]
+fn holding_rooms_never_exceed_their_capacity() {
+    // Seven adults at once: intake spaces them out, and those waiting for the
+    // one interrogation room fill the two holding rooms of two places each.
+    let pending = (1..=7)
+        .map(|i| {
+            case(
+                &format!("C{i}"),
+                "NEAR",
+                5,
+                LegalCategory::CriminalSummonsSerious,
+                vec![person(&format!("P{i}"), Gender::Male, false, None)],
+            )
+        })
+        .collect();
+    let s = state(region("00:00-24:00", true), pending);
+    for p in both(&s) {
+        let stays: Vec<_> = p
+            .cases
+            .iter()
+            .flat_map(|c| c.persons.iter())
+            .flat_map(|pp| pp.steps.iter())
+            .filter(|b| b.step == Step::Holding)
+            .collect();
+        for b in &stays {
+            let at_once = stays
+                .iter()
+                .filter(|o| o.room == b.room && o.start <= b.start && b.start < o.end)
+                .count();
+            let cap = s.region.sites[0]
+                .rooms
+                .iter()
+                .find(|r| r.id == b.room)
+                .unwrap()
+                .capacity as usize;
+            assert!(at_once <= cap, "{} holds {at_once} at {}", b.room, b.start);
+        }
+    }
+}
