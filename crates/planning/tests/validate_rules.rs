@@ -406,6 +406,7 @@ fn valid_plan() -> Plan {
             seconds: 0.0,
             gap: None,
             lp_bound: None,
+            model_objective: None,
             options: 0,
             note: None,
         },
