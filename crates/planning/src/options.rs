@@ -627,7 +627,29 @@ pub fn case_options(ctx: &Context<'_>, ci: usize) -> CaseOptions {
                     }
                 }
             }
-            if reason.is_none() {
+            if reason.is_some() {
+                // The escort cannot be staffed; but if even the earliest start
+                // would miss the deadline, that is what blocks the case.
+                let earliest_try = build_option(
+                    ctx,
+                    ci,
+                    si,
+                    sti,
+                    mode,
+                    team_site,
+                    earliest,
+                    0,
+                    (to_site, to_site_min, to_site_km),
+                    &pre,
+                    q_len,
+                    q_kind,
+                    deadline,
+                    deadline_min,
+                );
+                if let Err((Rule::LegalLimit, detail, _)) = earliest_try {
+                    reason = Some((Rule::LegalLimit, detail));
+                }
+            } else {
                 'delays: for &dd in &ctx.settings.start_delays {
                     for &qd in &ctx.settings.questioning_delays {
                         match build_option(
