@@ -132,10 +132,17 @@ fn hours_to_min(flag: &str, h: f64) -> Result<i64> {
     Ok((h * 60.0).round() as i64)
 }
 
-fn hm(t: DateTime<Utc>, offset_min: i32) -> String {
-    (t + chrono::Duration::minutes(i64::from(offset_min)))
-        .format("%H:%M")
-        .to_string()
+/// Local `HH:MM`, with `+N` when it falls N days after `day0`.
+fn hm(t: DateTime<Utc>, offset_min: i32, day0: DateTime<Utc>) -> String {
+    let off = chrono::Duration::minutes(i64::from(offset_min));
+    let (local, base) = ((t + off).date_naive(), (day0 + off).date_naive());
+    let days = (local - base).num_days();
+    let time = (t + off).format("%H:%M").to_string();
+    if days == 0 {
+        time
+    } else {
+        format!("{time}{days:+}")
+    }
 }
 
 fn print_plan(state: &State, plan: &Plan) {
@@ -153,9 +160,9 @@ fn print_plan(state: &State, plan: &Plan) {
             .map(|g| format!(", gap {:.2}%", g * 100.0))
             .unwrap_or_default()
     );
-    println!("times are local (UTC{:+})", off / 60);
+    println!("times are local (UTC{:+}); +1 marks the next day", off / 60);
     println!(
-        "{:<6} {:<8} {:<8} {:<22} {:>6} {:>6} {:>6} {:>6} {:>7}  persons: questioning room and officers",
+        "{:<6} {:<8} {:<8} {:<22} {:>6} {:>6} {:>8} {:>6} {:>7}  persons: questioning room and officers",
         "case", "station", "site", "escort", "depart", "arrive", "deadl.", "slack", "cost"
     );
     for c in &plan.cases {
@@ -186,8 +193,8 @@ fn print_plan(state: &State, plan: &Plan) {
                     "{} {} {}-{} by {}",
                     p.person,
                     q.room,
-                    hm(q.start, off),
-                    hm(q.end, off),
+                    hm(q.start, off, plan.now),
+                    hm(q.end, off, plan.now),
                     p.questioning_officers
                         .iter()
                         .map(|o| o.as_str())
@@ -197,24 +204,26 @@ fn print_plan(state: &State, plan: &Plan) {
             })
             .collect();
         println!(
-            "{:<6} {:<8} {:<8} {:<22} {:>6} {:>6} {:>6} {:>6} {:>7.1}  {}",
+            "{:<6} {:<8} {:<8} {:<22} {:>6} {:>6} {:>8} {:>6} {:>7.1}  {}",
             c.case.as_str(),
             case.origin.as_str(),
             c.site.as_str(),
             escort,
-            hm(c.escort.depart, off),
-            hm(c.escort.arrive, off),
-            hm(c.deadline, off),
+            hm(c.escort.depart, off, plan.now),
+            hm(c.escort.arrive, off, plan.now),
+            hm(c.deadline, off, plan.now),
             c.slack_min,
             c.cost.total,
             persons.join("; ")
         );
         if let Some(e) = &c.explanation {
+            let by = match e.alternative_escort {
+                Some(casehub_planning::EscortMode::Team) => "an escort team",
+                _ => "station officers",
+            };
             println!(
-                "       why: {} by {:?} would cost {:+.1} more: {}",
+                "       why not {} by {by}: {:+.1} cost ({})",
                 e.alternative_site.as_ref().map_or("-", |s| s.as_str()),
-                e.alternative_escort
-                    .unwrap_or(casehub_planning::EscortMode::Station),
                 e.extra_cost,
                 e.reasons.join(", ")
             );
