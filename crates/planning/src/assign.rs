@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use casehub_model::{Gender, GroupId, Post, Qualification, RoomKind, Step};
+use casehub_model::{Gender, GroupId, Post, RoomKind, Step};
 
 use crate::options::{Context, Opt};
 use crate::plan::{CasePlan, Escort, EscortMode, PersonPlan, StepBooking};
@@ -113,7 +113,14 @@ impl Booker {
         }
         for c in &ctx.state.team_commitments {
             if let Some(ti) = region.escort_teams.iter().position(|t| t.id == c.team) {
-                b.teams[ti].push((ctx.slot_of(c.start), ctx.slot_of_ceil(c.end)));
+                let (from, to) = (ctx.slot_of(c.start), ctx.slot_of_ceil(c.end));
+                b.teams[ti].push((from, to));
+                // The members are out with their team.
+                for m in &region.escort_teams[ti].members {
+                    if let Some(&oi) = ctx.officer_index.get(m.as_str()) {
+                        b.officers[oi].push((from, to));
+                    }
+                }
             }
         }
         b
@@ -532,15 +539,13 @@ impl Booker {
         to: i64,
     ) -> Result<usize, BookFail> {
         let region = ctx.region;
-        let site = &region.sites[opt.site];
         let person = &ctx.state.pending[opt.case].case.persons[opt.persons[pj].person];
         let searcher = region
             .officers
             .iter()
             .enumerate()
             .filter(|(oi, o)| {
-                o.post == Post::Site(site.id.clone())
-                    && o.can(Qualification::Search)
+                ctx.searcher(*oi, opt.site)
                     && (person.gender == Gender::Male || o.gender == Gender::Female)
                     && self.officer_free(ctx, *oi, from, to)
             })
@@ -567,16 +572,13 @@ impl Booker {
         let region = ctx.region;
         let k_q = region.policy.min_questioning_officers as usize;
         let case = &ctx.state.pending[opt.case].case;
-        let site = &region.sites[opt.site];
         let person = &case.persons[opt.persons[pj].person];
         let mut pool: Vec<(usize, bool)> = region
             .officers
             .iter()
             .enumerate()
-            .filter(|(oi, o)| {
-                o.post == Post::Site(site.id.clone())
-                    && o.can(Qualification::Questioning)
-                    && self.officer_free(ctx, *oi, from, to)
+            .filter(|(oi, _)| {
+                ctx.investigator(*oi, opt.site) && self.officer_free(ctx, *oi, from, to)
             })
             .map(|(oi, o)| (oi, o.gender == Gender::Female))
             .collect();

@@ -54,6 +54,10 @@ pub fn pending_cases(
     let cats: Vec<(LegalCategory, f64)> = cl.mix.iter().map(|(&c, &w)| (c, w)).collect();
     let cat_w: Vec<f64> = cats.iter().map(|c| c.1).collect();
     let mut out = Vec::with_capacity(n);
+    if station_w.iter().sum::<f64>() <= 0.0 || cat_w.iter().sum::<f64>() <= 0.0 {
+        // No station sends cases: nothing to draw from.
+        return out;
+    }
     for i in 0..n {
         let station = stations[rng.pick(&station_w)].0.clone();
         let category = cats[rng.pick(&cat_w)].0;

@@ -33,13 +33,25 @@ use crate::{PlanError, finish, greedy, questioning_rooms};
 /// Penalty per case left unplanned: larger than any option's cost, so that a
 /// case is left out only when no option fits; not much larger, so that the
 /// relative gap stays meaningful.
-fn unplanned_penalty(all: &[CaseOptions]) -> f64 {
+fn unplanned_penalty(ctx: &Context<'_>, all: &[CaseOptions]) -> f64 {
     let max = all
         .iter()
         .flat_map(|c| c.options.iter())
         .map(|o| o.cost.total)
         .fold(0.0, f64::max);
-    2.0 * max + 1000.0
+    // Planning a case may also raise the busiest site's load.
+    let persons = ctx
+        .state
+        .pending
+        .iter()
+        .map(|p| p.case.persons.len())
+        .max()
+        .unwrap_or(1) as f64;
+    let rooms = (0..ctx.region.sites.len())
+        .map(|si| questioning_rooms(ctx, si))
+        .fold(f64::INFINITY, f64::min)
+        .max(1.0);
+    2.0 * max + ctx.settings.weights.imbalance * persons / rooms + 1000.0
 }
 
 /// Options per (case, site, escort) in the first restricted model.
@@ -69,14 +81,19 @@ struct Duals {
 fn capacity_rows(ctx: &Context<'_>, all: &[CaseOptions]) -> Vec<(Resource, i64)> {
     let mut worst: HashMap<(Resource, i64), f64> = HashMap::new();
     for co in all {
-        // A case uses at most one option: count its largest use per row.
+        // A case uses at most one option: count its largest use per row,
+        // an option's uses of a row added up (several persons at once).
         let mut mine: HashMap<(Resource, i64), f64> = HashMap::new();
         for o in &co.options {
+            let mut this: HashMap<(Resource, i64), f64> = HashMap::new();
             for u in &o.usage {
                 for k in u.from.max(0)..u.to.min(ctx.slots) {
-                    let e = mine.entry((u.resource, k)).or_default();
-                    *e = e.max(f64::from(u.amount));
+                    *this.entry((u.resource, k)).or_default() += f64::from(u.amount);
                 }
+            }
+            for (key, v) in this {
+                let e = mine.entry(key).or_default();
+                *e = e.max(v);
             }
         }
         for (key, v) in mine {
@@ -104,7 +121,7 @@ fn build_and_solve(
     relax: bool,
     time_limit: f64,
 ) -> Result<Solved, PlanError> {
-    let penalty = unplanned_penalty(all);
+    let penalty = unplanned_penalty(ctx, all);
     let mut vars = ProblemVariables::new();
     let x: Vec<Vec<Variable>> = active
         .iter()
@@ -187,13 +204,20 @@ fn build_and_solve(
         let n_cols = active.iter().map(Vec::len).sum::<usize>() + all.len() + 1;
         let mut start = vec![0.0; n_cols];
         let mut idx = 0;
+        let mut load = vec![0.0; ctx.region.sites.len()];
         for (ci, act) in active.iter().enumerate() {
             match warm[ci].and_then(|w| act.iter().position(|&oi| oi == w)) {
-                Some(j) => start[idx + j] = 1.0,
+                Some(j) => {
+                    start[idx + j] = 1.0;
+                    load[all[ci].options[act[j]].site] +=
+                        ctx.state.pending[ci].case.persons.len() as f64;
+                }
                 None => start[active.iter().map(Vec::len).sum::<usize>() + ci] = 1.0,
             }
             idx += act.len();
         }
+        // The load of the busiest site, so that the start is feasible as given.
+        start[n_cols - 1] = crate::max_load(ctx, &load);
         let _ = model.try_set_solution(Some(&start), None, None, None);
     }
     let solved = model

@@ -110,6 +110,9 @@ pub struct Context<'a> {
     pub capacity: HashMap<Resource, Vec<i32>>,
     /// `on_shift[officer][slot]`.
     pub on_shift: Vec<Vec<bool>>,
+    /// `team_member[officer]`: a member of an escort team. Team members work
+    /// with their team only; they are not in the site's searcher or investigator pools.
+    pub team_member: Vec<bool>,
     pub officer_index: HashMap<&'a str, usize>,
     pub site_index: HashMap<&'a str, usize>,
     pub station_index: HashMap<&'a str, usize>,
@@ -120,10 +123,10 @@ impl<'a> Context<'a> {
         settings.validate()?;
         let region = &state.region;
         let slot = i64::from(settings.slot_min);
-        let now_min = state.now.timestamp().div_euclid(60);
-        let t0_min = (now_min + slot - 1).div_euclid(slot) * slot;
+        // Slot 0 starts at `now` rounded up to the grid (never before `now`).
+        let t0_min = (ceil_minute(state.now) + slot - 1).div_euclid(slot) * slot;
         let slots = settings.horizon_slots() + 48 * 60 / slot;
-        let officer_index = region
+        let officer_index: HashMap<&str, usize> = region
             .officers
             .iter()
             .enumerate()
@@ -153,6 +156,14 @@ impl<'a> Context<'a> {
                     .collect()
             })
             .collect();
+        let mut team_member = vec![false; region.officers.len()];
+        for t in &region.escort_teams {
+            for m in &t.members {
+                if let Some(&oi) = officer_index.get(m.as_str()) {
+                    team_member[oi] = true;
+                }
+            }
+        }
         let mut ctx = Context {
             state,
             region,
@@ -162,6 +173,7 @@ impl<'a> Context<'a> {
             slots,
             capacity: HashMap::new(),
             on_shift,
+            team_member,
             officer_index,
             site_index,
             station_index,
@@ -178,16 +190,31 @@ impl<'a> Context<'a> {
 
     /// Slot index of an absolute time, rounding up.
     pub fn slot_of_ceil(&self, t: DateTime<Utc>) -> i64 {
-        let m = t.timestamp().div_euclid(60) - self.t0_min
-            + i64::from(t.timestamp().rem_euclid(60) > 0);
+        let m = ceil_minute(t) - self.t0_min;
         (m + self.slot - 1).div_euclid(self.slot)
     }
 
     /// The absolute time of a slot boundary.
     pub fn time_of(&self, k: i64) -> DateTime<Utc> {
+        // Out of chrono's range only for absurd horizons, which settings refuse.
         DateTime::<Utc>::from_timestamp((self.t0_min + k * self.slot) * 60, 0)
             .unwrap_or(self.state.now)
-            + Duration::zero()
+    }
+
+    /// Whether officer `oi` is one of site `site`'s investigators (may question).
+    pub fn investigator(&self, oi: usize, site: usize) -> bool {
+        let o = &self.region.officers[oi];
+        !self.team_member[oi]
+            && o.can(Qualification::Questioning)
+            && matches!(&o.post, Post::Site(s) if *s == self.region.sites[site].id)
+    }
+
+    /// Whether officer `oi` is one of site `site`'s searchers.
+    pub fn searcher(&self, oi: usize, site: usize) -> bool {
+        let o = &self.region.officers[oi];
+        !self.team_member[oi]
+            && o.can(Qualification::Search)
+            && matches!(&o.post, Post::Site(s) if *s == self.region.sites[site].id)
     }
 
     fn officers_at_site(&self, site: usize) -> impl Iterator<Item = (usize, &'a Officer)> + '_ {
@@ -244,15 +271,16 @@ impl<'a> Context<'a> {
             }
             let staff: Vec<(usize, &Officer)> = self.officers_at_site(si).collect();
             for (oi, o) in staff {
+                let (investigator, searcher) = (self.investigator(oi, si), self.searcher(oi, si));
                 for k in 0..self.slots as usize {
                     let v = i32::from(self.on_shift[oi][k]);
-                    if o.can(Qualification::Questioning) {
+                    if investigator {
                         self.add_cap(Resource::Investigators(si), k, v);
                         if o.gender == Gender::Female {
                             self.add_cap(Resource::FemaleInvestigators(si), k, v);
                         }
                     }
-                    if o.can(Qualification::Search) {
+                    if searcher {
                         self.add_cap(Resource::Searchers(si), k, v);
                         if o.gender == Gender::Female {
                             self.add_cap(Resource::FemaleSearchers(si), k, v);
@@ -361,13 +389,13 @@ impl<'a> Context<'a> {
             match &o.post {
                 Post::Site(s) => {
                     let si = self.site_index[s.as_str()];
-                    if o.can(Qualification::Questioning) {
+                    if self.investigator(oi, si) {
                         self.take(Resource::Investigators(si), from, to, 1);
                         if female {
                             self.take(Resource::FemaleInvestigators(si), from, to, 1);
                         }
                     }
-                    if o.can(Qualification::Search) {
+                    if self.searcher(oi, si) {
                         self.take(Resource::Searchers(si), from, to, 1);
                         if female {
                             self.take(Resource::FemaleSearchers(si), from, to, 1);
@@ -456,6 +484,13 @@ impl<'a> Context<'a> {
     }
 }
 
+/// The minute (since the Unix epoch) at or after `t`: fractions of a minute,
+/// down to the nanosecond, round up.
+pub fn ceil_minute(t: DateTime<Utc>) -> i64 {
+    let secs = t.timestamp() + i64::from(t.timestamp_subsec_nanos() > 0);
+    secs.div_euclid(60) + i64::from(secs.rem_euclid(60) > 0)
+}
+
 /// Why a (site, escort) combination produced no option for a case.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pruned {
@@ -529,6 +564,13 @@ pub fn case_options(ctx: &Context<'_>, ci: usize) -> CaseOptions {
         .map(|s| (s, ctx.step_slots(s, case)))
         .collect();
     let q_len = ctx.step_slots(Step::Questioning, case);
+    // Delays in increasing order: the search stops at the first that is too late.
+    let mut start_delays = ctx.settings.start_delays.clone();
+    start_delays.sort_unstable();
+    start_delays.dedup();
+    let mut questioning_delays = ctx.settings.questioning_delays.clone();
+    questioning_delays.sort_unstable();
+    questioning_delays.dedup();
     let q_kind = case.category.questioning_room();
 
     for (si, site) in region.sites.iter().enumerate() {
@@ -650,8 +692,8 @@ pub fn case_options(ctx: &Context<'_>, ci: usize) -> CaseOptions {
                     reason = Some((Rule::LegalLimit, detail));
                 }
             } else {
-                'delays: for &dd in &ctx.settings.start_delays {
-                    for &qd in &ctx.settings.questioning_delays {
+                'delays: for &dd in &start_delays {
+                    for &qd in &questioning_delays {
                         match build_option(
                             ctx,
                             ci,
@@ -786,12 +828,18 @@ fn build_option(
     // person at a time; the site's investigators as many as it has rooms.
     let parallel = match mode {
         EscortMode::Station => 1,
-        EscortMode::Team => site
-            .rooms
-            .iter()
-            .filter(|r| r.kind == q_kind && r.recording)
-            .count()
-            .max(1),
+        EscortMode::Team => {
+            let rooms = site
+                .rooms
+                .iter()
+                .filter(|r| r.kind == q_kind && r.recording)
+                .count();
+            let pairs = (0..region.officers.len())
+                .filter(|&oi| ctx.investigator(oi, si))
+                .count()
+                / (k_q as usize).max(1);
+            rooms.min(pairs).max(1)
+        }
     };
     let mut q_ends: Vec<i64> = Vec::new();
     for (pj, person) in case.persons.iter().enumerate() {
@@ -978,7 +1026,8 @@ fn build_option(
         }
         EscortMode::Team => {
             let ts = team_site.expect("team site");
-            back = arrive + team_legs.1;
+            // The team stays until the last person has been taken in.
+            back = arrive + (n - 1) * stagger + team_legs.1;
             usage(&mut usage_list, Resource::Teams(ts), depart, back, 1);
             if any_female {
                 usage(&mut usage_list, Resource::FemaleTeams(ts), depart, back, 1);
@@ -1021,14 +1070,8 @@ fn build_option(
     }
     // Questioning staff on shift for the whole questioning.
     if mode == EscortMode::Team {
-        let staff: Vec<usize> = region
-            .officers
-            .iter()
-            .enumerate()
-            .filter(|(_, o)| {
-                o.post == Post::Site(site.id.clone()) && o.can(Qualification::Questioning)
-            })
-            .map(|(i, _)| i)
+        let staff: Vec<usize> = (0..region.officers.len())
+            .filter(|&oi| ctx.investigator(oi, si))
             .collect();
         for p in &persons {
             let &(_, a, b) = p.steps.last().expect("questioning step");
@@ -1044,21 +1087,31 @@ fn build_option(
             }
         }
     }
-    // Every usage must have some capacity left on its own (cheap pre-check).
+    // The option's own use of each resource must fit what is left (a cheap
+    // pre-check; the MILP and the booker check it against the other cases).
+    let mut own: HashMap<(Resource, i64), i32> = HashMap::new();
     for u in &usage_list {
-        if (u.from..u.to).any(|k| ctx.cap(u.resource, k) < u.amount as i32) {
-            return Err((
-                rule_of(u.resource),
-                format!(
-                    "{} has no capacity left at {}",
-                    describe(ctx, u.resource),
-                    ctx.time_of(u.from).format("%H:%M")
-                ),
-                false,
-            ));
+        for k in u.from..u.to {
+            *own.entry((u.resource, k)).or_default() += u.amount as i32;
         }
     }
-    let _ = n;
+    let mut short: Vec<_> = own
+        .into_iter()
+        .filter(|&((r, k), a)| ctx.cap(r, k) < a)
+        .map(|(key, _)| key)
+        .collect();
+    short.sort();
+    if let Some(&(r, k)) = short.first() {
+        return Err((
+            rule_of(r),
+            format!(
+                "{} has no capacity left at {}",
+                describe(ctx, r),
+                ctx.time_of(k).format("%H:%M")
+            ),
+            false,
+        ));
+    }
     let thin = (w.slack_threshold_min - slack_min as f64).max(0.0);
     let mut cost = CostBreakdown {
         officer_hours_away: officer_hours,

@@ -1223,6 +1223,23 @@ impl<'a> Checker<'a> {
                     });
                 }
             }
+            // A member of a team that is already out is busy with it.
+            let n = self.state.officer_commitments.len();
+            for (k, c) in self.state.team_commitments.iter().enumerate() {
+                let member = region
+                    .escort_teams
+                    .iter()
+                    .any(|t| t.id == c.team && t.members.contains(&o.id));
+                if member && c.start < c.end {
+                    blocks.push(Busy {
+                        owner: Owner::Commitment(n + k),
+                        case: None,
+                        start: c.start,
+                        end: c.end,
+                        what: format!("existing commitment of team {}", c.team),
+                    });
+                }
+            }
             self.report_overlaps(
                 Rule::OfficerUnavailable,
                 &format!("officer {}", o.id),

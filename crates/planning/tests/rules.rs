@@ -632,3 +632,127 @@ fn holding_rooms_never_exceed_their_capacity() {
         }
     }
 }
+
+#[test]
+fn times_with_fractions_of_a_second_round_safely() {
+    // `now` half a second past a slot boundary, and an existing booking that
+    // ends half a second past one: the plan must start after both.
+    let mut s = state(
+        region("00:00-24:00", true),
+        vec![case(
+            "C1",
+            "NEAR",
+            5,
+            LegalCategory::CriminalSummons,
+            vec![person("P1", Gender::Male, false, None)],
+        )],
+    );
+    s.now += Duration::milliseconds(500);
+    s.room_bookings.push(casehub_planning::RoomBooking {
+        room: casehub_model::RoomId::new("in").unwrap(),
+        case: CaseId::new("C0").unwrap(),
+        person: PersonId::new("P0").unwrap(),
+        juvenile: false,
+        group: None,
+        start: now() - Duration::minutes(30),
+        end: now() + Duration::minutes(15) + Duration::milliseconds(500),
+    });
+    for p in both(&s) {
+        assert_eq!(p.cases.len(), 1);
+        assert!(p.cases[0].escort.depart >= s.now);
+    }
+}
+
+#[test]
+fn a_team_already_out_takes_its_members_with_it() {
+    // The team is out all day, and its female member must not be borrowed as a searcher.
+    let mut s = state(
+        region("00:00-24:00", true),
+        vec![case(
+            "C1",
+            "NEAR",
+            5,
+            LegalCategory::CriminalSummons,
+            vec![person("P1", Gender::Female, false, None)],
+        )],
+    );
+    s.team_commitments.push(casehub_planning::TeamCommitment {
+        team: casehub_model::TeamId::new("team").unwrap(),
+        start: now() - Duration::hours(1),
+        end: now() + Duration::hours(20),
+        note: "out".into(),
+    });
+    for p in both(&s) {
+        for c in &p.cases {
+            assert!(c.escort.team.is_none());
+            for pp in &c.persons {
+                for b in &pp.steps {
+                    assert!(
+                        !b.staff.iter().any(|o| o.as_str() == "e-2"),
+                        "team member used as staff"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn co_suspects_are_questioned_in_turn_when_investigators_are_few() {
+    // Two co-suspects from FAR (which cannot spare officers): the team brings
+    // them; 4 investigators make 2 pairs, so they may be questioned at once,
+    // but never by the same officer at the same time.
+    let s = state(
+        region("00:00-24:00", true),
+        vec![case(
+            "C1",
+            "FAR",
+            5,
+            LegalCategory::AdministrativeQuestioning,
+            vec![
+                person("A", Gender::Male, false, Some("G")),
+                person("B", Gender::Male, false, Some("G")),
+            ],
+        )],
+    );
+    for p in both(&s) {
+        assert_eq!(p.cases.len(), 1, "{:?}", p.blocked);
+    }
+}
+
+#[test]
+fn delays_in_any_order_give_the_same_options() {
+    let s = state(
+        region("00:00-24:00", true),
+        vec![case(
+            "C1",
+            "NEAR",
+            5,
+            LegalCategory::CriminalSummons,
+            vec![person("P1", Gender::Male, false, None)],
+        )],
+    );
+    let sorted = Settings {
+        method: Method::Greedy,
+        start_delays: vec![0, 32],
+        ..Settings::default()
+    };
+    let reversed = Settings {
+        method: Method::Greedy,
+        start_delays: vec![32, 0, 32],
+        ..Settings::default()
+    };
+    let a = plan(&s, &sorted).unwrap();
+    let b = plan(&s, &reversed).unwrap();
+    assert_eq!(a.cases.len(), 1);
+    assert_eq!(a.cases[0].escort, b.cases[0].escort);
+}
+
+#[test]
+fn no_caseload_generates_no_cases() {
+    let mut r = region("00:00-24:00", true);
+    for v in r.caseload.cases_per_day.values_mut() {
+        *v = 0.0;
+    }
+    assert!(casehub_planning::generate::pending_cases(&r, now(), 5, 60, 0, 1).is_empty());
+}

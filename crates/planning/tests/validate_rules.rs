@@ -1204,9 +1204,16 @@ fn team_already_committed() {
         note: "C5 escort".into(),
     });
     let v = validate(&st, &valid_plan());
-    assert_only(&v, Rule::TeamUnavailable);
+    // The team is out, and so are its members.
+    assert_eq!(
+        rules(&v),
+        BTreeSet::from([Rule::TeamUnavailable, Rule::OfficerUnavailable]),
+        "{}",
+        show(&v)
+    );
+    let team = v.iter().find(|x| x.rule == Rule::TeamUnavailable).unwrap();
     assert!(
-        v[0].detail.contains("T1") && v[0].detail.contains("C5 escort"),
+        team.detail.contains("T1") && team.detail.contains("C5 escort"),
         "{}",
         show(&v)
     );
