@@ -176,13 +176,9 @@ impl Booker {
     /// Book an option with concrete rooms, officers and team; on failure the
     /// ledger is left as it was.
     pub fn book(&mut self, ctx: &Context<'_>, opt: &Opt) -> Result<Booking, BookFail> {
-        self.undo.clear();
-        let result = self.book_in_place(ctx, opt);
-        if result.is_err() {
-            self.rollback();
-        }
-        self.undo.clear();
-        result
+        self.book_all(ctx, &[opt])
+            .map(|mut b| b.remove(0))
+            .map_err(|(_, why)| why)
     }
 
     /// Book several options at once, resource kind by resource kind in order
@@ -332,34 +328,6 @@ impl Booker {
         Ok(())
     }
 
-    fn book_in_place(&mut self, ctx: &Context<'_>, opt: &Opt) -> Result<Booking, BookFail> {
-        let (escort_officers, team) = self.book_escort(ctx, opt)?;
-        let mut booking = Booking {
-            rooms: Vec::new(),
-            searcher: Vec::new(),
-            questioners: Vec::new(),
-            escort_officers,
-            team,
-        };
-        for (pj, tl) in opt.persons.iter().enumerate() {
-            let mut rooms = Vec::new();
-            for &(step, from, to) in &tl.steps {
-                let (room, searcher) = self.book_step(ctx, opt, pj, step, from, to)?;
-                rooms.push(room);
-                if let Some(s) = searcher {
-                    booking.searcher.push(s);
-                }
-                if step == Step::Questioning {
-                    let q =
-                        self.book_questioners(ctx, opt, pj, from, to, &booking.escort_officers)?;
-                    booking.questioners.push(q);
-                }
-            }
-            booking.rooms.push(rooms);
-        }
-        Ok(booking)
-    }
-
     /// The escort: station officers (checking the station's minimum) or a team.
     fn book_escort(
         &mut self,
@@ -471,25 +439,6 @@ impl Booker {
                 Ok((members, Some(ti)))
             }
         }
-    }
-
-    /// The room of one step (and the searcher, for a search).
-    fn book_step(
-        &mut self,
-        ctx: &Context<'_>,
-        opt: &Opt,
-        pj: usize,
-        step: Step,
-        from: i64,
-        to: i64,
-    ) -> Result<(String, Option<usize>), BookFail> {
-        let room = self.book_room(ctx, opt, pj, step, from, to)?;
-        let searcher = if step == Step::Search {
-            Some(self.book_searcher(ctx, opt, pj, from, to)?)
-        } else {
-            None
-        };
-        Ok((room, searcher))
     }
 
     /// The room of one step.

@@ -552,8 +552,8 @@ pub fn case_options(ctx: &Context<'_>, ci: usize) -> CaseOptions {
     let station = &region.stations[sti];
     let n = case.persons.len();
     let any_female = case.persons.iter().any(|p| p.gender == Gender::Female);
-    let (_, deadline) = ctx.deadline(case);
-    let deadline_min = ctx.deadline(case).0.timestamp().div_euclid(60) - ctx.t0_min;
+    let (deadline_at, deadline) = ctx.deadline(case);
+    let deadline_min = deadline_at.timestamp().div_euclid(60) - ctx.t0_min;
     let earliest = ctx
         .slot_of_ceil(case.clock_started_at.max(ctx.state.now))
         .max(0);
@@ -778,7 +778,7 @@ fn build_option(
     let mut drive_min = to_site.1;
     let mut km = to_site.2;
     let (pickup, arrive);
-    let mut team_legs = (0, 0);
+    let mut home_leg_slots = 0;
     match mode {
         EscortMode::Station => {
             pickup = depart;
@@ -800,7 +800,7 @@ fn build_option(
             arrive = pickup + to_site.0;
             drive_min += out_leg.1 + home_leg.1;
             km += out_leg.2 + home_leg.2;
-            team_legs = (out_leg.0, home_leg.0);
+            home_leg_slots = home_leg.0;
         }
     }
     // Persons are taken in one after another, spaced so that no step needs
@@ -1027,7 +1027,7 @@ fn build_option(
         EscortMode::Team => {
             let ts = team_site.expect("team site");
             // The team stays until the last person has been taken in.
-            back = arrive + (n - 1) * stagger + team_legs.1;
+            back = arrive + (n - 1) * stagger + home_leg_slots;
             usage(&mut usage_list, Resource::Teams(ts), depart, back, 1);
             if any_female {
                 usage(&mut usage_list, Resource::FemaleTeams(ts), depart, back, 1);
@@ -1065,7 +1065,6 @@ fn build_option(
                     false,
                 ));
             }
-            let _ = team_legs.0;
         }
     }
     // Questioning staff on shift for the whole questioning.
