@@ -7,6 +7,7 @@ packages=(
   cmake          # builds the HiGHS solver (highs-sys)
   clang          # bindgen for the C/C++ libraries
   libclang-dev   # bindgen needs libclang with its headers (stdbool.h)
+  librocksdb-dev # RocksDB 7.8, linked by the store (see .cargo/config.toml)
   pkg-config
   python3
 )

@@ -1,0 +1,90 @@
+//! The replicated store of casehub: the only crate that knows openraft and
+//! RocksDB.
+//!
+//! * [`TypeConfig`]: the openraft (0.9, `storage-v2`) type configuration —
+//!   node ids are `u64`, nodes are [`openraft::BasicNode`]s, log entries carry
+//!   a [`Request`] and the state machine answers each with a [`Response`].
+//! * [`state`]: the scheduling state machine, [`SchedulingState`], pure and
+//!   deterministic (no IO, no clock: a request carries its own time).
+//! * [`rocks`]: the RocksDB-backed Raft log store ([`rocks::LogStore`]) and
+//!   state machine ([`rocks::StateMachineStore`]), opened with [`rocks::open`].
+//!
+//! # Commands
+//!
+//! Every [`Command`] is validated inside the state machine and is
+//! all-or-nothing: a rejected command changes no entity and no booking, and
+//! its [`Response::Rejected`] names each problem as a [`Conflict`].
+//!
+//! | command | what it does |
+//! |---|---|
+//! | `UpsertSite` | register or update a site and its rooms (a room id is unique in the region; a booked room cannot be removed) |
+//! | `UpsertStation` | register or update a police station |
+//! | `UpsertOfficer` | register or update an officer (site or station must be known) |
+//! | `UpsertTeam` | register or update an escort team (site and members must be known) |
+//! | `SetPolicy` | replace the policy |
+//! | `SubmitCase` | a new case (new id, known origin station) |
+//! | `CommitPlan` | book rooms, officers and teams for cases over intervals; optimistic concurrency on `expected_versions`; no booking may take a resource beyond its capacity (one, or a holding room's capacity) |
+//! | `StartStep` / `CompleteStep` | a person's step starts or ends, one step at a time |
+//! | `ReleaseRooms` | the case's room bookings end at the request's time (later ones are dropped) |
+//! | `ExitCase` | every booking of the case is released and the case is closed |
+//!
+//! Every entity has a version: 1 when registered, one more at each change of
+//! it or of its bookings. A plan names the versions it was computed against;
+//! any difference rejects the whole plan with [`Conflict::StaleVersion`].
+//!
+//! A request is identified by `(client_id, request_id)`: a retry gets the
+//! first response back and changes nothing. Every request applied for the first
+//! time, accepted or rejected, appends an [`AuditEntry`] (log index, time,
+//! actor, site, summary, outcome) to [`SchedulingState::audit`], in log order.
+//!
+//! # On disk
+//!
+//! One RocksDB database, four column families; values are JSON.
+//!
+//! | column family | key | value |
+//! |---|---|---|
+//! | `log_meta` | `vote`, `committed`, `last_purged` | the vote, the last committed log id, the last purged log id |
+//! | `logs` | log index, 8 bytes big-endian | an `openraft::Entry<TypeConfig>` |
+//! | `state_machine` | `last_applied`, `last_membership`, `state` | the last applied log id, the membership, the whole [`SchedulingState`] |
+//! | `snapshot` | `meta`, `data` | the current snapshot's `SnapshotMeta`, and its data: a serialized [`SchedulingState`] |
+//!
+//! All writes are synced (`fsync`) before openraft is told they are done:
+//! `LogFlushed` is called after the log batch is synced. Log compaction is
+//! openraft's: it builds a snapshot, then purges the log up to it (one synced
+//! batch: `last_purged` and a range delete). A value that does not decode is
+//! a `StorageError` naming the column family and the key, never a panic.
+//!
+//! # Building
+//!
+//! `rocksdb` is pinned to `=0.20.1` without default features and links to
+//! Debian's RocksDB 7.8.3 instead of building the bundled C++:
+//!
+//! ```text
+//! apt-get install -y librocksdb-dev libclang-dev
+//! export ROCKSDB_LIB_DIR=/usr/lib/x86_64-linux-gnu ROCKSDB_INCLUDE_DIR=/usr/include
+//! ```
+
+pub mod rocks;
+pub mod state;
+
+use std::io::Cursor;
+
+pub use state::{
+    AuditEntry, Booking, Command, Conflict, EntityRef, PlannedBooking, Request, ResourceRef,
+    Response, SchedulingState,
+};
+
+openraft::declare_raft_types!(
+    /// The openraft type configuration of casehub: nodes are numbered `u64`s
+    /// with a [`openraft::BasicNode`] address, log entries carry a [`Request`]
+    /// and the state machine answers with a [`Response`]. A snapshot is the
+    /// serialized [`SchedulingState`] in memory.
+    pub TypeConfig:
+        D = Request,
+        R = Response,
+        NodeId = u64,
+        Node = openraft::BasicNode,
+        Entry = openraft::Entry<TypeConfig>,
+        SnapshotData = Cursor<Vec<u8>>,
+        AsyncRuntime = openraft::TokioRuntime,
+);

@@ -1,0 +1,510 @@
+//! RocksDB storage for openraft: the log store ([`LogStore`]) and the state
+//! machine ([`StateMachineStore`]), both in one database with four column
+//! families (see the crate docs for what each holds).
+//!
+//! Every write that openraft must be able to rely on after a crash (vote,
+//! log entries, purge, applied state, snapshot) is a synced write
+//! (`WriteOptions::set_sync(true)`); [`LogFlushed`] is called only after the
+//! synced write returned. Values are JSON. A value that does not decode is
+//! reported as a storage error naming the column family and the key.
+
+// openraft's trait methods return `StorageError`, a large type; the helpers
+// here return it too, so that `?` works without boxing and unboxing.
+#![allow(clippy::result_large_err)]
+
+use std::fmt::Debug;
+use std::io::Cursor;
+use std::ops::{Bound, RangeBounds};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use openraft::storage::{LogFlushed, LogState, RaftLogStorage, RaftStateMachine, Snapshot};
+use openraft::{
+    AnyError, Entry, EntryPayload, ErrorSubject, ErrorVerb, LogId, OptionalSend, RaftLogReader,
+    RaftSnapshotBuilder, SnapshotMeta, StorageError, StorageIOError, StoredMembership, Vote,
+};
+use rocksdb::{
+    ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::TypeConfig;
+use crate::state::{Response, SchedulingState};
+
+/// Log store metadata: `vote`, `committed`, `last_purged`.
+pub const CF_LOG_META: &str = "log_meta";
+/// Log entries, keyed by index (8 bytes, big-endian).
+pub const CF_LOGS: &str = "logs";
+/// The applied state: `last_applied`, `last_membership`, `state`.
+pub const CF_SM: &str = "state_machine";
+/// The current snapshot: `meta` and `data`.
+pub const CF_SNAPSHOT: &str = "snapshot";
+
+/// Every column family of the database.
+pub const ALL_CFS: [&str; 4] = [CF_LOG_META, CF_LOGS, CF_SM, CF_SNAPSHOT];
+
+type NodeId = u64;
+type Node = openraft::BasicNode;
+type SError = StorageError<NodeId>;
+
+/// Open (or create) the database at `path` and return its log store and
+/// state machine. Fails with a storage error if the stored applied state
+/// does not decode.
+pub async fn open(path: impl AsRef<Path>) -> Result<(LogStore, StateMachineStore), SError> {
+    let mut opts = Options::default();
+    opts.create_if_missing(true);
+    opts.create_missing_column_families(true);
+    let cfs = ALL_CFS
+        .iter()
+        .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
+    let db = DB::open_cf_descriptors(&opts, path.as_ref(), cfs).map_err(|e| {
+        StorageIOError::new(ErrorSubject::Store, ErrorVerb::Read, AnyError::new(&e))
+    })?;
+    let db = Arc::new(db);
+    let log = LogStore { db: db.clone() };
+    let sm = StateMachineStore::load(db)?;
+    Ok((log, sm))
+}
+
+fn synced() -> WriteOptions {
+    let mut w = WriteOptions::default();
+    w.set_sync(true);
+    w
+}
+
+fn index_key(index: u64) -> [u8; 8] {
+    index.to_be_bytes()
+}
+
+fn key_index(key: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(key.try_into().ok()?))
+}
+
+fn cf<'a>(db: &'a DB, name: &str) -> &'a rocksdb::ColumnFamily {
+    db.cf_handle(name)
+        .expect("every column family is created when the database is opened")
+}
+
+fn encode<T: Serialize>(value: &T, subject: ErrorSubject<NodeId>) -> Result<Vec<u8>, SError> {
+    serde_json::to_vec(value)
+        .map_err(|e| StorageIOError::new(subject, ErrorVerb::Write, AnyError::new(&e)).into())
+}
+
+fn decode<T: DeserializeOwned>(
+    bytes: &[u8],
+    cf_name: &str,
+    key: &str,
+    subject: ErrorSubject<NodeId>,
+) -> Result<T, SError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        StorageIOError::new(
+            subject,
+            ErrorVerb::Read,
+            AnyError::error(format!(
+                "corrupt value in column family {cf_name:?} at key {key}: {e}"
+            )),
+        )
+        .into()
+    })
+}
+
+fn read_io(subject: ErrorSubject<NodeId>, e: rocksdb::Error) -> SError {
+    StorageIOError::new(subject, ErrorVerb::Read, AnyError::new(&e)).into()
+}
+
+fn write_io(subject: ErrorSubject<NodeId>, e: rocksdb::Error) -> SError {
+    StorageIOError::new(subject, ErrorVerb::Write, AnyError::new(&e)).into()
+}
+
+fn get_json<T: DeserializeOwned>(
+    db: &DB,
+    cf_name: &str,
+    key: &str,
+    subject: ErrorSubject<NodeId>,
+) -> Result<Option<T>, SError> {
+    match db
+        .get_cf(cf(db, cf_name), key.as_bytes())
+        .map_err(|e| read_io(subject.clone(), e))?
+    {
+        None => Ok(None),
+        Some(bytes) => decode(&bytes, cf_name, key, subject).map(Some),
+    }
+}
+
+/// The Raft log and vote, on disk. Cloning shares the database; a clone is
+/// also the log reader.
+#[derive(Debug, Clone)]
+pub struct LogStore {
+    db: Arc<DB>,
+}
+
+impl LogStore {
+    fn put_meta<T: Serialize>(
+        &self,
+        key: &str,
+        value: &T,
+        subject: ErrorSubject<NodeId>,
+    ) -> Result<(), SError> {
+        let bytes = encode(value, subject.clone())?;
+        self.db
+            .put_cf_opt(cf(&self.db, CF_LOG_META), key.as_bytes(), bytes, &synced())
+            .map_err(|e| write_io(subject, e))
+    }
+
+    fn last_purged(&self) -> Result<Option<LogId<NodeId>>, SError> {
+        get_json(&self.db, CF_LOG_META, "last_purged", ErrorSubject::Logs)
+    }
+
+    fn decode_entry(key: &[u8], value: &[u8]) -> Result<Entry<TypeConfig>, SError> {
+        let index = key_index(key);
+        serde_json::from_slice(value).map_err(|e| {
+            let msg = format!(
+                "corrupt log entry in column family {CF_LOGS:?} at index {}: {e}",
+                index.map_or_else(|| format!("{key:?}"), |i| i.to_string())
+            );
+            match index {
+                Some(i) => StorageIOError::read_log_at_index(i, AnyError::error(msg)).into(),
+                None => StorageIOError::read_logs(AnyError::error(msg)).into(),
+            }
+        })
+    }
+
+    fn last_entry(&self) -> Result<Option<Entry<TypeConfig>>, SError> {
+        let mut it = self
+            .db
+            .iterator_cf(cf(&self.db, CF_LOGS), IteratorMode::End);
+        match it.next() {
+            None => Ok(None),
+            Some(Err(e)) => Err(read_io(ErrorSubject::Logs, e)),
+            Some(Ok((k, v))) => Self::decode_entry(&k, &v).map(Some),
+        }
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry<TypeConfig>>, SError> {
+        let start = match range.start_bound() {
+            Bound::Included(&i) => i,
+            Bound::Excluded(&i) => i.saturating_add(1),
+            Bound::Unbounded => 0,
+        };
+        let key = index_key(start);
+        let it = self.db.iterator_cf(
+            cf(&self.db, CF_LOGS),
+            IteratorMode::From(&key, Direction::Forward),
+        );
+        let mut out = Vec::new();
+        for item in it {
+            let (k, v) = item.map_err(|e| read_io(ErrorSubject::Logs, e))?;
+            let Some(index) = key_index(&k) else {
+                return Err(StorageIOError::read_logs(AnyError::error(format!(
+                    "corrupt key {k:?} in column family {CF_LOGS:?}"
+                )))
+                .into());
+            };
+            if !range.contains(&index) {
+                break;
+            }
+            out.push(Self::decode_entry(&k, &v)?);
+        }
+        Ok(out)
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = Self;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, SError> {
+        let last_purged_log_id = self.last_purged()?;
+        let last_log_id = match self.last_entry()? {
+            Some(e) => Some(e.log_id),
+            None => last_purged_log_id,
+        };
+        Ok(LogState {
+            last_purged_log_id,
+            last_log_id,
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote<NodeId>) -> Result<(), SError> {
+        self.put_meta("vote", vote, ErrorSubject::Vote)
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote<NodeId>>, SError> {
+        get_json(&self.db, CF_LOG_META, "vote", ErrorSubject::Vote)
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogId<NodeId>>) -> Result<(), SError> {
+        self.put_meta("committed", &committed, ErrorSubject::Store)
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogId<NodeId>>, SError> {
+        Ok(get_json::<Option<LogId<NodeId>>>(
+            &self.db,
+            CF_LOG_META,
+            "committed",
+            ErrorSubject::Store,
+        )?
+        .flatten())
+    }
+
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> Result<(), SError>
+    where
+        I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let logs = cf(&self.db, CF_LOGS);
+        let mut batch = WriteBatch::default();
+        for entry in entries {
+            let bytes = encode(&entry, ErrorSubject::Log(entry.log_id))?;
+            batch.put_cf(logs, index_key(entry.log_id.index), bytes);
+        }
+        self.db
+            .write_opt(batch, &synced())
+            .map_err(|e| write_io(ErrorSubject::Logs, e))?;
+        callback.log_io_completed(Ok(()));
+        Ok(())
+    }
+
+    async fn truncate(&mut self, log_id: LogId<NodeId>) -> Result<(), SError> {
+        let logs = cf(&self.db, CF_LOGS);
+        let mut batch = WriteBatch::default();
+        batch.delete_range_cf(logs, index_key(log_id.index), index_key(u64::MAX));
+        batch.delete_cf(logs, index_key(u64::MAX));
+        self.db
+            .write_opt(batch, &synced())
+            .map_err(|e| write_io(ErrorSubject::Logs, e))
+    }
+
+    async fn purge(&mut self, log_id: LogId<NodeId>) -> Result<(), SError> {
+        let mut batch = WriteBatch::default();
+        batch.put_cf(
+            cf(&self.db, CF_LOG_META),
+            b"last_purged",
+            encode(&log_id, ErrorSubject::Logs)?,
+        );
+        batch.delete_range_cf(
+            cf(&self.db, CF_LOGS),
+            index_key(0),
+            index_key(log_id.index.saturating_add(1)),
+        );
+        self.db
+            .write_opt(batch, &synced())
+            .map_err(|e| write_io(ErrorSubject::Logs, e))
+    }
+}
+
+/// The state machine: the [`SchedulingState`] in memory, written to disk
+/// with the last applied log id and membership after every batch applied.
+#[derive(Debug)]
+pub struct StateMachineStore {
+    db: Arc<DB>,
+    last_applied: Option<LogId<NodeId>>,
+    membership: StoredMembership<NodeId, Node>,
+    state: SchedulingState,
+    snapshot_seq: u64,
+    snapshot_lock: Arc<Mutex<()>>,
+}
+
+impl StateMachineStore {
+    fn load(db: Arc<DB>) -> Result<Self, SError> {
+        let sm = ErrorSubject::StateMachine;
+        let last_applied =
+            get_json::<Option<LogId<NodeId>>>(&db, CF_SM, "last_applied", sm.clone())?.flatten();
+        let membership = get_json(&db, CF_SM, "last_membership", sm.clone())?.unwrap_or_default();
+        let state = get_json(&db, CF_SM, "state", sm)?.unwrap_or_default();
+        Ok(Self {
+            db,
+            last_applied,
+            membership,
+            state,
+            snapshot_seq: 0,
+            snapshot_lock: Arc::default(),
+        })
+    }
+
+    /// The scheduling state as applied so far.
+    pub fn state(&self) -> &SchedulingState {
+        &self.state
+    }
+
+    /// Write the applied state in one synced batch.
+    fn persist(&self) -> Result<(), SError> {
+        let subject = ErrorSubject::StateMachine;
+        let smcf = cf(&self.db, CF_SM);
+        let mut batch = WriteBatch::default();
+        batch.put_cf(
+            smcf,
+            b"last_applied",
+            encode(&self.last_applied, subject.clone())?,
+        );
+        batch.put_cf(
+            smcf,
+            b"last_membership",
+            encode(&self.membership, subject.clone())?,
+        );
+        batch.put_cf(smcf, b"state", encode(&self.state, subject.clone())?);
+        self.db
+            .write_opt(batch, &synced())
+            .map_err(|e| write_io(subject, e))
+    }
+}
+
+/// Write a snapshot's meta and data in one synced batch, unless the stored
+/// snapshot is already newer (a snapshot built in the background may finish
+/// after a newer one was installed). `lock` serializes the check and write.
+fn save_snapshot(
+    db: &DB,
+    lock: &Mutex<()>,
+    meta: &SnapshotMeta<NodeId, Node>,
+    data: &[u8],
+) -> Result<(), SError> {
+    let _guard = lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let subject = ErrorSubject::Snapshot(Some(meta.signature()));
+    let current: Option<SnapshotMeta<NodeId, Node>> =
+        get_json(db, CF_SNAPSHOT, "meta", subject.clone())?;
+    if current.is_some_and(|c| c.last_log_id > meta.last_log_id) {
+        return Ok(());
+    }
+    let snapcf = cf(db, CF_SNAPSHOT);
+    let mut batch = WriteBatch::default();
+    batch.put_cf(snapcf, b"meta", encode(meta, subject.clone())?);
+    batch.put_cf(snapcf, b"data", data);
+    db.write_opt(batch, &synced())
+        .map_err(|e| write_io(subject, e))
+}
+
+/// Builds a snapshot from a copy of the state taken when it was asked for.
+#[derive(Debug)]
+pub struct SnapshotBuilder {
+    db: Arc<DB>,
+    last_applied: Option<LogId<NodeId>>,
+    membership: StoredMembership<NodeId, Node>,
+    state: SchedulingState,
+    seq: u64,
+    lock: Arc<Mutex<()>>,
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
+    async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, SError> {
+        let data = encode(&self.state, ErrorSubject::Snapshot(None))?;
+        let snapshot_id = match self.last_applied {
+            Some(id) => format!("{}-{}-{}", id.leader_id, id.index, self.seq),
+            None => format!("--{}", self.seq),
+        };
+        let meta = SnapshotMeta {
+            last_log_id: self.last_applied,
+            last_membership: self.membership.clone(),
+            snapshot_id,
+        };
+        save_snapshot(&self.db, &self.lock, &meta, &data)?;
+        Ok(Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(data)),
+        })
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachineStore {
+    type SnapshotBuilder = SnapshotBuilder;
+
+    async fn applied_state(
+        &mut self,
+    ) -> Result<(Option<LogId<NodeId>>, StoredMembership<NodeId, Node>), SError> {
+        Ok((self.last_applied, self.membership.clone()))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Response>, SError>
+    where
+        I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut out = Vec::new();
+        for entry in entries {
+            self.last_applied = Some(entry.log_id);
+            let response = match entry.payload {
+                EntryPayload::Blank => Response::Applied {
+                    versions: Vec::new(),
+                },
+                EntryPayload::Normal(request) => self.state.apply(entry.log_id.index, &request),
+                EntryPayload::Membership(m) => {
+                    self.membership = StoredMembership::new(Some(entry.log_id), m);
+                    Response::Applied {
+                        versions: Vec::new(),
+                    }
+                }
+            };
+            out.push(response);
+        }
+        self.persist()?;
+        Ok(out)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        self.snapshot_seq += 1;
+        SnapshotBuilder {
+            db: self.db.clone(),
+            last_applied: self.last_applied,
+            membership: self.membership.clone(),
+            state: self.state.clone(),
+            seq: self.snapshot_seq,
+            lock: self.snapshot_lock.clone(),
+        }
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, SError> {
+        Ok(Box::new(Cursor::new(Vec::new())))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta<NodeId, Node>,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> Result<(), SError> {
+        let data = snapshot.into_inner();
+        let state: SchedulingState = decode(
+            &data,
+            CF_SNAPSHOT,
+            "data",
+            ErrorSubject::Snapshot(Some(meta.signature())),
+        )?;
+        save_snapshot(&self.db, &self.snapshot_lock, meta, &data)?;
+        self.state = state;
+        self.last_applied = meta.last_log_id;
+        self.membership = meta.last_membership.clone();
+        self.persist()
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, SError> {
+        let Some(meta) = get_json::<SnapshotMeta<NodeId, Node>>(
+            &self.db,
+            CF_SNAPSHOT,
+            "meta",
+            ErrorSubject::Snapshot(None),
+        )?
+        else {
+            return Ok(None);
+        };
+        let data = self
+            .db
+            .get_cf(cf(&self.db, CF_SNAPSHOT), b"data")
+            .map_err(|e| read_io(ErrorSubject::Snapshot(Some(meta.signature())), e))?
+            .unwrap_or_default();
+        Ok(Some(Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(data)),
+        }))
+    }
+}

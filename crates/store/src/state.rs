@@ -1,0 +1,967 @@
+//! The scheduling state machine: pure, deterministic, no IO.
+//!
+//! [`SchedulingState::apply`] takes a log index and a [`Request`] and returns a
+//! [`Response`]. It never reads a clock (the request carries its time), never
+//! panics on a request, and is all-or-nothing: a rejected request changes no
+//! entity and no booking. Every map is a `BTreeMap`, so that two replicas that
+//! applied the same log serialize to the same bytes.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use casehub_model::{
+    Case, CaseId, EscortTeam, Officer, OfficerId, PersonId, Policy, Post, Room, RoomId, Site,
+    SiteId, Station, StationId, Step, TeamId,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A reference to one versioned entity.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityRef {
+    Site(SiteId),
+    Room(RoomId),
+    Station(StationId),
+    Officer(OfficerId),
+    Team(TeamId),
+    Case(CaseId),
+}
+
+impl fmt::Display for EntityRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EntityRef::Site(id) => write!(f, "site {id}"),
+            EntityRef::Room(id) => write!(f, "room {id}"),
+            EntityRef::Station(id) => write!(f, "station {id}"),
+            EntityRef::Officer(id) => write!(f, "officer {id}"),
+            EntityRef::Team(id) => write!(f, "escort team {id}"),
+            EntityRef::Case(id) => write!(f, "case {id}"),
+        }
+    }
+}
+
+/// A resource that can be booked for an interval.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceRef {
+    Room(RoomId),
+    Officer(OfficerId),
+    Team(TeamId),
+}
+
+impl ResourceRef {
+    pub fn entity(&self) -> EntityRef {
+        match self {
+            ResourceRef::Room(id) => EntityRef::Room(id.clone()),
+            ResourceRef::Officer(id) => EntityRef::Officer(id.clone()),
+            ResourceRef::Team(id) => EntityRef::Team(id.clone()),
+        }
+    }
+}
+
+/// A booking of a resource for the half-open interval `[start, end)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Booking {
+    pub case: CaseId,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// The person it serves, when it serves one (a room step), else `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<PersonId>,
+    /// The step it serves, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<Step>,
+}
+
+impl Booking {
+    fn overlaps(&self, other: &Booking) -> bool {
+        self.start < other.end && other.start < self.end
+    }
+}
+
+/// One booking in a [`Command::CommitPlan`]: which resource, and the booking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedBooking {
+    pub resource: ResourceRef,
+    #[serde(flatten)]
+    pub booking: Booking,
+}
+
+/// An entity with its version. Versions start at 1 and grow by one at every
+/// change of the entity or of its bookings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Versioned<T> {
+    pub version: u64,
+    pub value: T,
+}
+
+/// A bookable entity: versioned, with its bookings sorted by start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bookable<T> {
+    pub version: u64,
+    pub value: T,
+    #[serde(default)]
+    pub bookings: Vec<Booking>,
+}
+
+/// A room and the site it belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoomEntry {
+    pub site: SiteId,
+    pub room: Room,
+}
+
+/// Where a case is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStatus {
+    Submitted,
+    Planned,
+    InProgress,
+    Exited,
+}
+
+/// Step progress of one person.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonProgress {
+    /// The step under way and when it started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<(Step, DateTime<Utc>)>,
+    /// Completed steps with their start and end, in order.
+    #[serde(default)]
+    pub completed: Vec<(Step, DateTime<Utc>, DateTime<Utc>)>,
+}
+
+/// A case in the store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseEntry {
+    pub case: Case,
+    pub status: CaseStatus,
+    pub submitted_at: DateTime<Utc>,
+    #[serde(default)]
+    pub progress: BTreeMap<PersonId, PersonProgress>,
+}
+
+/// A command, validated and applied by the state machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Command {
+    /// Register or update a site with its rooms. A room may not move to
+    /// another site, and a room with bookings may not be removed.
+    UpsertSite(Site),
+    UpsertStation(Station),
+    /// The officer's site or station must be known.
+    UpsertOfficer(Officer),
+    /// The team's site and every member must be known.
+    UpsertTeam(EscortTeam),
+    SetPolicy(Policy),
+    /// A new case; its id must be new and its origin station known.
+    SubmitCase(Case),
+    /// Book resources for cases, all or nothing. `expected_versions` are the
+    /// versions the plan was computed against; any difference rejects it.
+    CommitPlan {
+        bookings: Vec<PlannedBooking>,
+        #[serde(default)]
+        expected_versions: Vec<(EntityRef, u64)>,
+    },
+    StartStep {
+        case: CaseId,
+        person: PersonId,
+        step: Step,
+    },
+    CompleteStep {
+        case: CaseId,
+        person: PersonId,
+        step: Step,
+    },
+    /// Release the case's rooms from the request's time on: bookings under
+    /// way end then, later ones are dropped. An empty list releases all its rooms.
+    ReleaseRooms {
+        case: CaseId,
+        #[serde(default)]
+        rooms: Vec<RoomId>,
+    },
+    /// The case leaves: every booking of it is released and it is closed.
+    ExitCase {
+        case: CaseId,
+    },
+}
+
+impl Command {
+    /// A one-line summary for the audit log.
+    pub fn summary(&self) -> String {
+        match self {
+            Command::UpsertSite(s) => format!("upsert site {} ({} rooms)", s.id, s.rooms.len()),
+            Command::UpsertStation(s) => format!("upsert station {}", s.id),
+            Command::UpsertOfficer(o) => format!("upsert officer {}", o.id),
+            Command::UpsertTeam(t) => format!("upsert escort team {}", t.id),
+            Command::SetPolicy(_) => "set policy".to_string(),
+            Command::SubmitCase(c) => {
+                format!("submit case {} ({} persons)", c.id, c.persons.len())
+            }
+            Command::CommitPlan { bookings, .. } => {
+                let mut cases: Vec<&str> =
+                    bookings.iter().map(|b| b.booking.case.as_str()).collect();
+                cases.sort_unstable();
+                cases.dedup();
+                format!(
+                    "commit plan: {} bookings for case(s) {}",
+                    bookings.len(),
+                    cases.join(", ")
+                )
+            }
+            Command::StartStep { case, person, step } => {
+                format!("start {step} of {person} in case {case}")
+            }
+            Command::CompleteStep { case, person, step } => {
+                format!("complete {step} of {person} in case {case}")
+            }
+            Command::ReleaseRooms { case, rooms } if rooms.is_empty() => {
+                format!("release all rooms of case {case}")
+            }
+            Command::ReleaseRooms { case, rooms } => {
+                let rooms: Vec<&str> = rooms.iter().map(|r| r.as_str()).collect();
+                format!("release rooms {} of case {case}", rooms.join(", "))
+            }
+            Command::ExitCase { case } => format!("exit case {case}"),
+        }
+    }
+}
+
+/// A client write. `(client_id, request_id)` identifies it: a retry with the
+/// same pair gets the first answer back and changes nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    pub client_id: String,
+    pub request_id: u64,
+    /// Who asked (an officer or operator name), for the audit log.
+    pub actor: String,
+    /// The site the request came from, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<SiteId>,
+    /// When the request was made: the state machine's only clock.
+    pub time: DateTime<Utc>,
+    pub command: Command,
+}
+
+/// Why a request was rejected, one item per problem found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Conflict {
+    /// The request names an entity the store does not know.
+    Unknown { entity: EntityRef },
+    /// The entity changed since the plan was computed.
+    StaleVersion {
+        entity: EntityRef,
+        expected: u64,
+        actual: u64,
+    },
+    /// The booking overlaps an existing one (or another in the same request)
+    /// beyond the resource's capacity.
+    Overlap {
+        resource: ResourceRef,
+        case: CaseId,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    },
+    /// A value that is not acceptable here; `field` names it.
+    Invalid { field: String, reason: String },
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Conflict::Unknown { entity } => write!(f, "unknown {entity}"),
+            Conflict::StaleVersion {
+                entity,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "{entity} is at version {actual}, the plan expected {expected}"
+            ),
+            Conflict::Overlap {
+                resource,
+                case,
+                start,
+                end,
+            } => write!(
+                f,
+                "{} is booked for case {case} from {start} to {end}",
+                resource.entity()
+            ),
+            Conflict::Invalid { field, reason } => write!(f, "invalid {field}: {reason}"),
+        }
+    }
+}
+
+/// The answer to a [`Request`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Response {
+    /// Applied; the new versions of the entities it changed.
+    Applied { versions: Vec<(EntityRef, u64)> },
+    /// Not applied; nothing changed.
+    Rejected {
+        reason: String,
+        conflicts: Vec<Conflict>,
+    },
+}
+
+impl Response {
+    pub fn is_applied(&self) -> bool {
+        matches!(self, Response::Applied { .. })
+    }
+
+    fn rejected(reason: impl Into<String>, conflicts: Vec<Conflict>) -> Self {
+        Response::Rejected {
+            reason: reason.into(),
+            conflicts,
+        }
+    }
+}
+
+/// One applied (or rejected) request, in log order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// The Raft log index the request was applied at.
+    pub index: u64,
+    pub time: DateTime<Utc>,
+    pub actor: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<SiteId>,
+    pub client_id: String,
+    pub request_id: u64,
+    /// What the command did, in one line.
+    pub summary: String,
+    /// `None` when applied, else the rejection reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<String>,
+}
+
+/// The whole replicated scheduling state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SchedulingState {
+    pub sites: BTreeMap<SiteId, Versioned<Site>>,
+    pub rooms: BTreeMap<RoomId, Bookable<RoomEntry>>,
+    pub stations: BTreeMap<StationId, Versioned<Station>>,
+    pub officers: BTreeMap<OfficerId, Bookable<Officer>>,
+    pub teams: BTreeMap<TeamId, Bookable<EscortTeam>>,
+    pub cases: BTreeMap<CaseId, Versioned<CaseEntry>>,
+    pub policy: Policy,
+    /// client id → request id → the response it got.
+    pub applied_requests: BTreeMap<String, BTreeMap<u64, Response>>,
+    pub audit: Vec<AuditEntry>,
+}
+
+type Outcome = Result<Vec<(EntityRef, u64)>, Response>;
+
+fn reject_if(conflicts: Vec<Conflict>, reason: &str) -> Result<(), Response> {
+    if conflicts.is_empty() {
+        Ok(())
+    } else {
+        Err(Response::rejected(reason, conflicts))
+    }
+}
+
+fn unknown(entity: EntityRef) -> Response {
+    Response::rejected(
+        format!("unknown {entity}"),
+        vec![Conflict::Unknown { entity }],
+    )
+}
+
+fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Response {
+    let (field, reason) = (field.into(), reason.into());
+    Response::rejected(
+        format!("invalid {field}: {reason}"),
+        vec![Conflict::Invalid { field, reason }],
+    )
+}
+
+/// Insert or bump: version 1 for a new entry, else one more than before.
+fn next_version(old: Option<u64>) -> u64 {
+    old.map_or(1, |v| v + 1)
+}
+
+/// Truncate `bookings` of `case` at `at`: those under way end at `at`, later
+/// ones are dropped. Returns whether anything changed.
+fn release(bookings: &mut Vec<Booking>, case: &CaseId, at: DateTime<Utc>) -> bool {
+    let before = bookings.clone();
+    bookings.retain(|b| !(b.case == *case && b.start >= at));
+    for b in bookings.iter_mut() {
+        if b.case == *case && b.end > at {
+            b.end = at;
+        }
+    }
+    *bookings != before
+}
+
+/// The most bookings of `bookings` under way at one moment of `within`.
+fn max_concurrency(bookings: &[&Booking], within: &Booking) -> usize {
+    // The maximum over an interval is reached at its start or at a booking's start.
+    bookings
+        .iter()
+        .map(|b| {
+            let at = b.start.max(within.start);
+            bookings
+                .iter()
+                .filter(|o| o.start <= at && at < o.end)
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// The most of `bookings` under way at one moment.
+fn peak(bookings: &[Booking]) -> usize {
+    bookings
+        .iter()
+        .map(|b| {
+            bookings
+                .iter()
+                .filter(|o| o.start <= b.start && b.start < o.end)
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+impl SchedulingState {
+    /// A new, empty state with the default policy.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The current version of an entity, if it exists.
+    pub fn version_of(&self, entity: &EntityRef) -> Option<u64> {
+        match entity {
+            EntityRef::Site(id) => self.sites.get(id).map(|e| e.version),
+            EntityRef::Room(id) => self.rooms.get(id).map(|e| e.version),
+            EntityRef::Station(id) => self.stations.get(id).map(|e| e.version),
+            EntityRef::Officer(id) => self.officers.get(id).map(|e| e.version),
+            EntityRef::Team(id) => self.teams.get(id).map(|e| e.version),
+            EntityRef::Case(id) => self.cases.get(id).map(|e| e.version),
+        }
+    }
+
+    /// The bookings of a resource, or `None` if it is unknown.
+    pub fn bookings_of(&self, resource: &ResourceRef) -> Option<&[Booking]> {
+        match resource {
+            ResourceRef::Room(id) => self.rooms.get(id).map(|e| e.bookings.as_slice()),
+            ResourceRef::Officer(id) => self.officers.get(id).map(|e| e.bookings.as_slice()),
+            ResourceRef::Team(id) => self.teams.get(id).map(|e| e.bookings.as_slice()),
+        }
+    }
+
+    fn bookings_mut(&mut self, resource: &ResourceRef) -> Option<(&mut u64, &mut Vec<Booking>)> {
+        match resource {
+            ResourceRef::Room(id) => self
+                .rooms
+                .get_mut(id)
+                .map(|e| (&mut e.version, &mut e.bookings)),
+            ResourceRef::Officer(id) => self
+                .officers
+                .get_mut(id)
+                .map(|e| (&mut e.version, &mut e.bookings)),
+            ResourceRef::Team(id) => self
+                .teams
+                .get_mut(id)
+                .map(|e| (&mut e.version, &mut e.bookings)),
+        }
+    }
+
+    fn capacity_of(&self, resource: &ResourceRef) -> usize {
+        match resource {
+            ResourceRef::Room(id) => self
+                .rooms
+                .get(id)
+                .map_or(1, |e| e.value.room.capacity as usize),
+            ResourceRef::Officer(_) | ResourceRef::Team(_) => 1,
+        }
+    }
+
+    /// The response an earlier request with this id got, if any.
+    pub fn earlier_response(&self, client_id: &str, request_id: u64) -> Option<&Response> {
+        self.applied_requests.get(client_id)?.get(&request_id)
+    }
+
+    /// The audit entries from log index `index` on, in log order.
+    pub fn audit_from(&self, index: u64) -> &[AuditEntry] {
+        let start = self.audit.partition_point(|a| a.index < index);
+        &self.audit[start..]
+    }
+
+    /// Apply one request at log index `index`. Deterministic and all-or-nothing.
+    ///
+    /// A request whose `(client_id, request_id)` was applied before gets the
+    /// earlier response back, whatever its command, and changes nothing. A
+    /// request without a client id or an actor is rejected without being
+    /// recorded for deduplication.
+    pub fn apply(&mut self, index: u64, request: &Request) -> Response {
+        if let Some(earlier) = self.earlier_response(&request.client_id, request.request_id) {
+            return earlier.clone();
+        }
+        for (field, value) in [("client_id", &request.client_id), ("actor", &request.actor)] {
+            if value.trim().is_empty() {
+                return invalid(field, "must not be empty");
+            }
+        }
+        let response = match self.execute(request) {
+            Ok(versions) => Response::Applied { versions },
+            Err(rejected) => rejected,
+        };
+        self.audit.push(AuditEntry {
+            index,
+            time: request.time,
+            actor: request.actor.clone(),
+            site: request.site.clone(),
+            client_id: request.client_id.clone(),
+            request_id: request.request_id,
+            summary: request.command.summary(),
+            rejected: match &response {
+                Response::Applied { .. } => None,
+                Response::Rejected { reason, .. } => Some(reason.clone()),
+            },
+        });
+        self.applied_requests
+            .entry(request.client_id.clone())
+            .or_default()
+            .insert(request.request_id, response.clone());
+        response
+    }
+
+    /// Validate, then change. Every check happens before the first change.
+    fn execute(&mut self, request: &Request) -> Outcome {
+        let now = request.time;
+        match &request.command {
+            Command::UpsertSite(site) => self.upsert_site(site),
+            Command::UpsertStation(station) => {
+                let v = next_version(self.stations.get(&station.id).map(|e| e.version));
+                self.stations.insert(
+                    station.id.clone(),
+                    Versioned {
+                        version: v,
+                        value: station.clone(),
+                    },
+                );
+                Ok(vec![(EntityRef::Station(station.id.clone()), v)])
+            }
+            Command::UpsertOfficer(officer) => {
+                match &officer.post {
+                    Post::Site(s) if !self.sites.contains_key(s) => {
+                        return Err(unknown(EntityRef::Site(s.clone())));
+                    }
+                    Post::Station(s) if !self.stations.contains_key(s) => {
+                        return Err(unknown(EntityRef::Station(s.clone())));
+                    }
+                    _ => {}
+                }
+                let entry = self.officers.entry(officer.id.clone()).or_insert(Bookable {
+                    version: 0,
+                    value: officer.clone(),
+                    bookings: Vec::new(),
+                });
+                entry.version += 1;
+                entry.value = officer.clone();
+                Ok(vec![(
+                    EntityRef::Officer(officer.id.clone()),
+                    entry.version,
+                )])
+            }
+            Command::UpsertTeam(team) => {
+                let mut conflicts = Vec::new();
+                if !self.sites.contains_key(&team.site) {
+                    conflicts.push(Conflict::Unknown {
+                        entity: EntityRef::Site(team.site.clone()),
+                    });
+                }
+                for m in &team.members {
+                    if !self.officers.contains_key(m) {
+                        conflicts.push(Conflict::Unknown {
+                            entity: EntityRef::Officer(m.clone()),
+                        });
+                    }
+                }
+                reject_if(conflicts, "the escort team names unknown entities")?;
+                let entry = self.teams.entry(team.id.clone()).or_insert(Bookable {
+                    version: 0,
+                    value: team.clone(),
+                    bookings: Vec::new(),
+                });
+                entry.version += 1;
+                entry.value = team.clone();
+                Ok(vec![(EntityRef::Team(team.id.clone()), entry.version)])
+            }
+            Command::SetPolicy(policy) => {
+                self.policy = policy.clone();
+                Ok(Vec::new())
+            }
+            Command::SubmitCase(case) => {
+                if self.cases.contains_key(&case.id) {
+                    return Err(invalid(
+                        "case.id",
+                        format!("case {} was already submitted", case.id),
+                    ));
+                }
+                if !self.stations.contains_key(&case.origin) {
+                    return Err(unknown(EntityRef::Station(case.origin.clone())));
+                }
+                let progress = case
+                    .persons
+                    .iter()
+                    .map(|p| (p.id.clone(), PersonProgress::default()))
+                    .collect();
+                self.cases.insert(
+                    case.id.clone(),
+                    Versioned {
+                        version: 1,
+                        value: CaseEntry {
+                            case: case.clone(),
+                            status: CaseStatus::Submitted,
+                            submitted_at: now,
+                            progress,
+                        },
+                    },
+                );
+                Ok(vec![(EntityRef::Case(case.id.clone()), 1)])
+            }
+            Command::CommitPlan {
+                bookings,
+                expected_versions,
+            } => self.commit_plan(bookings, expected_versions),
+            Command::StartStep { case, person, step } => {
+                let entry = self.open_case_mut(case)?;
+                let Some(progress) = entry.value.progress.get_mut(person) else {
+                    return Err(invalid(
+                        "person",
+                        format!("{person} is not a person of case {case}"),
+                    ));
+                };
+                if let Some((current, _)) = progress.current {
+                    return Err(invalid(
+                        "step",
+                        format!("{person} is still in {current}; complete it first"),
+                    ));
+                }
+                if progress.completed.iter().any(|(s, _, _)| s == step) {
+                    return Err(invalid(
+                        "step",
+                        format!("{person} has already completed {step}"),
+                    ));
+                }
+                progress.current = Some((*step, now));
+                entry.value.status = CaseStatus::InProgress;
+                entry.version += 1;
+                Ok(vec![(EntityRef::Case(case.clone()), entry.version)])
+            }
+            Command::CompleteStep { case, person, step } => {
+                let entry = self.open_case_mut(case)?;
+                let Some(progress) = entry.value.progress.get_mut(person) else {
+                    return Err(invalid(
+                        "person",
+                        format!("{person} is not a person of case {case}"),
+                    ));
+                };
+                match progress.current {
+                    Some((current, started)) if current == *step => {
+                        progress.current = None;
+                        progress.completed.push((*step, started, now));
+                    }
+                    Some((current, _)) => {
+                        return Err(invalid(
+                            "step",
+                            format!("{person} is in {current}, not in {step}"),
+                        ));
+                    }
+                    None => {
+                        return Err(invalid("step", format!("{person} has not started {step}")));
+                    }
+                }
+                entry.version += 1;
+                Ok(vec![(EntityRef::Case(case.clone()), entry.version)])
+            }
+            Command::ReleaseRooms { case, rooms } => {
+                self.open_case_mut(case)?;
+                let conflicts: Vec<Conflict> = rooms
+                    .iter()
+                    .filter(|r| !self.rooms.contains_key(*r))
+                    .map(|r| Conflict::Unknown {
+                        entity: EntityRef::Room(r.clone()),
+                    })
+                    .collect();
+                reject_if(conflicts, "unknown rooms")?;
+                let mut changed = Vec::new();
+                for (id, entry) in self.rooms.iter_mut() {
+                    if (rooms.is_empty() || rooms.contains(id))
+                        && release(&mut entry.bookings, case, now)
+                    {
+                        entry.version += 1;
+                        changed.push((EntityRef::Room(id.clone()), entry.version));
+                    }
+                }
+                Ok(changed)
+            }
+            Command::ExitCase { case } => {
+                self.open_case_mut(case)?;
+                let mut changed = Vec::new();
+                for (id, e) in self.rooms.iter_mut() {
+                    if release(&mut e.bookings, case, now) {
+                        e.version += 1;
+                        changed.push((EntityRef::Room(id.clone()), e.version));
+                    }
+                }
+                for (id, e) in self.officers.iter_mut() {
+                    if release(&mut e.bookings, case, now) {
+                        e.version += 1;
+                        changed.push((EntityRef::Officer(id.clone()), e.version));
+                    }
+                }
+                for (id, e) in self.teams.iter_mut() {
+                    if release(&mut e.bookings, case, now) {
+                        e.version += 1;
+                        changed.push((EntityRef::Team(id.clone()), e.version));
+                    }
+                }
+                let entry = self.open_case_mut(case)?;
+                entry.value.status = CaseStatus::Exited;
+                entry.version += 1;
+                changed.push((EntityRef::Case(case.clone()), entry.version));
+                Ok(changed)
+            }
+        }
+    }
+
+    /// A known case that has not exited.
+    fn open_case_mut(&mut self, case: &CaseId) -> Result<&mut Versioned<CaseEntry>, Response> {
+        match self.cases.get_mut(case) {
+            None => Err(unknown(EntityRef::Case(case.clone()))),
+            Some(e) if e.value.status == CaseStatus::Exited => {
+                Err(invalid("case", format!("case {case} has exited")))
+            }
+            Some(e) => Ok(e),
+        }
+    }
+
+    fn upsert_site(&mut self, site: &Site) -> Outcome {
+        let mut conflicts = Vec::new();
+        for room in &site.rooms {
+            if let Some(e) = self.rooms.get(&room.id)
+                && e.value.site != site.id
+            {
+                conflicts.push(Conflict::Invalid {
+                    field: format!("rooms.{}", room.id),
+                    reason: format!("room {} belongs to site {}", room.id, e.value.site),
+                });
+            }
+        }
+        // A room's capacity may not fall below what it already holds at once.
+        for room in &site.rooms {
+            if let Some(e) = self.rooms.get(&room.id) {
+                let held = peak(&e.bookings);
+                if held > room.capacity as usize {
+                    conflicts.push(Conflict::Invalid {
+                        field: format!("rooms.{}.capacity", room.id),
+                        reason: format!(
+                            "room {} holds {held} persons at once in its bookings; capacity {} is too small",
+                            room.id, room.capacity
+                        ),
+                    });
+                }
+            }
+        }
+        // Rooms removed from the site must have no bookings.
+        for (id, e) in &self.rooms {
+            if e.value.site == site.id
+                && !site.rooms.iter().any(|r| &r.id == id)
+                && let Some(b) = e.bookings.first()
+            {
+                conflicts.push(Conflict::Overlap {
+                    resource: ResourceRef::Room(id.clone()),
+                    case: b.case.clone(),
+                    start: b.start,
+                    end: b.end,
+                });
+            }
+        }
+        reject_if(conflicts, "the site update conflicts with rooms in use")?;
+
+        let mut changed = Vec::new();
+        let v = next_version(self.sites.get(&site.id).map(|e| e.version));
+        self.sites.insert(
+            site.id.clone(),
+            Versioned {
+                version: v,
+                value: site.clone(),
+            },
+        );
+        changed.push((EntityRef::Site(site.id.clone()), v));
+        self.rooms
+            .retain(|id, e| e.value.site != site.id || site.rooms.iter().any(|r| &r.id == id));
+        for room in &site.rooms {
+            let entry = self.rooms.entry(room.id.clone()).or_insert(Bookable {
+                version: 0,
+                value: RoomEntry {
+                    site: site.id.clone(),
+                    room: room.clone(),
+                },
+                bookings: Vec::new(),
+            });
+            if entry.version == 0 || entry.value.room != *room {
+                entry.version += 1;
+                entry.value.room = room.clone();
+                changed.push((EntityRef::Room(room.id.clone()), entry.version));
+            }
+        }
+        Ok(changed)
+    }
+
+    fn commit_plan(
+        &mut self,
+        bookings: &[PlannedBooking],
+        expected_versions: &[(EntityRef, u64)],
+    ) -> Outcome {
+        if bookings.is_empty() {
+            return Err(invalid("bookings", "a plan books at least one resource"));
+        }
+        let mut conflicts = Vec::new();
+        for (entity, expected) in expected_versions {
+            match self.version_of(entity) {
+                None => conflicts.push(Conflict::Unknown {
+                    entity: entity.clone(),
+                }),
+                Some(actual) if actual != *expected => conflicts.push(Conflict::StaleVersion {
+                    entity: entity.clone(),
+                    expected: *expected,
+                    actual,
+                }),
+                Some(_) => {}
+            }
+        }
+        reject_if(conflicts, "the plan was computed against stale versions")?;
+
+        let mut conflicts = Vec::new();
+        for (i, pb) in bookings.iter().enumerate() {
+            let b = &pb.booking;
+            if b.end <= b.start {
+                conflicts.push(Conflict::Invalid {
+                    field: format!("bookings[{i}].end"),
+                    reason: format!(
+                        "the booking ends at {} before it starts at {}",
+                        b.end, b.start
+                    ),
+                });
+            }
+            match self.cases.get(&b.case) {
+                None => conflicts.push(Conflict::Unknown {
+                    entity: EntityRef::Case(b.case.clone()),
+                }),
+                Some(c) if c.value.status == CaseStatus::Exited => {
+                    conflicts.push(Conflict::Invalid {
+                        field: format!("bookings[{i}].case"),
+                        reason: format!("case {} has exited", b.case),
+                    })
+                }
+                Some(c) => {
+                    if let Some(p) = &b.person
+                        && !c.value.progress.contains_key(p)
+                    {
+                        conflicts.push(Conflict::Invalid {
+                            field: format!("bookings[{i}].person"),
+                            reason: format!("{p} is not a person of case {}", b.case),
+                        });
+                    }
+                    if let (ResourceRef::Room(r), Some(step)) = (&pb.resource, b.step)
+                        && let Some(room) = self.rooms.get(r)
+                    {
+                        let wanted = step.room_kind(c.value.case.category);
+                        if room.value.room.kind != wanted {
+                            conflicts.push(Conflict::Invalid {
+                                field: format!("bookings[{i}].resource"),
+                                reason: format!(
+                                    "{step} needs a {wanted} room; room {r} is a {} room",
+                                    room.value.room.kind
+                                ),
+                            });
+                        }
+                    }
+                }
+            }
+            if self.bookings_of(&pb.resource).is_none() {
+                conflicts.push(Conflict::Unknown {
+                    entity: pb.resource.entity(),
+                });
+            }
+        }
+        reject_if(conflicts, "the plan is invalid")?;
+
+        // Capacity: every resource, existing bookings and the new ones together.
+        let mut by_resource: BTreeMap<&ResourceRef, Vec<&Booking>> = BTreeMap::new();
+        for pb in bookings {
+            by_resource
+                .entry(&pb.resource)
+                .or_default()
+                .push(&pb.booking);
+        }
+        let mut conflicts = Vec::new();
+        for (resource, new) in &by_resource {
+            let existing = self.bookings_of(resource).unwrap_or(&[]);
+            let capacity = self.capacity_of(resource);
+            for nb in new {
+                let mut overlapping: Vec<&Booking> = existing
+                    .iter()
+                    .chain(new.iter().copied())
+                    .filter(|o| o.overlaps(nb))
+                    .collect();
+                // `nb` itself is in `new`, hence in the list once.
+                if max_concurrency(&overlapping, nb) > capacity {
+                    overlapping.retain(|o| !std::ptr::eq(*o, *nb));
+                    let culprit = overlapping
+                        .iter()
+                        .find(|o| existing.iter().any(|e| std::ptr::eq(e, **o)))
+                        .or(overlapping.first())
+                        .copied()
+                        .unwrap_or(nb);
+                    let conflict = Conflict::Overlap {
+                        resource: (*resource).clone(),
+                        case: culprit.case.clone(),
+                        start: culprit.start,
+                        end: culprit.end,
+                    };
+                    if !conflicts.contains(&conflict) {
+                        conflicts.push(conflict);
+                    }
+                }
+            }
+        }
+        reject_if(conflicts, "the plan overlaps existing bookings")?;
+
+        // All checks passed: apply.
+        let mut changed = Vec::new();
+        for (resource, new) in by_resource {
+            let (version, list) = self
+                .bookings_mut(resource)
+                .expect("checked above: the resource exists");
+            list.extend(new.into_iter().cloned());
+            list.sort_by_key(|b| (b.start, b.end));
+            *version += 1;
+            changed.push((resource.entity(), *version));
+        }
+        let mut cases: Vec<&CaseId> = bookings.iter().map(|b| &b.booking.case).collect();
+        cases.sort();
+        cases.dedup();
+        for case in cases {
+            let entry = self
+                .cases
+                .get_mut(case)
+                .expect("checked above: the case exists");
+            if entry.value.status == CaseStatus::Submitted {
+                entry.value.status = CaseStatus::Planned;
+            }
+            entry.version += 1;
+            changed.push((EntityRef::Case(case.clone()), entry.version));
+        }
+        Ok(changed)
+    }
+}
