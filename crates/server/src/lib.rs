@@ -1,0 +1,78 @@
+//! The casehub node: the Raft transport over gRPC (tonic) and the node that
+//! serves it. casehub-store knows openraft and RocksDB but not tonic; this
+//! crate carries openraft's messages between nodes.
+//!
+//! # The transport
+//!
+//! `proto/casehub/v1/raft.proto` defines `casehub.v1.RaftService`:
+//!
+//! | rpc | called by | does |
+//! |---|---|---|
+//! | `AppendEntries` | the leader | `Raft::append_entries` on the receiver |
+//! | `Vote` | a candidate | `Raft::vote` |
+//! | `InstallSnapshot` | the leader, for a follower too far behind | `Raft::install_snapshot`, one chunk per call |
+//! | `ClientWrite` | clients | `Raft::client_write` of a [`casehub_store::Request`] on the leader |
+//!
+//! Raft messages are openraft's own request and response types serialized
+//! as JSON in a `bytes payload`: the same serde encoding the store uses on
+//! disk. The sending side ([`network::GrpcNetwork`], openraft's
+//! `RaftNetworkFactory`) keeps one lazily connected tonic channel per target
+//! node and maps gRPC statuses back to openraft's `RPCError`s; the receiving
+//! side ([`service::RaftGrpc`]) decodes, calls the local `Raft` and encodes.
+//!
+//! Errors are gRPC statuses. A payload that does not decode is
+//! `INVALID_ARGUMENT` naming the rpc and the expected type; the node keeps
+//! serving. A stopping node answers `UNAVAILABLE`. A Raft error carries its
+//! JSON in the status details so that the sender rebuilds it. `ClientWrite` on
+//! a node that is not the leader is `FAILED_PRECONDITION`, with the leader's
+//! id and address in the metadata `casehub-leader-id` and
+//! `casehub-leader-addr` (`UNAVAILABLE` if no leader is known); nothing is
+//! forwarded yet. Messages up to [`MAX_MESSAGE_SIZE`] are accepted; snapshot
+//! chunks are 1 MiB of data ([`Node::default_config`]).
+//!
+//! # Starting a node
+//!
+//! [`Node::start`]`(id, addr, data_dir)`:
+//!
+//! 1. binds `addr` (port 0 picks a free port; [`Node::addr`] tells which);
+//! 2. opens the RocksDB store in `data_dir` with `casehub_store::rocks::open`
+//!    (created if missing; a restarted node resumes its vote, log and state);
+//! 3. wraps the state machine so that every applied batch is published to a
+//!    [`StateView`] ([`Node::state`]), since openraft owns the state machine;
+//! 4. builds the `openraft::Raft` with [`network::GrpcNetwork`];
+//! 5. serves `RaftService` on the listener.
+//!
+//! A new cluster is initialized once, on one node, with every initial member
+//! and its address (`node.raft().initialize(members)`); later members join
+//! with `add_learner` and `change_membership`. [`Node::shutdown`] stops Raft
+//! (closing the database) and then the server.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::collections::BTreeMap;
+//! let node = casehub_server::Node::start(1, "127.0.0.1:7001", "/var/lib/casehub/1").await?;
+//! node.raft()
+//!     .initialize(BTreeMap::from([(1, node.basic_node())]))
+//!     .await?;
+//! // ... serve ...
+//! node.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod network;
+pub mod node;
+pub mod service;
+pub mod view;
+
+pub use node::{Node, NodeError};
+pub use view::{Applied, StateView};
+
+/// The largest gRPC message a node sends or accepts: 64 MiB.
+pub const MAX_MESSAGE_SIZE: usize = 64 << 20;
+
+/// Generated gRPC code for package `casehub.v1` (`proto/casehub/v1/raft.proto`).
+#[allow(missing_docs, clippy::all)]
+pub mod proto {
+    tonic::include_proto!("casehub.v1");
+}
