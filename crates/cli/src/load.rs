@@ -65,14 +65,6 @@ pub fn travel_model(region: &Region, scenario: &Path) -> Result<Box<dyn TravelMo
     })
 }
 
-/// Every station, site and candidate site of the region as a place.
-pub fn places(region: &Region) -> Vec<Place> {
-    region
-        .places()
-        .map(|(id, loc)| Place::new(id, loc))
-        .collect()
-}
-
 /// Stations × sites and candidate sites.
 pub fn station_site_table(region: &Region, model: &dyn TravelModel) -> Result<TravelTable> {
     let stations: Vec<Place> = region
@@ -97,8 +89,7 @@ pub fn station_site_table(region: &Region, model: &dyn TravelModel) -> Result<Tr
 /// The table the engine needs: every place to every place where the source
 /// has it; a one-directional matrix falls back to stations × sites.
 pub fn full_table(region: &Region, model: &dyn TravelModel) -> Result<TravelTable> {
-    let all = places(region);
-    match TravelTable::build(model, &all, &all) {
+    match TravelTable::for_region(model, region) {
         Ok(t) => Ok(t),
         Err(_) if matches!(region.travel, TravelConfig::Matrix { .. }) => {
             station_site_table(region, model)

@@ -18,7 +18,7 @@ use casehub_model::{
     SiteKind, TeamId,
 };
 use casehub_planning::{Method, Settings, State, generate, milp, plan, validate};
-use casehub_travel::{GreatCircle, Place, TravelTable};
+use casehub_travel::{GreatCircle, TravelTable};
 
 /// The 3-site sample, or a 6-site variant with three more sub-centers (at
 /// the stations S25, S26 and S10) and more escort teams.
@@ -147,12 +147,7 @@ fn region(sites: usize) -> Region {
 }
 
 fn state(region: Region, n: usize, now: DateTime<Utc>) -> State {
-    let places: Vec<Place> = region
-        .places()
-        .map(|(id, loc)| Place::new(id, loc))
-        .collect();
-    let travel =
-        TravelTable::build(&GreatCircle::new(1.35, 45.0).unwrap(), &places, &places).unwrap();
+    let travel = TravelTable::for_region(&GreatCircle::new(1.35, 45.0).unwrap(), &region).unwrap();
     let pending = generate::pending_cases(&region, now, n, 60, 12 * 60, 1);
     State {
         region,

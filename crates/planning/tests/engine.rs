@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use casehub_model::scenario::parse_region;
 use casehub_model::{LegalCategory, Region};
 use casehub_planning::{Method, Rule, Settings, State, generate, plan, validate};
-use casehub_travel::{GreatCircle, Place, TravelTable};
+use casehub_travel::{GreatCircle, TravelTable};
 
 fn region() -> Region {
     parse_region(
@@ -18,12 +18,7 @@ fn region() -> Region {
 
 fn state(n: usize, seed: u64) -> State {
     let region = region();
-    let places: Vec<Place> = region
-        .places()
-        .map(|(id, loc)| Place::new(id, loc))
-        .collect();
-    let travel =
-        TravelTable::build(&GreatCircle::new(1.35, 45.0).unwrap(), &places, &places).unwrap();
+    let travel = TravelTable::for_region(&GreatCircle::new(1.35, 45.0).unwrap(), &region).unwrap();
     let now: DateTime<Utc> = "2026-11-27T02:00:00Z".parse().unwrap();
     let pending = generate::pending_cases(&region, now, n, 90, 0, seed);
     State {

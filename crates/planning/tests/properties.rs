@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use casehub_model::Region;
 use casehub_model::scenario::parse_region;
 use casehub_planning::{Method, Rule, Settings, State, generate, plan, validate};
-use casehub_travel::{GreatCircle, Place, TravelTable};
+use casehub_travel::{GreatCircle, TravelTable};
 
 fn base() -> (Region, TravelTable) {
     let region = parse_region(
@@ -16,12 +16,7 @@ fn base() -> (Region, TravelTable) {
         include_str!("../../../simulations/sample-county/region-3-sites.toml"),
     )
     .unwrap();
-    let places: Vec<Place> = region
-        .places()
-        .map(|(id, loc)| Place::new(id, loc))
-        .collect();
-    let travel =
-        TravelTable::build(&GreatCircle::new(1.35, 45.0).unwrap(), &places, &places).unwrap();
+    let travel = TravelTable::for_region(&GreatCircle::new(1.35, 45.0).unwrap(), &region).unwrap();
     (region, travel)
 }
 

@@ -12,7 +12,7 @@ use casehub_model::{
 use casehub_planning::{
     EscortMode, Method, PendingCase, Plan, Rule, Settings, State, plan, validate,
 };
-use casehub_travel::{GreatCircle, Place, TravelTable};
+use casehub_travel::{GreatCircle, TravelTable};
 
 const REGION: &str = r#"
 format_version = 1
@@ -226,12 +226,7 @@ fn case(
 }
 
 fn state(region: Region, pending: Vec<PendingCase>) -> State {
-    let places: Vec<Place> = region
-        .places()
-        .map(|(id, loc)| Place::new(id, loc))
-        .collect();
-    let travel =
-        TravelTable::build(&GreatCircle::new(1.3, 50.0).unwrap(), &places, &places).unwrap();
+    let travel = TravelTable::for_region(&GreatCircle::new(1.3, 50.0).unwrap(), &region).unwrap();
     State {
         region,
         travel,

@@ -16,7 +16,7 @@ use casehub_planning::{
     Blocked, CasePlan, Commitment, CostBreakdown, Escort, EscortMode, PendingCase, PersonPlan,
     Plan, RoomBooking, Rule, SolverReport, State, StepBooking, TeamCommitment, Violation, validate,
 };
-use casehub_travel::{GreatCircle, Place, TravelTable};
+use casehub_travel::{GreatCircle, TravelTable};
 
 /// A tiny region, UTC+8: a main center open all day, a small sub-center, one
 /// station of four officers (one woman) that must keep two, center staff, and
@@ -193,11 +193,7 @@ fn region() -> Region {
 }
 
 fn travel(region: &Region) -> TravelTable {
-    let places: Vec<Place> = region
-        .places()
-        .map(|(id, loc)| Place::new(id, loc))
-        .collect();
-    TravelTable::build(&GreatCircle::new(1.3, 50.0).unwrap(), &places, &places).unwrap()
+    TravelTable::for_region(&GreatCircle::new(1.3, 50.0).unwrap(), region).unwrap()
 }
 
 fn person(id: &str, gender: Gender, juvenile: bool, group: Option<&str>) -> Person {

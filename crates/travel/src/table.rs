@@ -44,6 +44,19 @@ impl TryFrom<TableData> for TravelTable {
 }
 
 impl TravelTable {
+    /// Every place of a region (stations, sites, candidate sites) to every
+    /// place, as the allocation engine needs it.
+    pub fn for_region(
+        model: &dyn TravelModel,
+        region: &casehub_model::Region,
+    ) -> Result<TravelTable, TravelError> {
+        let places: Vec<Place> = region
+            .places()
+            .map(|(id, loc)| Place::new(id, loc))
+            .collect();
+        TravelTable::build(model, &places, &places)
+    }
+
     /// Compute every origin → destination leg with `model`, one
     /// [`TravelModel::legs_from`] call per origin, origins in parallel.
     ///
