@@ -54,6 +54,8 @@ fn unplanned_penalty(ctx: &Context<'_>, all: &[CaseOptions]) -> f64 {
     2.0 * max + ctx.settings.weights.imbalance * persons / rooms + 1000.0
 }
 
+/// HiGHS's cut pool size (its default is 10 000); see [`build_and_solve`].
+const MIP_POOL_SOFT_LIMIT: i32 = 300;
 /// Options per (case, site, escort) in the first restricted model.
 const FIRST_PER_GROUP: usize = 1;
 /// Columns added per case and pricing round, at most.
@@ -65,6 +67,8 @@ struct Solved {
     status: String,
     objective: f64,
     gap: Option<f64>,
+    /// Column values per case, one per active option.
+    values: Vec<Vec<f64>>,
     /// Row duals of the LP relaxation: per case, per capacity row, per site load row.
     duals: Option<Duals>,
 }
@@ -199,6 +203,10 @@ fn build_and_solve(
     model.make_quiet();
     model.set_option("time_limit", time_limit.max(0.01));
     model.set_option("mip_rel_gap", ctx.settings.mip_rel_gap);
+    // A small cut pool: on the 50-case bench instance the root node's cut
+    // loop otherwise takes most of the time (5 000 to 7 000 cuts for a gap
+    // HiGHS's sub-MIP heuristic then closes anyway); 300 halves the solve.
+    model.set_option("mip_pool_soft_limit", MIP_POOL_SOFT_LIMIT);
     if !relax {
         // Warm start from the greedy's choices.
         let n_cols = active.iter().map(Vec::len).sum::<usize>() + all.len() + 1;
@@ -243,6 +251,7 @@ fn build_and_solve(
         ));
     }
     let mut choice = Vec::new();
+    let mut values = Vec::new();
     let mut idx = 0;
     for act in active {
         let pick = (0..act.len())
@@ -250,6 +259,7 @@ fn build_and_solve(
             .filter(|&j| cols[idx + j] > 0.5)
             .map(|j| act[j]);
         choice.push(pick);
+        values.push(cols[idx..idx + act.len()].to_vec());
         idx += act.len();
     }
     let duals = relax.then(|| {
@@ -275,6 +285,7 @@ fn build_and_solve(
         status: status.into(),
         objective: solved.objective_value(),
         gap,
+        values,
         duals,
     })
 }
@@ -328,17 +339,25 @@ fn first_columns(all: &[CaseOptions], warm: &[Option<usize>]) -> Vec<Vec<usize>>
         .collect()
 }
 
+/// The LP relaxation over all options, as the pricing left it.
+struct Priced {
+    /// Its value: a lower bound for the model objective of any plan.
+    bound: f64,
+    /// The last restricted LP, whose columns are the relaxation's solution.
+    lp: Solved,
+}
+
 /// Column generation on the LP relaxation: add options with negative reduced
 /// cost until there are none (the LP over *all* options is then solved, and
 /// its value is a lower bound for any plan) or the time is up. Returns the
-/// bound when it was proven.
+/// bound and the last LP when the bound was proven.
 fn price(
     ctx: &Context<'_>,
     all: &[CaseOptions],
     active: &mut [Vec<usize>],
     rows: &[(Resource, i64)],
     deadline: Instant,
-) -> Result<Option<f64>, PlanError> {
+) -> Result<Option<Priced>, PlanError> {
     loop {
         let left = deadline
             .saturating_duration_since(Instant::now())
@@ -366,9 +385,81 @@ fn price(
             active[ci].sort_unstable();
         }
         if added == 0 {
-            return Ok(Some(lp.objective));
+            return Ok(Some(Priced {
+                bound: lp.objective,
+                lp,
+            }));
         }
     }
+}
+
+/// Round the LP relaxation to a plan: cases whose relaxation is the most
+/// decided first, each booked with its first option that fits, trying the
+/// options in order of their LP value, then of reduced cost (options the LP
+/// did not generate last). Cases left out go first in the next pass, for a
+/// few passes; the pass with the lowest model objective wins.
+fn round(
+    ctx: &Context<'_>,
+    all: &[CaseOptions],
+    active: &[Vec<usize>],
+    lp: &Solved,
+    objective: impl Fn(&[Option<(Opt, Booking)>]) -> f64,
+) -> (Choice, f64) {
+    const PASSES: usize = 3;
+    let d = lp.duals.as_ref().expect("LP solves return duals");
+    let tries: Vec<Vec<usize>> = (0..all.len())
+        .map(|ci| {
+            let mut t: Vec<(f64, f64, usize)> = (0..all[ci].options.len())
+                .map(|oi| {
+                    let value = active[ci]
+                        .binary_search(&oi)
+                        .map_or(-1.0, |j| lp.values[ci][j]);
+                    (value, reduced_cost(ctx, all, ci, oi, d), oi)
+                })
+                .collect();
+            t.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.total_cmp(&b.1)));
+            t.into_iter().map(|x| x.2).collect()
+        })
+        .collect();
+    let certainty = |ci: usize| lp.values[ci].iter().copied().fold(0.0, f64::max);
+    let mut order: Vec<usize> = (0..all.len()).collect();
+    order.sort_by(|&a, &b| {
+        certainty(b).total_cmp(&certainty(a)).then(
+            ctx.deadline(&ctx.state.pending[a].case)
+                .0
+                .cmp(&ctx.deadline(&ctx.state.pending[b].case).0),
+        )
+    });
+    let base = Booker::new(ctx);
+    let mut best: Option<(Choice, f64)> = None;
+    for _ in 0..PASSES {
+        let mut booker = base.clone();
+        let mut chosen = vec![None; all.len()];
+        for &ci in &order {
+            for &oi in &tries[ci] {
+                let opt = &all[ci].options[oi];
+                if let Ok(b) = booker.book(ctx, opt) {
+                    chosen[ci] = Some((opt.clone(), b));
+                    break;
+                }
+            }
+        }
+        let value = objective(&chosen);
+        let left_out: Vec<usize> = order
+            .iter()
+            .copied()
+            .filter(|&ci| chosen[ci].is_none())
+            .collect();
+        if best.as_ref().is_none_or(|b| value < b.1) {
+            best = Some((chosen, value));
+        }
+        if left_out.is_empty() {
+            break;
+        }
+        order.retain(|ci| !left_out.contains(ci));
+        order.splice(0..0, left_out);
+    }
+    best.expect("at least one pass")
 }
 
 /// The LP-relaxation bound of the assignment model over all options (for
@@ -419,23 +510,86 @@ pub fn plan(state: &State, settings: &Settings) -> Result<Plan, PlanError> {
         .collect();
 
     // Price-and-branch: generate the columns the LP relaxation wants, within
-    // half the time limit, then solve the MILP over them.
+    // half the time limit; round the relaxation to a plan, and when that plan
+    // is not already within the relative gap of the bound, solve the MILP
+    // over the generated columns, warm-started from the better of the
+    // rounded plan and the greedy's.
     let rows = capacity_rows(&ctx, &all);
     let mut active = first_columns(&all, &warm);
     let budget = started + settings.time_limit.mul_f64(0.5);
     let priced_at = Instant::now();
-    let bound = price(&ctx, &all, &mut active, &rows, budget);
+    let priced = price(&ctx, &all, &mut active, &rows, budget);
+    let penalty = unplanned_penalty(&ctx, &all);
+    let model_objective = |c: &[Option<(Opt, Booking)>]| -> f64 {
+        let (planned, cost) = score(&ctx, c);
+        cost + penalty * (c.len() - planned) as f64
+    };
+    let greedy_objective = model_objective(&greedy_choice);
+    let mut warm = warm;
+    let mut rounded = None;
+    if let Ok(Some(p)) = &priced {
+        let (r, objective) = round(&ctx, &all, &active, &p.lp, model_objective);
+        if objective < greedy_objective {
+            for (ci, c) in r.iter().enumerate() {
+                warm[ci] = c
+                    .as_ref()
+                    .and_then(|(o, _)| all[ci].options.iter().position(|x| x == o));
+                if let Some(oi) = warm[ci]
+                    && let Err(at) = active[ci].binary_search(&oi)
+                {
+                    active[ci].insert(at, oi);
+                }
+            }
+        }
+        rounded = Some((r, objective, p.bound));
+    }
     let columns: usize = active.iter().map(Vec::len).sum();
     let timing = format!(
-        "options and greedy {:.2} s, pricing {:.2} s",
+        "options and greedy {:.2} s, pricing and rounding {:.2} s",
         (priced_at - started).as_secs_f64(),
         priced_at.elapsed().as_secs_f64()
     );
+    if let Some((r, objective, bound)) = &rounded {
+        let gap = relative_gap(*objective, *bound);
+        if gap <= settings.mip_rel_gap {
+            let report = SolverReport {
+                method: "milp".into(),
+                status: "optimal".into(),
+                seconds: started.elapsed().as_secs_f64(),
+                gap: Some(gap),
+                lp_bound: Some(*bound),
+                model_objective: Some(*objective),
+                options: n_options,
+                note: Some(format!(
+                    "{columns} of {n_options} options generated; {timing}; \
+                     the LP relaxation rounded to a plan within the relative gap of its bound: no branching needed"
+                )),
+            };
+            return Ok(best_of(
+                &ctx,
+                &all,
+                vec![(r.clone(), report)],
+                &greedy_choice,
+                pinned,
+            ));
+        }
+    }
+    let timing = match &rounded {
+        Some((r, objective, bound)) => format!(
+            "{timing} (rounded: {} planned, {objective:.1} against the bound {bound:.1})",
+            r.iter().flatten().count()
+        ),
+        None => timing,
+    };
     let milp_at = Instant::now();
     let left = settings.time_limit.as_secs_f64() - started.elapsed().as_secs_f64();
-    let (solved, bound) = match bound.and_then(|b| {
-        build_and_solve(&ctx, &all, &active, &rows, &warm, false, left).map(|s| (s, b))
-    }) {
+    let bound = priced
+        .as_ref()
+        .ok()
+        .and_then(|p| p.as_ref().map(|p| p.bound));
+    let solved = match priced
+        .and_then(|_| build_and_solve(&ctx, &all, &active, &rows, &warm, false, left))
+    {
         Ok(s) => s,
         Err(e) => {
             let report = SolverReport {
@@ -451,23 +605,60 @@ pub fn plan(state: &State, settings: &Settings) -> Result<Plan, PlanError> {
             return Ok(finish(&ctx, &all, &greedy_choice, pinned, report));
         }
     };
-    let mut note = None;
-    // Book the chosen options, resource by resource in order of time. A
-    // choice that cannot be booked with named rooms and officers (the
-    // counts allowed it, the names do not fit) is set aside, and its case
-    // booked afterwards with its best option that still fits.
-    let mut picked: Vec<usize> = (0..all.len())
-        .filter(|&ci| solved.choice[ci].is_some())
-        .collect();
+    let (chosen, note) = book_choice(&ctx, &all, &solved.choice);
+    // `gap` is HiGHS's relative MIP gap over the generated columns;
+    // `lp_bound` the LP relaxation over all options, when the pricing finished.
+    let report = SolverReport {
+        method: "milp".into(),
+        status: solved.status,
+        seconds: started.elapsed().as_secs_f64(),
+        gap: solved.gap,
+        lp_bound: bound,
+        model_objective: Some(solved.objective),
+        options: n_options,
+        note: Some(format!(
+            "{columns} of {n_options} options generated; {timing}; MILP and booking {:.2} s{}",
+            milp_at.elapsed().as_secs_f64(),
+            note.map(|n: String| format!("; {n}")).unwrap_or_default()
+        )),
+    };
+    let mut candidates = vec![(chosen, report.clone())];
+    if let Some((r, objective, _)) = rounded {
+        let report = SolverReport {
+            status: "rounded_better".into(),
+            gap: bound.map(|b| relative_gap(objective, b)),
+            model_objective: Some(objective),
+            note: Some(format!(
+                "{}; the rounded LP relaxation beat the MILP's plan within the time limit and was used",
+                report.note.as_deref().unwrap_or_default()
+            )),
+            ..report
+        };
+        candidates.push((r, report));
+    }
+    Ok(best_of(&ctx, &all, candidates, &greedy_choice, pinned))
+}
+
+/// Book the chosen options, resource by resource in order of time. A
+/// choice that cannot be booked with named rooms and officers (the counts
+/// allowed it, the names do not fit) is set aside, and its case booked
+/// afterwards with its cheapest option that still fits, as are the cases the
+/// choice leaves out. Returns the bookings and a note naming the set-aside cases.
+fn book_choice(
+    ctx: &Context<'_>,
+    all: &[CaseOptions],
+    choice: &[Option<usize>],
+) -> (Choice, Option<String>) {
+    let mut picked: Vec<usize> = (0..all.len()).filter(|&ci| choice[ci].is_some()).collect();
     let mut set_aside: Vec<String> = Vec::new();
-    let mut chosen: Vec<Option<(Opt, Booking)>> = vec![None; all.len()];
-    let mut booker = Booker::new(&ctx);
+    let mut chosen: Choice = vec![None; all.len()];
+    let mut booker = Booker::new(ctx);
     loop {
         let opts: Vec<&Opt> = picked
             .iter()
-            .map(|&ci| &all[ci].options[solved.choice[ci].expect("filtered")])
+            .map(|&ci| &all[ci].options[choice[ci].expect("filtered")])
             .collect();
-        match booker.book_all(&ctx, &opts) {
+        match booker.book_all(ctx, &opts) {
             Ok(bookings) => {
                 for ((&ci, opt), b) in picked.iter().zip(opts).zip(bookings) {
                     chosen[ci] = Some((opt.clone(), b));
@@ -480,61 +671,70 @@ pub fn plan(state: &State, settings: &Settings) -> Result<Plan, PlanError> {
             }
         }
     }
-    if !set_aside.is_empty() {
-        note = Some(format!(
-            "booked after the others, with their best option that still fits: {}",
-            set_aside.join(", ")
-        ));
-    }
-    // Cases the MILP left out or set aside: their cheapest option that still fits.
     for ci in 0..all.len() {
         if chosen[ci].is_none() {
-            all[ci]
-                .options
-                .sort_by(|a, b| a.cost.total.total_cmp(&b.cost.total));
-            chosen[ci] = all[ci]
-                .options
-                .iter()
-                .find_map(|o| booker.book(&ctx, o).ok().map(|b| (o.clone(), b)));
+            let mut by_cost: Vec<&Opt> = all[ci].options.iter().collect();
+            by_cost.sort_by(|a, b| a.cost.total.total_cmp(&b.cost.total));
+            chosen[ci] = by_cost
+                .into_iter()
+                .find_map(|o| booker.book(ctx, o).ok().map(|b| (o.clone(), b)));
         }
     }
-    // `gap` is HiGHS's relative MIP gap over the generated columns;
-    // `lp_bound` the LP relaxation over all options, when the pricing finished.
-    let gap = solved.gap;
-    let report = SolverReport {
-        method: "milp".into(),
-        status: solved.status,
-        seconds: started.elapsed().as_secs_f64(),
-        gap,
-        lp_bound: bound,
-        model_objective: Some(solved.objective),
-        options: n_options,
-        note: Some(format!(
-            "{columns} of {n_options} options generated; {timing}; MILP and booking {:.2} s{}",
-            milp_at.elapsed().as_secs_f64(),
-            note.map(|n: String| format!("; {n}")).unwrap_or_default()
-        )),
-    };
-    // Never worse than the warm start: more cases planned, then a lower objective.
-    let score = |c: &[Option<(Opt, Booking)>]| -> (usize, f64) {
-        let mut load = vec![0.0; ctx.region.sites.len()];
-        let mut cost = 0.0;
-        for (o, _) in c.iter().flatten() {
-            load[o.site] += ctx.state.pending[o.case].case.persons.len() as f64;
-            cost += o.cost.total;
+    let note = (!set_aside.is_empty()).then(|| {
+        format!(
+            "booked after the others, with their best option that still fits: {}",
+            set_aside.join(", ")
+        )
+    });
+    (chosen, note)
+}
+
+/// The chosen option and its booking per case.
+type Choice = Vec<Option<(Opt, Booking)>>;
+
+/// Relative gap of an objective to a lower bound, as HiGHS reports it.
+fn relative_gap(objective: f64, bound: f64) -> f64 {
+    ((objective - bound) / objective.abs().max(1e-9)).max(0.0)
+}
+
+/// Cases planned, and the plan's cost with the imbalance term.
+fn score(ctx: &Context<'_>, c: &[Option<(Opt, Booking)>]) -> (usize, f64) {
+    let mut load = vec![0.0; ctx.region.sites.len()];
+    let mut cost = 0.0;
+    for (o, _) in c.iter().flatten() {
+        load[o.site] += ctx.state.pending[o.case].case.persons.len() as f64;
+        cost += o.cost.total;
+    }
+    let imbalance = crate::max_load(ctx, &load) * ctx.settings.weights.imbalance;
+    (c.iter().flatten().count(), cost + imbalance)
+}
+
+/// The first of the candidates that plans the most cases at the lowest cost;
+/// never worse than the greedy (the warm start), whose plan is used when it
+/// beats them all.
+fn best_of(
+    ctx: &Context<'_>,
+    all: &[CaseOptions],
+    candidates: Vec<(Choice, SolverReport)>,
+    greedy_choice: &[Option<(Opt, Booking)>],
+    pinned: Vec<crate::plan::CasePlan>,
+) -> Plan {
+    let better = |a: (usize, f64), b: (usize, f64)| a.0 > b.0 || (a.0 == b.0 && a.1 < b.1 - 1e-9);
+    let mut best: Option<(Choice, SolverReport, (usize, f64))> = None;
+    for (c, report) in candidates {
+        let s = score(ctx, &c);
+        if best.as_ref().is_none_or(|b| better(s, b.2)) {
+            best = Some((c, report, s));
         }
-        let imbalance = crate::max_load(&ctx, &load) * ctx.settings.weights.imbalance;
-        (c.iter().flatten().count(), cost + imbalance)
-    };
-    let (mp, mc) = score(&chosen);
-    let (gp, gc) = score(&greedy_choice);
-    if gp > mp || (gp == mp && gc < mc - 1e-9) {
+    }
+    let (chosen, report, s) = best.expect("at least one candidate");
+    if better(score(ctx, greedy_choice), s) {
         let report = SolverReport {
             status: "greedy_better".into(),
             note: Some("the MILP's best plan within the time limit was worse than the greedy's; greedy plan used".into()),
             ..report
         };
-        return Ok(finish(&ctx, &all, &greedy_choice, pinned, report));
+        return finish(ctx, all, greedy_choice, pinned, report);
     }
-    Ok(finish(&ctx, &all, &chosen, pinned, report))
+    finish(ctx, all, &chosen, pinned, report)
 }

@@ -194,12 +194,16 @@ pub struct Blocked {
 pub struct SolverReport {
     /// `milp` or `greedy`.
     pub method: String,
-    /// `optimal`, `time_limit`, `greedy`, `greedy_fallback` (the MILP failed) or
-    /// `greedy_better` (the MILP's plan within the time limit was worse).
+    /// `optimal` (within the relative gap: HiGHS's, or the rounded LP
+    /// relaxation's to the LP bound), `time_limit`, `greedy`, `greedy_fallback`
+    /// (the MILP failed), `greedy_better` (the MILP's plan within the time
+    /// limit was worse) or `rounded_better` (the rounded LP relaxation beat the
+    /// MILP's plan within the time limit).
     pub status: String,
     pub seconds: f64,
     /// HiGHS's relative MIP gap over the options it was given (price-and-branch:
-    /// the options the LP relaxation asked for).
+    /// the options the LP relaxation asked for); for a plan rounded from the LP
+    /// relaxation, its gap to the LP bound over all options.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gap: Option<f64>,
     /// The LP-relaxation bound over all options, when column generation finished

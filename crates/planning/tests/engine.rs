@@ -130,3 +130,31 @@ fn bad_settings_are_refused_with_the_field() {
             .contains("mip_rel_gap")
     );
 }
+
+#[test]
+fn the_lp_bound_bounds_the_milp_and_a_plan_taken_without_branching_is_within_the_gap() {
+    for seed in 1..=4 {
+        let s = state(12, seed);
+        let set = settings(Method::Milp);
+        let m = plan(&s, &set).unwrap();
+        assert!(validate(&s, &m).is_empty(), "seed {seed}");
+        let (Some(bound), Some(objective)) = (m.solver.lp_bound, m.solver.model_objective) else {
+            panic!("seed {seed}: no bound or model objective: {:?}", m.solver);
+        };
+        // The LP relaxation over all options bounds every plan's model objective.
+        assert!(
+            bound <= objective + 1e-6 * objective.abs().max(1.0),
+            "seed {seed}: bound {bound} above the objective {objective}"
+        );
+        let note = m.solver.note.clone().unwrap_or_default();
+        if note.contains("no branching needed") {
+            assert_eq!(m.solver.status, "optimal", "seed {seed}");
+            let gap = m.solver.gap.expect("a gap");
+            assert!(gap <= set.mip_rel_gap + 1e-12, "seed {seed}: gap {gap}");
+            assert!(
+                (objective - bound) / objective.abs() <= set.mip_rel_gap + 1e-9,
+                "seed {seed}: {objective} against {bound}"
+            );
+        }
+    }
+}
