@@ -64,6 +64,8 @@
 //! export ROCKSDB_LIB_DIR=/usr/lib/x86_64-linux-gnu ROCKSDB_INCLUDE_DIR=/usr/include
 //! ```
 
+pub mod alerts;
+pub mod availability;
 pub mod rocks;
 pub mod state;
 
