@@ -60,6 +60,7 @@
 //! # }
 //! ```
 
+pub mod dispatch;
 pub mod network;
 pub mod node;
 pub mod service;

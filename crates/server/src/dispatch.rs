@@ -1,0 +1,329 @@
+//! Between the replicated scheduling state and the allocation engine: pure
+//! conversions, no IO.
+//!
+//! * [`planning_state`]: the engine's [`State`] from the applied
+//!   [`SchedulingState`] and the region's static parts (shifts, step
+//!   durations, travel, caseload) — the sites, stations, officers, teams and
+//!   policy are the replicated ones; every booking becomes a room booking,
+//!   an officer commitment or a team commitment; submitted cases are pending.
+//! * [`plan_bookings`]: a plan's case as the store's bookings, each tagged
+//!   with its person and step, so that the store and its alerts know who is
+//!   questioned by whom. An escorting officer who also questions has the
+//!   escort cut around the questioning.
+//! * [`versions_for`]: the versions of every entity a plan books, for the
+//!   optimistic commit.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+
+use casehub_model::{CaseId, OfficerId, Post, Region, Step};
+use casehub_planning::{
+    CasePlan, Commitment, EscortMode, PendingCase, Plan, RoomBooking, State, TeamCommitment,
+};
+use casehub_store::state::CaseStatus;
+use casehub_store::{Booking, EntityRef, PlannedBooking, ResourceRef, SchedulingState};
+use casehub_travel::TravelTable;
+
+/// Why the replicated state could not be turned into the engine's input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DispatchError {
+    #[error("the replicated state does not form a valid region: {0}")]
+    Region(String),
+    #[error("{field}: no case {id:?}")]
+    UnknownCase { field: String, id: String },
+    #[error("{field}: case {id} is {status}, not submitted")]
+    NotSubmitted {
+        field: String,
+        id: String,
+        status: &'static str,
+    },
+}
+
+fn status_name(s: CaseStatus) -> &'static str {
+    match s {
+        CaseStatus::Submitted => "submitted",
+        CaseStatus::Planned => "planned",
+        CaseStatus::InProgress => "in progress",
+        CaseStatus::Exited => "exited",
+    }
+}
+
+/// The region as replicated: `base` (from the scenario file) with the sites,
+/// stations, officers, escort teams and policy of the applied state, checked
+/// like any region.
+pub fn replicated_region(state: &SchedulingState, base: &Region) -> Result<Region, DispatchError> {
+    let mut r = base.clone();
+    r.sites = state.sites.values().map(|v| v.value.clone()).collect();
+    r.stations = state.stations.values().map(|v| v.value.clone()).collect();
+    r.officers = state.officers.values().map(|v| v.value.clone()).collect();
+    r.escort_teams = state.teams.values().map(|v| v.value.clone()).collect();
+    r.policy = state.policy.clone();
+    Region::new(r).map_err(|e| DispatchError::Region(e.to_string()))
+}
+
+/// The engine's input at `now`: everything booked, and the submitted cases
+/// (those named in `cases`, or all of them when it is empty) as pending.
+pub fn planning_state(
+    state: &SchedulingState,
+    base: &Region,
+    travel: &TravelTable,
+    now: DateTime<Utc>,
+    cases: &[CaseId],
+) -> Result<State, DispatchError> {
+    let region = replicated_region(state, base)?;
+    for id in cases {
+        match state.cases.get(id) {
+            None => {
+                return Err(DispatchError::UnknownCase {
+                    field: "case_ids".into(),
+                    id: id.to_string(),
+                });
+            }
+            Some(c) if c.value.status != CaseStatus::Submitted => {
+                return Err(DispatchError::NotSubmitted {
+                    field: "case_ids".into(),
+                    id: id.to_string(),
+                    status: status_name(c.value.status),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    let mut room_bookings = Vec::new();
+    for r in state.rooms.values() {
+        for b in &r.bookings {
+            let Some(entry) = state.cases.get(&b.case) else {
+                continue;
+            };
+            let persons = &entry.value.case.persons;
+            // A booking without a person holds the room for the case's first.
+            let person = b
+                .person
+                .as_ref()
+                .and_then(|p| persons.iter().find(|x| &x.id == p))
+                .or(persons.first());
+            let Some(person) = person else { continue };
+            room_bookings.push(RoomBooking {
+                room: r.value.room.id.clone(),
+                case: b.case.clone(),
+                person: person.id.clone(),
+                juvenile: person.juvenile,
+                group: person.co_suspect_group.clone(),
+                start: b.start,
+                end: b.end,
+            });
+        }
+    }
+    let mut officer_commitments = Vec::new();
+    for (id, o) in &state.officers {
+        let at_station = matches!(o.value.post, Post::Station(_));
+        for b in &o.bookings {
+            officer_commitments.push(Commitment {
+                officer: id.clone(),
+                start: b.start,
+                end: b.end,
+                away_from_station: at_station,
+                note: format!("{} {}", b.case, b.step.map_or("escort", |s| s.as_str())),
+            });
+        }
+    }
+    let mut team_commitments = Vec::new();
+    for (id, t) in &state.teams {
+        for b in &t.bookings {
+            team_commitments.push(TeamCommitment {
+                team: id.clone(),
+                start: b.start,
+                end: b.end,
+                note: format!("{} escort", b.case),
+            });
+        }
+    }
+    let pending = state
+        .cases
+        .values()
+        .filter(|c| c.value.status == CaseStatus::Submitted)
+        .filter(|c| cases.is_empty() || cases.contains(&c.value.case.id))
+        .map(|c| PendingCase {
+            case: c.value.case.clone(),
+            pinned: None,
+        })
+        .collect();
+    Ok(State {
+        region,
+        travel: travel.clone(),
+        now,
+        room_bookings,
+        officer_commitments,
+        team_commitments,
+        pending,
+    })
+}
+
+fn booking(
+    resource: ResourceRef,
+    case: &CaseId,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    person: Option<&casehub_model::PersonId>,
+    step: Option<Step>,
+) -> PlannedBooking {
+    PlannedBooking {
+        resource,
+        booking: Booking {
+            case: case.clone(),
+            start,
+            end,
+            person: person.cloned(),
+            step,
+        },
+    }
+}
+
+/// The store's bookings for one case of a plan: a room per step of each
+/// person (with the searcher, when named), the questioners over each
+/// questioning, the escort team, and the escorting officers from departure
+/// to return — cut around the questionings they carry out themselves.
+pub fn plan_bookings(cp: &CasePlan) -> Vec<PlannedBooking> {
+    let case = &cp.case;
+    let mut out = Vec::new();
+    // (officer, start, end, person) of every questioning.
+    let mut questioning: Vec<(
+        OfficerId,
+        DateTime<Utc>,
+        DateTime<Utc>,
+        &casehub_model::PersonId,
+    )> = Vec::new();
+    for pp in &cp.persons {
+        for s in &pp.steps {
+            out.push(booking(
+                ResourceRef::Room(s.room.clone()),
+                case,
+                s.start,
+                s.end,
+                Some(&pp.person),
+                Some(s.step),
+            ));
+            for o in &s.staff {
+                if !cp.escort.officers.contains(o) {
+                    out.push(booking(
+                        ResourceRef::Officer(o.clone()),
+                        case,
+                        s.start,
+                        s.end,
+                        Some(&pp.person),
+                        Some(s.step),
+                    ));
+                }
+            }
+            if s.step == Step::Questioning {
+                for o in &pp.questioning_officers {
+                    questioning.push((o.clone(), s.start, s.end, &pp.person));
+                }
+            }
+        }
+    }
+    for (o, start, end, person) in &questioning {
+        out.push(booking(
+            ResourceRef::Officer(o.clone()),
+            case,
+            *start,
+            *end,
+            Some(person),
+            Some(Step::Questioning),
+        ));
+    }
+    let e = &cp.escort;
+    if let (EscortMode::Team, Some(t)) = (e.mode, &e.team) {
+        out.push(booking(
+            ResourceRef::Team(t.clone()),
+            case,
+            e.depart,
+            e.back,
+            None,
+            None,
+        ));
+    }
+    for o in &e.officers {
+        // The escort, minus this officer's own questionings.
+        let mut cuts: Vec<(DateTime<Utc>, DateTime<Utc>)> = questioning
+            .iter()
+            .filter(|q| &q.0 == o)
+            .map(|q| (q.1, q.2))
+            .collect();
+        cuts.sort();
+        let mut from = e.depart;
+        for (a, b) in cuts {
+            if a > from {
+                out.push(booking(
+                    ResourceRef::Officer(o.clone()),
+                    case,
+                    from,
+                    a.min(e.back),
+                    None,
+                    None,
+                ));
+            }
+            from = from.max(b);
+        }
+        if from < e.back {
+            out.push(booking(
+                ResourceRef::Officer(o.clone()),
+                case,
+                from,
+                e.back,
+                None,
+                None,
+            ));
+        }
+    }
+    out
+}
+
+/// The bookings of every case of `plan` (or only those in `cases`, when
+/// not empty), in case order.
+pub fn plan_bookings_for(plan: &Plan, cases: &[CaseId]) -> Vec<PlannedBooking> {
+    plan.cases
+        .iter()
+        .filter(|cp| !cp.pinned && (cases.is_empty() || cases.contains(&cp.case)))
+        .flat_map(plan_bookings)
+        .collect()
+}
+
+/// The current versions of every room, officer and team the bookings name,
+/// and of their cases.
+pub fn versions_for(state: &SchedulingState, bookings: &[PlannedBooking]) -> Vec<(EntityRef, u64)> {
+    let mut entities: BTreeSet<String> = BTreeSet::new();
+    let mut out = Vec::new();
+    let mut push = |e: EntityRef| {
+        if entities.insert(format!("{e:?}"))
+            && let Some(v) = state.version_of(&e)
+        {
+            out.push((e, v));
+        }
+    };
+    for b in bookings {
+        push(b.resource.entity());
+        push(EntityRef::Case(b.booking.case.clone()));
+    }
+    out
+}
+
+/// The commands that register a region's sites, stations, officers and
+/// escort teams, and its policy, in an order the state machine accepts
+/// (sites and stations before the officers posted there, officers before the
+/// teams they form).
+pub fn region_commands(region: &Region) -> Vec<casehub_store::Command> {
+    use casehub_store::Command;
+    let mut v: Vec<Command> = region
+        .sites
+        .iter()
+        .cloned()
+        .map(Command::UpsertSite)
+        .collect();
+    v.extend(region.stations.iter().cloned().map(Command::UpsertStation));
+    v.extend(region.officers.iter().cloned().map(Command::UpsertOfficer));
+    v.extend(region.escort_teams.iter().cloned().map(Command::UpsertTeam));
+    v.push(Command::SetPolicy(region.policy.clone()));
+    v
+}
