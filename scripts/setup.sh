@@ -9,7 +9,13 @@ packages=(
   libclang-dev   # bindgen needs libclang with its headers (stdbool.h)
   librocksdb-dev # RocksDB 7.8, linked by the store (see .cargo/config.toml)
   pkg-config
+  etcd-server    # only for the Raft bench's etcd comparison (cargo bench -p casehub-server --bench raft -- --etcd)
   python3
+  python3-grpcio         # the Python API client's test (proto/python)
+  python3-protobuf
+  protobuf-compiler       # protoc, for the Python client's stubs
+  protobuf-compiler-grpc  # grpc_python_plugin
+  chromium       # renders the simulation report in its test (headless)
 )
 
 missing=()

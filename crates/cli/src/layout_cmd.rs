@@ -17,6 +17,40 @@ pub enum LayoutCmd {
     /// time limit). Prints the chosen facilities; the last line is
     /// `objective: <value>`, preceded by `gap: <value>` when it stopped early.
     Solve(SolveArgs),
+    /// Propose layouts with every placement model (p-median, p-center, MCLP,
+    /// CFLP), simulate each, and print the best; `--out` writes them as JSON
+    /// for `casehub sim compare --layouts-file`.
+    Optimise(OptimiseArgs),
+}
+
+#[derive(Args)]
+pub struct OptimiseArgs {
+    /// The region scenario (its sites and candidate sites are the facilities).
+    #[arg(long)]
+    region: PathBuf,
+    /// Numbers of open sites to try, comma-separated (main center included when chosen).
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
+    p: Vec<usize>,
+    /// MCLP coverage radius in travel minutes (leave out to skip MCLP).
+    #[arg(long)]
+    radius: Option<f64>,
+    /// Leave out CFLP.
+    #[arg(long)]
+    no_cflp: bool,
+    /// How many layouts to keep.
+    #[arg(long, default_value_t = 3)]
+    best: usize,
+    /// Time limit of each placement solve, seconds.
+    #[arg(long, default_value_t = 30.0)]
+    solve_time_limit: f64,
+    #[command(flatten)]
+    sim: crate::sim_cmd::SimFlags,
+    /// Write the best layouts (JSON) here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Also write the report of the best layouts to this directory.
+    #[arg(long)]
+    report: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -48,6 +82,7 @@ pub struct SolveArgs {
 pub fn run(cmd: LayoutCmd) -> Result<ExitCode> {
     match cmd {
         LayoutCmd::Solve(a) => solve_cmd(a),
+        LayoutCmd::Optimise(a) => optimise_cmd(a),
     }
 }
 
@@ -173,4 +208,84 @@ fn region_instance(path: &std::path::Path, capacity: Option<f64>) -> Result<Inst
         stations.iter().map(|s| s.id.to_string()).collect(),
         facilities,
     )?)
+}
+
+fn optimise_cmd(a: OptimiseArgs) -> Result<ExitCode> {
+    use casehub_simulation::placement::{ProposalSpec, propose};
+
+    if a.best == 0 {
+        bail!("invalid --best 0: keep at least one layout");
+    }
+    if let Some(r) = a.radius.filter(|r| !(r.is_finite() && *r >= 0.0)) {
+        bail!("invalid --radius {r}: must be a finite number of minutes >= 0");
+    }
+    if !(a.solve_time_limit.is_finite() && a.solve_time_limit > 0.0) {
+        bail!(
+            "invalid --solve-time-limit {}: must be a positive number of seconds",
+            a.solve_time_limit
+        );
+    }
+    let ctx = crate::sim_cmd::Ctx::load(&a.region, &a.sim)?;
+    let m = ctx.region.sites.len() + ctx.region.candidate_sites.len();
+    if let Some(&p) = a.p.iter().find(|&&p| p == 0 || p > m) {
+        bail!("invalid --p {p}: must be 1 to {m} (the region's sites and candidate sites)");
+    }
+    let spec = ProposalSpec {
+        ps: a.p.clone(),
+        mclp_radius_min: a.radius,
+        cflp: !a.no_cflp,
+        time_limit_s: a.solve_time_limit,
+    };
+    let proposals =
+        propose(&ctx.region, &ctx.travel, &spec, &ctx.template).map_err(|e| anyhow!("{e}"))?;
+    println!("{} distinct layouts proposed:", proposals.len());
+    for p in &proposals {
+        println!("  {:<28} from {}", p.layout.name, p.source);
+    }
+    let layouts: Vec<_> = proposals.iter().map(|p| p.layout.clone()).collect();
+    let results = ctx.simulate_all(&layouts)?;
+    // Rank: fewest breaches, then fewest station-minutes below minimum, then escort officer-hours.
+    let mut order: Vec<usize> = (0..results.len()).collect();
+    order.sort_by(|&x, &y| {
+        let (p, q) = (&results[x].kpis, &results[y].kpis);
+        p.breaches
+            .mean
+            .total_cmp(&q.breaches.mean)
+            .then(
+                p.below_min_station_minutes
+                    .mean
+                    .total_cmp(&q.below_min_station_minutes.mean),
+            )
+            .then(
+                p.escort_officer_hours
+                    .mean
+                    .total_cmp(&q.escort_officer_hours.mean),
+            )
+    });
+    order.truncate(a.best);
+    println!(
+        "best {} (fewest breaches, then station-minutes below minimum, then escort officer-hours):",
+        order.len()
+    );
+    for (rank, &i) in order.iter().enumerate() {
+        println!(
+            "  {}. {:<28} from {}",
+            rank + 1,
+            results[i].layout.name,
+            proposals[i].source
+        );
+    }
+    let kept: Vec<_> = order.iter().map(|&i| results[i].clone()).collect();
+    crate::sim_cmd::print_table(&kept);
+    if let Some(path) = &a.out {
+        let list: Vec<_> = kept.iter().map(|r| r.layout.clone()).collect();
+        std::fs::write(path, serde_json::to_string_pretty(&list)?)
+            .map_err(|e| anyhow!("cannot write {}: {e}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    if let Some(dir) = &a.report {
+        crate::sim_cmd::write_outputs(&ctx, &kept, dir)?;
+        println!("wrote {}", dir.join("report.html").display());
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,9 +1,13 @@
 //! `casehub`: the command line. Thin: it reads files, calls the core crates and prints.
 
+mod client_cmd;
+mod demo_cmd;
 mod layout_cmd;
 mod load;
+mod node_cmd;
 mod plan_cmd;
 mod region_cmd;
+mod sim_cmd;
 
 use std::process::ExitCode;
 
@@ -30,6 +34,27 @@ enum Command {
     /// Place sub-centers with exact facility-location models.
     #[command(subcommand)]
     Layout(layout_cmd::LayoutCmd),
+    /// Simulate layouts over months of arrivals and write the planner's report.
+    #[command(subcommand)]
+    Sim(sim_cmd::SimCmd),
+    /// Run a site's node of the replicated store (see docs/node-config.md).
+    Node(node_cmd::NodeArgs),
+    /// The cluster a node belongs to: status, and loading a region.
+    #[command(subcommand)]
+    Cluster(client_cmd::ClusterCmd),
+    /// What rooms, officers and escort teams are free, from a node.
+    Availability(client_cmd::AvailabilityArgs),
+    /// Submit a case to the cluster and print the proposed plan.
+    Submit(client_cmd::SubmitArgs),
+    /// Accept (commit) a proposed plan, as proposed or edited.
+    Accept(client_cmd::AcceptArgs),
+    /// The alerts standing now, or (--follow) as they arise.
+    Alerts(client_cmd::AlertsArgs),
+    /// The audit trail, or (--follow) each entry as it is applied.
+    Audit(client_cmd::AuditArgs),
+    /// A local 3-node cluster with a region, replaying simulated cases
+    /// through the API; plans and alerts printed as they come.
+    Demo(demo_cmd::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +63,15 @@ fn main() -> ExitCode {
         Command::Region(cmd) => region_cmd::run(cmd),
         Command::Plan(args) => plan_cmd::run(args),
         Command::Layout(cmd) => layout_cmd::run(cmd),
+        Command::Sim(cmd) => sim_cmd::run(cmd),
+        Command::Node(args) => node_cmd::run_node(args),
+        Command::Cluster(cmd) => client_cmd::run_cluster(cmd),
+        Command::Availability(args) => client_cmd::run_availability(args),
+        Command::Submit(args) => client_cmd::run_submit(args),
+        Command::Accept(args) => client_cmd::run_accept(args),
+        Command::Alerts(args) => client_cmd::run_alerts(args),
+        Command::Audit(args) => client_cmd::run_audit(args),
+        Command::Demo(args) => demo_cmd::run(args),
     };
     match result {
         Ok(code) => code,

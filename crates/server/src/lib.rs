@@ -26,9 +26,31 @@
 //! JSON in the status details so that the sender rebuilds it. `ClientWrite` on
 //! a node that is not the leader is `FAILED_PRECONDITION`, with the leader's
 //! id and address in the metadata `casehub-leader-id` and
-//! `casehub-leader-addr` (`UNAVAILABLE` if no leader is known); nothing is
-//! forwarded yet. Messages up to [`MAX_MESSAGE_SIZE`] are accepted; snapshot
+//! `casehub-leader-addr` (`UNAVAILABLE` if no leader is known). Messages up to [`MAX_MESSAGE_SIZE`] are accepted; snapshot
 //! chunks are 1 MiB of data ([`Node::default_config`]).
+//!
+//! # Writes and reads
+//!
+//! `proto/casehub/v1/store.proto` defines `casehub.v1.StoreService`, the
+//! clients' side, served by every node next to `RaftService`:
+//!
+//! | rpc | does |
+//! |---|---|
+//! | `Write` | a client write through any node: the leader appends it, a follower forwards it to the leader's `ClientWrite` and returns its answer, retrying while an election is under way, up to the node's request deadline ([`NodeOptions::request_deadline`]) |
+//! | `Read` | the scheduling state, `LINEARIZABLE` (read index) or `LOCAL` (as applied here, with its log index) |
+//! | `ReadIndex` | the leader's read index, confirmed with a quorum; followers call it to serve linearizable reads |
+//!
+//! The same operations in process are [`Node::write`],
+//! [`Node::read_linearizable`] and [`Node::read_local`]; over gRPC,
+//! [`client::Client`]. A retry of a write is safe: the state machine answers
+//! a request it has seen, by `(client_id, request_id)`, with its first
+//! response.
+//!
+//! # Running a site's node
+//!
+//! [`config`] is the configuration of `casehub node` (a TOML file, `CASEHUB_*`
+//! variables, flags; `docs/node-config.md`) and [`config::run`] the node's
+//! life: start, bootstrap the cluster once, stop on a signal.
 //!
 //! # Starting a node
 //!
@@ -60,13 +82,21 @@
 //! # }
 //! ```
 
+pub mod api;
+pub mod client;
+pub mod config;
+mod forward;
 pub mod dispatch;
+pub mod grpc_api;
 pub mod network;
 pub mod node;
 pub mod service;
+pub mod telemetry;
 pub mod view;
 
-pub use node::{Node, NodeError};
+pub use api::{ClusterError, Consistency, ReadState, Written};
+pub use forward::{LEADER_ADDR_KEY, LEADER_ID_KEY, leader_of};
+pub use node::{Node, NodeError, NodeOptions};
 pub use view::{Applied, StateView};
 
 /// The largest gRPC message a node sends or accepts: 64 MiB.

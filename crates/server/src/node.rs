@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use casehub_store::TypeConfig;
+use casehub_store::{Request, TypeConfig};
 use openraft::error::Fatal;
 use openraft::{BasicNode, Config, ConfigError, Raft, StorageError};
 use tokio::net::TcpListener;
@@ -14,9 +14,12 @@ use tokio::task::JoinHandle;
 use tonic::transport::server::TcpIncoming;
 
 use crate::MAX_MESSAGE_SIZE;
+use crate::api::{ClusterError, ReadState, Written};
+use crate::forward::Core;
 use crate::network::GrpcNetwork;
 use crate::proto::raft_service_server::RaftServiceServer;
-use crate::service::RaftGrpc;
+use crate::proto::store_service_server::StoreServiceServer;
+use crate::service::{RaftGrpc, StoreGrpc};
 use crate::view::{ObservedStateMachine, StateView};
 
 type NodeId = u64;
@@ -44,15 +47,58 @@ pub enum NodeError {
     /// openraft failed to start.
     #[error("node {id}: Raft did not start: {source}")]
     Raft { id: NodeId, source: Fatal<NodeId> },
+    /// The API's reflection descriptors did not load.
+    #[error("node {id}: the API did not start: {source}")]
+    Api {
+        id: NodeId,
+        source: tonic_reflection::server::Error,
+    },
+}
+
+/// Everything [`Node::start_with_options`] needs.
+#[derive(Debug, Clone)]
+pub struct NodeOptions {
+    /// The node's id in the cluster.
+    pub id: NodeId,
+    /// The address to listen on (port 0 picks a free port).
+    pub listen: String,
+    /// The address the other nodes and clients use to reach this one, if it
+    /// differs from the bound address (a NAT, a service name).
+    pub advertise: Option<String>,
+    /// Where the RocksDB store lives (created if missing).
+    pub data_dir: PathBuf,
+    /// The Raft configuration.
+    pub raft: Config,
+    /// How long a write or a linearizable read may take, elections and
+    /// forwarding included, before it fails.
+    pub request_deadline: Duration,
+    /// The casehub API (availability, dispatch, alerts, audit, admin), with
+    /// the region's static parts it plans with; `None` serves only Raft and
+    /// the store.
+    pub api: Option<Arc<crate::grpc_api::ApiContext>>,
+}
+
+impl NodeOptions {
+    /// Node `id` on `listen` with its store in `data_dir`, the default Raft
+    /// configuration and a 10 s request deadline.
+    pub fn new(id: NodeId, listen: impl Into<String>, data_dir: impl AsRef<Path>) -> Self {
+        NodeOptions {
+            id,
+            listen: listen.into(),
+            advertise: None,
+            data_dir: data_dir.as_ref().to_path_buf(),
+            raft: Node::default_config(),
+            request_deadline: Node::DEFAULT_REQUEST_DEADLINE,
+            api: None,
+        }
+    }
 }
 
 /// One running node. Stop it with [`Node::shutdown`]: dropping it leaves the
 /// Raft tasks and the server running.
 pub struct Node {
-    id: NodeId,
     addr: SocketAddr,
-    raft: Raft<TypeConfig>,
-    view: StateView,
+    core: Arc<Core>,
     stop: oneshot::Sender<()>,
     server: JoinHandle<Result<(), tonic::transport::Error>>,
 }
@@ -60,13 +106,16 @@ pub struct Node {
 impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Node")
-            .field("id", &self.id)
+            .field("id", &self.core.id)
             .field("addr", &self.addr)
             .finish_non_exhaustive()
     }
 }
 
 impl Node {
+    /// The deadline of a write or a linearizable read: 10 s.
+    pub const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_secs(10);
+
     /// The Raft configuration [`Node::start`] uses: heartbeat every 100 ms,
     /// election timeout 400–800 ms, snapshot chunks of at most 1 MiB (a
     /// chunk is sent as JSON, about 4 times its size in bytes).
@@ -82,41 +131,61 @@ impl Node {
     }
 
     /// Start node `id` with [`Node::default_config`]: see
-    /// [`Node::start_with_config`].
+    /// [`Node::start_with_options`].
     pub async fn start(
         id: NodeId,
         addr: &str,
         data_dir: impl AsRef<Path>,
     ) -> Result<Node, NodeError> {
-        Self::start_with_config(id, addr, data_dir, Self::default_config()).await
+        Self::start_with_options(NodeOptions::new(id, addr, data_dir)).await
     }
 
-    /// Start node `id`: bind `addr` (port 0 picks a free port; see
-    /// [`Node::addr`]), open (or create) the RocksDB store in `data_dir`,
-    /// build the Raft instance on it and serve `casehub.v1.RaftService`.
-    ///
-    /// A new cluster still has to be initialized, once, on one node
-    /// (`node.raft().initialize(members)`); a node restarted from its data
-    /// directory resumes its vote, log and state and needs nothing more.
+    /// Start node `id` with a Raft configuration: see
+    /// [`Node::start_with_options`].
     pub async fn start_with_config(
         id: NodeId,
         addr: &str,
         data_dir: impl AsRef<Path>,
         config: Config,
     ) -> Result<Node, NodeError> {
-        let listener = TcpListener::bind(addr)
+        Self::start_with_options(NodeOptions {
+            raft: config,
+            ..NodeOptions::new(id, addr, data_dir)
+        })
+        .await
+    }
+
+    /// Start a node: bind `listen` (port 0 picks a free port; see
+    /// [`Node::addr`]), open (or create) the RocksDB store in `data_dir`,
+    /// build the Raft instance on it and serve `casehub.v1.RaftService` and
+    /// `casehub.v1.StoreService`.
+    ///
+    /// A new cluster still has to be initialized, once, on one node
+    /// (`node.raft().initialize(members)`); a node restarted from its data
+    /// directory resumes its vote, log and state and needs nothing more.
+    pub async fn start_with_options(options: NodeOptions) -> Result<Node, NodeError> {
+        let NodeOptions {
+            id,
+            listen,
+            advertise,
+            data_dir,
+            raft: config,
+            request_deadline,
+            api,
+        } = options;
+        let listener = TcpListener::bind(&listen)
             .await
             .map_err(|source| NodeError::Bind {
                 id,
-                addr: addr.to_string(),
+                addr: listen.clone(),
                 source,
             })?;
         let addr = listener.local_addr().map_err(|source| NodeError::Bind {
             id,
-            addr: addr.to_string(),
+            addr: listen.clone(),
             source,
         })?;
-        let path = data_dir.as_ref().to_path_buf();
+        let path = data_dir;
         let store_error = |source| NodeError::Store {
             id,
             path: path.clone(),
@@ -133,23 +202,37 @@ impl Node {
             .await
             .map_err(|source| NodeError::Raft { id, source })?;
 
-        let service = RaftServiceServer::new(RaftGrpc::new(raft.clone()))
+        let core = Arc::new(Core::new(
+            id,
+            advertise.unwrap_or_else(|| addr.to_string()),
+            raft.clone(),
+            view,
+            request_deadline,
+        ));
+        let raft_service = RaftServiceServer::new(RaftGrpc::new(raft))
+            .max_decoding_message_size(MAX_MESSAGE_SIZE)
+            .max_encoding_message_size(MAX_MESSAGE_SIZE);
+        let store_service = StoreServiceServer::new(StoreGrpc::new(core.clone()))
             .max_decoding_message_size(MAX_MESSAGE_SIZE)
             .max_encoding_message_size(MAX_MESSAGE_SIZE);
         let (stop, stopped) = oneshot::channel::<()>();
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        let mut routes = tonic::service::Routes::new(raft_service).add_service(store_service);
+        if let Some(ctx) = api {
+            routes = crate::grpc_api::add_routes(routes, core.clone(), ctx)
+                .await
+                .map_err(|source| NodeError::Api { id, source })?;
+        }
         let server = tokio::spawn(
             tonic::transport::Server::builder()
-                .add_service(service)
+                .add_routes(routes)
                 .serve_with_incoming_shutdown(incoming, async {
                     let _ = stopped.await;
                 }),
         );
         Ok(Node {
-            id,
             addr,
-            raft,
-            view,
+            core,
             stop,
             server,
         })
@@ -157,7 +240,7 @@ impl Node {
 
     /// This node's id.
     pub fn id(&self) -> NodeId {
-        self.id
+        self.core.id
     }
 
     /// The address the node listens on.
@@ -165,28 +248,58 @@ impl Node {
         self.addr
     }
 
-    /// This node as a member of a membership: its address.
+    /// This node as a member of a membership: its advertised address (the
+    /// bound address unless [`NodeOptions::advertise`] says otherwise).
     pub fn basic_node(&self) -> BasicNode {
-        BasicNode::new(self.addr.to_string())
+        BasicNode::new(self.core.advertise.clone())
     }
 
     /// The Raft instance: initialize, membership changes, metrics, waits,
     /// local client writes.
     pub fn raft(&self) -> &Raft<TypeConfig> {
-        &self.raft
+        &self.core.raft
     }
 
     /// The scheduling state as applied on this node.
     pub fn state(&self) -> &StateView {
-        &self.view
+        &self.core.view
+    }
+
+    /// The leader this node knows of, if any.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.core.raft.metrics().borrow().current_leader
+    }
+
+    /// Submit a request through this node: appended here if this node leads,
+    /// else forwarded over gRPC to the leader (RaftService's ClientWrite),
+    /// retried while an election is under way, up to the request deadline.
+    /// The error names the last leader known and its address.
+    ///
+    /// A retry with the same `(client_id, request_id)` is safe: the state
+    /// machine answers it with the first response.
+    pub async fn write(&self, request: &Request) -> Result<Written, ClusterError> {
+        self.core.write(request).await
+    }
+
+    /// A linearizable read: the state reflects every write acknowledged
+    /// before the call. On the leader, a read index confirmed with a quorum
+    /// (`Raft::ensure_linearizable`); on a follower, the leader's read index
+    /// over gRPC; then this node waits until it has applied that index.
+    pub async fn read_linearizable(&self) -> Result<ReadState, ClusterError> {
+        self.core.read_linearizable().await
+    }
+
+    /// A local read: this node's applied state as it is, possibly stale;
+    /// [`ReadState::applied_index`] says how fresh.
+    pub fn read_local(&self) -> ReadState {
+        self.core.read_local()
     }
 
     /// Stop Raft (its storage is dropped and the database closed), then the
     /// server (in-flight calls get UNAVAILABLE; after 5 s the server task is
     /// aborted).
     pub async fn shutdown(self) {
-        let _ = self.raft.shutdown().await;
-        drop(self.raft);
+        let _ = self.core.raft.shutdown().await;
         let _ = self.stop.send(());
         let mut server = self.server;
         if tokio::time::timeout(Duration::from_secs(5), &mut server)

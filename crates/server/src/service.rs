@@ -6,16 +6,24 @@
 //! error is answered with a status (see `proto/casehub/v1/raft.proto`) whose
 //! details carry the error as JSON.
 
+use std::sync::Arc;
+
 use casehub_store::{Request, TypeConfig};
-use openraft::error::{ClientWriteError, RaftError};
+use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
 use openraft::{BasicNode, Raft};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tonic::metadata::MetadataValue;
 use tonic::{Code, Status};
 
+use crate::api::{ClusterError, Consistency as ApiConsistency, ReadState};
+use crate::forward::{Core, LEADER_ADDR_KEY, LEADER_ID_KEY};
 use crate::proto::raft_service_server::RaftService;
-use crate::proto::{ClientWriteReply, ClientWriteRequest, RaftPayload};
+use crate::proto::store_service_server::StoreService;
+use crate::proto::{
+    ClientWriteReply, ClientWriteRequest, Consistency, RaftPayload, ReadIndexReply,
+    ReadIndexRequest, ReadReply, ReadRequest, WriteReply, WriteRequest,
+};
 
 type NodeId = u64;
 
@@ -60,6 +68,11 @@ where
 
 #[tonic::async_trait]
 impl RaftService for RaftGrpc {
+    #[tracing::instrument(
+        name = "casehub.v1.RaftService/AppendEntries",
+        level = "debug",
+        skip_all
+    )]
     async fn append_entries(
         &self,
         request: tonic::Request<RaftPayload>,
@@ -76,6 +89,7 @@ impl RaftService for RaftGrpc {
         }))
     }
 
+    #[tracing::instrument(name = "casehub.v1.RaftService/Vote", level = "debug", skip_all)]
     async fn vote(
         &self,
         request: tonic::Request<RaftPayload>,
@@ -92,6 +106,7 @@ impl RaftService for RaftGrpc {
         }))
     }
 
+    #[tracing::instrument(name = "casehub.v1.RaftService/InstallSnapshot", skip_all)]
     async fn install_snapshot(
         &self,
         request: tonic::Request<RaftPayload>,
@@ -108,20 +123,26 @@ impl RaftService for RaftGrpc {
         }))
     }
 
+    #[tracing::instrument(name = "casehub.v1.RaftService/ClientWrite", skip_all)]
     async fn client_write(
         &self,
         request: tonic::Request<ClientWriteRequest>,
     ) -> Result<tonic::Response<ClientWriteReply>, Status> {
         const RPC: &str = "ClientWrite";
         let req: Request = decode(RPC, "casehub_store::Request", &request.into_inner().request)?;
-        match self.raft.client_write(req).await {
+        let span = tracing::info_span!(
+            "raft.client_write",
+            client_id = %req.client_id,
+            request_id = req.request_id
+        );
+        match tracing::Instrument::instrument(self.raft.client_write(req), span).await {
             Ok(resp) => Ok(tonic::Response::new(ClientWriteReply {
                 log_index: resp.log_id.index,
                 log_term: resp.log_id.leader_id.term,
                 response: encode(RPC, &resp.data)?,
             })),
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(fwd))) => {
-                Err(not_leader(fwd.leader_id, fwd.leader_node.as_ref()))
+                Err(not_leader(RPC, fwd.leader_id, fwd.leader_node.as_ref()))
             }
             Err(e) => Err(raft_status(RPC, &e, Code::Internal)),
         }
@@ -131,21 +152,138 @@ impl RaftService for RaftGrpc {
 /// FAILED_PRECONDITION naming the leader in the message and in the metadata
 /// `casehub-leader-id` and `casehub-leader-addr`; UNAVAILABLE if no leader
 /// is known.
-fn not_leader(leader_id: Option<NodeId>, leader: Option<&BasicNode>) -> Status {
+fn not_leader(rpc: &str, leader_id: Option<NodeId>, leader: Option<&BasicNode>) -> Status {
     let Some(id) = leader_id else {
-        return Status::unavailable(
-            "ClientWrite: this node is not the leader and no leader is known yet; retry later",
-        );
+        return Status::unavailable(format!(
+            "{rpc}: this node is not the leader and no leader is known yet; retry later"
+        ));
     };
     let addr = leader.map(|n| n.addr.as_str()).unwrap_or("");
     let mut status = Status::failed_precondition(format!(
-        "ClientWrite: this node is not the leader; the leader is node {id} at {addr:?}"
+        "{rpc}: this node is not the leader; the leader is node {id} at {addr:?}"
     ));
+    name_leader(&mut status, id, addr);
+    status
+}
+
+fn name_leader(status: &mut Status, id: NodeId, addr: &str) {
     status
         .metadata_mut()
-        .insert("casehub-leader-id", MetadataValue::from(id));
+        .insert(LEADER_ID_KEY, MetadataValue::from(id));
     if let Ok(v) = addr.parse() {
-        status.metadata_mut().insert("casehub-leader-addr", v);
+        status.metadata_mut().insert(LEADER_ADDR_KEY, v);
     }
-    status
+}
+
+/// A [`ClusterError`] as a status (see `proto/casehub/v1/store.proto`).
+pub(crate) fn cluster_status(rpc: &str, err: &ClusterError) -> Status {
+    let message = format!("{rpc}: {err}");
+    match err {
+        ClusterError::NoLeader { leader, .. } => {
+            let mut status = Status::unavailable(message);
+            if let Some((id, addr)) = leader {
+                name_leader(&mut status, *id, addr.as_str());
+            }
+            status
+        }
+        ClusterError::ApplyTimeout { .. } => Status::deadline_exceeded(message),
+        ClusterError::Stopped(_) => Status::unavailable(message),
+        ClusterError::Refused { code, .. } => Status::new(*code, message),
+        ClusterError::Decode { .. } | ClusterError::InvalidAddress { .. } => {
+            Status::internal(message)
+        }
+    }
+}
+
+/// The client side of the store, `casehub.v1.StoreService`: writes through
+/// any node, reads linearizable or local, and the leader's read index.
+#[derive(Clone)]
+pub struct StoreGrpc {
+    core: Arc<Core>,
+}
+
+impl StoreGrpc {
+    pub(crate) fn new(core: Arc<Core>) -> Self {
+        Self { core }
+    }
+}
+
+fn read_reply(rpc: &str, read: &ReadState) -> Result<ReadReply, Status> {
+    Ok(ReadReply {
+        applied_index: read.applied_index().unwrap_or(0),
+        read_index: read.read_index.unwrap_or(0),
+        state: encode(rpc, read.state())?,
+        node_id: read.node_id,
+        leader_id: read.leader_id.unwrap_or(0),
+        consistency: match read.consistency {
+            ApiConsistency::Linearizable => Consistency::Linearizable,
+            ApiConsistency::Local => Consistency::Local,
+        } as i32,
+    })
+}
+
+#[tonic::async_trait]
+impl StoreService for StoreGrpc {
+    #[tracing::instrument(name = "casehub.v1.StoreService/Write", skip_all)]
+    async fn write(
+        &self,
+        request: tonic::Request<WriteRequest>,
+    ) -> Result<tonic::Response<WriteReply>, Status> {
+        const RPC: &str = "Write";
+        let req: Request = decode(RPC, "casehub_store::Request", &request.into_inner().request)?;
+        let written = self
+            .core
+            .write(&req)
+            .await
+            .map_err(|e| cluster_status(RPC, &e))?;
+        Ok(tonic::Response::new(WriteReply {
+            log_index: written.log_index,
+            log_term: written.log_term,
+            response: encode(RPC, &written.response)?,
+            leader_id: written.leader_id,
+            forwarded: written.forwarded,
+        }))
+    }
+
+    #[tracing::instrument(name = "casehub.v1.StoreService/Read", skip_all)]
+    async fn read(
+        &self,
+        request: tonic::Request<ReadRequest>,
+    ) -> Result<tonic::Response<ReadReply>, Status> {
+        const RPC: &str = "Read";
+        let consistency = request.into_inner().consistency;
+        let read = match Consistency::try_from(consistency) {
+            Ok(Consistency::Local) => self.core.read_local(),
+            Ok(Consistency::Linearizable | Consistency::Unspecified) => self
+                .core
+                .read_linearizable()
+                .await
+                .map_err(|e| cluster_status(RPC, &e))?,
+            Err(_) => {
+                return Err(Status::invalid_argument(format!(
+                    "{RPC}: consistency {consistency} is not LINEARIZABLE (1) or LOCAL (2)"
+                )));
+            }
+        };
+        Ok(tonic::Response::new(read_reply(RPC, &read)?))
+    }
+
+    #[tracing::instrument(name = "casehub.v1.StoreService/ReadIndex", skip_all)]
+    async fn read_index(
+        &self,
+        _request: tonic::Request<ReadIndexRequest>,
+    ) -> Result<tonic::Response<ReadIndexReply>, Status> {
+        const RPC: &str = "ReadIndex";
+        match self.core.leader_read_index().await {
+            Ok(read_index) => Ok(tonic::Response::new(ReadIndexReply {
+                read_index,
+                leader_id: self.core.id,
+            })),
+            Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(fwd))) => {
+                Err(not_leader(RPC, fwd.leader_id, fwd.leader_node.as_ref()))
+            }
+            Err(RaftError::APIError(e)) => Err(Status::unavailable(format!("{RPC}: {e}"))),
+            Err(e @ RaftError::Fatal(_)) => Err(Status::unavailable(format!("{RPC}: {e}"))),
+        }
+    }
 }

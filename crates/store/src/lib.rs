@@ -23,10 +23,24 @@
 //! | `UpsertTeam` | register or update an escort team (site and members must be known) |
 //! | `SetPolicy` | replace the policy |
 //! | `SubmitCase` | a new case (new id, known origin station) |
-//! | `CommitPlan` | book rooms, officers and teams for cases over intervals; optimistic concurrency on `expected_versions`; no booking may take a resource beyond its capacity (one, or a holding room's capacity) |
+//! | `CommitPlan` | book rooms, officers and teams for cases over intervals; optimistic concurrency on `expected_versions`; no booking may take a resource beyond its capacity (one, or a holding room's capacity); the legal rules below |
 //! | `StartStep` / `CompleteStep` | a person's step starts or ends, one step at a time |
 //! | `ReleaseRooms` | the case's room bookings end at the request's time (later ones are dropped) |
 //! | `ExitCase` | every booking of the case is released and the case is closed |
+//!
+//! # Legal rules at commit
+//!
+//! A plan is also checked against the rules the state machine can decide from
+//! its own state, existing bookings and the plan's together. A rejection is a
+//! [`Conflict::Rule`] naming the rule ([`rules`]) and the entity:
+//!
+//! | rule | entity | what |
+//! |---|---|---|
+//! | `station_min_on_duty` | station | the officers posted to a station minus those booked away at any moment stay at least its `min_on_duty` (shift windows are not in the store: every posted officer counts as on duty) |
+//! | `min_questioning_officers` | case | a room booking whose step is questioning has at least the policy's `min_questioning_officers` distinct officers, qualified to question, booked for the same case (and person, or none) over the whole questioning |
+//! | `holding_capacity` | room | a holding room never holds more persons than its capacity |
+//! | `juveniles_apart` | room | a juvenile and an adult are never in one room at once |
+//! | `co_suspects_apart` | room | two persons of one co-suspect group are never in one room at once |
 //!
 //! Every entity has a version: 1 when registered, one more at each change of
 //! it or of its bookings. A plan names the versions it was computed against;
@@ -73,7 +87,7 @@ use std::io::Cursor;
 
 pub use state::{
     AuditEntry, Booking, Command, Conflict, EntityRef, PlannedBooking, Request, ResourceRef,
-    Response, SchedulingState,
+    Response, SchedulingState, rules,
 };
 
 openraft::declare_raft_types!(

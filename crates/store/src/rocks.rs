@@ -426,6 +426,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         Ok((self.last_applied, self.membership.clone()))
     }
 
+    #[tracing::instrument(name = "raft.apply", skip_all)]
     async fn apply<I>(&mut self, entries: I) -> Result<Vec<Response>, SError>
     where
         I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
@@ -438,7 +439,16 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                 EntryPayload::Blank => Response::Applied {
                     versions: Vec::new(),
                 },
-                EntryPayload::Normal(request) => self.state.apply(entry.log_id.index, &request),
+                EntryPayload::Normal(request) => {
+                    let _span = tracing::info_span!(
+                        "state.apply",
+                        index = entry.log_id.index,
+                        client_id = %request.client_id,
+                        request_id = request.request_id
+                    )
+                    .entered();
+                    self.state.apply(entry.log_id.index, &request)
+                }
                 EntryPayload::Membership(m) => {
                     self.membership = StoredMembership::new(Some(entry.log_id), m);
                     Response::Applied {

@@ -12,7 +12,7 @@ use casehub_model::{
 };
 use casehub_server::proto::raft_service_client::RaftServiceClient;
 use casehub_server::proto::{ClientWriteReply, ClientWriteRequest};
-use casehub_server::{Node, StateView};
+use casehub_server::{Node, NodeOptions, StateView};
 use casehub_store::{Command, Request, Response, SchedulingState};
 use chrono::{DateTime, TimeZone, Utc};
 use openraft::error::{ClientWriteError, RaftError};
@@ -113,6 +113,8 @@ pub fn config() -> Config {
 pub struct Cluster {
     pub dir: TempDir,
     pub config: Config,
+    /// The request deadline of the nodes started from now on.
+    pub request_deadline: Duration,
     pub nodes: BTreeMap<u64, Node>,
     /// The address each node ever had: a restarted node takes it back.
     pub addrs: BTreeMap<u64, String>,
@@ -124,6 +126,7 @@ impl Cluster {
         let mut c = Cluster {
             dir: TempDir::new().unwrap(),
             config,
+            request_deadline: Node::DEFAULT_REQUEST_DEADLINE,
             nodes: BTreeMap::new(),
             addrs: BTreeMap::new(),
         };
@@ -158,7 +161,12 @@ impl Cluster {
         // while the old instance's tasks finish.
         let deadline = Instant::now() + Duration::from_secs(10);
         let node = loop {
-            match Node::start_with_config(id, &addr, &path, self.config.clone()).await {
+            let options = NodeOptions {
+                raft: self.config.clone(),
+                request_deadline: self.request_deadline,
+                ..NodeOptions::new(id, addr.clone(), &path)
+            };
+            match Node::start_with_options(options).await {
                 Ok(node) => break node,
                 Err(e) if Instant::now() < deadline => {
                     eprintln!("retrying start: {e}");

@@ -1,0 +1,526 @@
+//! Client subcommands: talk to a running node over the casehub API.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand};
+use tonic::transport::{Channel, Endpoint};
+
+use casehub_server::proto::admin_service_client::AdminServiceClient;
+use casehub_server::proto::alert_service_client::AlertServiceClient;
+use casehub_server::proto::audit_service_client::AuditServiceClient;
+use casehub_server::proto::availability_service_client::AvailabilityServiceClient;
+use casehub_server::proto::dispatch_service_client::DispatchServiceClient;
+use casehub_server::proto::{self as pb};
+
+/// Where the node is, and who is asking.
+#[derive(Args, Debug, Clone)]
+pub struct Conn {
+    /// The node's gRPC address (any node: writes are forwarded to the leader).
+    #[arg(long, env = "CASEHUB_ADDR", default_value = "127.0.0.1:7401")]
+    pub addr: String,
+    /// Seconds to wait for an answer.
+    #[arg(long, default_value_t = 30)]
+    pub timeout_s: u64,
+}
+
+/// Who writes: the audit trail keeps it, and a retry with the same request
+/// id is applied once.
+#[derive(Args, Debug, Clone)]
+pub struct Author {
+    /// A stable id of this client.
+    #[arg(long, env = "CASEHUB_CLIENT_ID", default_value = "casehub-cli")]
+    pub client_id: String,
+    /// The request id (unique per client; reuse it to retry). Default: the
+    /// current time in milliseconds.
+    #[arg(long)]
+    pub request_id: Option<u64>,
+    /// The person acting, for the audit trail.
+    #[arg(long, env = "CASEHUB_ACTOR", default_value = "dispatcher")]
+    pub actor: String,
+    /// The site acting, for the audit trail.
+    #[arg(long, env = "CASEHUB_SITE", default_value = "")]
+    pub site: String,
+}
+
+impl Author {
+    fn meta(&self) -> Option<pb::WriteMeta> {
+        Some(pb::WriteMeta {
+            client_id: self.client_id.clone(),
+            request_id: self
+                .request_id
+                .unwrap_or_else(|| Utc::now().timestamp_millis().max(1) as u64),
+            actor: self.actor.clone(),
+            site_id: self.site.clone(),
+        })
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClusterCmd {
+    /// Members, leader, term and applied index, as one node sees them.
+    Status {
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Load a region scenario's sites, stations, officers, teams and policy.
+    LoadRegion {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(flatten)]
+        author: Author,
+        /// The scenario file (TOML or JSON).
+        #[arg(long)]
+        region: PathBuf,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct AvailabilityArgs {
+    #[command(flatten)]
+    conn: Conn,
+    /// One site (default: every site).
+    #[arg(long, default_value = "")]
+    site: String,
+    /// Start of the window (RFC 3339; default: now).
+    #[arg(long)]
+    from: Option<DateTime<Utc>>,
+    /// Length of the window in hours (at most 168).
+    #[arg(long, default_value_t = 8)]
+    hours: u32,
+    /// Print the answer as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SubmitArgs {
+    #[command(flatten)]
+    conn: Conn,
+    #[command(flatten)]
+    author: Author,
+    /// The case as JSON: {"id", "origin", "clock_started_at", "category",
+    /// "persons": [{"id", "gender", "juvenile", "co_suspect_group"}]}.
+    #[arg(long)]
+    case: PathBuf,
+    /// Where to write the proposal (plan and versions) for `casehub accept`.
+    #[arg(long)]
+    proposal_out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct AcceptArgs {
+    #[command(flatten)]
+    conn: Conn,
+    #[command(flatten)]
+    author: Author,
+    /// A proposal written by `casehub submit --proposal-out` (its
+    /// `plan_json` may be edited to override the plan).
+    #[arg(long)]
+    proposal: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct AlertsArgs {
+    #[command(flatten)]
+    conn: Conn,
+    /// One site (default: every site).
+    #[arg(long, default_value = "")]
+    site: String,
+    /// Keep printing new alerts as they arise.
+    #[arg(long)]
+    follow: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    conn: Conn,
+    /// The first log index to print.
+    #[arg(long, default_value_t = 1)]
+    from: u64,
+    /// Keep printing new entries as they are applied.
+    #[arg(long)]
+    follow: bool,
+}
+
+async fn channel(conn: &Conn) -> Result<Channel> {
+    let uri = if conn.addr.starts_with("http://") || conn.addr.starts_with("https://") {
+        conn.addr.clone()
+    } else {
+        format!("http://{}", conn.addr)
+    };
+    let endpoint = Endpoint::from_shared(uri.clone())
+        .with_context(|| format!("--addr {:?} is not a host:port", conn.addr))?
+        .timeout(Duration::from_secs(conn.timeout_s))
+        .connect_timeout(Duration::from_secs(conn.timeout_s.min(10)));
+    endpoint
+        .connect()
+        .await
+        .with_context(|| format!("cannot reach the node at {uri}"))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn status(e: tonic::Status) -> anyhow::Error {
+    anyhow::anyhow!("{:?}: {}", e.code(), e.message())
+}
+
+fn time(t: &Option<prost_types::Timestamp>) -> String {
+    t.as_ref()
+        .and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| "-".into())
+}
+
+fn interval(i: &pb::Interval) -> String {
+    format!("{}–{}", time(&i.start), time(&i.end))
+}
+
+pub fn run_cluster(cmd: ClusterCmd) -> Result<ExitCode> {
+    runtime()?.block_on(async {
+        match cmd {
+            ClusterCmd::Status { conn } => {
+                let mut c = AdminServiceClient::new(channel(&conn).await?);
+                let s = c
+                    .cluster_status(pb::ClusterStatusRequest {})
+                    .await
+                    .map_err(status)?
+                    .into_inner();
+                println!(
+                    "node {}: leader {} ({}), term {}, applied index {}",
+                    s.node_id,
+                    s.leader_id,
+                    if s.leader_addr.is_empty() {
+                        "-"
+                    } else {
+                        &s.leader_addr
+                    },
+                    s.term,
+                    s.applied_index
+                );
+                for m in &s.members {
+                    println!(
+                        "  {:>3}  {:<24} {}",
+                        m.node_id,
+                        m.addr,
+                        if m.voter { "voter" } else { "learner" }
+                    );
+                }
+            }
+            ClusterCmd::LoadRegion {
+                conn,
+                author,
+                region,
+            } => {
+                let text = std::fs::read_to_string(&region)
+                    .with_context(|| format!("--region {}: cannot read", region.display()))?;
+                let mut c = AdminServiceClient::new(channel(&conn).await?);
+                let r = c
+                    .load_region(pb::LoadRegionRequest {
+                        meta: author.meta(),
+                        file_name: region.display().to_string(),
+                        text,
+                    })
+                    .await
+                    .map_err(status)?
+                    .into_inner();
+                println!(
+                    "{} requests applied, up to log index {}",
+                    r.applied, r.last_index
+                );
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub fn run_availability(a: AvailabilityArgs) -> Result<ExitCode> {
+    if a.hours == 0 || a.hours > 168 {
+        bail!("--hours {}: must be 1 to 168", a.hours);
+    }
+    runtime()?.block_on(async {
+        let mut c = AvailabilityServiceClient::new(channel(&a.conn).await?);
+        let from = a.from.unwrap_or_else(Utc::now);
+        let to = from + chrono::Duration::hours(i64::from(a.hours));
+        let ts = |t: DateTime<Utc>| prost_types::Timestamp {
+            seconds: t.timestamp(),
+            nanos: 0,
+        };
+        let r = c
+            .get_availability(pb::GetAvailabilityRequest {
+                site_id: a.site.clone(),
+                window: Some(pb::Interval {
+                    start: Some(ts(from)),
+                    end: Some(ts(to)),
+                }),
+            })
+            .await
+            .map_err(status)?
+            .into_inner();
+        if a.json {
+            let v = serde_json::json!({
+                "applied_index": r.applied_index,
+                "rooms": r.rooms.iter().map(|x| serde_json::json!({
+                    "room": x.room_id, "site": x.site_id, "kind": x.kind,
+                    "capacity": x.capacity,
+                    "free": x.free.iter().map(interval).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+                "officers": r.officers.iter().map(|x| serde_json::json!({
+                    "officer": x.officer_id, "post": x.post, "gender": x.gender,
+                    "free": x.free.iter().map(interval).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+                "teams": r.teams.iter().map(|x| serde_json::json!({
+                    "team": x.team_id, "site": x.site_id,
+                    "free": x.free.iter().map(interval).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+            });
+            println!("{}", serde_json::to_string_pretty(&v)?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        println!(
+            "free from {} for {} h (state at log index {})",
+            from.format("%Y-%m-%d %H:%M"),
+            a.hours,
+            r.applied_index
+        );
+        println!("{:<14} {:<8} {:<22} free", "room", "site", "kind");
+        for x in &r.rooms {
+            let free: Vec<String> = x.free.iter().map(interval).collect();
+            println!(
+                "{:<14} {:<8} {:<22} {}",
+                x.room_id,
+                x.site_id,
+                x.kind,
+                if free.is_empty() {
+                    "none".into()
+                } else {
+                    free.join(", ")
+                }
+            );
+        }
+        println!("\n{:<12} {:<8} free", "team", "site");
+        for x in &r.teams {
+            let free: Vec<String> = x.free.iter().map(interval).collect();
+            println!("{:<12} {:<8} {}", x.team_id, x.site_id, free.join(", "));
+        }
+        let on_duty = r.officers.iter().filter(|o| !o.free.is_empty()).count();
+        println!(
+            "\n{on_duty} of {} officers have free time in the window",
+            r.officers.len()
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// A case file in the scenario's JSON encoding, as the API's message.
+fn case_message(path: &PathBuf) -> Result<pb::Case> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--case {}: cannot read", path.display()))?;
+    let case: casehub_model::Case =
+        casehub_model::scenario::from_json(&path.display().to_string(), &text)
+            .map_err(|e| anyhow::anyhow!("--case: {e}"))?;
+    let word = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    Ok(pb::Case {
+        case_id: case.id.to_string(),
+        origin_station_id: case.origin.to_string(),
+        clock_started_at: Some(prost_types::Timestamp {
+            seconds: case.clock_started_at.timestamp(),
+            nanos: case.clock_started_at.timestamp_subsec_nanos() as i32,
+        }),
+        category: case.category.as_str().into(),
+        persons: case
+            .persons
+            .iter()
+            .map(|p| pb::Person {
+                person_id: p.id.to_string(),
+                gender: word(serde_json::to_value(p.gender).unwrap_or_default()),
+                juvenile: p.juvenile,
+                co_suspect_group: p
+                    .co_suspect_group
+                    .as_ref()
+                    .map(|g| g.to_string())
+                    .unwrap_or_default(),
+            })
+            .collect(),
+    })
+}
+
+fn print_proposal(p: &pb::ProposePlanReply) {
+    for line in &p.summary {
+        println!("{line}");
+    }
+    for b in &p.blocked {
+        println!("BLOCKED {} ({}): {}", b.case_id, b.rule, b.reason);
+    }
+    for w in &p.warnings {
+        println!("warning: {w}");
+    }
+}
+
+pub fn run_submit(a: SubmitArgs) -> Result<ExitCode> {
+    let case = case_message(&a.case)?;
+    runtime()?.block_on(async {
+        let mut c = DispatchServiceClient::new(channel(&a.conn).await?);
+        let p = c
+            .submit_case(pb::SubmitCaseRequest {
+                meta: a.author.meta(),
+                case: Some(case),
+            })
+            .await
+            .map_err(status)?
+            .into_inner();
+        print_proposal(&p);
+        if let Some(out) = &a.proposal_out {
+            let v = serde_json::json!({
+                "plan": serde_json::from_str::<serde_json::Value>(&p.plan_json)?,
+                "versions": p.versions.iter().map(|v| serde_json::json!({
+                    "kind": v.kind, "id": v.id, "version": v.version
+                })).collect::<Vec<_>>(),
+            });
+            std::fs::write(out, serde_json::to_string_pretty(&v)?)
+                .with_context(|| format!("--proposal-out {}: cannot write", out.display()))?;
+            println!("proposal written to {}", out.display());
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub fn run_accept(a: AcceptArgs) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(&a.proposal)
+        .with_context(|| format!("--proposal {}: cannot read", a.proposal.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("--proposal {}: not JSON", a.proposal.display()))?;
+    let plan = v
+        .get("plan")
+        .with_context(|| format!("--proposal {}: no \"plan\"", a.proposal.display()))?;
+    let versions = v
+        .get("versions")
+        .and_then(|x| x.as_array())
+        .with_context(|| format!("--proposal {}: no \"versions\" list", a.proposal.display()))?
+        .iter()
+        .map(|x| pb::EntityVersion {
+            kind: x["kind"].as_str().unwrap_or_default().into(),
+            id: x["id"].as_str().unwrap_or_default().into(),
+            version: x["version"].as_u64().unwrap_or_default(),
+        })
+        .collect();
+    runtime()?.block_on(async {
+        let mut c = DispatchServiceClient::new(channel(&a.conn).await?);
+        let ack = c
+            .accept_plan(pb::AcceptPlanRequest {
+                meta: a.author.meta(),
+                plan_json: plan.to_string(),
+                versions,
+                case_ids: vec![],
+            })
+            .await
+            .map_err(status)?
+            .into_inner();
+        println!(
+            "committed at log index {}{}",
+            ack.log_index,
+            if ack.duplicate {
+                " (a retry: committed before)"
+            } else {
+                ""
+            }
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn print_alert(a: &pb::Alert) {
+    println!("{} {:<22} {}", time(&a.at), a.kind, a.message);
+}
+
+pub fn run_alerts(a: AlertsArgs) -> Result<ExitCode> {
+    runtime()?.block_on(async {
+        let mut c = AlertServiceClient::new(channel(&a.conn).await?);
+        if !a.follow {
+            let r = c
+                .list_alerts(pb::ListAlertsRequest {
+                    site_id: a.site.clone(),
+                })
+                .await
+                .map_err(status)?
+                .into_inner();
+            for x in &r.alerts {
+                print_alert(x);
+            }
+            if r.alerts.is_empty() {
+                println!("no alerts (state at log index {})", r.applied_index);
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        let mut s = c
+            .stream_alerts(pb::StreamAlertsRequest {
+                site_id: a.site.clone(),
+                check_every_s: 0,
+            })
+            .await
+            .map_err(status)?
+            .into_inner();
+        while let Some(x) = s.message().await.map_err(status)? {
+            print_alert(&x);
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn print_audit(e: &pb::AuditEntry) {
+    println!(
+        "{:>6} {} {:<16} {:<8} {}{}",
+        e.index,
+        time(&e.time),
+        e.actor,
+        if e.site_id.is_empty() {
+            "-"
+        } else {
+            &e.site_id
+        },
+        e.summary,
+        if e.rejected.is_empty() {
+            String::new()
+        } else {
+            format!("  REJECTED: {}", e.rejected)
+        }
+    );
+}
+
+pub fn run_audit(a: AuditArgs) -> Result<ExitCode> {
+    runtime()?.block_on(async {
+        let mut c = AuditServiceClient::new(channel(&a.conn).await?);
+        if !a.follow {
+            let r = c
+                .read_audit(pb::ReadAuditRequest {
+                    from_index: a.from,
+                    limit: 0,
+                })
+                .await
+                .map_err(status)?
+                .into_inner();
+            for e in &r.entries {
+                print_audit(e);
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        let mut s = c
+            .stream_audit(pb::WatchRequest { from_index: a.from })
+            .await
+            .map_err(status)?
+            .into_inner();
+        while let Some(e) = s.message().await.map_err(status)? {
+            print_audit(&e);
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}

@@ -1,0 +1,251 @@
+//! `casehub demo`: a real local cluster — three nodes on loopback, each with
+//! its own RocksDB directory — loaded with a region, and a short stream of
+//! simulated cases dispatched through the gRPC API, with the plans and the
+//! alerts printed as they come. Ctrl-C stops it cleanly; a rerun reuses the
+//! data.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use chrono::Utc;
+use clap::Args;
+use tonic::transport::Channel;
+
+use casehub_planning::Settings;
+use casehub_server::grpc_api::ApiContext;
+use casehub_server::proto::admin_service_client::AdminServiceClient;
+use casehub_server::proto::alert_service_client::AlertServiceClient;
+use casehub_server::proto::dispatch_service_client::DispatchServiceClient;
+use casehub_server::proto::{self as pb};
+use casehub_server::{Node, NodeOptions};
+
+use crate::load;
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// The region to load.
+    #[arg(long, default_value = "simulations/sample-county/region-3-sites.toml")]
+    region: PathBuf,
+    /// Where the three nodes keep their data (node-1, node-2, node-3).
+    #[arg(long, default_value = ".casehub-demo")]
+    data_dir: PathBuf,
+    /// Node n listens on 127.0.0.1:(base_port + n).
+    #[arg(long, default_value_t = 7410)]
+    base_port: u16,
+    /// Cases to replay.
+    #[arg(long, default_value_t = 8)]
+    cases: usize,
+    /// Pause between two cases, in milliseconds.
+    #[arg(long, default_value_t = 2000)]
+    interval_ms: u64,
+    /// Seed of the simulated cases.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Stop after the replay instead of watching alerts until Ctrl-C.
+    #[arg(long)]
+    exit_after_replay: bool,
+}
+
+async fn connect(addr: &str) -> Result<Channel> {
+    Channel::from_shared(format!("http://{addr}"))?
+        .timeout(Duration::from_secs(60))
+        .connect()
+        .await
+        .with_context(|| format!("cannot reach the node at {addr}"))
+}
+
+fn meta(request_id: u64) -> Option<pb::WriteMeta> {
+    Some(pb::WriteMeta {
+        client_id: "casehub-demo".into(),
+        request_id,
+        actor: "demo dispatcher".into(),
+        site_id: String::new(),
+    })
+}
+
+pub fn run(a: DemoArgs) -> Result<ExitCode> {
+    if a.base_port == 0 || a.base_port > 65_000 {
+        bail!("--base-port {}: must be 1 to 65000", a.base_port);
+    }
+    let region = load::region(&a.region, None)?;
+    let model = load::travel_model(&region, &a.region)?;
+    let travel = load::full_table(&region, model.as_ref())?;
+    let text = load::read(&a.region)?;
+    let ctx = Arc::new(ApiContext {
+        region: region.clone(),
+        travel,
+        settings: Settings {
+            time_limit: Duration::from_secs(5),
+            ..Settings::default()
+        },
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let mut nodes: BTreeMap<u64, Node> = BTreeMap::new();
+        for id in 1..=3u64 {
+            let dir = a.data_dir.join(format!("node-{id}"));
+            let listen = format!("127.0.0.1:{}", a.base_port + id as u16);
+            let options = NodeOptions {
+                api: Some(ctx.clone()),
+                ..NodeOptions::new(id, listen, &dir)
+            };
+            let node = Node::start_with_options(options)
+                .await
+                .with_context(|| format!("starting node {id} in {}", dir.display()))?;
+            println!("node {id}: {} (data in {})", node.addr(), dir.display());
+            nodes.insert(id, node);
+        }
+        if nodes[&1].raft().is_initialized().await? {
+            println!("reusing the cluster in {}", a.data_dir.display());
+        } else {
+            let members: BTreeMap<u64, _> =
+                nodes.iter().map(|(id, n)| (*id, n.basic_node())).collect();
+            nodes[&1]
+                .raft()
+                .initialize(members)
+                .await
+                .context("initializing the cluster")?;
+            println!("initialized a new cluster of 3 nodes");
+        }
+        let addrs: Vec<String> = nodes.values().map(|n| n.addr().to_string()).collect();
+        let stamp = Utc::now().timestamp_millis() as u64;
+        let result = tokio::select! {
+            r = replay(&a, &addrs, &text, &region, stamp) => r,
+            _ = tokio::signal::ctrl_c() => {
+                println!("stopping");
+                Ok(())
+            }
+        };
+        if result.is_ok() && !a.exit_after_replay {
+            println!("watching alerts on node 1; Ctrl-C to stop");
+            let _ = tokio::signal::ctrl_c().await;
+            println!("stopping");
+        }
+        for (_, n) in nodes {
+            n.shutdown().await;
+        }
+        result.map(|_| ExitCode::SUCCESS)
+    })
+}
+
+async fn replay(
+    a: &DemoArgs,
+    addrs: &[String],
+    text: &str,
+    region: &casehub_model::Region,
+    stamp: u64,
+) -> Result<()> {
+    let mut admin = AdminServiceClient::new(connect(&addrs[0]).await?);
+    let loaded = admin
+        .load_region(pb::LoadRegionRequest {
+            meta: meta(stamp),
+            file_name: a.region.display().to_string(),
+            text: text.to_string(),
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("loading the region: {}", e.message()))?
+        .into_inner();
+    println!(
+        "loaded {}: {} requests, up to log index {}",
+        a.region.display(),
+        loaded.applied,
+        loaded.last_index
+    );
+    // Alerts from node 1, printed as they arise.
+    let mut alerts = AlertServiceClient::new(connect(&addrs[0]).await?)
+        .stream_alerts(pb::StreamAlertsRequest {
+            site_id: String::new(),
+            check_every_s: 5,
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("alerts: {}", e.message()))?
+        .into_inner();
+    tokio::spawn(async move {
+        while let Ok(Some(x)) = alerts.message().await {
+            println!("ALERT {:<22} {}", x.kind, x.message);
+        }
+    });
+    let now = Utc::now();
+    let cases = casehub_planning::generate::pending_cases(region, now, a.cases, 90, 0, a.seed);
+    let mut request = stamp + 1000;
+    for (i, pc) in cases.into_iter().enumerate() {
+        let c = pc.case;
+        let id = format!("DEMO-{stamp}-{}", i + 1);
+        let addr = &addrs[i % addrs.len()];
+        let mut dispatch = DispatchServiceClient::new(connect(addr).await?);
+        let case = pb::Case {
+            case_id: id.clone(),
+            origin_station_id: c.origin.to_string(),
+            clock_started_at: Some(prost_types::Timestamp {
+                seconds: c.clock_started_at.timestamp(),
+                nanos: 0,
+            }),
+            category: c.category.as_str().into(),
+            persons: c
+                .persons
+                .iter()
+                .map(|p| pb::Person {
+                    person_id: p.id.to_string(),
+                    gender: serde_json::to_value(p.gender)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    juvenile: p.juvenile,
+                    co_suspect_group: p
+                        .co_suspect_group
+                        .as_ref()
+                        .map(|g| g.to_string())
+                        .unwrap_or_default(),
+                })
+                .collect(),
+        };
+        request += 1;
+        println!(
+            "\n#{} {id}: {} person(s) from {} ({}), via node at {addr}",
+            i + 1,
+            c.persons.len(),
+            c.origin,
+            c.category.as_str()
+        );
+        let proposal = dispatch
+            .submit_case(pb::SubmitCaseRequest {
+                meta: meta(request),
+                case: Some(case),
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("submitting {id}: {}", e.message()))?
+            .into_inner();
+        for line in &proposal.summary {
+            println!("  plan: {line}");
+        }
+        for b in &proposal.blocked {
+            println!("  BLOCKED {} by {}: {}", b.case_id, b.rule, b.reason);
+        }
+        for w in &proposal.warnings {
+            println!("  warning: {w}");
+        }
+        if !proposal.summary.is_empty() {
+            request += 1;
+            match dispatch
+                .accept_plan(pb::AcceptPlanRequest {
+                    meta: meta(request),
+                    plan_json: proposal.plan_json.clone(),
+                    versions: proposal.versions.clone(),
+                    case_ids: vec![],
+                })
+                .await
+            {
+                Ok(ack) => println!("  accepted at log index {}", ack.into_inner().log_index),
+                Err(e) => println!("  not accepted ({:?}): {}", e.code(), e.message()),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(a.interval_ms)).await;
+    }
+    Ok(())
+}

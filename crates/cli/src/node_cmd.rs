@@ -1,0 +1,115 @@
+//! `casehub node`: run a site's node. Flags over `CASEHUB_*` environment
+//! variables over the `--config` file over defaults; the configuration and
+//! the node's life are casehub-server's (`casehub_server::config`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use casehub_server::config::{ClusterLayer, ConfigLayer, NodeConfig, run};
+use casehub_server::telemetry::{self, TelemetryOptions};
+use clap::Args;
+
+#[derive(Args)]
+pub struct NodeArgs {
+    /// The TOML config file (see docs/node-config.md).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// This node's id in the cluster (overrides CASEHUB_NODE_ID and node_id).
+    #[arg(long)]
+    node_id: Option<u64>,
+    /// The site this node runs at (overrides CASEHUB_SITE and site).
+    #[arg(long)]
+    site: Option<String>,
+    /// The address to listen on, e.g. 127.0.0.1:7401 (overrides CASEHUB_LISTEN and listen).
+    #[arg(long)]
+    listen: Option<String>,
+    /// The address peers and clients use (overrides CASEHUB_ADVERTISE and advertise).
+    #[arg(long)]
+    advertise: Option<String>,
+    /// The directory of the node's store (overrides CASEHUB_DATA_DIR and data_dir).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// text or json (overrides CASEHUB_LOG_FORMAT and log_format).
+    #[arg(long)]
+    log_format: Option<String>,
+    /// Bootstrap the cluster with the configured members if the data
+    /// directory is new (overrides CASEHUB_CLUSTER_INIT and cluster.init).
+    #[arg(long)]
+    init: bool,
+    /// Print the resolved configuration and exit without starting.
+    #[arg(long)]
+    check: bool,
+}
+
+impl NodeArgs {
+    fn layer(&self) -> ConfigLayer {
+        ConfigLayer {
+            node_id: self.node_id,
+            site: self.site.clone(),
+            listen: self.listen.clone(),
+            advertise: self.advertise.clone(),
+            data_dir: self.data_dir.clone(),
+            log_format: self.log_format.clone(),
+            request_deadline_ms: None,
+            cluster: ClusterLayer {
+                init: self.init.then_some(true),
+                members: None,
+            },
+        }
+    }
+}
+
+/// Resolve the configuration: flags, then the environment, then the file.
+fn resolve(args: &NodeArgs) -> Result<NodeConfig> {
+    let env = ConfigLayer::from_env(std::env::vars())?;
+    let file = match &args.config {
+        Some(path) => ConfigLayer::from_file(path)?,
+        None => ConfigLayer::default(),
+    };
+    Ok(NodeConfig::resolve(args.layer().over(env.over(file)))?)
+}
+
+pub fn run_node(args: NodeArgs) -> Result<ExitCode> {
+    let config = resolve(&args)?;
+    if args.check {
+        println!("{config:#?}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let _telemetry = telemetry::init(&TelemetryOptions {
+            log_format: config.log_format,
+            ..TelemetryOptions::new(config.site.clone())
+        })?;
+        run(config, shutdown_signal()).await?;
+        Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
+    })
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("Ctrl-C received"),
+        _ = term => tracing::info!("SIGTERM received"),
+    }
+}

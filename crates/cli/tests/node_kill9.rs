@@ -1,0 +1,341 @@
+//! Three `casehub node` processes on loopback, each with its own data
+//! directory: the leader process is killed with SIGKILL while a client
+//! writes; a new leader takes over with every acknowledged write, and the
+//! killed node, restarted from its directory, catches up.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use casehub_model::{Location, Station, StationId};
+use casehub_server::ClusterError;
+use casehub_server::client::Client;
+use casehub_store::{Command as StoreCommand, Request, SchedulingState};
+use chrono::{TimeZone, Utc};
+
+/// A failure deadline, generous for a loaded machine: never a timing assert.
+const DEADLINE: Duration = Duration::from_secs(90);
+
+fn station(id: &str) -> Station {
+    serde_json::from_value(serde_json::json!({
+        "id": id,
+        "location": Location::new(30.0, 120.0).unwrap(),
+        "min_on_duty": 1
+    }))
+    .unwrap()
+}
+
+fn request(n: u64) -> Request {
+    Request {
+        client_id: "kill9-test".into(),
+        request_id: n,
+        actor: "operator-1".into(),
+        site: None,
+        time: Utc.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap(),
+        command: StoreCommand::UpsertStation(station(&format!("w{n}"))),
+    }
+}
+
+fn has(state: &SchedulingState, n: u64) -> bool {
+    state
+        .stations
+        .contains_key(&StationId::new(format!("w{n}")).unwrap())
+}
+
+/// Free loopback ports: bound, then released for the nodes.
+fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
+}
+
+struct Nodes {
+    dir: PathBuf,
+    addrs: BTreeMap<u64, String>,
+    children: BTreeMap<u64, Child>,
+}
+
+impl Nodes {
+    fn config_path(&self, id: u64) -> PathBuf {
+        self.dir.join(format!("node-{id}.toml"))
+    }
+
+    fn write_configs(&self) {
+        let members: Vec<String> = self
+            .addrs
+            .iter()
+            .map(|(id, a)| format!("\"{id}\" = \"{a}\""))
+            .collect();
+        for (id, addr) in &self.addrs {
+            let data = self.dir.join(format!("data-{id}"));
+            let text = format!(
+                "node_id = {id}\nsite = \"site-{id}\"\nlisten = \"{addr}\"\ndata_dir = {data:?}\n\
+                 log_format = \"json\"\n\n[cluster]\ninit = {}\nmembers = {{ {} }}\n",
+                *id == 1,
+                members.join(", ")
+            );
+            std::fs::write(self.config_path(*id), text).unwrap();
+        }
+    }
+
+    fn start(&mut self, id: u64) {
+        let log = |kind: &str| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.dir.join(format!("node-{id}.{kind}")))
+                .unwrap()
+        };
+        let child = Command::new(env!("CARGO_BIN_EXE_casehub"))
+            .arg("node")
+            .arg("--config")
+            .arg(self.config_path(id))
+            .env("RUST_LOG", "info")
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .stdout(Stdio::from(log("stdout")))
+            .stderr(Stdio::from(log("stderr")))
+            .spawn()
+            .expect("casehub node starts");
+        self.children.insert(id, child);
+    }
+
+    /// SIGKILL: no shutdown, no flush beyond what the node already synced.
+    fn kill9(&mut self, id: u64) {
+        let mut child = self.children.remove(&id).unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    /// SIGTERM, and the exit status once the node has stopped cleanly.
+    fn terminate(&mut self, id: u64) -> std::process::ExitStatus {
+        let mut child = self.children.remove(&id).unwrap();
+        let ok = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "node {id} ignores SIGTERM");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn logs(&self) -> String {
+        let mut out = String::new();
+        for id in self.addrs.keys() {
+            let path = self.dir.join(format!("node-{id}.stderr"));
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(30).collect();
+            out += &format!("--- node {id} ({}) ---\n", path.display());
+            for line in tail.into_iter().rev() {
+                out += line;
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("{}", self.logs());
+        }
+        for child in self.children.values_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Retry `f` until it returns `Some`, or panic at the deadline.
+async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn leader_of(client: &Client) -> Option<u64> {
+    client.read_linearizable().await.ok()?.leader_id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn killing_the_leader_loses_no_acknowledged_write_and_it_catches_up() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let ports = free_ports(3);
+    let mut nodes = Nodes {
+        dir: dir.path().to_path_buf(),
+        addrs: (1..=3)
+            .map(|id| (id, format!("127.0.0.1:{}", ports[id as usize - 1])))
+            .collect(),
+        children: BTreeMap::new(),
+    };
+    nodes.write_configs();
+    for id in 1..=3 {
+        nodes.start(id);
+    }
+    let addrs: Vec<String> = nodes.addrs.values().cloned().collect();
+    let client = Client::connect_any(&addrs).unwrap();
+    let leader = eventually("a leader", || leader_of(&client)).await;
+
+    // Writes through the API, each acknowledged before the next.
+    let mut acked: Vec<(u64, u64)> = Vec::new();
+    for n in 1..=20 {
+        let w = client.write(&request(n)).await.unwrap();
+        assert!(w.response.is_applied(), "{w:?}");
+        acked.push((n, w.log_index));
+    }
+
+    // A writer keeps going while the leader is killed.
+    let progress = std::sync::Arc::new(AtomicU64::new(0));
+    let writer = {
+        let client = Client::connect_any(&addrs).unwrap();
+        let progress = progress.clone();
+        tokio::spawn(async move {
+            let mut acked = Vec::new();
+            let mut failed = Vec::new();
+            for n in 21..=60 {
+                match client.write(&request(n)).await {
+                    Ok(w) if w.response.is_applied() => {
+                        acked.push((n, w.log_index));
+                        progress.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Ok(w) => panic!("write {n} rejected: {w:?}"),
+                    // Not acknowledged: it may or may not be there.
+                    Err(e) => failed.push((n, e.to_string())),
+                }
+            }
+            (acked, failed)
+        })
+    };
+    // Kill once the writer is under way.
+    eventually("the writer to start", || async {
+        (progress.load(Ordering::SeqCst) >= 5).then_some(())
+    })
+    .await;
+    nodes.kill9(leader);
+    let acked_before_kill = progress.load(Ordering::SeqCst);
+
+    let (more, failed) = writer.await.unwrap();
+    acked.extend(more);
+    assert!(acked.len() >= 40, "too few writes acknowledged: {failed:?}");
+    eprintln!(
+        "{acked_before_kill} of the writer's 40 writes acknowledged before the kill, {} after; {} failed",
+        acked.len() as u64 - 20 - acked_before_kill,
+        failed.len()
+    );
+
+    // A new leader among the survivors.
+    let survivors: Vec<String> = nodes
+        .addrs
+        .iter()
+        .filter(|(id, _)| **id != leader)
+        .map(|(_, a)| a.clone())
+        .collect();
+    let survivor_client = Client::connect_any(&survivors).unwrap();
+    let new_leader = eventually("a new leader", || async {
+        leader_of(&survivor_client).await.filter(|l| *l != leader)
+    })
+    .await;
+    assert_ne!(new_leader, leader);
+
+    // Every acknowledged write is there, on the new leader's side...
+    let read = survivor_client.read_linearizable().await.unwrap();
+    for (n, index) in &acked {
+        assert!(
+            has(read.state(), *n),
+            "acknowledged write {n} (index {index}) lost"
+        );
+    }
+    // ...and the survivors still commit.
+    let w = survivor_client.write(&request(100)).await.unwrap();
+    assert!(w.response.is_applied());
+    assert_eq!(w.leader_id, new_leader);
+
+    // The killed node restarts from its data directory and catches up.
+    nodes.start(leader);
+    let restarted = Client::connect(&nodes.addrs[&leader]).unwrap();
+    let caught_up = eventually("the restarted node to catch up", || async {
+        match restarted.read_local().await {
+            Ok(r) if r.applied_index() >= Some(w.log_index) => Some(r),
+            Ok(_) | Err(ClusterError::NoLeader { .. }) => None,
+            Err(e) => panic!("{e}"),
+        }
+    })
+    .await;
+    for (n, _) in &acked {
+        assert!(
+            has(caught_up.state(), *n),
+            "write {n} missing after restart"
+        );
+    }
+    assert!(has(caught_up.state(), 100));
+    // It serves linearizable reads again, through the cluster's leader.
+    let read = restarted.read_linearizable().await.unwrap();
+    assert_eq!(read.node_id, leader);
+    assert!(read.read_index.unwrap() >= w.log_index);
+
+    // SIGTERM stops every node cleanly.
+    for id in 1..=3 {
+        let status = nodes.terminate(id);
+        assert!(status.success(), "node {id}: {status:?}\n{}", nodes.logs());
+    }
+    assert!(Path::new(&nodes.dir.join("data-1")).exists());
+}
+
+#[test]
+fn a_bad_configuration_is_refused_naming_the_key_and_the_value() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let file = dir.path().join("node.toml");
+    std::fs::write(
+        &file,
+        "node_id = 1\nsite = \"main\"\nlisten = \"nowhere\"\ndata_dir = \"/tmp/x\"\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str], env: &[(&str, &str)]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_casehub"))
+            .arg("node")
+            .arg("--config")
+            .arg(&file)
+            .args(extra)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, err) = run(&[], &[]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("listen = \"nowhere\""), "{err}");
+    // The environment overrides the file, a flag overrides the environment.
+    let (code, err) = run(&["--check"], &[("CASEHUB_LISTEN", "127.0.0.1:7999")]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, err) = run(
+        &["--check", "--listen", "bad:port"],
+        &[("CASEHUB_LISTEN", "127.0.0.1:7999")],
+    );
+    assert_eq!(code, Some(2));
+    assert!(err.contains("listen = \"bad:port\""), "{err}");
+    let (code, err) = run(&["--check"], &[("CASEHUB_NODE_ID", "one")]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("CASEHUB_NODE_ID = \"one\""), "{err}");
+}

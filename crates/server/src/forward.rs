@@ -1,0 +1,356 @@
+//! Writes through any node and linearizable reads on any node.
+//!
+//! A write on the leader is `Raft::client_write`. On a follower, openraft
+//! answers `ForwardToLeader` with the leader's id and address; the node then
+//! calls the leader's RaftService `ClientWrite` over gRPC and returns its
+//! answer. While no leader is known (an election), or the known leader does
+//! not answer (it crashed and the others have not noticed yet), the node
+//! retries with a growing pause (50 ms to 500 ms) until the request
+//! deadline. A leader that answers FAILED_PRECONDITION names its successor,
+//! which the next attempt tries.
+//!
+//! A linearizable read follows the read-index protocol (Raft §6.4): the
+//! leader confirms it still leads with a heartbeat to a quorum and takes its
+//! commit index as the read index; a follower asks the leader for it
+//! (StoreService `ReadIndex`). Either way the node then waits until its own
+//! state machine has applied the read index and returns its state.
+//!
+//! Retrying is safe: the state machine deduplicates requests by
+//! `(client_id, request_id)`, so a write whose first attempt was committed
+//! but not acknowledged gets the first response back.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use casehub_store::{Request, TypeConfig};
+use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
+use openraft::{BasicNode, Raft};
+use tokio::time::Instant;
+use tonic::Code;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::MAX_MESSAGE_SIZE;
+use crate::api::{ClusterError, Consistency, ReadState, Written};
+use crate::proto::raft_service_client::RaftServiceClient;
+use crate::proto::store_service_client::StoreServiceClient;
+use crate::proto::{ClientWriteRequest, ReadIndexRequest};
+use crate::view::StateView;
+
+type NodeId = u64;
+
+/// The metadata keys naming the leader in a FAILED_PRECONDITION or
+/// UNAVAILABLE status.
+pub const LEADER_ID_KEY: &str = "casehub-leader-id";
+/// See [`LEADER_ID_KEY`].
+pub const LEADER_ADDR_KEY: &str = "casehub-leader-addr";
+
+/// The leader named in a status's metadata, if any.
+pub fn leader_of(status: &tonic::Status) -> Option<(NodeId, String)> {
+    let id = status
+        .metadata()
+        .get(LEADER_ID_KEY)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()?;
+    let addr = status.metadata().get(LEADER_ADDR_KEY)?.to_str().ok()?;
+    Some((id, addr.to_string()))
+}
+
+/// The parts of a running node that serve writes and reads.
+pub(crate) struct Core {
+    pub(crate) id: NodeId,
+    pub(crate) advertise: String,
+    pub(crate) raft: Raft<TypeConfig>,
+    pub(crate) view: StateView,
+    pub(crate) deadline: Duration,
+    channels: Mutex<HashMap<String, Channel>>,
+}
+
+/// What one attempt to reach the leader found.
+enum Attempt<T> {
+    Done(T),
+    /// Try again (after a pause unless `hint` names a new leader).
+    Retry {
+        hint: Option<(NodeId, String)>,
+        error: String,
+    },
+}
+
+impl Core {
+    pub(crate) fn new(
+        id: NodeId,
+        advertise: String,
+        raft: Raft<TypeConfig>,
+        view: StateView,
+        deadline: Duration,
+    ) -> Self {
+        Core {
+            id,
+            advertise,
+            raft,
+            view,
+            deadline,
+            channels: Mutex::default(),
+        }
+    }
+
+    fn channel(&self, addr: &str) -> Result<Channel, ClusterError> {
+        let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(ch) = channels.get(addr) {
+            return Ok(ch.clone());
+        }
+        let ch = Endpoint::from_shared(format!("http://{addr}"))
+            .map_err(|e| ClusterError::InvalidAddress {
+                addr: addr.to_string(),
+                message: e.to_string(),
+            })?
+            .connect_timeout(Duration::from_secs(1))
+            .tcp_nodelay(true)
+            .connect_lazy();
+        channels.insert(addr.to_string(), ch.clone());
+        Ok(ch)
+    }
+
+    fn known_leader(&self) -> Option<(NodeId, String)> {
+        let m = self.raft.metrics().borrow().clone();
+        let id = m.current_leader?;
+        let node = m.membership_config.membership().get_node(&id)?.clone();
+        Some((id, node.addr))
+    }
+
+    /// Run `attempt` until it is done or the deadline passes, pausing
+    /// between attempts unless a new leader was named.
+    async fn retry<T, F, Fut>(&self, mut attempt: F) -> Result<T, ClusterError>
+    where
+        F: FnMut(Option<(NodeId, String)>, Duration) -> Fut,
+        Fut: std::future::Future<Output = Result<Attempt<T>, ClusterError>>,
+    {
+        let started = Instant::now();
+        let deadline = started + self.deadline;
+        let mut pause = Duration::from_millis(50);
+        let mut hint: Option<(NodeId, String)> = None;
+        let mut last_leader = self.known_leader();
+        let mut last_error = String::from("no attempt finished");
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(ClusterError::NoLeader {
+                    waited: started.elapsed(),
+                    leader: last_leader,
+                    last: last_error,
+                });
+            }
+            match tokio::time::timeout(left, attempt(hint.take(), left)).await {
+                Ok(Ok(Attempt::Done(v))) => return Ok(v),
+                Ok(Err(e)) => return Err(e),
+                Ok(Ok(Attempt::Retry { hint: h, error })) => {
+                    last_error = error;
+                    let new_leader = h.as_ref().is_some_and(|h| Some(h) != last_leader.as_ref());
+                    if let Some(h) = &h {
+                        last_leader = Some(h.clone());
+                    }
+                    hint = h;
+                    if new_leader {
+                        continue;
+                    }
+                }
+                Err(_) => last_error = format!("no answer within {:?}", self.deadline),
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            tokio::time::sleep(pause.min(left)).await;
+            pause = (pause * 2).min(Duration::from_millis(500));
+        }
+    }
+
+    pub(crate) async fn write(&self, request: &Request) -> Result<Written, ClusterError> {
+        self.retry(|hint, left| self.write_once(request, hint, left))
+            .await
+    }
+
+    async fn write_once(
+        &self,
+        request: &Request,
+        hint: Option<(NodeId, String)>,
+        left: Duration,
+    ) -> Result<Attempt<Written>, ClusterError> {
+        // A leader named by the previous attempt's answer goes first; else
+        // this node, which knows whether it leads and whom it follows.
+        let target = match hint {
+            Some(h) if h.0 != self.id => h,
+            _ => match self.raft.client_write(request.clone()).await {
+                Ok(resp) => {
+                    return Ok(Attempt::Done(Written {
+                        log_index: resp.log_id.index,
+                        log_term: resp.log_id.leader_id.term,
+                        response: resp.data,
+                        leader_id: self.id,
+                        forwarded: false,
+                    }));
+                }
+                Err(RaftError::APIError(ClientWriteError::ForwardToLeader(fwd))) => {
+                    match (fwd.leader_id, fwd.leader_node) {
+                        (Some(id), Some(node)) if id != self.id => (id, node.addr),
+                        _ => {
+                            return Ok(Attempt::Retry {
+                                hint: None,
+                                error: format!("node {} knows no leader", self.id),
+                            });
+                        }
+                    }
+                }
+                Err(RaftError::APIError(e)) => {
+                    return Err(ClusterError::Refused {
+                        node: self.advertise.clone(),
+                        code: Code::Internal,
+                        message: e.to_string(),
+                    });
+                }
+                Err(RaftError::Fatal(_)) => return Err(ClusterError::Stopped(self.id)),
+            },
+        };
+        let (leader, addr) = target;
+        let payload = serde_json::to_vec(request).map_err(|e| ClusterError::Refused {
+            node: self.advertise.clone(),
+            code: Code::InvalidArgument,
+            message: format!("the request does not encode: {e}"),
+        })?;
+        let mut client = RaftServiceClient::new(self.channel(&addr)?)
+            .max_decoding_message_size(MAX_MESSAGE_SIZE)
+            .max_encoding_message_size(MAX_MESSAGE_SIZE);
+        let mut call = tonic::Request::new(ClientWriteRequest { request: payload });
+        call.set_timeout(left);
+        match client.client_write(call).await {
+            Ok(reply) => {
+                let reply = reply.into_inner();
+                let response =
+                    serde_json::from_slice(&reply.response).map_err(|e| ClusterError::Decode {
+                        from: format!("node {leader} at {addr}"),
+                        message: e.to_string(),
+                    })?;
+                Ok(Attempt::Done(Written {
+                    log_index: reply.log_index,
+                    log_term: reply.log_term,
+                    response,
+                    leader_id: leader,
+                    forwarded: true,
+                }))
+            }
+            Err(status) => self.after_status(leader, &addr, status),
+        }
+    }
+
+    /// What a failed call to the leader means: retry (towards the leader the
+    /// status names, if any), or give up for a reason a retry does not fix.
+    fn after_status<T>(
+        &self,
+        leader: NodeId,
+        addr: &str,
+        status: tonic::Status,
+    ) -> Result<Attempt<T>, ClusterError> {
+        match status.code() {
+            Code::FailedPrecondition | Code::Unavailable => Ok(Attempt::Retry {
+                hint: leader_of(&status).filter(|(id, _)| *id != leader),
+                error: format!("node {leader} at {addr}: {}", status.message()),
+            }),
+            // A lost connection, a call cut short: the leader may be down.
+            Code::DeadlineExceeded | Code::Cancelled | Code::Unknown | Code::Internal => {
+                Ok(Attempt::Retry {
+                    hint: None,
+                    error: format!("node {leader} at {addr}: {}", status.message()),
+                })
+            }
+            code => Err(ClusterError::Refused {
+                node: format!("node {leader} at {addr}"),
+                code,
+                message: status.message().to_string(),
+            }),
+        }
+    }
+
+    pub(crate) fn read_local(&self) -> ReadState {
+        ReadState {
+            node_id: self.id,
+            leader_id: self.raft.metrics().borrow().current_leader,
+            consistency: Consistency::Local,
+            read_index: None,
+            applied: self.view.current(),
+        }
+    }
+
+    /// The read index, if this node leads (leadership confirmed with a quorum).
+    pub(crate) async fn leader_read_index(
+        &self,
+    ) -> Result<u64, RaftError<NodeId, CheckIsLeaderError<NodeId, BasicNode>>> {
+        let (read, _applied) = self.raft.get_read_log_id().await?;
+        Ok(read.map_or(0, |l| l.index))
+    }
+
+    pub(crate) async fn read_linearizable(&self) -> Result<ReadState, ClusterError> {
+        let started = Instant::now();
+        let read_index = self
+            .retry(|hint, left| self.read_index_once(hint, left))
+            .await?;
+        let left = self.deadline.saturating_sub(started.elapsed());
+        let applied = match tokio::time::timeout(left, self.view.wait_applied(read_index)).await {
+            _ if read_index == 0 => self.view.current(),
+            Ok(Some(applied)) => applied,
+            Ok(None) => return Err(ClusterError::Stopped(self.id)),
+            Err(_) => {
+                return Err(ClusterError::ApplyTimeout {
+                    node: self.id,
+                    read_index,
+                    applied: self.view.applied_index(),
+                    waited: started.elapsed(),
+                });
+            }
+        };
+        Ok(ReadState {
+            node_id: self.id,
+            leader_id: self.raft.metrics().borrow().current_leader,
+            consistency: Consistency::Linearizable,
+            read_index: Some(read_index),
+            applied,
+        })
+    }
+
+    async fn read_index_once(
+        &self,
+        hint: Option<(NodeId, String)>,
+        left: Duration,
+    ) -> Result<Attempt<u64>, ClusterError> {
+        let target = match hint {
+            Some(h) if h.0 != self.id => h,
+            _ => match self.raft.ensure_linearizable().await {
+                Ok(read) => return Ok(Attempt::Done(read.map_or(0, |l| l.index))),
+                Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(fwd))) => {
+                    match (fwd.leader_id, fwd.leader_node) {
+                        (Some(id), Some(node)) if id != self.id => (id, node.addr),
+                        _ => {
+                            return Ok(Attempt::Retry {
+                                hint: None,
+                                error: format!("node {} knows no leader", self.id),
+                            });
+                        }
+                    }
+                }
+                Err(RaftError::APIError(e)) => {
+                    return Ok(Attempt::Retry {
+                        hint: None,
+                        error: format!("node {}: {e}", self.id),
+                    });
+                }
+                Err(RaftError::Fatal(_)) => return Err(ClusterError::Stopped(self.id)),
+            },
+        };
+        let (leader, addr) = target;
+        let mut client = StoreServiceClient::new(self.channel(&addr)?);
+        let mut call = tonic::Request::new(ReadIndexRequest {});
+        call.set_timeout(left);
+        match client.read_index(call).await {
+            Ok(reply) => Ok(Attempt::Done(reply.into_inner().read_index)),
+            Err(status) => self.after_status(leader, &addr, status),
+        }
+    }
+}

@@ -1,0 +1,1282 @@
+//! The casehub API (`proto/casehub/v1/casehub.proto`): availability,
+//! dispatch, alerts, audit and admin, served by every node.
+//!
+//! Reads are answered from this node's applied state, with the index it was
+//! applied up to. Writes become [`casehub_store::Request`]s that go through
+//! Raft (a follower forwards them to the leader). Input is validated here,
+//! at the edge: a bad field is `INVALID_ARGUMENT` naming the field and the
+//! value; an id the state does not know is `NOT_FOUND`; a write the state
+//! machine rejects is `FAILED_PRECONDITION` with every conflict named.
+
+use std::collections::BTreeSet;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_core::Stream;
+use openraft::BasicNode;
+use serde::de::DeserializeOwned;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Code, Request as GrpcRequest, Response as GrpcResponse, Status};
+
+use casehub_model::{
+    Case, CaseId, EscortTeam, Gender, GroupId, LegalCategory, Officer, OfficerId, Person, PersonId,
+    Policy, Region, RoomId, Site, SiteId, Station, StationId, Step, TeamId,
+};
+use casehub_planning::{Method, Plan, Settings, validate};
+use casehub_store::alerts::{Alert as StoreAlert, alerts};
+use casehub_store::availability::{QueryError, availability, check_window, earliest_slot};
+use casehub_store::state::CaseStatus;
+use casehub_store::{AuditEntry as StoreAudit, Command, Conflict, EntityRef, Request, Response};
+use casehub_travel::TravelTable;
+
+use crate::dispatch::{
+    DispatchError, plan_bookings_for, planning_state, region_commands, versions_for,
+};
+use crate::forward::Core;
+use crate::proto;
+use crate::proto::admin_service_server::AdminService;
+use crate::proto::alert_service_server::AlertService;
+use crate::proto::audit_service_server::AuditService;
+use crate::proto::availability_service_server::AvailabilityService;
+use crate::proto::dispatch_service_server::DispatchService;
+use crate::service::cluster_status;
+
+/// What the API needs besides the replicated state: the region's static
+/// parts (shifts, step durations, caseload, travel), the travel table over
+/// its places, and the engine's settings.
+#[derive(Debug, Clone)]
+pub struct ApiContext {
+    pub region: Region,
+    pub travel: TravelTable,
+    pub settings: Settings,
+}
+
+/// The five API services, over one node.
+#[derive(Clone)]
+pub struct Api {
+    core: Arc<Core>,
+    ctx: Arc<ApiContext>,
+}
+
+impl Api {
+    pub(crate) fn new(core: Arc<Core>, ctx: Arc<ApiContext>) -> Self {
+        Api { core, ctx }
+    }
+}
+
+/// The encoded descriptors of the casehub protos, for server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/casehub_descriptor.bin"));
+
+/// Add the API's five services to `routes`, with gRPC health (every service
+/// reported serving, and the whole server as "") and server reflection.
+pub(crate) async fn add_routes(
+    routes: tonic::service::Routes,
+    core: Arc<Core>,
+    ctx: Arc<ApiContext>,
+) -> Result<tonic::service::Routes, tonic_reflection::server::Error> {
+    use crate::proto::admin_service_server::AdminServiceServer;
+    use crate::proto::alert_service_server::AlertServiceServer;
+    use crate::proto::audit_service_server::AuditServiceServer;
+    use crate::proto::availability_service_server::AvailabilityServiceServer;
+    use crate::proto::dispatch_service_server::DispatchServiceServer;
+    let api = Api::new(core, ctx);
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter
+        .set_serving::<AvailabilityServiceServer<Api>>()
+        .await;
+    reporter.set_serving::<DispatchServiceServer<Api>>().await;
+    reporter.set_serving::<AlertServiceServer<Api>>().await;
+    reporter.set_serving::<AuditServiceServer<Api>>().await;
+    reporter.set_serving::<AdminServiceServer<Api>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let limit = API_MESSAGE_LIMIT;
+    Ok(routes
+        .add_service(AvailabilityServiceServer::new(api.clone()).max_decoding_message_size(limit))
+        .add_service(DispatchServiceServer::new(api.clone()).max_decoding_message_size(limit))
+        .add_service(AlertServiceServer::new(api.clone()).max_decoding_message_size(limit))
+        .add_service(AuditServiceServer::new(api.clone()).max_decoding_message_size(limit))
+        .add_service(AdminServiceServer::new(api).max_decoding_message_size(limit))
+        .add_service(health)
+        .add_service(reflection))
+}
+
+/// The largest API request a node accepts: 4 MiB (a region scenario fits
+/// many times over). Larger ones are refused with OUT_OF_RANGE (tonic's
+/// code for a message over the limit).
+pub const API_MESSAGE_LIMIT: usize = 4 << 20;
+
+type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+/// The default and the bounds of an alert stream's check period.
+const DEFAULT_CHECK_S: u32 = 30;
+const MAX_CHECK_S: u32 = 3600;
+/// Audit entries per ReadAudit by default, and at most.
+const DEFAULT_AUDIT_LIMIT: u32 = 1000;
+const MAX_AUDIT_LIMIT: u32 = 10_000;
+
+// ---------------------------------------------------------------------------
+// Conversions and validation at the edge
+// ---------------------------------------------------------------------------
+
+fn invalid(field: &str, value: impl std::fmt::Display, reason: impl std::fmt::Display) -> Status {
+    Status::invalid_argument(format!(
+        "{field} = {value:?}: {reason}",
+        value = value.to_string()
+    ))
+}
+
+fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
+}
+
+fn time(field: &str, t: Option<&prost_types::Timestamp>) -> Result<DateTime<Utc>, Status> {
+    let t = t.ok_or_else(|| Status::invalid_argument(format!("{field}: missing")))?;
+    let nanos = u32::try_from(t.nanos)
+        .ok()
+        .filter(|n| *n < 1_000_000_000)
+        .ok_or_else(|| invalid(&format!("{field}.nanos"), t.nanos, "must be 0 to 999999999"))?;
+    DateTime::from_timestamp(t.seconds, nanos)
+        .ok_or_else(|| invalid(&format!("{field}.seconds"), t.seconds, "out of range"))
+}
+
+fn interval(a: DateTime<Utc>, b: DateTime<Utc>) -> proto::Interval {
+    proto::Interval {
+        start: Some(ts(a)),
+        end: Some(ts(b)),
+    }
+}
+
+/// An id field: `Ok(None)` when empty and optional.
+fn id<T>(
+    field: &str,
+    value: &str,
+    make: impl Fn(String) -> Result<T, casehub_model::error::ValidationError>,
+) -> Result<T, Status> {
+    if value.is_empty() {
+        return Err(Status::invalid_argument(format!("{field}: missing")));
+    }
+    make(value.to_string()).map_err(|e| invalid(field, value, e.reason))
+}
+
+fn optional_id<T>(
+    field: &str,
+    value: &str,
+    make: impl Fn(String) -> Result<T, casehub_model::error::ValidationError>,
+) -> Result<Option<T>, Status> {
+    if value.is_empty() {
+        Ok(None)
+    } else {
+        id(field, value, make).map(Some)
+    }
+}
+
+/// A lower-case word of the API (a step, a category, a gender) through serde.
+fn word<T: DeserializeOwned>(field: &str, value: &str, allowed: &str) -> Result<T, Status> {
+    if value.is_empty() {
+        return Err(Status::invalid_argument(format!(
+            "{field}: missing; one of {allowed}"
+        )));
+    }
+    serde_json::from_value(serde_json::Value::String(value.to_string()))
+        .map_err(|_| invalid(field, value, format!("not one of {allowed}")))
+}
+
+const STEPS: &str = "intake, search, information_collection, medical, holding, questioning";
+const CATEGORIES: &str = "criminal_summons, criminal_summons_serious, administrative_questioning, \
+    administrative_questioning_complex, administrative_questioning_detention, \
+    continued_questioning, continued_questioning_extended";
+
+fn query_status(e: QueryError) -> Status {
+    match e {
+        QueryError::UnknownSite(_) => Status::not_found(e.to_string()),
+        _ => Status::invalid_argument(e.to_string()),
+    }
+}
+
+fn dispatch_status(e: DispatchError) -> Status {
+    match e {
+        DispatchError::UnknownCase { .. } => Status::not_found(e.to_string()),
+        DispatchError::NotSubmitted { .. } => Status::failed_precondition(e.to_string()),
+        DispatchError::Region(_) => Status::failed_precondition(e.to_string()),
+    }
+}
+
+fn site_of(state: &casehub_store::SchedulingState, site: &Option<SiteId>) -> Result<(), Status> {
+    match site {
+        Some(s) if !state.sites.contains_key(s) => {
+            Err(Status::not_found(format!("site_id: no site {s:?}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn entity_kind(e: &EntityRef) -> (&'static str, String) {
+    match e {
+        EntityRef::Site(i) => ("site", i.to_string()),
+        EntityRef::Room(i) => ("room", i.to_string()),
+        EntityRef::Station(i) => ("station", i.to_string()),
+        EntityRef::Officer(i) => ("officer", i.to_string()),
+        EntityRef::Team(i) => ("team", i.to_string()),
+        EntityRef::Case(i) => ("case", i.to_string()),
+    }
+}
+
+fn entity_ref(field: &str, kind: &str, value: &str) -> Result<EntityRef, Status> {
+    let f = format!("{field}.id");
+    Ok(match kind {
+        "site" => EntityRef::Site(id(&f, value, SiteId::new)?),
+        "room" => EntityRef::Room(id(&f, value, RoomId::new)?),
+        "station" => EntityRef::Station(id(&f, value, StationId::new)?),
+        "officer" => EntityRef::Officer(id(&f, value, OfficerId::new)?),
+        "team" => EntityRef::Team(id(&f, value, TeamId::new)?),
+        "case" => EntityRef::Case(id(&f, value, CaseId::new)?),
+        other => {
+            return Err(invalid(
+                &format!("{field}.kind"),
+                other,
+                "not one of site, room, station, officer, team, case",
+            ));
+        }
+    })
+}
+
+fn audit_entry(a: &StoreAudit) -> proto::AuditEntry {
+    proto::AuditEntry {
+        index: a.index,
+        time: Some(ts(a.time)),
+        actor: a.actor.clone(),
+        site_id: a.site.as_ref().map(|s| s.to_string()).unwrap_or_default(),
+        client_id: a.client_id.clone(),
+        request_id: a.request_id,
+        summary: a.summary.clone(),
+        rejected: a.rejected.clone().unwrap_or_default(),
+    }
+}
+
+fn alert_message(a: &StoreAlert) -> proto::Alert {
+    let s = |x: &Option<String>| x.clone().unwrap_or_default();
+    proto::Alert {
+        kind: a.kind.as_str().into(),
+        key: a.key.clone(),
+        case_id: s(&a.case.as_ref().map(|c| c.to_string())),
+        person_id: s(&a.person.as_ref().map(|c| c.to_string())),
+        station_id: s(&a.station.as_ref().map(|c| c.to_string())),
+        site_id: s(&a.site.as_ref().map(|c| c.to_string())),
+        at: Some(ts(a.at)),
+        deadline: a.deadline.map(ts),
+        message: a.message.clone(),
+    }
+}
+
+/// A write's identity and author, checked.
+fn meta(m: Option<&proto::WriteMeta>) -> Result<(String, u64, String, Option<SiteId>), Status> {
+    let m = m.ok_or_else(|| Status::invalid_argument("meta: missing"))?;
+    if m.client_id.trim().is_empty() {
+        return Err(Status::invalid_argument("meta.client_id: missing"));
+    }
+    if m.request_id == 0 {
+        return Err(invalid("meta.request_id", 0, "must be at least 1"));
+    }
+    if m.actor.trim().is_empty() {
+        return Err(Status::invalid_argument("meta.actor: missing"));
+    }
+    let site = optional_id("meta.site_id", &m.site_id, SiteId::new)?;
+    Ok((m.client_id.clone(), m.request_id, m.actor.clone(), site))
+}
+
+fn rejected_status(reason: &str, conflicts: &[Conflict]) -> Status {
+    let detail: Vec<String> = conflicts.iter().map(|c| c.to_string()).collect();
+    let message = if detail.is_empty() {
+        reason.to_string()
+    } else {
+        format!("{reason}: {}", detail.join("; "))
+    };
+    if !conflicts.is_empty()
+        && conflicts
+            .iter()
+            .all(|c| matches!(c, Conflict::Unknown { .. }))
+    {
+        Status::not_found(message)
+    } else {
+        Status::failed_precondition(message)
+    }
+}
+
+impl Api {
+    /// Commit one command through Raft; a rejection is an error status.
+    async fn write(
+        &self,
+        rpc: &str,
+        m: Option<&proto::WriteMeta>,
+        offset: u64,
+        command: Command,
+    ) -> Result<proto::WriteAck, Status> {
+        let (client_id, request_id, actor, site) = meta(m)?;
+        let request_id = request_id + offset;
+        let request = Request {
+            client_id,
+            request_id,
+            actor,
+            site,
+            time: Utc::now(),
+            command,
+        };
+        let written = self
+            .core
+            .write(&request)
+            .await
+            .map_err(|e| cluster_status(rpc, &e))?;
+        // Read your writes: later reads on this node see this one.
+        self.applied(written.log_index).await?;
+        // A retry is answered from the first application, whose audit entry
+        // holds the index it was applied at.
+        let first = self
+            .core
+            .view
+            .current()
+            .state
+            .audit
+            .iter()
+            .rev()
+            .find(|a| a.client_id == request.client_id && a.request_id == request.request_id)
+            .map(|a| a.index);
+        let log_index = first.unwrap_or(written.log_index);
+        match &written.response {
+            Response::Applied { .. } => Ok(proto::WriteAck {
+                log_index,
+                duplicate: log_index != written.log_index,
+            }),
+            Response::Rejected { reason, conflicts } => Err(rejected_status(reason, conflicts)),
+        }
+    }
+
+    /// Whether the state knows `entity`: on this node's applied state, or,
+    /// when not there yet, on a linearizable read. Unknown ids are refused
+    /// here, before anything is written.
+    async fn known(&self, field: &str, entity: EntityRef) -> Result<(), Status> {
+        if self.core.read_local().state().version_of(&entity).is_some() {
+            return Ok(());
+        }
+        let read = self
+            .core
+            .read_linearizable()
+            .await
+            .map_err(|e| cluster_status(field, &e))?;
+        if read.state().version_of(&entity).is_some() {
+            Ok(())
+        } else {
+            Err(Status::not_found(format!("{field}: no {entity}")))
+        }
+    }
+
+    /// Propose a plan for the submitted cases named (or all of them).
+    #[tracing::instrument(name = "plan", skip_all, fields(cases = cases.len(), method = ?method))]
+    fn propose(&self, cases: &[CaseId], method: Method) -> Result<proto::ProposePlanReply, Status> {
+        let read = self.core.read_local();
+        let state = read.state();
+        let now = Utc::now();
+        let s = planning_state(state, &self.ctx.region, &self.ctx.travel, now, cases)
+            .map_err(dispatch_status)?;
+        let settings = Settings {
+            method,
+            ..self.ctx.settings.clone()
+        };
+        let plan = casehub_planning::plan(&s, &settings)
+            .map_err(|e| Status::internal(format!("planning failed: {e}")))?;
+        let violations = validate(&s, &plan);
+        if !violations.is_empty() {
+            // Never hand out a plan that breaks a rule.
+            return Err(Status::internal(format!(
+                "the engine produced a plan the validator rejects: {violations:?}"
+            )));
+        }
+        let bookings = plan_bookings_for(&plan, &[]);
+        let versions = versions_for(state, &bookings)
+            .iter()
+            .map(|(e, v)| {
+                let (kind, id) = entity_kind(e);
+                proto::EntityVersion {
+                    kind: kind.into(),
+                    id,
+                    version: *v,
+                }
+            })
+            .collect();
+        // Times as the sites read them: local, at the region's UTC offset.
+        let offset = chrono::FixedOffset::east_opt(self.ctx.region.info.utc_offset_min * 60)
+            .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
+        let local = |t: DateTime<Utc>| t.with_timezone(&offset);
+        let summary = plan
+            .cases
+            .iter()
+            .map(|cp| {
+                let q = cp
+                    .persons
+                    .iter()
+                    .flat_map(|p| p.steps.iter().filter(|s| s.step == Step::Questioning))
+                    .map(|s| format!("{} at {}", s.room, local(s.start).format("%H:%M")))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!(
+                    "{}: to {} by {} leaving {}, questioning in {}; {} min of slack before the limit at {} (local time)",
+                    cp.case,
+                    cp.site,
+                    cp.escort
+                        .team
+                        .as_ref()
+                        .map(|t| format!("escort team {t}"))
+                        .unwrap_or_else(|| "station officers".into()),
+                    local(cp.escort.depart).format("%H:%M"),
+                    q,
+                    cp.slack_min,
+                    local(cp.deadline).format("%m-%d %H:%M")
+                )
+            })
+            .collect();
+        let blocked = plan
+            .blocked
+            .iter()
+            .map(|b| proto::BlockedCase {
+                case_id: b.case.to_string(),
+                rule: serde_json::to_value(b.rule)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                reason: b.detail.clone(),
+            })
+            .collect();
+        let lead = state
+            .policy
+            .alert_lead_min
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(0);
+        let warnings = plan
+            .cases
+            .iter()
+            .filter(|cp| cp.slack_min < i64::from(lead))
+            .map(|cp| {
+                format!(
+                    "case {}: only {} min of slack before its legal limit",
+                    cp.case, cp.slack_min
+                )
+            })
+            .collect();
+        Ok(proto::ProposePlanReply {
+            applied_index: read.applied_index().unwrap_or(0),
+            plan_json: serde_json::to_string_pretty(&plan)
+                .map_err(|e| Status::internal(format!("plan_json: {e}")))?,
+            versions,
+            summary,
+            blocked,
+            warnings,
+        })
+    }
+
+    /// Wait until this node has applied `index`, up to the node's deadline.
+    async fn applied(&self, index: u64) -> Result<(), Status> {
+        match tokio::time::timeout(self.core.deadline, self.core.view.wait_applied(index)).await {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(Status::unavailable("the node is stopping")),
+            Err(_) => Err(Status::deadline_exceeded(format!(
+                "this node did not apply log index {index} within {:?}",
+                self.core.deadline
+            ))),
+        }
+    }
+
+    /// Wait until this node applies an index after `after` (or `tick`
+    /// passes); false when the node stops.
+    async fn next_change(&self, after: Option<u64>, tick: Duration) -> bool {
+        let want = after.map_or(1, |i| i + 1);
+        match tokio::time::timeout(tick, self.core.view.wait_applied(want)).await {
+            Ok(Some(_)) | Err(_) => true,
+            Ok(None) => false,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Availability
+// ---------------------------------------------------------------------------
+
+#[tonic::async_trait]
+impl AvailabilityService for Api {
+    #[tracing::instrument(name = "casehub.v1.AvailabilityService/GetAvailability", skip_all)]
+    async fn get_availability(
+        &self,
+        request: GrpcRequest<proto::GetAvailabilityRequest>,
+    ) -> Result<GrpcResponse<proto::GetAvailabilityReply>, Status> {
+        let r = request.into_inner();
+        let site = optional_id("site_id", &r.site_id, SiteId::new)?;
+        let w = r
+            .window
+            .as_ref()
+            .ok_or_else(|| Status::invalid_argument("window: missing"))?;
+        let (start, end) = (
+            time("window.start", w.start.as_ref())?,
+            time("window.end", w.end.as_ref())?,
+        );
+        check_window(start, end).map_err(query_status)?;
+        let read = self.core.read_local();
+        let a = availability(
+            read.state(),
+            &self.ctx.region.shifts,
+            self.ctx.region.info.utc_offset_min,
+            site.as_ref(),
+            start,
+            end,
+        )
+        .map_err(query_status)?;
+        let iv =
+            |v: &[(DateTime<Utc>, DateTime<Utc>)]| v.iter().map(|&(a, b)| interval(a, b)).collect();
+        Ok(GrpcResponse::new(proto::GetAvailabilityReply {
+            applied_index: read.applied_index().unwrap_or(0),
+            rooms: a
+                .rooms
+                .iter()
+                .map(|r| proto::RoomAvailability {
+                    room_id: r.room.to_string(),
+                    site_id: r.site.to_string(),
+                    kind: r.kind.as_str().into(),
+                    capacity: r.capacity,
+                    free: iv(&r.free),
+                })
+                .collect(),
+            officers: a
+                .officers
+                .iter()
+                .map(|o| proto::OfficerAvailability {
+                    officer_id: o.officer.to_string(),
+                    post: match &o.post {
+                        casehub_model::Post::Site(s) => format!("site:{s}"),
+                        casehub_model::Post::Station(s) => format!("station:{s}"),
+                    },
+                    gender: match o.gender {
+                        Gender::Female => "female".into(),
+                        Gender::Male => "male".into(),
+                    },
+                    free: iv(&o.free),
+                })
+                .collect(),
+            teams: a
+                .teams
+                .iter()
+                .map(|t| proto::TeamAvailability {
+                    team_id: t.team.to_string(),
+                    site_id: t.site.to_string(),
+                    free: iv(&t.free),
+                })
+                .collect(),
+        }))
+    }
+
+    #[tracing::instrument(name = "casehub.v1.AvailabilityService/EarliestSlot", skip_all)]
+    async fn earliest_slot(
+        &self,
+        request: GrpcRequest<proto::EarliestSlotRequest>,
+    ) -> Result<GrpcResponse<proto::EarliestSlotReply>, Status> {
+        let r = request.into_inner();
+        let site = optional_id("site_id", &r.site_id, SiteId::new)?;
+        let step: Step = word("step", &r.step, STEPS)?;
+        let category: LegalCategory = if r.category.is_empty() {
+            if step == Step::Questioning {
+                return Err(Status::invalid_argument(format!(
+                    "category: missing; a questioning needs the case's category, one of {CATEGORIES}"
+                )));
+            }
+            LegalCategory::CriminalSummons
+        } else {
+            word("category", &r.category, CATEGORIES)?
+        };
+        if !(1..=1440).contains(&r.duration_min) {
+            return Err(invalid("duration_min", r.duration_min, "must be 1 to 1440"));
+        }
+        let not_before = match r.not_before.as_ref() {
+            Some(_) => time("not_before", r.not_before.as_ref())?,
+            None => Utc::now(),
+        };
+        let read = self.core.read_local();
+        let slot = earliest_slot(
+            read.state(),
+            self.ctx.region.info.utc_offset_min,
+            site.as_ref(),
+            step,
+            category,
+            i64::from(r.duration_min),
+            not_before,
+        )
+        .map_err(query_status)?;
+        Ok(GrpcResponse::new(match slot {
+            Some(s) => proto::EarliestSlotReply {
+                applied_index: read.applied_index().unwrap_or(0),
+                found: true,
+                site_id: s.site.to_string(),
+                room_id: s.room.to_string(),
+                slot: Some(interval(s.start, s.end)),
+            },
+            None => proto::EarliestSlotReply {
+                applied_index: read.applied_index().unwrap_or(0),
+                ..Default::default()
+            },
+        }))
+    }
+
+    type WatchStream = BoxStream<proto::Change>;
+
+    #[tracing::instrument(name = "casehub.v1.AvailabilityService/Watch", skip_all)]
+    async fn watch(
+        &self,
+        request: GrpcRequest<proto::WatchRequest>,
+    ) -> Result<GrpcResponse<Self::WatchStream>, Status> {
+        let from = request.into_inner().from_index;
+        let rx = self.follow_audit(from, |a| proto::Change {
+            entry: Some(audit_entry(a)),
+        });
+        Ok(GrpcResponse::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}
+
+impl Api {
+    /// Send the audit entries from `from` on (0: only new ones), then each
+    /// new one, until the client goes away or the node stops.
+    fn follow_audit<T: Send + 'static>(
+        &self,
+        from: u64,
+        make: impl Fn(&StoreAudit) -> T + Send + 'static,
+    ) -> mpsc::Receiver<Result<T, Status>> {
+        let (tx, rx) = mpsc::channel(64);
+        let api = self.clone();
+        tokio::spawn(async move {
+            let mut next = if from == 0 {
+                api.core.view.applied_index().map_or(1, |i| i + 1)
+            } else {
+                from
+            };
+            loop {
+                let applied = api.core.view.current();
+                for a in applied.state.audit_from(next) {
+                    if tx.send(Ok(make(a))).await.is_err() {
+                        return;
+                    }
+                    next = a.index + 1;
+                }
+                let seen = applied.index;
+                if !api.next_change(seen, Duration::from_secs(3600)).await || tx.is_closed() {
+                    return;
+                }
+            }
+        });
+        rx
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Dispatch
+// ---------------------------------------------------------------------------
+
+fn case_of(field: &str, c: Option<&proto::Case>) -> Result<Case, Status> {
+    let c = c.ok_or_else(|| Status::invalid_argument(format!("{field}: missing")))?;
+    let case_id = id(&format!("{field}.case_id"), &c.case_id, CaseId::new)?;
+    let origin = id(
+        &format!("{field}.origin_station_id"),
+        &c.origin_station_id,
+        StationId::new,
+    )?;
+    let clock = time(
+        &format!("{field}.clock_started_at"),
+        c.clock_started_at.as_ref(),
+    )?;
+    let category: LegalCategory = word(&format!("{field}.category"), &c.category, CATEGORIES)?;
+    let mut persons = Vec::new();
+    for (i, p) in c.persons.iter().enumerate() {
+        let f = format!("{field}.persons[{i}]");
+        persons.push(Person {
+            id: id(&format!("{f}.person_id"), &p.person_id, PersonId::new)?,
+            gender: word(&format!("{f}.gender"), &p.gender, "female, male")?,
+            juvenile: p.juvenile,
+            co_suspect_group: optional_id(
+                &format!("{f}.co_suspect_group"),
+                &p.co_suspect_group,
+                GroupId::new,
+            )?,
+        });
+    }
+    Case::new(case_id, origin, clock, category, persons)
+        .map_err(|e| invalid(&format!("{field}.{}", e.field), e.value, e.reason))
+}
+
+fn method(value: &str) -> Result<Method, Status> {
+    match value {
+        "" | "milp" => Ok(Method::Milp),
+        "greedy" => Ok(Method::Greedy),
+        other => Err(invalid("method", other, "not one of milp, greedy")),
+    }
+}
+
+#[tonic::async_trait]
+impl DispatchService for Api {
+    #[tracing::instrument(name = "casehub.v1.DispatchService/SubmitCase", skip_all)]
+    async fn submit_case(
+        &self,
+        request: GrpcRequest<proto::SubmitCaseRequest>,
+    ) -> Result<GrpcResponse<proto::ProposePlanReply>, Status> {
+        let r = request.into_inner();
+        let case = case_of("case", r.case.as_ref())?;
+        meta(r.meta.as_ref())?;
+        self.known(
+            "case.origin_station_id",
+            EntityRef::Station(case.origin.clone()),
+        )
+        .await?;
+        let id = case.id.clone();
+        let ack = self
+            .write("SubmitCase", r.meta.as_ref(), 0, Command::SubmitCase(case))
+            .await?;
+        // Read our own write: this node may be a follower not there yet.
+        self.applied(ack.log_index).await?;
+        // Plan it with the others still waiting, on the state that has it.
+        let api = self.clone();
+        let ids = vec![id];
+        let span = tracing::Span::current();
+        let reply =
+            tokio::task::spawn_blocking(move || span.in_scope(|| api.propose(&ids, Method::Milp)))
+                .await
+                .map_err(|e| Status::internal(format!("planning task: {e}")))??;
+        Ok(GrpcResponse::new(reply))
+    }
+
+    #[tracing::instrument(name = "casehub.v1.DispatchService/ProposePlan", skip_all)]
+    async fn propose_plan(
+        &self,
+        request: GrpcRequest<proto::ProposePlanRequest>,
+    ) -> Result<GrpcResponse<proto::ProposePlanReply>, Status> {
+        let r = request.into_inner();
+        let ids = r
+            .case_ids
+            .iter()
+            .enumerate()
+            .map(|(i, c)| id(&format!("case_ids[{i}]"), c, CaseId::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        let m = method(&r.method)?;
+        let api = self.clone();
+        let span = tracing::Span::current();
+        let reply = tokio::task::spawn_blocking(move || span.in_scope(|| api.propose(&ids, m)))
+            .await
+            .map_err(|e| Status::internal(format!("planning task: {e}")))??;
+        Ok(GrpcResponse::new(reply))
+    }
+
+    #[tracing::instrument(name = "casehub.v1.DispatchService/AcceptPlan", skip_all)]
+    async fn accept_plan(
+        &self,
+        request: GrpcRequest<proto::AcceptPlanRequest>,
+    ) -> Result<GrpcResponse<proto::WriteAck>, Status> {
+        let r = request.into_inner();
+        let (client_id, request_id, _, _) = meta(r.meta.as_ref())?;
+        // Validate on the latest state; a retry is answered as the first time.
+        let read = self
+            .core
+            .read_linearizable()
+            .await
+            .map_err(|e| cluster_status("AcceptPlan", &e))?;
+        if let Some(first) = read.state().earlier_response(&client_id, request_id) {
+            return match first {
+                Response::Applied { .. } => {
+                    let log_index = read
+                        .state()
+                        .audit
+                        .iter()
+                        .rev()
+                        .find(|a| a.client_id == client_id && a.request_id == request_id)
+                        .map_or(0, |a| a.index);
+                    Ok(GrpcResponse::new(proto::WriteAck {
+                        log_index,
+                        duplicate: true,
+                    }))
+                }
+                Response::Rejected { reason, conflicts } => Err(rejected_status(reason, conflicts)),
+            };
+        }
+        if r.plan_json.trim().is_empty() {
+            return Err(Status::invalid_argument("plan_json: missing"));
+        }
+        let plan: Plan = serde_json::from_str(&r.plan_json).map_err(|e| {
+            Status::invalid_argument(format!(
+                "plan_json: line {} column {}: {e}",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        if r.versions.is_empty() {
+            return Err(Status::invalid_argument(
+                "versions: missing; send back the versions the plan was proposed with",
+            ));
+        }
+        let mut expected = Vec::new();
+        for (i, v) in r.versions.iter().enumerate() {
+            expected.push((
+                entity_ref(&format!("versions[{i}]"), &v.kind, &v.id)?,
+                v.version,
+            ));
+        }
+        let only = r
+            .case_ids
+            .iter()
+            .enumerate()
+            .map(|(i, c)| id(&format!("case_ids[{i}]"), c, CaseId::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut plan = plan;
+        plan.cases
+            .retain(|cp| !cp.pinned && (only.is_empty() || only.contains(&cp.case)));
+        if plan.cases.is_empty() {
+            return Err(Status::invalid_argument(
+                "plan_json: no case of the plan to commit (case_ids names none of it)",
+            ));
+        }
+        plan.blocked.clear();
+        // Every rule again, on the state as it is now, with the plan's cases
+        // as the pending ones: an override may have broken one.
+        let ids: Vec<CaseId> = plan.cases.iter().map(|c| c.case.clone()).collect();
+        let s = planning_state(
+            read.state(),
+            &self.ctx.region,
+            &self.ctx.travel,
+            plan.now,
+            &ids,
+        )
+        .map_err(dispatch_status)?;
+        let violations = validate(&s, &plan);
+        if !violations.is_empty() {
+            let list: Vec<String> = violations.iter().map(|v| format!("{v:?}")).collect();
+            return Err(Status::failed_precondition(format!(
+                "the plan breaks {} rule(s): {}",
+                list.len(),
+                list.join("; ")
+            )));
+        }
+        let bookings = plan_bookings_for(&plan, &[]);
+        let ack = self
+            .write(
+                "AcceptPlan",
+                r.meta.as_ref(),
+                0,
+                Command::CommitPlan {
+                    bookings,
+                    expected_versions: expected,
+                },
+            )
+            .await?;
+        Ok(GrpcResponse::new(ack))
+    }
+
+    #[tracing::instrument(name = "casehub.v1.DispatchService/StartStep", skip_all)]
+    async fn start_step(
+        &self,
+        request: GrpcRequest<proto::StepRequest>,
+    ) -> Result<GrpcResponse<proto::WriteAck>, Status> {
+        let r = request.into_inner();
+        let (case, person, step) = step_of(&r)?;
+        let ack = self
+            .write(
+                "StartStep",
+                r.meta.as_ref(),
+                0,
+                Command::StartStep { case, person, step },
+            )
+            .await?;
+        Ok(GrpcResponse::new(ack))
+    }
+
+    #[tracing::instrument(name = "casehub.v1.DispatchService/CompleteStep", skip_all)]
+    async fn complete_step(
+        &self,
+        request: GrpcRequest<proto::StepRequest>,
+    ) -> Result<GrpcResponse<proto::WriteAck>, Status> {
+        let r = request.into_inner();
+        let (case, person, step) = step_of(&r)?;
+        self.known("case_id", EntityRef::Case(case.clone())).await?;
+        let ack = self
+            .write(
+                "CompleteStep",
+                r.meta.as_ref(),
+                0,
+                Command::CompleteStep { case, person, step },
+            )
+            .await?;
+        Ok(GrpcResponse::new(ack))
+    }
+
+    type WatchProposalsStream = BoxStream<proto::ProposePlanReply>;
+
+    #[tracing::instrument(name = "casehub.v1.DispatchService/WatchProposals", skip_all)]
+    async fn watch_proposals(
+        &self,
+        request: GrpcRequest<proto::WatchProposalsRequest>,
+    ) -> Result<GrpcResponse<Self::WatchProposalsStream>, Status> {
+        let m = method(&request.into_inner().method)?;
+        let (tx, rx) = mpsc::channel(16);
+        let api = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let applied = api.core.view.current();
+                let waiting = applied
+                    .state
+                    .cases
+                    .values()
+                    .any(|c| c.value.status == CaseStatus::Submitted);
+                if waiting {
+                    let a = api.clone();
+                    let reply = tokio::task::spawn_blocking(move || a.propose(&[], m))
+                        .await
+                        .unwrap_or_else(|e| Err(Status::internal(format!("planning task: {e}"))));
+                    if tx.send(reply).await.is_err() {
+                        return;
+                    }
+                }
+                if !api
+                    .next_change(applied.index, Duration::from_secs(3600))
+                    .await
+                    || tx.is_closed()
+                {
+                    return;
+                }
+            }
+        });
+        Ok(GrpcResponse::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    #[tracing::instrument(name = "casehub.v1.DispatchService/ExitCase", skip_all)]
+    async fn exit_case(
+        &self,
+        request: GrpcRequest<proto::ExitCaseRequest>,
+    ) -> Result<GrpcResponse<proto::WriteAck>, Status> {
+        let r = request.into_inner();
+        let case = id("case_id", &r.case_id, CaseId::new)?;
+        meta(r.meta.as_ref())?;
+        self.known("case_id", EntityRef::Case(case.clone())).await?;
+        let ack = self
+            .write("ExitCase", r.meta.as_ref(), 0, Command::ExitCase { case })
+            .await?;
+        Ok(GrpcResponse::new(ack))
+    }
+}
+
+fn step_of(r: &proto::StepRequest) -> Result<(CaseId, PersonId, Step), Status> {
+    Ok((
+        id("case_id", &r.case_id, CaseId::new)?,
+        id("person_id", &r.person_id, PersonId::new)?,
+        word("step", &r.step, STEPS)?,
+    ))
+}
+
+// ---------------------------------------------------------------------------
+// Alerts
+// ---------------------------------------------------------------------------
+
+impl Api {
+    fn standing(&self, site: &Option<SiteId>) -> (u64, Vec<StoreAlert>) {
+        let read = self.core.read_local();
+        let list = alerts(
+            read.state(),
+            &self.ctx.region.shifts,
+            self.ctx.region.info.utc_offset_min,
+            Utc::now(),
+        )
+        .into_iter()
+        .filter(|a| site.is_none() || a.site.is_none() || a.site == *site)
+        .collect();
+        (read.applied_index().unwrap_or(0), list)
+    }
+}
+
+#[tonic::async_trait]
+impl AlertService for Api {
+    #[tracing::instrument(name = "casehub.v1.AlertService/ListAlerts", skip_all)]
+    async fn list_alerts(
+        &self,
+        request: GrpcRequest<proto::ListAlertsRequest>,
+    ) -> Result<GrpcResponse<proto::ListAlertsReply>, Status> {
+        let site = optional_id("site_id", &request.into_inner().site_id, SiteId::new)?;
+        site_of(&self.core.read_local().applied.state, &site)?;
+        let (applied_index, list) = self.standing(&site);
+        Ok(GrpcResponse::new(proto::ListAlertsReply {
+            applied_index,
+            alerts: list.iter().map(alert_message).collect(),
+        }))
+    }
+
+    type StreamAlertsStream = BoxStream<proto::Alert>;
+
+    #[tracing::instrument(name = "casehub.v1.AlertService/StreamAlerts", skip_all)]
+    async fn stream_alerts(
+        &self,
+        request: GrpcRequest<proto::StreamAlertsRequest>,
+    ) -> Result<GrpcResponse<Self::StreamAlertsStream>, Status> {
+        let r = request.into_inner();
+        let site = optional_id("site_id", &r.site_id, SiteId::new)?;
+        site_of(&self.core.read_local().applied.state, &site)?;
+        let every = match r.check_every_s {
+            0 => DEFAULT_CHECK_S,
+            s if s <= MAX_CHECK_S => s,
+            s => {
+                return Err(invalid(
+                    "check_every_s",
+                    s,
+                    "must be 0 (default 30) to 3600",
+                ));
+            }
+        };
+        let (tx, rx) = mpsc::channel(64);
+        let api = self.clone();
+        tokio::spawn(async move {
+            // Keys of the conditions already sent and still standing.
+            let mut sent: BTreeSet<String> = BTreeSet::new();
+            loop {
+                let (index, list) = api.standing(&site);
+                let standing: BTreeSet<String> = list.iter().map(|a| a.key.clone()).collect();
+                for a in list.iter().filter(|a| !sent.contains(&a.key)) {
+                    if tx.send(Ok(alert_message(a))).await.is_err() {
+                        return;
+                    }
+                }
+                sent = standing;
+                if !api
+                    .next_change(Some(index), Duration::from_secs(u64::from(every)))
+                    .await
+                    || tx.is_closed()
+                {
+                    return;
+                }
+            }
+        });
+        Ok(GrpcResponse::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Audit
+// ---------------------------------------------------------------------------
+
+#[tonic::async_trait]
+impl AuditService for Api {
+    #[tracing::instrument(name = "casehub.v1.AuditService/ReadAudit", skip_all)]
+    async fn read_audit(
+        &self,
+        request: GrpcRequest<proto::ReadAuditRequest>,
+    ) -> Result<GrpcResponse<proto::ReadAuditReply>, Status> {
+        let r = request.into_inner();
+        let limit = match r.limit {
+            0 => DEFAULT_AUDIT_LIMIT,
+            l if l <= MAX_AUDIT_LIMIT => l,
+            l => return Err(invalid("limit", l, "must be 0 (default 1000) to 10000")),
+        };
+        let read = self.core.read_local();
+        Ok(GrpcResponse::new(proto::ReadAuditReply {
+            applied_index: read.applied_index().unwrap_or(0),
+            entries: read
+                .state()
+                .audit_from(r.from_index.max(1))
+                .iter()
+                .take(limit as usize)
+                .map(audit_entry)
+                .collect(),
+        }))
+    }
+
+    type StreamAuditStream = BoxStream<proto::AuditEntry>;
+
+    #[tracing::instrument(name = "casehub.v1.AuditService/StreamAudit", skip_all)]
+    async fn stream_audit(
+        &self,
+        request: GrpcRequest<proto::WatchRequest>,
+    ) -> Result<GrpcResponse<Self::StreamAuditStream>, Status> {
+        let from = request.into_inner().from_index;
+        let rx = self.follow_audit(from, audit_entry);
+        Ok(GrpcResponse::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Admin
+// ---------------------------------------------------------------------------
+
+fn entity_json<T: DeserializeOwned>(kind: &str, json: &str) -> Result<T, Status> {
+    serde_json::from_str(json).map_err(|e| {
+        Status::invalid_argument(format!(
+            "json: not a valid {kind}: line {} column {}: {e}",
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+impl Api {
+    fn cluster(&self) -> proto::ClusterStatusReply {
+        let m = self.core.raft.metrics().borrow().clone();
+        let membership = m.membership_config.membership();
+        let voters: BTreeSet<u64> = membership.voter_ids().collect();
+        let leader_addr = m
+            .current_leader
+            .and_then(|l| membership.get_node(&l).map(|n| n.addr.clone()))
+            .unwrap_or_default();
+        proto::ClusterStatusReply {
+            node_id: self.core.id,
+            leader_id: m.current_leader.unwrap_or(0),
+            leader_addr,
+            term: m.current_term,
+            applied_index: m.last_applied.map_or(0, |l| l.index),
+            members: membership
+                .nodes()
+                .map(|(id, n)| proto::Member {
+                    node_id: *id,
+                    addr: n.addr.clone(),
+                    voter: voters.contains(id),
+                })
+                .collect(),
+        }
+    }
+
+    /// A membership change must be made on the leader: name it otherwise.
+    fn leader_only(&self, rpc: &str) -> Result<(), Status> {
+        let reply = self.cluster();
+        if reply.leader_id == self.core.id {
+            return Ok(());
+        }
+        let mut status = if reply.leader_id == 0 {
+            Status::unavailable(format!("{rpc}: no leader is known; retry"))
+        } else {
+            Status::failed_precondition(format!(
+                "{rpc}: node {} is not the leader; send it to node {} at {}",
+                self.core.id, reply.leader_id, reply.leader_addr
+            ))
+        };
+        if let Ok(v) = reply.leader_addr.parse() {
+            status.metadata_mut().insert(crate::LEADER_ADDR_KEY, v);
+        }
+        Err(status)
+    }
+}
+
+#[tonic::async_trait]
+impl AdminService for Api {
+    #[tracing::instrument(name = "casehub.v1.AdminService/Upsert", skip_all)]
+    async fn upsert(
+        &self,
+        request: GrpcRequest<proto::UpsertRequest>,
+    ) -> Result<GrpcResponse<proto::WriteAck>, Status> {
+        let r = request.into_inner();
+        meta(r.meta.as_ref())?;
+        let command = match r.kind.as_str() {
+            "site" => Command::UpsertSite(entity_json::<Site>("site", &r.json)?),
+            "station" => Command::UpsertStation(entity_json::<Station>("station", &r.json)?),
+            "officer" => Command::UpsertOfficer(entity_json::<Officer>("officer", &r.json)?),
+            "team" => Command::UpsertTeam(entity_json::<EscortTeam>("team", &r.json)?),
+            "policy" => Command::SetPolicy(entity_json::<Policy>("policy", &r.json)?),
+            other => {
+                return Err(invalid(
+                    "kind",
+                    other,
+                    "not one of site, station, officer, team, policy",
+                ));
+            }
+        };
+        let ack = self.write("Upsert", r.meta.as_ref(), 0, command).await?;
+        Ok(GrpcResponse::new(ack))
+    }
+
+    #[tracing::instrument(name = "casehub.v1.AdminService/LoadRegion", skip_all)]
+    async fn load_region(
+        &self,
+        request: GrpcRequest<proto::LoadRegionRequest>,
+    ) -> Result<GrpcResponse<proto::LoadRegionReply>, Status> {
+        let r = request.into_inner();
+        meta(r.meta.as_ref())?;
+        let name = if r.file_name.is_empty() {
+            "region.toml"
+        } else {
+            r.file_name.as_str()
+        };
+        let region = casehub_model::scenario::parse_region(name, &r.text)
+            .map_err(|e| Status::invalid_argument(format!("text: {e}")))?;
+        let mut applied = 0;
+        let mut last_index = 0;
+        for (i, c) in region_commands(&region).into_iter().enumerate() {
+            let ack = self
+                .write("LoadRegion", r.meta.as_ref(), i as u64, c)
+                .await?;
+            applied += 1;
+            last_index = ack.log_index;
+        }
+        Ok(GrpcResponse::new(proto::LoadRegionReply {
+            applied,
+            last_index,
+        }))
+    }
+
+    #[tracing::instrument(name = "casehub.v1.AdminService/ClusterStatus", skip_all)]
+    async fn cluster_status(
+        &self,
+        _request: GrpcRequest<proto::ClusterStatusRequest>,
+    ) -> Result<GrpcResponse<proto::ClusterStatusReply>, Status> {
+        Ok(GrpcResponse::new(self.cluster()))
+    }
+
+    #[tracing::instrument(name = "casehub.v1.AdminService/AddLearner", skip_all)]
+    async fn add_learner(
+        &self,
+        request: GrpcRequest<proto::AddNodeRequest>,
+    ) -> Result<GrpcResponse<proto::ClusterStatusReply>, Status> {
+        let r = request.into_inner();
+        if r.node_id == 0 {
+            return Err(invalid("node_id", 0, "must be at least 1"));
+        }
+        if r.addr.parse::<std::net::SocketAddr>().is_err() && !r.addr.contains(':') {
+            return Err(invalid("addr", &r.addr, "not host:port"));
+        }
+        self.leader_only("AddLearner")?;
+        self.core
+            .raft
+            .add_learner(r.node_id, BasicNode::new(r.addr.clone()), true)
+            .await
+            .map_err(|e| Status::new(Code::FailedPrecondition, format!("AddLearner: {e}")))?;
+        Ok(GrpcResponse::new(self.cluster()))
+    }
+
+    #[tracing::instrument(name = "casehub.v1.AdminService/ChangeMembership", skip_all)]
+    async fn change_membership(
+        &self,
+        request: GrpcRequest<proto::ChangeMembershipRequest>,
+    ) -> Result<GrpcResponse<proto::ClusterStatusReply>, Status> {
+        let r = request.into_inner();
+        if r.voters.is_empty() {
+            return Err(Status::invalid_argument(
+                "voters: missing; name at least one node",
+            ));
+        }
+        let known: BTreeSet<u64> = self.cluster().members.iter().map(|m| m.node_id).collect();
+        if let Some(v) = r.voters.iter().find(|v| !known.contains(v)) {
+            return Err(Status::not_found(format!(
+                "voters: node {v} is not a member; add it as a learner first"
+            )));
+        }
+        self.leader_only("ChangeMembership")?;
+        let voters: BTreeSet<u64> = r.voters.iter().copied().collect();
+        self.core
+            .raft
+            .change_membership(voters, r.retain)
+            .await
+            .map_err(|e| Status::failed_precondition(format!("ChangeMembership: {e}")))?;
+        Ok(GrpcResponse::new(self.cluster()))
+    }
+}

@@ -1,0 +1,713 @@
+//! The casehub API on a 3-node cluster on loopback (RocksDB on disk): load
+//! a region, submit a case, accept its plan, run its steps, read
+//! availability, alerts and the audit trail from any node; bad requests get
+//! the right code and change nothing.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use casehub_model::scenario::parse_region;
+use casehub_planning::Settings;
+use casehub_server::grpc_api::ApiContext;
+use casehub_server::proto::admin_service_client::AdminServiceClient;
+use casehub_server::proto::alert_service_client::AlertServiceClient;
+use casehub_server::proto::audit_service_client::AuditServiceClient;
+use casehub_server::proto::availability_service_client::AvailabilityServiceClient;
+use casehub_server::proto::dispatch_service_client::DispatchServiceClient;
+use casehub_server::proto::{self as pb};
+use casehub_server::{Node, NodeOptions};
+use casehub_travel::{GreatCircle, TravelTable};
+use tonic::Code;
+use tonic::transport::Channel;
+
+const REGION: &str = include_str!("../../../simulations/sample-county/region-3-sites.toml");
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+struct Cluster {
+    _dir: tempfile::TempDir,
+    nodes: BTreeMap<u64, Node>,
+}
+
+impl Cluster {
+    async fn start() -> Cluster {
+        let region = parse_region("region-3-sites.toml", REGION).unwrap();
+        let travel =
+            TravelTable::for_region(&GreatCircle::new(1.35, 45.0).unwrap(), &region).unwrap();
+        let ctx = Arc::new(ApiContext {
+            region,
+            travel,
+            settings: Settings {
+                time_limit: Duration::from_secs(5),
+                ..Settings::default()
+            },
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let mut nodes = BTreeMap::new();
+        for id in 1..=3u64 {
+            let options = NodeOptions {
+                api: Some(ctx.clone()),
+                ..NodeOptions::new(id, "127.0.0.1:0", dir.path().join(format!("node-{id}")))
+            };
+            nodes.insert(id, Node::start_with_options(options).await.unwrap());
+        }
+        let members: BTreeMap<u64, _> = nodes.iter().map(|(id, n)| (*id, n.basic_node())).collect();
+        nodes[&1].raft().initialize(members).await.unwrap();
+        let c = Cluster { _dir: dir, nodes };
+        c.leader().await;
+        c
+    }
+
+    async fn leader(&self) -> u64 {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(l) = self.nodes[&1].raft().metrics().borrow().current_leader {
+                return l;
+            }
+            assert!(Instant::now() < deadline, "no leader");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn channel(&self, id: u64) -> Channel {
+        Channel::from_shared(format!("http://{}", self.nodes[&id].addr()))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+
+    async fn shutdown(self) {
+        for (_, n) in self.nodes {
+            n.shutdown().await;
+        }
+    }
+}
+
+fn meta(request_id: u64) -> Option<pb::WriteMeta> {
+    Some(pb::WriteMeta {
+        client_id: "dispatch-console-1".into(),
+        request_id,
+        actor: "dispatcher Li".into(),
+        site_id: "MAIN".into(),
+    })
+}
+
+fn ts(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: 0,
+    }
+}
+
+fn a_case(id: &str) -> pb::Case {
+    pb::Case {
+        case_id: id.into(),
+        origin_station_id: "S03".into(),
+        clock_started_at: Some(ts(chrono::Utc::now() - chrono::Duration::minutes(10))),
+        category: "criminal_summons".into(),
+        persons: vec![pb::Person {
+            person_id: "P1".into(),
+            gender: "male".into(),
+            juvenile: false,
+            co_suspect_group: String::new(),
+        }],
+    }
+}
+
+async fn audit_len(c: &Cluster, node: u64) -> usize {
+    let mut audit = AuditServiceClient::new(c.channel(node).await);
+    audit
+        .read_audit(pb::ReadAuditRequest {
+            from_index: 0,
+            limit: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .entries
+        .len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_case_goes_from_submission_to_exit_through_any_node() {
+    let c = Cluster::start().await;
+    let follower = (1..=3)
+        .find(|&i| {
+            i != c.nodes[&1]
+                .raft()
+                .metrics()
+                .borrow()
+                .current_leader
+                .unwrap()
+        })
+        .unwrap();
+    let mut admin = AdminServiceClient::new(c.channel(follower).await);
+    let loaded = admin
+        .load_region(pb::LoadRegionRequest {
+            meta: meta(1000),
+            file_name: "region-3-sites.toml".into(),
+            text: REGION.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(loaded.applied > 10, "{loaded:?}");
+
+    // Submit through a follower: the case is registered and a plan proposed.
+    let mut dispatch = DispatchServiceClient::new(c.channel(follower).await);
+    let proposal = dispatch
+        .submit_case(pb::SubmitCaseRequest {
+            meta: meta(1),
+            case: Some(a_case("C-1")),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(proposal.summary.len(), 1, "{proposal:?}");
+    assert!(proposal.blocked.is_empty(), "{proposal:?}");
+    assert!(!proposal.versions.is_empty());
+    let plan: serde_json::Value = serde_json::from_str(&proposal.plan_json).unwrap();
+    let room = plan["cases"][0]["persons"][0]["steps"][0]["room"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Accept it; a retry of the same request is a duplicate, not a second commit.
+    let accept = pb::AcceptPlanRequest {
+        meta: meta(2),
+        plan_json: proposal.plan_json.clone(),
+        versions: proposal.versions.clone(),
+        case_ids: vec![],
+    };
+    let ack = dispatch
+        .accept_plan(accept.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!ack.duplicate);
+    let again = dispatch
+        .accept_plan(accept.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(again.duplicate);
+    assert_eq!(again.log_index, ack.log_index);
+    // The same plan under a new request id is stale now: rejected whole.
+    let stale = dispatch
+        .accept_plan(pb::AcceptPlanRequest {
+            meta: meta(3),
+            ..accept
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Code::FailedPrecondition, "{stale:?}");
+    assert!(
+        stale.message().contains("C-1") && stale.message().contains("planned"),
+        "{}",
+        stale.message()
+    );
+
+    // Every node, once caught up, sees the first room booked for the case.
+    for id in 1..=3 {
+        let mut avail = AvailabilityServiceClient::new(c.channel(id).await);
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let now = chrono::Utc::now();
+            let a = avail
+                .get_availability(pb::GetAvailabilityRequest {
+                    site_id: String::new(),
+                    window: Some(pb::Interval {
+                        start: Some(ts(now - chrono::Duration::hours(1))),
+                        end: Some(ts(now + chrono::Duration::hours(24))),
+                    }),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            let r = a.rooms.iter().find(|r| r.room_id == room).unwrap();
+            // Booked somewhere in the day: not one free interval covering it all.
+            if a.applied_index >= ack.log_index {
+                assert!(r.free.len() != 1 || r.capacity > 1, "node {id}: {r:?}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "node {id} did not catch up");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    // Run the first step, then exit the case; the audit trail has it all.
+    let step = plan["cases"][0]["persons"][0]["steps"][0]["step"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let req = |id: u64| pb::StepRequest {
+        meta: meta(id),
+        case_id: "C-1".into(),
+        person_id: "P1".into(),
+        step: step.clone(),
+    };
+    dispatch.start_step(req(4)).await.unwrap();
+    dispatch.complete_step(req(5)).await.unwrap();
+    let exit = dispatch
+        .exit_case(pb::ExitCaseRequest {
+            meta: meta(6),
+            case_id: "C-1".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut audit = AuditServiceClient::new(c.channel(1).await);
+    let deadline = Instant::now() + TIMEOUT;
+    let entries = loop {
+        let r = audit
+            .read_audit(pb::ReadAuditRequest {
+                from_index: 0,
+                limit: 0,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if r.applied_index >= exit.log_index {
+            break r.entries;
+        }
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mine: Vec<&pb::AuditEntry> = entries
+        .iter()
+        .filter(|e| e.client_id == "dispatch-console-1" && e.request_id < 1000)
+        .collect();
+    // Submit, accept, start, complete, exit: the stale accept was refused
+    // before it reached the log.
+    assert_eq!(
+        mine.iter().map(|e| e.request_id).collect::<Vec<_>>(),
+        vec![1, 2, 4, 5, 6]
+    );
+    assert!(mine.iter().all(|e| e.rejected.is_empty()), "{mine:?}");
+    assert!(
+        mine.iter()
+            .all(|e| e.actor == "dispatcher Li" && e.site_id == "MAIN")
+    );
+
+    // A case whose clock started 13 hours ago: blocked by the legal limit,
+    // and alerted, in the list and on the stream.
+    let mut old = a_case("C-OLD");
+    old.clock_started_at = Some(ts(chrono::Utc::now() - chrono::Duration::hours(13)));
+    let proposal = dispatch
+        .submit_case(pb::SubmitCaseRequest {
+            meta: meta(7),
+            case: Some(old),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(proposal.blocked.len(), 1, "{proposal:?}");
+    assert_eq!(proposal.blocked[0].case_id, "C-OLD");
+    assert_eq!(proposal.blocked[0].rule, "legal_limit");
+    let mut alerts = AlertServiceClient::new(c.channel(follower).await);
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let list = alerts
+            .list_alerts(pb::ListAlertsRequest {
+                site_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if let Some(a) = list.alerts.iter().find(|a| a.case_id == "C-OLD") {
+            assert_eq!(a.kind, "legal_limit_breached");
+            assert!(a.deadline.is_some());
+            break;
+        }
+        assert!(Instant::now() < deadline, "no alert: {list:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut stream = alerts
+        .stream_alerts(pb::StreamAlertsRequest {
+            site_id: String::new(),
+            check_every_s: 1,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = tokio::time::timeout(TIMEOUT, stream.message())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (first.kind.as_str(), first.case_id.as_str()),
+        ("legal_limit_breached", "C-OLD")
+    );
+    // C-OLD still waits: the re-planning stream proposes for it at once, and
+    // again after a change (here: a new case submitted).
+    let mut proposals = dispatch
+        .watch_proposals(pb::WatchProposalsRequest {
+            method: "greedy".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let p = tokio::time::timeout(TIMEOUT, proposals.message())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(p.blocked.len(), 1, "{p:?}");
+    assert_eq!(p.blocked[0].case_id, "C-OLD");
+    dispatch
+        .submit_case(pb::SubmitCaseRequest {
+            meta: meta(8),
+            case: Some(a_case("C-2")),
+        })
+        .await
+        .unwrap();
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let p = tokio::time::timeout(TIMEOUT, proposals.message())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if p.summary.iter().any(|l| l.starts_with("C-2:")) {
+            assert_eq!(p.blocked.len(), 1);
+            break;
+        }
+        assert!(Instant::now() < deadline, "no re-plan with C-2");
+    }
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_requests_get_the_right_code_and_change_nothing() {
+    let c = Cluster::start().await;
+    let mut admin = AdminServiceClient::new(c.channel(1).await);
+    admin
+        .load_region(pb::LoadRegionRequest {
+            meta: meta(1000),
+            file_name: "region-3-sites.toml".into(),
+            text: REGION.into(),
+        })
+        .await
+        .unwrap();
+    let before = audit_len(&c, 1).await;
+    let mut dispatch = DispatchServiceClient::new(c.channel(1).await);
+
+    // Missing fields.
+    let e = dispatch
+        .submit_case(pb::SubmitCaseRequest {
+            meta: meta(1),
+            case: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), e.message()),
+        (Code::InvalidArgument, "case: missing")
+    );
+    let e = dispatch
+        .submit_case(pb::SubmitCaseRequest {
+            meta: None,
+            case: Some(a_case("C-2")),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().starts_with("meta"), "{}", e.message());
+    let mut no_clock = a_case("C-2");
+    no_clock.clock_started_at = None;
+    let e = dispatch
+        .submit_case(pb::SubmitCaseRequest {
+            meta: meta(1),
+            case: Some(no_clock),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(
+        e.message().contains("case.clock_started_at"),
+        "{}",
+        e.message()
+    );
+    let mut bad_word = a_case("C-2");
+    bad_word.category = "felony".into();
+    let e = dispatch
+        .submit_case(pb::SubmitCaseRequest {
+            meta: meta(1),
+            case: Some(bad_word),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().contains("case.category") && e.message().contains("felony"));
+
+    // Unknown ids.
+    let mut unknown_station = a_case("C-2");
+    unknown_station.origin_station_id = "S-NOWHERE".into();
+    let e = dispatch
+        .submit_case(pb::SubmitCaseRequest {
+            meta: meta(2),
+            case: Some(unknown_station),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound, "{e:?}");
+    assert!(e.message().contains("S-NOWHERE"));
+    let e = dispatch
+        .exit_case(pb::ExitCaseRequest {
+            meta: meta(3),
+            case_id: "C-404".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound, "{e:?}");
+    let e = dispatch
+        .propose_plan(pb::ProposePlanRequest {
+            case_ids: vec!["C-404".into()],
+            method: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound, "{e:?}");
+    assert!(e.message().contains("case_ids") && e.message().contains("C-404"));
+
+    // A window ending before it starts; an unknown site.
+    let mut avail = AvailabilityServiceClient::new(c.channel(2).await);
+    let now = chrono::Utc::now();
+    let e = avail
+        .get_availability(pb::GetAvailabilityRequest {
+            site_id: String::new(),
+            window: Some(pb::Interval {
+                start: Some(ts(now)),
+                end: Some(ts(now - chrono::Duration::hours(1))),
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().starts_with("window"), "{}", e.message());
+    let e = avail
+        .get_availability(pb::GetAvailabilityRequest {
+            site_id: "ATLANTIS".into(),
+            window: Some(pb::Interval {
+                start: Some(ts(now)),
+                end: Some(ts(now + chrono::Duration::hours(1))),
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+
+    // Coordinates out of range.
+    let e = admin
+        .upsert(pb::UpsertRequest {
+            meta: meta(4),
+            kind: "station".into(),
+            json: r#"{"id": "S99", "location": {"lat": 123.0, "lon": 120.0}, "min_on_duty": 2}"#
+                .into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().contains("lat"), "{}", e.message());
+
+    // A 10 MB message.
+    let e = admin
+        .load_region(pb::LoadRegionRequest {
+            meta: meta(5),
+            file_name: "huge.toml".into(),
+            text: "#".repeat(10 << 20),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::OutOfRange, "{e:?}");
+
+    // Nothing of it reached the state; the node still serves.
+    assert_eq!(audit_len(&c, 1).await, before);
+    let status = admin
+        .cluster_status(pb::ClusterStatusRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status.members.len(), 3);
+    assert!(status.members.iter().all(|m| m.voter));
+    assert_ne!(status.leader_id, 0);
+    c.shutdown().await;
+}
+
+/// The Python interpreter with Debian's grpcio (`python3-grpcio`), which
+/// `scripts/setup.sh` installs.
+fn python() -> &'static str {
+    if std::path::Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3"
+    } else {
+        "python3"
+    }
+}
+
+fn run_python(stubs: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../proto/python/casehub_client.py"
+    );
+    let out = std::process::Command::new(python())
+        .arg(script)
+        .args(args)
+        .env("PYTHONPATH", stubs)
+        .output()
+        .expect("python3 runs (scripts/setup.sh installs python3-grpcio)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "python client {args:?} failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_python_grpcio_client_queries_availability_and_submits_a_case() {
+    // Stubs generated from proto/ by protoc and the gRPC Python plugin
+    // (Debian's protobuf-compiler and protobuf-compiler-grpc).
+    let stubs = tempfile::tempdir().unwrap();
+    let proto = concat!(env!("CARGO_MANIFEST_DIR"), "/../../proto");
+    let status = std::process::Command::new("protoc")
+        .arg(format!("-I{proto}"))
+        .arg(format!("--python_out={}", stubs.path().display()))
+        .arg(format!("--grpc_out={}", stubs.path().display()))
+        .arg("--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin")
+        .arg(format!("{proto}/casehub/v1/casehub.proto"))
+        .status()
+        .expect(
+            "protoc runs (scripts/setup.sh installs protobuf-compiler and protobuf-compiler-grpc)",
+        );
+    assert!(status.success(), "protoc failed");
+
+    let c = Cluster::start().await;
+    let mut admin = AdminServiceClient::new(c.channel(1).await);
+    let loaded = admin
+        .load_region(pb::LoadRegionRequest {
+            meta: meta(1000),
+            file_name: "region-3-sites.toml".into(),
+            text: REGION.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let addr = c.nodes[&2].addr().to_string();
+    let stubs_path = stubs.path().to_path_buf();
+    let addr2 = addr.clone();
+    // Wait for node 2 to have the region, through the Python client itself.
+    let deadline = Instant::now() + TIMEOUT;
+    let avail = loop {
+        let (g, a) = (stubs_path.clone(), addr2.clone());
+        let v = tokio::task::spawn_blocking(move || {
+            run_python(&g, &["--addr", &a, "availability", "--hours", "12"])
+        })
+        .await
+        .unwrap();
+        if v["applied_index"].as_u64().unwrap() >= loaded.last_index {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "node 2 did not catch up: {v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let region = parse_region("region-3-sites.toml", REGION).unwrap();
+    let rooms: usize = region.sites.iter().map(|s| s.rooms.len()).sum();
+    assert_eq!(avail["rooms"].as_u64().unwrap() as usize, rooms, "{avail}");
+    assert_eq!(
+        avail["teams"].as_u64().unwrap() as usize,
+        region.escort_teams.len()
+    );
+    let mut sites: Vec<String> = region.sites.iter().map(|s| s.id.to_string()).collect();
+    sites.sort();
+    assert_eq!(avail["sites"], serde_json::json!(sites));
+
+    let submitted = tokio::task::spawn_blocking(move || {
+        run_python(
+            &stubs_path,
+            &[
+                "--addr",
+                &addr,
+                "submit",
+                "--case-id",
+                "C-PY-1",
+                "--station",
+                "S03",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(submitted["blocked"], serde_json::json!([]), "{submitted}");
+    assert_eq!(submitted["summary"].as_array().unwrap().len(), 1);
+    let site = submitted["sites"][0].as_str().unwrap();
+    assert!(sites.iter().any(|s| s == site), "{submitted}");
+    assert!(submitted["versions"].as_u64().unwrap() > 0);
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn standard_grpc_tools_see_health_and_reflection() {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    let c = Cluster::start().await;
+    let mut health = HealthClient::new(c.channel(3).await);
+    for service in [
+        "casehub.v1.AvailabilityService",
+        "casehub.v1.DispatchService",
+        "casehub.v1.AlertService",
+        "casehub.v1.AuditService",
+        "casehub.v1.AdminService",
+    ] {
+        let r = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(r.status(), ServingStatus::Serving, "{service}");
+    }
+    let unknown = health
+        .check(HealthCheckRequest {
+            service: "casehub.v1.Nothing".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+
+    let mut reflection = ServerReflectionClient::new(c.channel(3).await);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut replies = reflection
+        .server_reflection_info(tokio_stream::iter(vec![request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let reply = replies.message().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = reply.message_response else {
+        panic!("not a service list: {reply:?}");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for service in [
+        "casehub.v1.DispatchService",
+        "casehub.v1.AdminService",
+        "casehub.v1.RaftService",
+    ] {
+        assert!(
+            names.iter().any(|n| n == service),
+            "{service} not in {names:?}"
+        );
+    }
+    c.shutdown().await;
+}
