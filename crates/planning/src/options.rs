@@ -240,51 +240,55 @@ impl<'a> Context<'a> {
             })
     }
 
-    fn add_cap(&mut self, r: Resource, k: usize, v: i32) {
-        let slots = self.slots as usize;
-        self.capacity.entry(r).or_insert_with(|| vec![0; slots])[k] += v;
-    }
-
+    /// Per-slot capacities from the region: rooms while their site is open,
+    /// staff and teams while on shift, station officers above the minimum.
+    /// Filled resource by resource, one row at a time (this runs at every
+    /// planning call, thousands of times in a simulated year).
     fn build_capacity(&mut self) {
         let offset = i64::from(self.region.info.utc_offset_min);
+        let slots = self.slots as usize;
+        let mut cap: HashMap<Resource, Vec<i32>> = std::mem::take(&mut self.capacity);
+        let mut add = |r: Resource, f: &dyn Fn(usize) -> i32| {
+            let row = cap.entry(r).or_insert_with(|| vec![0; slots]);
+            for (k, x) in row.iter_mut().enumerate() {
+                *x += f(k);
+            }
+        };
         for (si, site) in self.region.sites.iter().enumerate() {
-            for k in 0..self.slots {
-                let from = self.t0_min + k * self.slot + offset;
-                let open = site.open_hours.covers(from, from + self.slot);
-                for room in site.rooms.iter().filter(|r| r.recording) {
-                    let v = i32::from(open);
-                    match room.kind {
-                        RoomKind::Holding if room.juvenile_suitable => {
-                            self.add_cap(Resource::JuvenileHolding(si), k as usize, v);
-                        }
-                        RoomKind::Holding => {
-                            self.add_cap(
-                                Resource::AdultHolding(si),
-                                k as usize,
-                                v * room.capacity as i32,
-                            );
-                            self.add_cap(Resource::CoSuspectHolding(si), k as usize, v);
-                        }
-                        kind => self.add_cap(Resource::Rooms(si, kind), k as usize, v),
+            let open: Vec<i32> = (0..self.slots)
+                .map(|k| {
+                    let from = self.t0_min + k * self.slot + offset;
+                    i32::from(site.open_hours.covers(from, from + self.slot))
+                })
+                .collect();
+            for room in site.rooms.iter().filter(|r| r.recording) {
+                match room.kind {
+                    RoomKind::Holding if room.juvenile_suitable => {
+                        add(Resource::JuvenileHolding(si), &|k| open[k]);
                     }
+                    RoomKind::Holding => {
+                        let c = room.capacity as i32;
+                        add(Resource::AdultHolding(si), &|k| open[k] * c);
+                        add(Resource::CoSuspectHolding(si), &|k| open[k]);
+                    }
+                    kind => add(Resource::Rooms(si, kind), &|k| open[k]),
                 }
             }
-            let staff: Vec<(usize, &Officer)> = self.officers_at_site(si).collect();
-            for (oi, o) in staff {
+            for (oi, o) in self.officers_at_site(si) {
                 let (investigator, searcher) = (self.investigator(oi, si), self.searcher(oi, si));
-                for k in 0..self.slots as usize {
-                    let v = i32::from(self.on_shift[oi][k]);
-                    if investigator {
-                        self.add_cap(Resource::Investigators(si), k, v);
-                        if o.gender == Gender::Female {
-                            self.add_cap(Resource::FemaleInvestigators(si), k, v);
-                        }
+                let shift = &self.on_shift[oi];
+                let on = |k: usize| i32::from(shift[k]);
+                let female = o.gender == Gender::Female;
+                if investigator {
+                    add(Resource::Investigators(si), &on);
+                    if female {
+                        add(Resource::FemaleInvestigators(si), &on);
                     }
-                    if searcher {
-                        self.add_cap(Resource::Searchers(si), k, v);
-                        if o.gender == Gender::Female {
-                            self.add_cap(Resource::FemaleSearchers(si), k, v);
-                        }
+                }
+                if searcher {
+                    add(Resource::Searchers(si), &on);
+                    if female {
+                        add(Resource::FemaleSearchers(si), &on);
                     }
                 }
             }
@@ -302,20 +306,22 @@ impl<'a> Context<'a> {
                 let female = members
                     .iter()
                     .any(|&m| self.region.officers[m].gender == Gender::Female);
-                for k in 0..self.slots as usize {
-                    let v = i32::from(members.iter().all(|&m| self.on_shift[m][k]));
-                    self.add_cap(Resource::Teams(si), k, v);
-                    if female {
-                        self.add_cap(Resource::FemaleTeams(si), k, v);
-                    }
+                let out = |k: usize| i32::from(members.iter().all(|&m| self.on_shift[m][k]));
+                add(Resource::Teams(si), &out);
+                if female {
+                    add(Resource::FemaleTeams(si), &out);
                 }
             }
         }
         for (sti, station) in self.region.stations.iter().enumerate() {
-            let crew: Vec<(usize, bool)> = self
-                .station_crew(sti)
-                .map(|(oi, o)| (oi, o.gender == Gender::Female))
-                .collect();
+            for (oi, o) in self.station_crew(sti) {
+                let shift = &self.on_shift[oi];
+                let on = |k: usize| i32::from(shift[k]);
+                add(Resource::StationOfficers(sti), &on);
+                if o.gender == Gender::Female {
+                    add(Resource::FemaleStationOfficers(sti), &on);
+                }
+            }
             let posted: Vec<usize> = self
                 .region
                 .officers
@@ -324,22 +330,12 @@ impl<'a> Context<'a> {
                 .filter(|(_, o)| matches!(&o.post, Post::Station(s) if *s == station.id))
                 .map(|(i, _)| i)
                 .collect();
-            for k in 0..self.slots as usize {
-                for &(oi, female) in &crew {
-                    let v = i32::from(self.on_shift[oi][k]);
-                    self.add_cap(Resource::StationOfficers(sti), k, v);
-                    if female {
-                        self.add_cap(Resource::FemaleStationOfficers(sti), k, v);
-                    }
-                }
-                let on_duty = posted.iter().filter(|&&oi| self.on_shift[oi][k]).count() as i32;
-                self.add_cap(
-                    Resource::StationSpare(sti),
-                    k,
-                    on_duty - station.min_on_duty as i32,
-                );
-            }
+            let min = station.min_on_duty as i32;
+            add(Resource::StationSpare(sti), &|k| {
+                posted.iter().filter(|&&oi| self.on_shift[oi][k]).count() as i32 - min
+            });
         }
+        self.capacity = cap;
     }
 
     fn take(&mut self, r: Resource, from: i64, to: i64, amount: i32) {
