@@ -17,10 +17,22 @@ fn free_base() -> u16 {
 fn demo(dir: &std::path::Path, base: u16, seed: u64) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_casehub"))
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-        .args(["demo", "--cases", "2", "--interval-ms", "0", "--exit-after-replay"])
+        .args([
+            "demo",
+            "--cases",
+            "2",
+            "--interval-ms",
+            "0",
+            "--exit-after-replay",
+        ])
         .arg("--data-dir")
         .arg(dir)
-        .args(["--base-port", &base.to_string(), "--seed", &seed.to_string()])
+        .args([
+            "--base-port",
+            &base.to_string(),
+            "--seed",
+            &seed.to_string(),
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
@@ -37,7 +49,10 @@ fn the_demo_dispatches_cases_on_a_local_cluster_and_a_rerun_reuses_its_data() {
     let dir = tempfile::tempdir().unwrap();
     let base = free_base();
     let first = demo(dir.path(), base, 1);
-    assert!(first.contains("initialized a new cluster of 3 nodes"), "{first}");
+    assert!(
+        first.contains("initialized a new cluster of 3 nodes"),
+        "{first}"
+    );
     for id in 1..=3 {
         assert!(dir.path().join(format!("node-{id}")).is_dir());
     }
@@ -57,5 +72,8 @@ fn the_demo_dispatches_cases_on_a_local_cluster_and_a_rerun_reuses_its_data() {
     let second = demo(dir.path(), base, 2);
     assert!(second.contains("reusing the cluster"), "{second}");
     // The log goes on where the first run left it.
-    assert!(last_index(&second) > last_index(&first), "{first}\n{second}");
+    assert!(
+        last_index(&second) > last_index(&first),
+        "{first}\n{second}"
+    );
 }

@@ -184,6 +184,7 @@ async fn casehub(args: &Args, dir: &Path) -> Vec<Level> {
         .await
         .expect("a leader");
     let leader = nodes[&1].leader().expect("a leader");
+    eprintln!("casehub: node {leader} leads");
     let targets: Vec<String> = if args.leader_only {
         vec![nodes[&leader].addr().to_string()]
     } else {
@@ -217,11 +218,19 @@ async fn casehub(args: &Args, dir: &Path) -> Vec<Level> {
         eprintln!("casehub: {level:?}");
         levels.push(level);
     }
+    // What each applied batch costs on every node at the end: the store
+    // writes the whole state as JSON, and the node's StateView clones it.
     let state = nodes[&1].read_local();
+    let t = Instant::now();
+    let json = serde_json::to_vec(state.state()).map_or(0, |v| v.len());
+    let encode = t.elapsed();
+    let t = Instant::now();
+    let copy = state.state().clone();
+    let clone = t.elapsed();
+    drop(copy);
     eprintln!(
-        "casehub: applied index {:?}, state JSON {} bytes at the end",
+        "casehub: applied index {:?}; at the end the state is {json} bytes of JSON, encoded in {encode:?}, cloned in {clone:?}",
         state.applied_index(),
-        serde_json::to_vec(state.state()).map_or(0, |v| v.len())
     );
     for (_, node) in nodes {
         node.shutdown().await;
@@ -306,11 +315,16 @@ fn start_etcd(bin: &Path, dir: &Path) -> (Etcd, Vec<String>) {
         let log = std::fs::File::create(dir.join(format!("etcd-{i}.log"))).unwrap();
         let child = Command::new(bin)
             .arg(format!("--name=e{i}"))
-            .arg(format!("--data-dir={}", dir.join(format!("etcd-{i}")).display()))
+            .arg(format!(
+                "--data-dir={}",
+                dir.join(format!("etcd-{i}")).display()
+            ))
             .arg(format!("--listen-client-urls=http://127.0.0.1:{client}"))
             .arg(format!("--advertise-client-urls=http://127.0.0.1:{client}"))
             .arg(format!("--listen-peer-urls=http://127.0.0.1:{peer}"))
-            .arg(format!("--initial-advertise-peer-urls=http://127.0.0.1:{peer}"))
+            .arg(format!(
+                "--initial-advertise-peer-urls=http://127.0.0.1:{peer}"
+            ))
             .arg(format!("--initial-cluster={}", cluster.join(",")))
             .arg("--initial-cluster-state=new")
             .arg("--initial-cluster-token=casehub-bench")
@@ -319,7 +333,12 @@ fn start_etcd(bin: &Path, dir: &Path) -> (Etcd, Vec<String>) {
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e} (apt-get install etcd-server)", bin.display()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run {}: {e} (apt-get install etcd-server)",
+                    bin.display()
+                )
+            });
         etcd.children.push(child);
     }
     let addrs = ports

@@ -85,8 +85,8 @@
 pub mod api;
 pub mod client;
 pub mod config;
-mod forward;
 pub mod dispatch;
+mod forward;
 pub mod grpc_api;
 pub mod network;
 pub mod node;

@@ -37,6 +37,8 @@ pub struct Replication {
     pub unplaced: u64,
     pub breaches: u64,
     pub escort_officer_hours: f64,
+    /// The part of it spent by station officers, away from their stations.
+    pub station_officer_hours_away: f64,
     pub escort_km: f64,
     pub wait_mean_min: f64,
     pub wait_p95_min: f64,
@@ -257,6 +259,7 @@ struct Sim<'a> {
     away: Vec<Vec<(f64, f64)>>,
     waits: Vec<f64>,
     escort_hours: f64,
+    station_hours: f64,
     escort_km: f64,
     flows: Vec<Vec<u64>>,
     site_cases: Vec<u64>,
@@ -471,6 +474,7 @@ impl<'a> Sim<'a> {
             away: vec![Vec::new(); n_off],
             waits: Vec::new(),
             escort_hours: 0.0,
+            station_hours: 0.0,
             escort_km: 0.0,
             flows: vec![vec![0; n_sites]; n_st],
             site_cases: vec![0; n_sites],
@@ -973,6 +977,7 @@ impl<'a> Sim<'a> {
         self.officer_free[o] = back;
         self.escort_hours += (back - c.depart) / 60.0;
         if self.officer_station[o].is_some() {
+            self.station_hours += (back - c.depart) / 60.0;
             self.away[o].push((c.depart, back));
         }
         for ev in std::mem::take(&mut self.parked[o]) {
@@ -1038,6 +1043,7 @@ impl<'a> Sim<'a> {
             unplaced: self.cases.len() as u64 - placed,
             breaches: self.cases.iter().filter(|c| c.breach).count() as u64,
             escort_officer_hours: self.escort_hours,
+            station_officer_hours_away: self.station_hours,
             escort_km: self.escort_km,
             wait_mean_min: wait_mean,
             wait_p95_min: wait_p95,

@@ -233,6 +233,8 @@ impl SimConfig {
 pub struct Kpis {
     /// Officer-hours spent escorting (station officers and team members), per replication.
     pub escort_officer_hours: Estimate,
+    /// The part of it spent by station officers away from their stations.
+    pub station_officer_hours_away: Estimate,
     /// Kilometres driven by escorts.
     pub escort_km: Estimate,
     /// Minutes from detention to the start of questioning, mean over persons.
@@ -335,6 +337,7 @@ fn aggregate(
     };
     let kpis = Kpis {
         escort_officer_hours: col(&|r| r.escort_officer_hours),
+        station_officer_hours_away: col(&|r| r.station_officer_hours_away),
         escort_km: col(&|r| r.escort_km),
         wait_mean_min: col(&|r| r.wait_mean_min),
         wait_p95_min: col(&|r| r.wait_p95_min),

@@ -42,6 +42,13 @@ pub fn kpi_rows() -> Vec<KpiRow> {
             lower_is_better: true,
         },
         KpiRow {
+            key: "station_officer_hours_away",
+            label: "Station officer-hours away escorting",
+            unit: "h",
+            get: |r| r.kpis.station_officer_hours_away,
+            lower_is_better: true,
+        },
+        KpiRow {
             key: "escort_km",
             label: "Escort km driven",
             unit: "km",

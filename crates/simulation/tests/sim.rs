@@ -380,6 +380,9 @@ fn kpis_are_consistent_across_layouts() {
             }
         }
         assert!(res.kpis.escort_km.mean > 0.0);
+        for rep in &res.replications {
+            assert!(rep.station_officer_hours_away <= rep.escort_officer_hours + 1e-9);
+        }
         assert!(res.kpis.breach_share.mean <= 1.0);
         assert!(res.events > 0);
     }

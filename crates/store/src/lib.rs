@@ -59,8 +59,15 @@
 //! |---|---|---|
 //! | `log_meta` | `vote`, `committed`, `last_purged` | the vote, the last committed log id, the last purged log id |
 //! | `logs` | log index, 8 bytes big-endian | an `openraft::Entry<TypeConfig>` |
-//! | `state_machine` | `last_applied`, `last_membership`, `state` | the last applied log id, the membership, the whole [`SchedulingState`] |
+//! | `state_machine` | `last_applied`, `last_membership`, `state` | the last installed snapshot's log id, membership and [`SchedulingState`] (applying does not write them) |
 //! | `snapshot` | `meta`, `data` | the current snapshot's `SnapshotMeta`, and its data: a serialized [`SchedulingState`] |
+//!
+//! Applying a batch of entries writes nothing: the entries are already in
+//! the synced log. At [`rocks::open`] the state machine starts from the
+//! newest of the stored snapshot and the `state_machine` values, and openraft
+//! re-applies the committed log after it (the log is never purged beyond the
+//! stored snapshot), so a restart loses no applied entry and the state
+//! machine's per-batch cost does not grow with the state.
 //!
 //! All writes are synced (`fsync`) before openraft is told they are done:
 //! `LogFlushed` is called after the log batch is synced. Log compaction is

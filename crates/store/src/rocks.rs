@@ -325,6 +325,10 @@ impl StateMachineStore {
             get_json::<Option<LogId<NodeId>>>(&db, CF_SM, "last_applied", sm.clone())?.flatten();
         let membership = get_json(&db, CF_SM, "last_membership", sm.clone())?.unwrap_or_default();
         let state = get_json(&db, CF_SM, "state", sm)?.unwrap_or_default();
+        let (last_applied, membership, state) = match newer_snapshot(&db, last_applied)? {
+            Some((meta, state)) => (meta.last_log_id, meta.last_membership, state),
+            None => (last_applied, membership, state),
+        };
         Ok(Self {
             db,
             last_applied,
@@ -336,6 +340,10 @@ impl StateMachineStore {
     }
 
     /// The scheduling state as applied so far.
+    ///
+    /// Right after [`open`], this is the state of the newest snapshot (or of
+    /// the last installed one): openraft then re-applies the committed log
+    /// entries after [`RaftStateMachine::applied_state`].
     pub fn state(&self) -> &SchedulingState {
         &self.state
     }
@@ -360,6 +368,35 @@ impl StateMachineStore {
             .write_opt(batch, &synced())
             .map_err(|e| write_io(subject, e))
     }
+}
+
+/// A stored snapshot's meta and its decoded state.
+type StoredSnapshot = (SnapshotMeta<NodeId, Node>, SchedulingState);
+
+/// The stored snapshot and its state, if it is newer than `applied`.
+fn newer_snapshot(
+    db: &DB,
+    applied: Option<LogId<NodeId>>,
+) -> Result<Option<StoredSnapshot>, SError> {
+    let Some(meta) = get_json::<SnapshotMeta<NodeId, Node>>(
+        db,
+        CF_SNAPSHOT,
+        "meta",
+        ErrorSubject::Snapshot(None),
+    )?
+    else {
+        return Ok(None);
+    };
+    if meta.last_log_id <= applied {
+        return Ok(None);
+    }
+    let subject = ErrorSubject::Snapshot(Some(meta.signature()));
+    let data = db
+        .get_cf(cf(db, CF_SNAPSHOT), b"data")
+        .map_err(|e| read_io(subject.clone(), e))?
+        .unwrap_or_default();
+    let state = decode(&data, CF_SNAPSHOT, "data", subject)?;
+    Ok(Some((meta, state)))
 }
 
 /// Write a snapshot's meta and data in one synced batch, unless the stored
@@ -458,7 +495,11 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             };
             out.push(response);
         }
-        self.persist()?;
+        // The applied state is not written here: the log it was applied from
+        // is synced, and on start openraft re-applies the committed log after
+        // the state found on disk (the newest snapshot's, see `load`).
+        // Writing the whole state per batch made every write cost a full
+        // encode and a synced write of the state.
         Ok(out)
     }
 

@@ -124,6 +124,63 @@ async fn everything_survives_a_reopen() {
     assert_eq!(sm2.applied_state().await.unwrap(), applied);
 }
 
+/// Applying does not write the state: a reopened store starts from its
+/// newest snapshot (or from nothing) and the committed log after it is
+/// applied again, as openraft does at start, to the same state.
+#[tokio::test]
+async fn a_reopened_store_replays_the_committed_log_after_its_snapshot() {
+    let dir = TempDir::new().unwrap();
+    let all = entries();
+    let last = all.last().unwrap().log_id;
+    let at_snapshot = all[4].log_id;
+    let before = {
+        let (mut log, mut sm) = rocks::open(dir.path()).await.unwrap();
+        log.blocking_append(all.clone()).await.unwrap();
+        log.save_committed(Some(last)).await.unwrap();
+        sm.apply(all[..5].to_vec()).await.unwrap();
+        let snapshot = sm
+            .get_snapshot_builder()
+            .await
+            .build_snapshot()
+            .await
+            .unwrap();
+        assert_eq!(snapshot.meta.last_log_id, Some(at_snapshot));
+        sm.apply(all[5..].to_vec()).await.unwrap();
+        sm.state().clone()
+    };
+
+    let (mut log, mut sm) = rocks::open(dir.path()).await.unwrap();
+    // The state of the snapshot, with its log id...
+    let (applied, membership) = sm.applied_state().await.unwrap();
+    assert_eq!(applied, Some(at_snapshot));
+    assert_eq!(membership.log_id(), &Some(log_id(1, 0, 1)));
+    assert_eq!(sm.state().audit.len(), 4);
+    // ...and the committed entries after it, re-applied, give the same state.
+    let committed = log.read_committed().await.unwrap().unwrap();
+    let rest = log
+        .try_get_log_entries(applied.unwrap().index + 1..committed.index + 1)
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), all.len() - 5);
+    sm.apply(rest).await.unwrap();
+    assert_eq!(sm.state(), &before);
+    assert_eq!(sm.applied_state().await.unwrap().0, Some(last));
+
+    // Without any snapshot, a reopened store starts empty and replays all.
+    let fresh = TempDir::new().unwrap();
+    {
+        let (mut log, mut sm) = rocks::open(fresh.path()).await.unwrap();
+        log.blocking_append(all.clone()).await.unwrap();
+        sm.apply(all.clone()).await.unwrap();
+    }
+    let (mut log, mut sm) = rocks::open(fresh.path()).await.unwrap();
+    assert_eq!(sm.applied_state().await.unwrap().0, None);
+    sm.apply(log.try_get_log_entries(0..).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(sm.state(), &before);
+}
+
 #[tokio::test]
 async fn a_corrupt_log_entry_is_a_clear_error() {
     let dir = TempDir::new().unwrap();
