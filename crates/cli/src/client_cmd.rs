@@ -66,6 +66,30 @@ pub enum ClusterCmd {
         #[command(flatten)]
         conn: Conn,
     },
+    /// Add a node as a learner: it receives the log and catches up, without
+    /// voting (send to the leader; another node answers with its address).
+    AddLearner {
+        #[command(flatten)]
+        conn: Conn,
+        /// The new node's id (never used before in this cluster).
+        #[arg(long)]
+        node_id: u64,
+        /// The address the other nodes reach it at (host:port).
+        #[arg(long)]
+        node_addr: String,
+    },
+    /// Make exactly these nodes the voters: promote learners, and remove
+    /// (or, with --retain, demote) the others.
+    ChangeMembership {
+        #[command(flatten)]
+        conn: Conn,
+        /// The voters after the change, e.g. 1,2,3,4.
+        #[arg(long, value_delimiter = ',', required = true)]
+        voters: Vec<u64>,
+        /// Keep the nodes that stop voting as learners instead of removing them.
+        #[arg(long)]
+        retain: bool,
+    },
     /// Load a region scenario's sites, stations, officers, teams and policy.
     LoadRegion {
         #[command(flatten)]
@@ -185,6 +209,29 @@ fn interval(i: &pb::Interval) -> String {
     format!("{}–{}", time(&i.start), time(&i.end))
 }
 
+fn print_members(s: &pb::ClusterStatusReply) {
+    println!(
+        "node {}: leader {} ({}), term {}, applied index {}",
+        s.node_id,
+        s.leader_id,
+        if s.leader_addr.is_empty() {
+            "-"
+        } else {
+            &s.leader_addr
+        },
+        s.term,
+        s.applied_index
+    );
+    for m in &s.members {
+        println!(
+            "  {:>3}  {:<24} {}",
+            m.node_id,
+            m.addr,
+            if m.voter { "voter" } else { "learner" }
+        );
+    }
+}
+
 pub fn run_cluster(cmd: ClusterCmd) -> Result<ExitCode> {
     runtime()?.block_on(async {
         match cmd {
@@ -195,26 +242,36 @@ pub fn run_cluster(cmd: ClusterCmd) -> Result<ExitCode> {
                     .await
                     .map_err(status)?
                     .into_inner();
-                println!(
-                    "node {}: leader {} ({}), term {}, applied index {}",
-                    s.node_id,
-                    s.leader_id,
-                    if s.leader_addr.is_empty() {
-                        "-"
-                    } else {
-                        &s.leader_addr
-                    },
-                    s.term,
-                    s.applied_index
-                );
-                for m in &s.members {
-                    println!(
-                        "  {:>3}  {:<24} {}",
-                        m.node_id,
-                        m.addr,
-                        if m.voter { "voter" } else { "learner" }
-                    );
-                }
+                print_members(&s);
+            }
+            ClusterCmd::AddLearner {
+                conn,
+                node_id,
+                node_addr,
+            } => {
+                let mut c = AdminServiceClient::new(channel(&conn).await?);
+                let s = c
+                    .add_learner(pb::AddNodeRequest {
+                        node_id,
+                        addr: node_addr,
+                    })
+                    .await
+                    .map_err(status)?
+                    .into_inner();
+                print_members(&s);
+            }
+            ClusterCmd::ChangeMembership {
+                conn,
+                voters,
+                retain,
+            } => {
+                let mut c = AdminServiceClient::new(channel(&conn).await?);
+                let s = c
+                    .change_membership(pb::ChangeMembershipRequest { voters, retain })
+                    .await
+                    .map_err(status)?
+                    .into_inner();
+                print_members(&s);
             }
             ClusterCmd::LoadRegion {
                 conn,

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use casehub_planning::Settings;
 use casehub_server::config::{ClusterLayer, ConfigLayer, NodeConfig, run};
+use casehub_server::grpc_api::ApiContext;
 use casehub_server::telemetry::{self, TelemetryOptions};
 use clap::Args;
 
@@ -33,6 +35,11 @@ pub struct NodeArgs {
     /// text or json (overrides CASEHUB_LOG_FORMAT and log_format).
     #[arg(long)]
     log_format: Option<String>,
+    /// The region scenario the casehub API plans with (overrides
+    /// CASEHUB_REGION and region); without one the node serves only Raft
+    /// and the store.
+    #[arg(long)]
+    region: Option<PathBuf>,
     /// Bootstrap the cluster with the configured members if the data
     /// directory is new (overrides CASEHUB_CLUSTER_INIT and cluster.init).
     #[arg(long)]
@@ -52,6 +59,7 @@ impl NodeArgs {
             data_dir: self.data_dir.clone(),
             log_format: self.log_format.clone(),
             request_deadline_ms: None,
+            region: self.region.clone(),
             cluster: ClusterLayer {
                 init: self.init.then_some(true),
                 members: None,
@@ -76,6 +84,21 @@ pub fn run_node(args: NodeArgs) -> Result<ExitCode> {
         println!("{config:#?}");
         return Ok(ExitCode::SUCCESS);
     }
+    // The region's static parts, read and checked before the node starts.
+    let api = match &config.region {
+        Some(path) => {
+            let region = crate::load::region(path, None)
+                .with_context(|| format!("region = {}", path.display()))?;
+            let model = crate::load::travel_model(&region, path)?;
+            let travel = crate::load::full_table(&region, model.as_ref())?;
+            Some(std::sync::Arc::new(ApiContext {
+                region,
+                travel,
+                settings: Settings::default(),
+            }))
+        }
+        None => None,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -85,7 +108,7 @@ pub fn run_node(args: NodeArgs) -> Result<ExitCode> {
             log_format: config.log_format,
             ..TelemetryOptions::new(config.site.clone())
         })?;
-        run(config, shutdown_signal()).await?;
+        run(config, api, shutdown_signal()).await?;
         Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
     })
 }

@@ -3,20 +3,21 @@
 //! writes; a new leader takes over with every acknowledged write, and the
 //! killed node, restarted from its directory, catches up.
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+use support::{DEADLINE, Nodes, eventually, free_ports};
 
 use casehub_model::{Location, Station, StationId};
 use casehub_server::ClusterError;
 use casehub_server::client::Client;
 use casehub_store::{Command as StoreCommand, Request, SchedulingState};
 use chrono::{TimeZone, Utc};
-
-/// A failure deadline, generous for a loaded machine: never a timing assert.
-const DEADLINE: Duration = Duration::from_secs(90);
 
 fn station(id: &str) -> Station {
     serde_json::from_value(serde_json::json!({
@@ -44,137 +45,6 @@ fn has(state: &SchedulingState, n: u64) -> bool {
         .contains_key(&StationId::new(format!("w{n}")).unwrap())
 }
 
-/// Free loopback ports: bound, then released for the nodes.
-fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<std::net::TcpListener> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().unwrap().port())
-        .collect()
-}
-
-struct Nodes {
-    dir: PathBuf,
-    addrs: BTreeMap<u64, String>,
-    children: BTreeMap<u64, Child>,
-}
-
-impl Nodes {
-    fn config_path(&self, id: u64) -> PathBuf {
-        self.dir.join(format!("node-{id}.toml"))
-    }
-
-    fn write_configs(&self) {
-        let members: Vec<String> = self
-            .addrs
-            .iter()
-            .map(|(id, a)| format!("\"{id}\" = \"{a}\""))
-            .collect();
-        for (id, addr) in &self.addrs {
-            let data = self.dir.join(format!("data-{id}"));
-            let text = format!(
-                "node_id = {id}\nsite = \"site-{id}\"\nlisten = \"{addr}\"\ndata_dir = {data:?}\n\
-                 log_format = \"json\"\n\n[cluster]\ninit = {}\nmembers = {{ {} }}\n",
-                *id == 1,
-                members.join(", ")
-            );
-            std::fs::write(self.config_path(*id), text).unwrap();
-        }
-    }
-
-    fn start(&mut self, id: u64) {
-        let log = |kind: &str| {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(self.dir.join(format!("node-{id}.{kind}")))
-                .unwrap()
-        };
-        let child = Command::new(env!("CARGO_BIN_EXE_casehub"))
-            .arg("node")
-            .arg("--config")
-            .arg(self.config_path(id))
-            .env("RUST_LOG", "info")
-            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-            .stdout(Stdio::from(log("stdout")))
-            .stderr(Stdio::from(log("stderr")))
-            .spawn()
-            .expect("casehub node starts");
-        self.children.insert(id, child);
-    }
-
-    /// SIGKILL: no shutdown, no flush beyond what the node already synced.
-    fn kill9(&mut self, id: u64) {
-        let mut child = self.children.remove(&id).unwrap();
-        child.kill().unwrap();
-        child.wait().unwrap();
-    }
-
-    /// SIGTERM, and the exit status once the node has stopped cleanly.
-    fn terminate(&mut self, id: u64) -> std::process::ExitStatus {
-        let mut child = self.children.remove(&id).unwrap();
-        let ok = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "node {id} ignores SIGTERM");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn logs(&self) -> String {
-        let mut out = String::new();
-        for id in self.addrs.keys() {
-            let path = self.dir.join(format!("node-{id}.stderr"));
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
-            let tail: Vec<&str> = text.lines().rev().take(30).collect();
-            out += &format!("--- node {id} ({}) ---\n", path.display());
-            for line in tail.into_iter().rev() {
-                out += line;
-                out.push('\n');
-            }
-        }
-        out
-    }
-}
-
-impl Drop for Nodes {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("{}", self.logs());
-        }
-        for child in self.children.values_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// Retry `f` until it returns `Some`, or panic at the deadline.
-async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "gave up waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 async fn leader_of(client: &Client) -> Option<u64> {
     client.read_linearizable().await.ok()?.leader_id
 }
@@ -189,6 +59,7 @@ async fn killing_the_leader_loses_no_acknowledged_write_and_it_catches_up() {
             .map(|id| (id, format!("127.0.0.1:{}", ports[id as usize - 1])))
             .collect(),
         children: BTreeMap::new(),
+        extra: String::new(),
     };
     nodes.write_configs();
     for id in 1..=3 {

@@ -32,7 +32,7 @@ pub const DEFAULT_REQUEST_DEADLINE_MS: u64 = 10_000;
 
 /// The environment variables read by [`ConfigLayer::from_env`], with the key
 /// each sets.
-pub const ENV_VARS: [(&str, &str); 9] = [
+pub const ENV_VARS: [(&str, &str); 10] = [
     ("CASEHUB_NODE_ID", "node_id"),
     ("CASEHUB_SITE", "site"),
     ("CASEHUB_LISTEN", "listen"),
@@ -42,6 +42,7 @@ pub const ENV_VARS: [(&str, &str); 9] = [
     ("CASEHUB_REQUEST_DEADLINE_MS", "request_deadline_ms"),
     ("CASEHUB_CLUSTER_INIT", "cluster.init"),
     ("CASEHUB_CLUSTER_MEMBERS", "cluster.members"),
+    ("CASEHUB_REGION", "region"),
 ];
 
 /// Why a configuration was refused. Every variant names the key (or the
@@ -105,6 +106,10 @@ pub struct ConfigLayer {
     pub log_format: Option<String>,
     /// How long a write or a linearizable read may take, in milliseconds.
     pub request_deadline_ms: Option<u64>,
+    /// The region scenario whose static parts (shifts, step durations,
+    /// caseload, travel) the casehub API plans with; without it the node
+    /// serves only Raft and the store.
+    pub region: Option<PathBuf>,
     /// The `[cluster]` table.
     #[serde(default)]
     pub cluster: ClusterLayer,
@@ -166,6 +171,7 @@ impl ConfigLayer {
                 "CASEHUB_LISTEN" => layer.listen = Some(v.to_string()),
                 "CASEHUB_ADVERTISE" => layer.advertise = Some(v.to_string()),
                 "CASEHUB_DATA_DIR" => layer.data_dir = Some(PathBuf::from(v)),
+                "CASEHUB_REGION" => layer.region = Some(PathBuf::from(v)),
                 "CASEHUB_LOG_FORMAT" => layer.log_format = Some(v.to_string()),
                 "CASEHUB_REQUEST_DEADLINE_MS" => {
                     layer.request_deadline_ms = Some(
@@ -211,6 +217,7 @@ impl ConfigLayer {
             data_dir: self.data_dir.or(lower.data_dir),
             log_format: self.log_format.or(lower.log_format),
             request_deadline_ms: self.request_deadline_ms.or(lower.request_deadline_ms),
+            region: self.region.or(lower.region),
             cluster: ClusterLayer {
                 init: self.cluster.init.or(lower.cluster.init),
                 members: self.cluster.members.or(lower.cluster.members),
@@ -234,6 +241,8 @@ pub struct NodeConfig {
     pub init: bool,
     /// The initial voters and their addresses (may be empty unless `init`).
     pub members: BTreeMap<NodeId, String>,
+    /// The region scenario for the casehub API, if the node serves it.
+    pub region: Option<PathBuf>,
 }
 
 /// Whether `addr` can be a node's address (`host:port`) in a gRPC URI.
@@ -351,6 +360,11 @@ impl NodeConfig {
             check_addr(&key, &addr)?;
             members.insert(id, addr);
         }
+        if let Some(r) = &layer.region
+            && r.as_os_str().is_empty()
+        {
+            return Err(invalid("region", "", "the path is empty"));
+        }
         let init = layer.cluster.init.unwrap_or(false);
         if init {
             match members.get(&node_id) {
@@ -383,6 +397,7 @@ impl NodeConfig {
             request_deadline: Duration::from_millis(deadline_ms),
             init,
             members,
+            region: layer.region,
         })
     }
 
@@ -432,11 +447,21 @@ pub async fn bootstrap(node: &Node, config: &NodeConfig) -> Result<bool, RunErro
     }
 }
 
-/// Run a node until `shutdown` completes: start it from its data directory,
-/// bootstrap the cluster if `init` is set and the directory is new, then on
-/// `shutdown` stop Raft (closing the store) and the server.
-pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
-    let node = Node::start_with_options(config.node_options()).await?;
+/// Run a node until `shutdown` completes: start it from its data directory
+/// (serving the casehub API when `api` is given: the caller reads the
+/// configured region), bootstrap the cluster if `init` is set and the
+/// directory is new, then on `shutdown` stop Raft (closing the store) and the
+/// server.
+pub async fn run(
+    config: NodeConfig,
+    api: Option<std::sync::Arc<crate::grpc_api::ApiContext>>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), RunError> {
+    let node = Node::start_with_options(NodeOptions {
+        api,
+        ..config.node_options()
+    })
+    .await?;
     tracing::info!(
         node_id = config.node_id,
         site = %config.site,

@@ -168,7 +168,7 @@ async fn bootstrap_once_then_a_no_op_and_run_stops_on_signal() {
         .with_deadline(Duration::from_secs(2));
     loop {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let running = tokio::spawn(run(config.clone(), async {
+        let running = tokio::spawn(run(config.clone(), None, async {
             let _ = stopped.await;
         }));
         match client.read_linearizable().await {

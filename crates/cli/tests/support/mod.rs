@@ -1,0 +1,145 @@
+//! Running `casehub node` processes for the tests: configs, start, SIGKILL,
+//! SIGTERM, logs on failure.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A failure deadline, generous for a loaded machine: never a timing assert.
+pub const DEADLINE: Duration = Duration::from_secs(90);
+
+/// Free loopback ports: bound, then released for the nodes.
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
+}
+
+pub struct Nodes {
+    pub dir: PathBuf,
+    pub addrs: BTreeMap<u64, String>,
+    pub children: BTreeMap<u64, Child>,
+    /// More lines for every node's config file (for example `region = ...`).
+    pub extra: String,
+}
+
+impl Nodes {
+    pub fn config_path(&self, id: u64) -> PathBuf {
+        self.dir.join(format!("node-{id}.toml"))
+    }
+
+    pub fn write_configs(&self) {
+        let members: Vec<String> = self
+            .addrs
+            .iter()
+            .map(|(id, a)| format!("\"{id}\" = \"{a}\""))
+            .collect();
+        for (id, addr) in &self.addrs {
+            let data = self.dir.join(format!("data-{id}"));
+            let text = format!(
+                "node_id = {id}\nsite = \"site-{id}\"\nlisten = \"{addr}\"\ndata_dir = {data:?}\n\
+                 log_format = \"json\"\n{}\n[cluster]\ninit = {}\nmembers = {{ {} }}\n",
+                self.extra,
+                *id == 1,
+                members.join(", ")
+            );
+            std::fs::write(self.config_path(*id), text).unwrap();
+        }
+    }
+
+    pub fn start(&mut self, id: u64) {
+        let log = |kind: &str| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.dir.join(format!("node-{id}.{kind}")))
+                .unwrap()
+        };
+        let child = Command::new(env!("CARGO_BIN_EXE_casehub"))
+            .arg("node")
+            .arg("--config")
+            .arg(self.config_path(id))
+            .env("RUST_LOG", "info")
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .stdout(Stdio::from(log("stdout")))
+            .stderr(Stdio::from(log("stderr")))
+            .spawn()
+            .expect("casehub node starts");
+        self.children.insert(id, child);
+    }
+
+    /// SIGKILL: no shutdown, no flush beyond what the node already synced.
+    pub fn kill9(&mut self, id: u64) {
+        let mut child = self.children.remove(&id).unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    /// SIGTERM, and the exit status once the node has stopped cleanly.
+    pub fn terminate(&mut self, id: u64) -> std::process::ExitStatus {
+        let mut child = self.children.remove(&id).unwrap();
+        let ok = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "node {id} ignores SIGTERM");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn logs(&self) -> String {
+        let mut out = String::new();
+        for id in self.addrs.keys() {
+            let path = self.dir.join(format!("node-{id}.stderr"));
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(30).collect();
+            out += &format!("--- node {id} ({}) ---\n", path.display());
+            for line in tail.into_iter().rev() {
+                out += line;
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("{}", self.logs());
+        }
+        for child in self.children.values_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Retry `f` until it returns `Some`, or panic at the deadline.
+pub async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
