@@ -711,3 +711,125 @@ async fn standard_grpc_tools_see_health_and_reflection() {
     }
     c.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_override_is_checked_again_and_the_audit_streams() {
+    let c = Cluster::start().await;
+    let mut admin = AdminServiceClient::new(c.channel(1).await);
+    admin
+        .load_region(pb::LoadRegionRequest {
+            meta: meta(1000),
+            file_name: "region-3-sites.toml".into(),
+            text: REGION.into(),
+        })
+        .await
+        .unwrap();
+    // Follow the audit trail from the start.
+    let mut audit = AuditServiceClient::new(c.channel(2).await)
+        .stream_audit(pb::WatchRequest { from_index: 1 })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut watch = AvailabilityServiceClient::new(c.channel(3).await)
+        .watch(pb::WatchRequest { from_index: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+
+    let mut dispatch = DispatchServiceClient::new(c.channel(1).await);
+    let proposal = dispatch
+        .submit_case(pb::SubmitCaseRequest {
+            meta: meta(1),
+            case: Some(a_case("C-OV")),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut plan: serde_json::Value = serde_json::from_str(&proposal.plan_json).unwrap();
+    let steps = plan["cases"][0]["persons"][0]["steps"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let qi = steps
+        .iter()
+        .position(|s| s["step"] == "questioning")
+        .unwrap();
+    let room = steps[qi]["room"].as_str().unwrap().to_string();
+
+    // An override that breaks a rule (one questioner) is refused, naming it.
+    let mut broken = plan.clone();
+    let officers = broken["cases"][0]["persons"][0]["questioning_officers"]
+        .as_array_mut()
+        .unwrap();
+    officers.truncate(1);
+    let e = dispatch
+        .accept_plan(pb::AcceptPlanRequest {
+            meta: meta(2),
+            plan_json: broken.to_string(),
+            versions: proposal.versions.clone(),
+            case_ids: vec![],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    assert!(e.message().contains("Questioning"), "{}", e.message());
+
+    // Another questioning room of the same kind at the same site: accepted.
+    let region = parse_region("region-3-sites.toml", REGION).unwrap();
+    let site = region
+        .sites
+        .iter()
+        .find(|s| s.rooms.iter().any(|r| r.id.as_str() == room))
+        .unwrap();
+    let kind = site
+        .rooms
+        .iter()
+        .find(|r| r.id.as_str() == room)
+        .unwrap()
+        .kind;
+    let other = site
+        .rooms
+        .iter()
+        .find(|r| r.kind == kind && r.recording && r.id.as_str() != room)
+        .expect("a second questioning room")
+        .id
+        .to_string();
+    plan["cases"][0]["persons"][0]["steps"][qi]["room"] = serde_json::json!(other);
+    let ack = dispatch
+        .accept_plan(pb::AcceptPlanRequest {
+            meta: meta(3),
+            plan_json: plan.to_string(),
+            versions: proposal.versions.clone(),
+            case_ids: vec![],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    // The audit stream and the change stream both carry the commit.
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let e = tokio::time::timeout(TIMEOUT, audit.message())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if e.index == ack.log_index {
+            assert_eq!(e.request_id, 3);
+            assert!(e.rejected.is_empty());
+            break;
+        }
+        assert!(Instant::now() < deadline);
+    }
+    loop {
+        let ch = tokio::time::timeout(TIMEOUT, watch.message())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if ch.entry.as_ref().unwrap().index == ack.log_index {
+            break;
+        }
+        assert!(Instant::now() < deadline);
+    }
+    c.shutdown().await;
+}

@@ -1,0 +1,142 @@
+//! The client subcommands against three `casehub node` processes: cluster
+//! status and load-region, availability, submit and accept, alerts, audit.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use support::{Nodes, free_ports};
+
+const REGION: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../simulations/sample-county/region-3-sites.toml"
+);
+
+/// Run `casehub ARGS` until it succeeds (the cluster may still be electing),
+/// and return its standard output.
+fn casehub(args: &[&str]) -> String {
+    let deadline = std::time::Instant::now() + support::DEADLINE;
+    loop {
+        let out = Command::new(env!("CARGO_BIN_EXE_casehub"))
+            .args(args)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        if out.status.success() {
+            return stdout;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "casehub {args:?}: {stdout}\n{stderr}"
+        );
+        // Only errors a retry may fix are retried.
+        assert!(
+            stderr.contains("Unavailable") || stderr.contains("cannot reach"),
+            "casehub {args:?} failed: {stderr}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+}
+
+#[test]
+fn the_client_commands_drive_a_running_cluster() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let ports = free_ports(3);
+    let mut nodes = Nodes {
+        dir: dir.path().to_path_buf(),
+        addrs: (1..=3)
+            .map(|id| (id, format!("127.0.0.1:{}", ports[id as usize - 1])))
+            .collect(),
+        children: BTreeMap::new(),
+        extra: format!("region = {REGION:?}\n"),
+    };
+    nodes.write_configs();
+    for id in 1..=3 {
+        nodes.start(id);
+    }
+    let a1 = nodes.addrs[&1].clone();
+    let a2 = nodes.addrs[&2].clone();
+
+    let loaded = casehub(&[
+        "cluster",
+        "load-region",
+        "--addr",
+        &a2,
+        "--region",
+        REGION,
+        "--request-id",
+        "100",
+    ]);
+    assert!(loaded.contains("requests applied"), "{loaded}");
+    let status = casehub(&["cluster", "status", "--addr", &a1]);
+    assert_eq!(status.matches(" voter").count(), 3, "{status}");
+
+    let free = casehub(&["availability", "--addr", &a1, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&free).unwrap();
+    assert!(!v["rooms"].as_array().unwrap().is_empty());
+
+    let case = dir.path().join("case.json");
+    let clock = (chrono::Utc::now() - chrono::Duration::minutes(15)).to_rfc3339();
+    std::fs::write(
+        &case,
+        serde_json::json!({
+            "id": "C-CLI-1", "origin": "S03", "clock_started_at": clock,
+            "category": "criminal_summons",
+            "persons": [{"id": "P1", "gender": "female", "juvenile": false}]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let proposal = dir.path().join("proposal.json");
+    let submitted = casehub(&[
+        "submit",
+        "--addr",
+        &a2,
+        "--request-id",
+        "1",
+        "--case",
+        case.to_str().unwrap(),
+        "--proposal-out",
+        proposal.to_str().unwrap(),
+    ]);
+    assert!(submitted.starts_with("C-CLI-1: to "), "{submitted}");
+    let accepted = casehub(&[
+        "accept",
+        "--addr",
+        &a1,
+        "--request-id",
+        "2",
+        "--proposal",
+        proposal.to_str().unwrap(),
+    ]);
+    assert!(accepted.starts_with("committed at log index"), "{accepted}");
+    // The same request again: a retry, committed once.
+    let again = casehub(&[
+        "accept",
+        "--addr",
+        &a2,
+        "--request-id",
+        "2",
+        "--proposal",
+        proposal.to_str().unwrap(),
+    ]);
+    assert!(again.contains("a retry"), "{again}");
+
+    let audit = casehub(&["audit", "--addr", &a1, "--from", "1"]);
+    assert!(audit.contains("submit case C-CLI-1"), "{audit}");
+    let alerts = casehub(&["alerts", "--addr", &a1]);
+    assert!(!alerts.is_empty());
+
+    // A bad flag is named, exit 2.
+    let out = Command::new(env!("CARGO_BIN_EXE_casehub"))
+        .args(["availability", "--addr", &a1, "--hours", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--hours 0"));
+    for id in 1..=3 {
+        assert!(nodes.terminate(id).success());
+    }
+}
