@@ -6,8 +6,6 @@
 //! per-room, per-officer, per-team ledger. Booking fails, and changes nothing,
 //! when no concrete choice fits.
 
-use std::collections::HashMap;
-
 use casehub_model::{Gender, GroupId, Post, RoomKind, Step};
 
 use crate::options::{Context, Opt};
@@ -46,7 +44,6 @@ pub enum BookFail {
 /// The exact ledger of who and what is booked when.
 #[derive(Debug, Clone)]
 pub struct Booker {
-    room_index: HashMap<String, usize>,
     rooms: Vec<Vec<Stay>>,
     officers: Vec<Vec<(i64, i64)>>,
     teams: Vec<Vec<(i64, i64)>>,
@@ -76,23 +73,15 @@ impl Booker {
     /// A ledger holding everything already booked in the state.
     pub fn new(ctx: &Context<'_>) -> Self {
         let region = ctx.region;
-        let room_index: HashMap<String, usize> = region
-            .sites
-            .iter()
-            .flat_map(|s| s.rooms.iter())
-            .enumerate()
-            .map(|(i, r)| (r.id.to_string(), i))
-            .collect();
         let mut b = Booker {
-            rooms: vec![Vec::new(); room_index.len()],
-            room_index,
+            rooms: vec![Vec::new(); ctx.rooms.len()],
             officers: vec![Vec::new(); region.officers.len()],
             teams: vec![Vec::new(); region.escort_teams.len()],
             away: vec![Vec::new(); region.stations.len()],
             undo: Vec::new(),
         };
         for r in &ctx.state.room_bookings {
-            if let Some(&ri) = b.room_index.get(r.room.as_str()) {
+            if let Some(&ri) = ctx.room_index.get(r.room.as_str()) {
                 b.rooms[ri].push(Stay {
                     from: ctx.slot_of(r.start),
                     to: ctx.slot_of_ceil(r.end),
@@ -459,7 +448,7 @@ impl Booker {
             .rooms
             .iter()
             .filter(|r| r.kind == kind && r.recording)
-            .map(|r| (self.room_index[r.id.as_str()], r))
+            .map(|r| (ctx.room_index[r.id.as_str()], r))
             .find(|&(ri, r)| {
                 let juvenile_room_ok =
                     kind != RoomKind::Holding || r.juvenile_suitable == person.juvenile;

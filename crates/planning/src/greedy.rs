@@ -17,24 +17,35 @@ use crate::{PlanError, finish};
 
 /// Order a case's options the way a dispatcher would try them.
 pub fn dispatcher_order(ctx: &Context<'_>, opts: &mut [Opt]) {
-    opts.sort_by(|a, b| {
-        let da = a.drive_to_site(ctx);
-        let db = b.drive_to_site(ctx);
-        da.total_cmp(&db)
-            .then((a.mode == EscortMode::Team).cmp(&(b.mode == EscortMode::Team)))
-            .then(a.depart.cmp(&b.depart))
-            .then(a.questioning_end.cmp(&b.questioning_end))
+    // Stable, by drive to the site (in `f64::total_cmp`'s order), station
+    // officers before teams, departure, end of questioning.
+    opts.sort_by_cached_key(|o| {
+        (
+            total_order_key(o.drive_to_site(ctx)),
+            o.mode == EscortMode::Team,
+            o.depart,
+            o.questioning_end,
+        )
     });
+}
+
+/// An integer that orders like `f64::total_cmp` (the same bit trick).
+fn total_order_key(x: f64) -> i64 {
+    let bits = x.to_bits() as i64;
+    bits ^ (((bits >> 63) as u64) >> 1) as i64
 }
 
 impl Opt {
     /// Minutes from the case's station to this option's site.
     pub fn drive_to_site(&self, ctx: &Context<'_>) -> f64 {
         let case = &ctx.state.pending[self.case].case;
-        ctx.leg(
-            case.origin.as_str(),
-            ctx.region.sites[self.site].id.as_str(),
-        )
+        match ctx.station_index.get(case.origin.as_str()) {
+            Some(&sti) => ctx.leg_station_site(sti, self.site),
+            None => ctx.leg(
+                case.origin.as_str(),
+                ctx.region.sites[self.site].id.as_str(),
+            ),
+        }
         .map_or(f64::INFINITY, |l| l.1)
     }
 }
@@ -82,4 +93,30 @@ pub fn plan(state: &State, settings: &Settings) -> Result<Plan, PlanError> {
         note: None,
     };
     Ok(finish(&ctx, &all, &chosen, pinned, report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::total_order_key;
+
+    #[test]
+    fn total_order_key_orders_like_total_cmp() {
+        let xs = [
+            f64::NEG_INFINITY,
+            -3.5,
+            -0.0,
+            0.0,
+            1e-300,
+            2.0,
+            7.25,
+            f64::INFINITY,
+            f64::NAN,
+            -f64::NAN,
+        ];
+        for a in xs {
+            for b in xs {
+                assert_eq!(total_order_key(a).cmp(&total_order_key(b)), a.total_cmp(&b));
+            }
+        }
+    }
 }

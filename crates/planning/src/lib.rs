@@ -63,7 +63,12 @@ pub enum PlanError {
 /// Turn pinned cases into existing bookings and commitments, so that the
 /// solvers plan only the others around them. Returns the reduced state and the
 /// pinned plans, which go into the output unchanged.
-pub(crate) fn split_pinned(state: &State) -> (State, Vec<CasePlan>) {
+/// Without pinned cases the state is borrowed as it is (no copy of the
+/// region and travel table at every call).
+pub(crate) fn split_pinned(state: &State) -> (std::borrow::Cow<'_, State>, Vec<CasePlan>) {
+    if state.pending.iter().all(|pc| pc.pinned.is_none()) {
+        return (std::borrow::Cow::Borrowed(state), Vec::new());
+    }
     let mut s = state.clone();
     let mut pinned = Vec::new();
     s.pending.clear();
@@ -135,7 +140,7 @@ pub(crate) fn split_pinned(state: &State) -> (State, Vec<CasePlan>) {
         }
         pinned.push(p);
     }
-    (s, pinned)
+    (std::borrow::Cow::Owned(s), pinned)
 }
 
 /// Assemble the plan: case plans, blocked cases with their reasons,
@@ -165,13 +170,17 @@ pub(crate) fn finish(
             None => blocked.push(ci),
         }
     }
-    // What the chosen options leave, to say what blocks the others.
-    let mut left = ctx.capacity.clone();
-    for (opt, _) in chosen.iter().flatten() {
-        for u in &opt.usage {
-            if let Some(v) = left.get_mut(&u.resource) {
-                for k in u.from.max(0)..u.to.min(ctx.slots) {
-                    v[k as usize] -= u.amount as i32;
+    // What the chosen options leave, to say what blocks the others (only
+    // needed when some case is blocked).
+    let mut left = rustc_hash::FxHashMap::default();
+    if !blocked.is_empty() {
+        left = ctx.capacity.clone();
+        for (opt, _) in chosen.iter().flatten() {
+            for u in &opt.usage {
+                if let Some(v) = left.get_mut(&u.resource) {
+                    for k in u.from.max(0)..u.to.min(ctx.slots) {
+                        v[k as usize] -= u.amount as i32;
+                    }
                 }
             }
         }
@@ -225,7 +234,7 @@ fn block_reason(
     ctx: &options::Context<'_>,
     ci: usize,
     co: &options::CaseOptions,
-    left: &std::collections::HashMap<options::Resource, Vec<i32>>,
+    left: &rustc_hash::FxHashMap<options::Resource, Vec<i32>>,
 ) -> Blocked {
     let case = &ctx.state.pending[ci].case;
     if co.options.is_empty() {

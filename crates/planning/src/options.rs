@@ -13,11 +13,13 @@
 //! job...) are never generated; the reason is recorded so that a case with no
 //! option left can say which rule blocks it.
 
-use std::collections::HashMap;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 
-use casehub_model::{Case, Gender, Officer, Post, Qualification, Region, RoomKind, Step};
+use casehub_model::{Case, Gender, Officer, Post, Qualification, Region, Room, RoomKind, Step};
 
 use crate::PlanError;
 use crate::plan::{CostBreakdown, EscortMode, Rule};
@@ -108,14 +110,34 @@ pub struct Context<'a> {
     pub slots: i64,
     /// Static capacity of each resource per slot (before existing bookings and commitments).
     pub capacity: HashMap<Resource, Vec<i32>>,
-    /// `on_shift[officer][slot]`.
-    pub on_shift: Vec<Vec<bool>>,
+    /// `on_shift[officer][slot]` (officers of one shift share a row).
+    pub on_shift: Vec<Arc<[bool]>>,
     /// `team_member[officer]`: a member of an escort team. Team members work
     /// with their team only; they are not in the site's searcher or investigator pools.
     pub team_member: Vec<bool>,
     pub officer_index: HashMap<&'a str, usize>,
     pub site_index: HashMap<&'a str, usize>,
     pub station_index: HashMap<&'a str, usize>,
+    /// `post_site[officer]`: the site the officer is posted to, if any.
+    pub post_site: Vec<Option<usize>>,
+    /// `post_station[officer]`: the station the officer is posted to, if any.
+    pub post_station: Vec<Option<usize>>,
+    /// `station_crews[station]`: its officers who may escort and question, in region order.
+    pub station_crews: Vec<Vec<usize>>,
+    /// `site_investigators[site]`: its investigators, in region order.
+    pub site_investigators: Vec<Vec<usize>>,
+    /// Travel legs by station and site index.
+    pub legs: Legs,
+    /// Every site's rooms, site by site: (site, room).
+    pub rooms: Vec<(usize, &'a Room)>,
+    /// Room id to its index in `rooms`.
+    pub room_index: HashMap<&'a str, usize>,
+    /// Recording rooms per (site, kind).
+    pub room_counts: HashMap<(usize, RoomKind), usize>,
+    /// `site_teams[site]`: the indices of its escort teams.
+    pub site_teams: Vec<Vec<usize>>,
+    /// `team_members[team]`: its members' officer indices (known officers only).
+    pub team_members: Vec<Vec<usize>>,
 }
 
 impl<'a> Context<'a> {
@@ -132,13 +154,13 @@ impl<'a> Context<'a> {
             .enumerate()
             .map(|(i, o)| (o.id.as_str(), i))
             .collect();
-        let site_index = region
+        let site_index: HashMap<&str, usize> = region
             .sites
             .iter()
             .enumerate()
             .map(|(i, s)| (s.id.as_str(), i))
             .collect();
-        let station_index = region
+        let station_index: HashMap<&str, usize> = region
             .stations
             .iter()
             .enumerate()
@@ -146,14 +168,21 @@ impl<'a> Context<'a> {
             .collect();
         let offset = i64::from(region.info.utc_offset_min);
         let local = |k: i64| t0_min + k * slot + offset;
-        let on_shift: Vec<Vec<bool>> = region
+        // One row per shift, copied to its officers.
+        let mut shift_rows: HashMap<&str, Arc<[bool]>> = HashMap::default();
+        let on_shift: Vec<Arc<[bool]>> = region
             .officers
             .iter()
             .map(|o| {
-                let w = region.shift(o.shift.as_str()).map(|s| s.window);
-                (0..slots)
-                    .map(|k| w.is_some_and(|w| w.covers(local(k), local(k) + slot)))
-                    .collect()
+                shift_rows
+                    .entry(o.shift.as_str())
+                    .or_insert_with(|| {
+                        let w = region.shift(o.shift.as_str()).map(|s| s.window);
+                        (0..slots)
+                            .map(|k| w.is_some_and(|w| w.covers(local(k), local(k) + slot)))
+                            .collect()
+                    })
+                    .clone()
             })
             .collect();
         let mut team_member = vec![false; region.officers.len()];
@@ -164,6 +193,72 @@ impl<'a> Context<'a> {
                 }
             }
         }
+        let post_site: Vec<Option<usize>> = region
+            .officers
+            .iter()
+            .map(|o| match &o.post {
+                Post::Site(s) => site_index.get(s.as_str()).copied(),
+                Post::Station(_) => None,
+            })
+            .collect();
+        let post_station: Vec<Option<usize>> = region
+            .officers
+            .iter()
+            .map(|o| match &o.post {
+                Post::Station(s) => station_index.get(s.as_str()).copied(),
+                Post::Site(_) => None,
+            })
+            .collect();
+        let mut station_crews = vec![Vec::new(); region.stations.len()];
+        let mut site_investigators = vec![Vec::new(); region.sites.len()];
+        for (oi, o) in region.officers.iter().enumerate() {
+            match &o.post {
+                Post::Station(s) => {
+                    if let Some(&sti) = station_index.get(s.as_str())
+                        && o.can(Qualification::Escort)
+                        && o.can(Qualification::Questioning)
+                    {
+                        station_crews[sti].push(oi);
+                    }
+                }
+                Post::Site(_) => {
+                    if let Some(si) = post_site[oi]
+                        && !team_member[oi]
+                        && o.can(Qualification::Questioning)
+                    {
+                        site_investigators[si].push(oi);
+                    }
+                }
+            }
+        }
+        let mut site_teams = vec![Vec::new(); region.sites.len()];
+        let mut team_members = Vec::with_capacity(region.escort_teams.len());
+        for (ti, t) in region.escort_teams.iter().enumerate() {
+            if let Some(&si) = site_index.get(t.site.as_str()) {
+                site_teams[si].push(ti);
+            }
+            team_members.push(
+                t.members
+                    .iter()
+                    .filter_map(|m| officer_index.get(m.as_str()).copied())
+                    .collect::<Vec<usize>>(),
+            );
+        }
+        let rooms: Vec<(usize, &Room)> = region
+            .sites
+            .iter()
+            .enumerate()
+            .flat_map(|(si, s)| s.rooms.iter().map(move |r| (si, r)))
+            .collect();
+        let room_index = rooms
+            .iter()
+            .enumerate()
+            .map(|(ri, (_, r))| (r.id.as_str(), ri))
+            .collect();
+        let mut room_counts: HashMap<(usize, RoomKind), usize> = HashMap::default();
+        for &(si, r) in rooms.iter().filter(|(_, r)| r.recording) {
+            *room_counts.entry((si, r.kind)).or_default() += 1;
+        }
         let mut ctx = Context {
             state,
             region,
@@ -171,12 +266,22 @@ impl<'a> Context<'a> {
             t0_min,
             slot,
             slots,
-            capacity: HashMap::new(),
+            capacity: HashMap::default(),
             on_shift,
             team_member,
             officer_index,
             site_index,
             station_index,
+            post_site,
+            post_station,
+            station_crews,
+            site_investigators,
+            legs: Legs::new(state, slot),
+            rooms,
+            room_index,
+            room_counts,
+            site_teams,
+            team_members,
         };
         ctx.build_capacity();
         ctx.subtract_existing()?;
@@ -203,41 +308,33 @@ impl<'a> Context<'a> {
 
     /// Whether officer `oi` is one of site `site`'s investigators (may question).
     pub fn investigator(&self, oi: usize, site: usize) -> bool {
-        let o = &self.region.officers[oi];
-        !self.team_member[oi]
-            && o.can(Qualification::Questioning)
-            && matches!(&o.post, Post::Site(s) if *s == self.region.sites[site].id)
+        self.post_site[oi] == Some(site)
+            && !self.team_member[oi]
+            && self.region.officers[oi].can(Qualification::Questioning)
     }
 
     /// Whether officer `oi` is one of site `site`'s searchers.
     pub fn searcher(&self, oi: usize, site: usize) -> bool {
-        let o = &self.region.officers[oi];
-        !self.team_member[oi]
-            && o.can(Qualification::Search)
-            && matches!(&o.post, Post::Site(s) if *s == self.region.sites[site].id)
+        self.post_site[oi] == Some(site)
+            && !self.team_member[oi]
+            && self.region.officers[oi].can(Qualification::Search)
     }
 
     fn officers_at_site(&self, site: usize) -> impl Iterator<Item = (usize, &'a Officer)> + '_ {
-        let id = &self.region.sites[site].id;
-        self.region
+        let region = self.region;
+        region
             .officers
             .iter()
             .enumerate()
-            .filter(move |(_, o)| matches!(&o.post, Post::Site(s) if s == id))
+            .filter(move |&(oi, _)| self.post_site[oi] == Some(site))
     }
 
     /// Officers of a station who may escort and question.
     pub fn station_crew(&self, station: usize) -> impl Iterator<Item = (usize, &'a Officer)> + '_ {
-        let id = &self.region.stations[station].id;
-        self.region
-            .officers
+        let region = self.region;
+        self.station_crews[station]
             .iter()
-            .enumerate()
-            .filter(move |(_, o)| {
-                matches!(&o.post, Post::Station(s) if s == id)
-                    && o.can(Qualification::Escort)
-                    && o.can(Qualification::Questioning)
-            })
+            .map(move |&oi| (oi, &region.officers[oi]))
     }
 
     /// Per-slot capacities from the region: rooms while their site is open,
@@ -248,92 +345,104 @@ impl<'a> Context<'a> {
         let offset = i64::from(self.region.info.utc_offset_min);
         let slots = self.slots as usize;
         let mut cap: HashMap<Resource, Vec<i32>> = std::mem::take(&mut self.capacity);
-        let mut add = |r: Resource, f: &dyn Fn(usize) -> i32| {
-            let row = cap.entry(r).or_insert_with(|| vec![0; slots]);
-            for (k, x) in row.iter_mut().enumerate() {
-                *x += f(k);
+        cap.reserve(self.region.sites.len() * 16 + self.region.stations.len() * 3);
+        // Add `times` × a 0/1 row to a resource's row.
+        fn add(
+            cap: &mut HashMap<Resource, Vec<i32>>,
+            slots: usize,
+            r: Resource,
+            row: &[bool],
+            times: i32,
+        ) {
+            let dst = cap.entry(r).or_insert_with(|| vec![0; slots]);
+            for (x, &on) in dst.iter_mut().zip(row) {
+                *x += i32::from(on) * times;
             }
-        };
+        }
+        let mut out = vec![false; slots];
         for (si, site) in self.region.sites.iter().enumerate() {
-            let open: Vec<i32> = (0..self.slots)
+            let open: Vec<bool> = (0..self.slots)
                 .map(|k| {
                     let from = self.t0_min + k * self.slot + offset;
-                    i32::from(site.open_hours.covers(from, from + self.slot))
+                    site.open_hours.covers(from, from + self.slot)
                 })
                 .collect();
             for room in site.rooms.iter().filter(|r| r.recording) {
                 match room.kind {
                     RoomKind::Holding if room.juvenile_suitable => {
-                        add(Resource::JuvenileHolding(si), &|k| open[k]);
+                        add(&mut cap, slots, Resource::JuvenileHolding(si), &open, 1);
                     }
                     RoomKind::Holding => {
                         let c = room.capacity as i32;
-                        add(Resource::AdultHolding(si), &|k| open[k] * c);
-                        add(Resource::CoSuspectHolding(si), &|k| open[k]);
+                        add(&mut cap, slots, Resource::AdultHolding(si), &open, c);
+                        add(&mut cap, slots, Resource::CoSuspectHolding(si), &open, 1);
                     }
-                    kind => add(Resource::Rooms(si, kind), &|k| open[k]),
+                    kind => add(&mut cap, slots, Resource::Rooms(si, kind), &open, 1),
                 }
             }
             for (oi, o) in self.officers_at_site(si) {
                 let (investigator, searcher) = (self.investigator(oi, si), self.searcher(oi, si));
                 let shift = &self.on_shift[oi];
-                let on = |k: usize| i32::from(shift[k]);
                 let female = o.gender == Gender::Female;
                 if investigator {
-                    add(Resource::Investigators(si), &on);
+                    add(&mut cap, slots, Resource::Investigators(si), shift, 1);
                     if female {
-                        add(Resource::FemaleInvestigators(si), &on);
+                        add(&mut cap, slots, Resource::FemaleInvestigators(si), shift, 1);
                     }
                 }
                 if searcher {
-                    add(Resource::Searchers(si), &on);
+                    add(&mut cap, slots, Resource::Searchers(si), shift, 1);
                     if female {
-                        add(Resource::FemaleSearchers(si), &on);
+                        add(&mut cap, slots, Resource::FemaleSearchers(si), shift, 1);
                     }
                 }
             }
-            for team in self
-                .region
-                .escort_teams
-                .iter()
-                .filter(|t| t.site == site.id)
-            {
-                let members: Vec<usize> = team
-                    .members
-                    .iter()
-                    .filter_map(|m| self.officer_index.get(m.as_str()).copied())
-                    .collect();
+            for &ti in &self.site_teams[si] {
+                let members = &self.team_members[ti];
                 let female = members
                     .iter()
                     .any(|&m| self.region.officers[m].gender == Gender::Female);
-                let out = |k: usize| i32::from(members.iter().all(|&m| self.on_shift[m][k]));
-                add(Resource::Teams(si), &out);
+                out.fill(true);
+                for &m in members {
+                    for (x, &on) in out.iter_mut().zip(self.on_shift[m].iter()) {
+                        *x &= on;
+                    }
+                }
+                add(&mut cap, slots, Resource::Teams(si), &out, 1);
                 if female {
-                    add(Resource::FemaleTeams(si), &out);
+                    add(&mut cap, slots, Resource::FemaleTeams(si), &out, 1);
                 }
             }
         }
         for (sti, station) in self.region.stations.iter().enumerate() {
             for (oi, o) in self.station_crew(sti) {
                 let shift = &self.on_shift[oi];
-                let on = |k: usize| i32::from(shift[k]);
-                add(Resource::StationOfficers(sti), &on);
+                add(&mut cap, slots, Resource::StationOfficers(sti), shift, 1);
                 if o.gender == Gender::Female {
-                    add(Resource::FemaleStationOfficers(sti), &on);
+                    add(
+                        &mut cap,
+                        slots,
+                        Resource::FemaleStationOfficers(sti),
+                        shift,
+                        1,
+                    );
                 }
             }
-            let posted: Vec<usize> = self
-                .region
-                .officers
-                .iter()
-                .enumerate()
-                .filter(|(_, o)| matches!(&o.post, Post::Station(s) if *s == station.id))
-                .map(|(i, _)| i)
-                .collect();
+            // Officers on shift above the minimum: every officer posted there counts.
             let min = station.min_on_duty as i32;
-            add(Resource::StationSpare(sti), &|k| {
-                posted.iter().filter(|&&oi| self.on_shift[oi][k]).count() as i32 - min
-            });
+            let spare = cap
+                .entry(Resource::StationSpare(sti))
+                .or_insert_with(|| vec![0; slots]);
+            for x in spare.iter_mut() {
+                *x -= min;
+            }
+            for oi in
+                (0..self.region.officers.len()).filter(|&oi| self.post_station[oi] == Some(sti))
+            {
+                for (x, &on) in spare.iter_mut().zip(self.on_shift[oi].iter()) {
+                    *x += i32::from(on);
+                }
+            }
         }
         self.capacity = cap;
     }
@@ -350,15 +459,8 @@ impl<'a> Context<'a> {
     /// Remove what existing bookings and commitments already use.
     fn subtract_existing(&mut self) -> Result<(), PlanError> {
         let state = self.state;
-        let room_site: HashMap<&str, (usize, &casehub_model::Room)> = self
-            .region
-            .sites
-            .iter()
-            .enumerate()
-            .flat_map(|(si, s)| s.rooms.iter().map(move |r| (r.id.as_str(), (si, r))))
-            .collect();
         for b in &state.room_bookings {
-            let (si, room) = *room_site.get(b.room.as_str()).ok_or_else(|| {
+            let (si, room) = *self.room_of(b.room.as_str()).ok_or_else(|| {
                 PlanError::State(format!("room booking names unknown room {}", b.room))
             })?;
             let (from, to) = (self.slot_of(b.start), self.slot_of_ceil(b.end));
@@ -413,20 +515,19 @@ impl<'a> Context<'a> {
             }
         }
         for c in &state.team_commitments {
-            let team = self
+            let ti = self
                 .region
                 .escort_teams
                 .iter()
-                .find(|t| t.id == c.team)
+                .position(|t| t.id == c.team)
                 .ok_or_else(|| {
                     PlanError::State(format!("commitment names unknown team {}", c.team))
                 })?;
+            let team = &self.region.escort_teams[ti];
             let si = self.site_index[team.site.as_str()];
-            let female = team.members.iter().any(|m| {
-                self.region
-                    .officer(m.as_str())
-                    .is_some_and(|o| o.gender == Gender::Female)
-            });
+            let female = self.team_members[ti]
+                .iter()
+                .any(|&m| self.region.officers[m].gender == Gender::Female);
             let (from, to) = (self.slot_of(c.start), self.slot_of_ceil(c.end));
             self.take(Resource::Teams(si), from, to, 1);
             if female {
@@ -434,6 +535,16 @@ impl<'a> Context<'a> {
             }
         }
         Ok(())
+    }
+
+    /// How many recording rooms of a kind a site has.
+    pub fn recording_rooms(&self, si: usize, kind: RoomKind) -> usize {
+        self.room_counts.get(&(si, kind)).copied().unwrap_or(0)
+    }
+
+    /// A room by id: (site, room).
+    pub fn room_of(&self, id: &str) -> Option<&(usize, &'a Room)> {
+        self.room_index.get(id).map(|&ri| &self.rooms[ri])
     }
 
     /// Remaining capacity of a resource at slot `k` (0 outside the grid).
@@ -455,21 +566,23 @@ impl<'a> Context<'a> {
     }
 
     /// Travel between two places, in (slots, minutes, km).
-    pub fn leg(&self, from: &str, to: &str) -> Option<(i64, f64, f64)> {
-        if from == to {
-            return Some((0, 0.0, 0.0));
-        }
-        // A router's matrix may give one direction only: assume the road back is as long.
-        let leg = self
-            .state
-            .travel
-            .leg(from, to)
-            .or_else(|| self.state.travel.leg(to, from))?;
-        Some((
-            ((leg.minutes / self.slot as f64).ceil() as i64).max(1),
-            leg.minutes,
-            leg.km,
-        ))
+    pub fn leg(&self, from: &str, to: &str) -> Option<Leg> {
+        leg_between(self.state, self.slot, from, to)
+    }
+
+    /// [`Context::leg`] from station `sti` to site `si`, looked up once per run.
+    pub fn leg_station_site(&self, sti: usize, si: usize) -> Option<Leg> {
+        self.legs.station_site[sti * self.region.sites.len() + si]
+    }
+
+    /// [`Context::leg`] from site `si` to station `sti`.
+    pub fn leg_site_station(&self, si: usize, sti: usize) -> Option<Leg> {
+        self.legs.site_station[si * self.region.stations.len() + sti]
+    }
+
+    /// [`Context::leg`] from site `a` to site `b`.
+    pub fn leg_site_site(&self, a: usize, b: usize) -> Option<Leg> {
+        self.legs.site_site[a * self.region.sites.len() + b]
     }
 
     /// The legal deadline of a case as an absolute time, and in slots (rounded down).
@@ -478,6 +591,59 @@ impl<'a> Context<'a> {
         let t = case.clock_started_at + Duration::minutes(i64::from(limit));
         (t, self.slot_of(t))
     }
+}
+
+/// A travel leg in (slots, minutes, km).
+pub type Leg = (i64, f64, f64);
+
+/// The legs between the region's stations and sites, by index.
+#[derive(Debug, Default)]
+pub struct Legs {
+    station_site: Vec<Option<Leg>>,
+    site_station: Vec<Option<Leg>>,
+    site_site: Vec<Option<Leg>>,
+}
+
+impl Legs {
+    fn new(state: &State, slot: i64) -> Self {
+        let region = &state.region;
+        let leg = |a: &str, b: &str| leg_between(state, slot, a, b);
+        let mut legs = Legs::default();
+        for st in &region.stations {
+            for site in &region.sites {
+                legs.station_site
+                    .push(leg(st.id.as_str(), site.id.as_str()));
+            }
+        }
+        for site in &region.sites {
+            for st in &region.stations {
+                legs.site_station
+                    .push(leg(site.id.as_str(), st.id.as_str()));
+            }
+        }
+        for a in &region.sites {
+            for b in &region.sites {
+                legs.site_site.push(leg(a.id.as_str(), b.id.as_str()));
+            }
+        }
+        legs
+    }
+}
+
+fn leg_between(state: &State, slot: i64, from: &str, to: &str) -> Option<Leg> {
+    if from == to {
+        return Some((0, 0.0, 0.0));
+    }
+    // A router's matrix may give one direction only: assume the road back is as long.
+    let leg = state
+        .travel
+        .leg(from, to)
+        .or_else(|| state.travel.leg(to, from))?;
+    Some((
+        ((leg.minutes / slot as f64).ceil() as i64).max(1),
+        leg.minutes,
+        leg.km,
+    ))
 }
 
 /// The minute (since the Unix epoch) at or after `t`: fractions of a minute,
@@ -570,9 +736,7 @@ pub fn case_options(ctx: &Context<'_>, ci: usize) -> CaseOptions {
     let q_kind = case.category.questioning_room();
 
     for (si, site) in region.sites.iter().enumerate() {
-        let Some((to_site, to_site_min, to_site_km)) =
-            ctx.leg(station.id.as_str(), site.id.as_str())
-        else {
+        let Some((to_site, to_site_min, to_site_km)) = ctx.leg_station_site(sti, si) else {
             out.pruned.push(Pruned {
                 site: si,
                 mode: EscortMode::Station,
@@ -595,7 +759,7 @@ pub fn case_options(ctx: &Context<'_>, ci: usize) -> CaseOptions {
             }
         }
         for (mode, team_site) in escorts {
-            let mut reason: Option<(Rule, String)> = None;
+            let mut reason: Option<(Rule, Why)> = None;
             let mut made = 0;
             // Static checks for the escort.
             match mode {
@@ -604,20 +768,20 @@ pub fn case_options(ctx: &Context<'_>, ci: usize) -> CaseOptions {
                     if crew.len() < k_escort.max(k_q) {
                         reason = Some((
                             Rule::EscortOfficers,
-                            format!(
+                            Why::Text(format!(
                                 "station {} has {} officers who may escort and question, {} needed",
                                 station.id,
                                 crew.len(),
                                 k_escort.max(k_q)
-                            ),
+                            )),
                         ));
                     } else if any_female && !crew.iter().any(|(_, o)| o.gender == Gender::Female) {
                         reason = Some((
                             Rule::FemaleEscort,
-                            format!(
+                            Why::Text(format!(
                                 "station {} has no female officer to escort a woman",
                                 station.id
-                            ),
+                            )),
                         ));
                     }
                 }
@@ -631,36 +795,40 @@ pub fn case_options(ctx: &Context<'_>, ci: usize) -> CaseOptions {
                     if teams.iter().all(|t| (t.passenger_seats() as usize) < n) {
                         reason = Some((
                             Rule::TeamUnavailable,
-                            format!("no team of {} has {n} free seats", region.sites[ts].id),
+                            Why::Text(format!(
+                                "no team of {} has {n} free seats",
+                                region.sites[ts].id
+                            )),
                         ));
                     } else if teams.iter().any(|t| (t.passenger_seats() as usize) < n) {
                         reason = Some((
                             Rule::TeamUnavailable,
-                            format!(
+                            Why::Text(format!(
                                 "teams of {} differ in seats; only uniform pools are planned",
                                 region.sites[ts].id
-                            ),
+                            )),
                         ));
                     } else if any_female
-                        && !teams.iter().any(|t| {
-                            t.members.iter().any(|m| {
-                                region
-                                    .officer(m.as_str())
-                                    .is_some_and(|o| o.gender == Gender::Female)
-                            })
+                        && !ctx.site_teams[ts].iter().any(|&ti| {
+                            ctx.team_members[ti]
+                                .iter()
+                                .any(|&m| region.officers[m].gender == Gender::Female)
                         })
                     {
                         reason = Some((
                             Rule::FemaleEscort,
-                            format!("no team of {} has a female officer", region.sites[ts].id),
+                            Why::Text(format!(
+                                "no team of {} has a female officer",
+                                region.sites[ts].id
+                            )),
                         ));
                     } else if teams.iter().any(|t| t.members.len() < k_escort) {
                         reason = Some((
                             Rule::EscortOfficers,
-                            format!(
+                            Why::Text(format!(
                                 "a team of {} has fewer than {k_escort} officers",
                                 region.sites[ts].id
-                            ),
+                            )),
                         ));
                     }
                 }
@@ -688,6 +856,8 @@ pub fn case_options(ctx: &Context<'_>, ci: usize) -> CaseOptions {
                     reason = Some((Rule::LegalLimit, detail));
                 }
             } else {
+                out.options
+                    .reserve(start_delays.len() * questioning_delays.len());
                 'delays: for &dd in &start_delays {
                     for &qd in &questioning_delays {
                         match build_option(
@@ -723,8 +893,10 @@ pub fn case_options(ctx: &Context<'_>, ci: usize) -> CaseOptions {
                 }
             }
             if made == 0 {
-                let (rule, detail) =
-                    reason.unwrap_or((Rule::LegalLimit, "no start time within the horizon".into()));
+                let (rule, detail) = reason.map_or_else(
+                    || (Rule::LegalLimit, "no start time within the horizon".into()),
+                    |(rule, why)| (rule, why.text(ctx)),
+                );
                 out.pruned.push(Pruned {
                     site: si,
                     mode,
@@ -737,7 +909,90 @@ pub fn case_options(ctx: &Context<'_>, ci: usize) -> CaseOptions {
     out
 }
 
-type Built = Result<Opt, (Rule, String, bool)>;
+/// Why an option was not built, put into words only when it is reported
+/// (most rejected options are never reported: formatting them all cost
+/// more than building them).
+#[derive(Debug)]
+enum Why {
+    Text(String),
+    Horizon,
+    /// The questioning would end `by` minutes after the deadline at this site.
+    Late {
+        site: usize,
+        by: i64,
+    },
+    /// Fewer than `k` of the station's crew on shift for the whole escort.
+    CrewOff {
+        k: u32,
+        station: usize,
+    },
+    /// No female officer of the station on shift for the whole escort.
+    FemaleCrewOff {
+        station: usize,
+    },
+    /// The station would drop below its minimum (`spare` below it, ≤ -1).
+    Minimum {
+        station: usize,
+        spare: i32,
+    },
+    /// No team of this site on shift for the whole escort.
+    TeamOff {
+        site: usize,
+    },
+    /// Fewer than `k` investigators of the site on shift for the questioning.
+    InvestigatorsOff {
+        k: u32,
+        site: usize,
+    },
+    /// A resource with no capacity left at a slot.
+    Short(Resource, i64),
+}
+
+impl Why {
+    fn text(self, ctx: &Context<'_>) -> String {
+        let region = ctx.region;
+        match self {
+            Why::Text(t) => t,
+            Why::Horizon => "no start within the planning horizon".into(),
+            Why::Late { site, by } => format!(
+                "questioning at {} would end {by} min after the legal deadline",
+                region.sites[site].id
+            ),
+            Why::CrewOff { k, station } => format!(
+                "fewer than {k} officers of {} are on shift for the whole escort",
+                region.stations[station].id
+            ),
+            Why::FemaleCrewOff { station } => format!(
+                "no female officer of {} is on shift for the whole escort",
+                region.stations[station].id
+            ),
+            Why::Minimum { station, spare } => {
+                let st = &region.stations[station];
+                format!(
+                    "station {} would drop to {} officers, below its minimum of {}",
+                    st.id,
+                    st.min_on_duty as i32 + spare,
+                    st.min_on_duty
+                )
+            }
+            Why::TeamOff { site } => format!(
+                "no team of {} is on shift for the whole escort",
+                region.sites[site].id
+            ),
+            Why::InvestigatorsOff { k, site } => format!(
+                "fewer than {k} investigators of {} on shift for the whole questioning",
+                region.sites[site].id
+            ),
+            Why::Short(r, k) => format!(
+                "{} has no capacity left at {}",
+                describe(ctx, r),
+                ctx.time_of(k).format("%H:%M")
+            ),
+        }
+    }
+}
+
+type Built = Result<Opt, (Rule, Why, bool)>;
 
 #[allow(clippy::too_many_arguments)]
 fn build_option(
@@ -765,11 +1020,7 @@ fn build_option(
     let k_q = region.policy.min_questioning_officers;
     let k_escort = region.policy.min_escort_officers;
     if depart >= ctx.settings.horizon_slots() {
-        return Err((
-            Rule::LegalLimit,
-            "no start within the planning horizon".into(),
-            true,
-        ));
+        return Err((Rule::LegalLimit, Why::Horizon, true));
     }
     let mut drive_min = to_site.1;
     let mut km = to_site.2;
@@ -781,17 +1032,22 @@ fn build_option(
             arrive = pickup + to_site.0;
         }
         EscortMode::Team => {
-            let ts = &region.sites[team_site.expect("team site")];
-            let out_leg = ctx.leg(ts.id.as_str(), station.id.as_str()).ok_or((
-                Rule::Reference,
-                format!("no travel time from {} to {}", ts.id, station.id),
-                true,
-            ))?;
-            let home_leg = ctx.leg(site.id.as_str(), ts.id.as_str()).ok_or((
-                Rule::Reference,
-                format!("no travel time from {} to {}", site.id, ts.id),
-                true,
-            ))?;
+            let ts_i = team_site.expect("team site");
+            let ts = &region.sites[ts_i];
+            let out_leg = ctx.leg_site_station(ts_i, sti).ok_or_else(|| {
+                (
+                    Rule::Reference,
+                    Why::Text(format!("no travel time from {} to {}", ts.id, station.id)),
+                    true,
+                )
+            })?;
+            let home_leg = ctx.leg_site_site(si, ts_i).ok_or_else(|| {
+                (
+                    Rule::Reference,
+                    Why::Text(format!("no travel time from {} to {}", site.id, ts.id)),
+                    true,
+                )
+            })?;
             pickup = depart + out_leg.0;
             arrive = pickup + to_site.0;
             drive_min += out_leg.1 + home_leg.1;
@@ -801,13 +1057,7 @@ fn build_option(
     }
     // Persons are taken in one after another, spaced so that no step needs
     // more rooms than the site has (a no-wait flow shop of identical jobs).
-    let rooms_of = |kind: RoomKind| {
-        site.rooms
-            .iter()
-            .filter(|r| r.kind == kind && r.recording)
-            .count()
-            .max(1) as i64
-    };
+    let rooms_of = |kind: RoomKind| ctx.recording_rooms(si, kind).max(1) as i64;
     let stagger = pre
         .iter()
         .map(|&(step, len)| {
@@ -816,8 +1066,8 @@ fn build_option(
         })
         .max()
         .unwrap_or(1);
-    let mut persons = Vec::new();
-    let mut usage_list = Vec::new();
+    let mut persons = Vec::with_capacity(case.persons.len());
+    let mut usage_list = Vec::with_capacity(case.persons.len() * 8 + 4);
     let mut q_end_max = 0;
     let mut wait_min = 0.0;
     // Persons questioned at once: the station's own officers question one
@@ -825,22 +1075,15 @@ fn build_option(
     let parallel = match mode {
         EscortMode::Station => 1,
         EscortMode::Team => {
-            let rooms = site
-                .rooms
-                .iter()
-                .filter(|r| r.kind == q_kind && r.recording)
-                .count();
-            let pairs = (0..region.officers.len())
-                .filter(|&oi| ctx.investigator(oi, si))
-                .count()
-                / (k_q as usize).max(1);
+            let rooms = ctx.recording_rooms(si, q_kind);
+            let pairs = ctx.site_investigators[si].len() / (k_q as usize).max(1);
             rooms.min(pairs).max(1)
         }
     };
-    let mut q_ends: Vec<i64> = Vec::new();
+    let mut q_ends: Vec<i64> = Vec::with_capacity(case.persons.len());
     for (pj, person) in case.persons.iter().enumerate() {
         let mut t = arrive + pj as i64 * stagger;
-        let mut steps = Vec::new();
+        let mut steps = Vec::with_capacity(pre.len() + 2);
         for &(step, len) in pre {
             steps.push((step, t, t + len));
             t += len;
@@ -909,11 +1152,10 @@ fn build_option(
         // Later delays only end later: stop when even no delay is too late.
         return Err((
             Rule::LegalLimit,
-            format!(
-                "questioning at {} would end {} min after the legal deadline",
-                site.id,
-                q_end_min - deadline_min
-            ),
+            Why::Late {
+                site: si,
+                by: q_end_min - deadline_min,
+            },
             q_delay == 0,
         ));
     }
@@ -925,11 +1167,13 @@ fn build_option(
     let mut officer_hours = 0.0;
     match mode {
         EscortMode::Station => {
-            let (ret, ret_min, ret_km) = ctx.leg(site.id.as_str(), station.id.as_str()).ok_or((
-                Rule::Reference,
-                format!("no travel time from {} to {}", site.id, station.id),
-                true,
-            ))?;
+            let (ret, ret_min, ret_km) = ctx.leg_site_station(si, sti).ok_or_else(|| {
+                (
+                    Rule::Reference,
+                    Why::Text(format!("no travel time from {} to {}", site.id, station.id)),
+                    true,
+                )
+            })?;
             back = q_end_max + ret;
             drive_min += ret_min;
             km += ret_km;
@@ -968,10 +1212,7 @@ fn build_option(
             ) {
                 return Err((
                     Rule::OfficerUnavailable,
-                    format!(
-                        "fewer than {k} officers of {} are on shift for the whole escort",
-                        station.id
-                    ),
+                    Why::CrewOff { k, station: sti },
                     false,
                 ));
             }
@@ -988,27 +1229,26 @@ fn build_option(
             {
                 return Err((
                     Rule::FemaleEscort,
-                    format!(
-                        "no female officer of {} is on shift for the whole escort",
-                        station.id
-                    ),
+                    Why::FemaleCrewOff { station: sti },
                     false,
                 ));
             }
+            let spare_row = ctx.capacity.get(&Resource::StationSpare(sti));
             let spare = (depart..back)
-                .map(|k| ctx.cap(Resource::StationSpare(sti), k))
+                .map(|k| match spare_row {
+                    Some(v) if (0..ctx.slots).contains(&k) => v[k as usize],
+                    _ => 0,
+                })
                 .min()
                 .unwrap_or(0)
                 - k as i32;
             if spare < 0 {
                 return Err((
                     Rule::StationMinimum,
-                    format!(
-                        "station {} would drop to {} officers, below its minimum of {}",
-                        station.id,
-                        station.min_on_duty as i32 + spare,
-                        station.min_on_duty
-                    ),
+                    Why::Minimum {
+                        station: sti,
+                        spare,
+                    },
                     false,
                 ));
             }
@@ -1028,55 +1268,28 @@ fn build_option(
             if any_female {
                 usage(&mut usage_list, Resource::FemaleTeams(ts), depart, back, 1);
             }
-            let team_ok = region
-                .escort_teams
-                .iter()
-                .filter(|t| t.site == region.sites[ts].id)
-                .any(|t| {
-                    let members: Vec<usize> = t
-                        .members
+            let team_ok = ctx.site_teams[ts].iter().any(|&ti| {
+                let members = &ctx.team_members[ti];
+                let fem_ok = !any_female
+                    || members
                         .iter()
-                        .filter_map(|m| ctx.officer_index.get(m.as_str()).copied())
-                        .collect();
-                    let fem_ok = !any_female
-                        || members
-                            .iter()
-                            .any(|&m| region.officers[m].gender == Gender::Female);
-                    fem_ok
-                        && enough_on_shift(
-                            ctx,
-                            members.iter().copied(),
-                            depart,
-                            back,
-                            members.len(),
-                        )
-                });
+                        .any(|&m| region.officers[m].gender == Gender::Female);
+                fem_ok && enough_on_shift(ctx, members.iter().copied(), depart, back, members.len())
+            });
             if !team_ok {
-                return Err((
-                    Rule::TeamUnavailable,
-                    format!(
-                        "no team of {} is on shift for the whole escort",
-                        region.sites[ts].id
-                    ),
-                    false,
-                ));
+                return Err((Rule::TeamUnavailable, Why::TeamOff { site: ts }, false));
             }
         }
     }
     // Questioning staff on shift for the whole questioning.
     if mode == EscortMode::Team {
-        let staff: Vec<usize> = (0..region.officers.len())
-            .filter(|&oi| ctx.investigator(oi, si))
-            .collect();
+        let staff = &ctx.site_investigators[si];
         for p in &persons {
             let &(_, a, b) = p.steps.last().expect("questioning step");
             if !enough_on_shift(ctx, staff.iter().copied(), a, b, k_q as usize) {
                 return Err((
                     Rule::QuestioningOfficers,
-                    format!(
-                        "fewer than {k_q} investigators of {} on shift for the whole questioning",
-                        site.id
-                    ),
+                    Why::InvestigatorsOff { k: k_q, site: si },
                     false,
                 ));
             }
@@ -1084,28 +1297,44 @@ fn build_option(
     }
     // The option's own use of each resource must fit what is left (a cheap
     // pre-check; the MILP and the booker check it against the other cases).
-    let mut own: HashMap<(Resource, i64), i32> = HashMap::new();
-    for u in &usage_list {
-        for k in u.from..u.to {
-            *own.entry((u.resource, k)).or_default() += u.amount as i32;
+    // Resource by resource in order, slot by slot: the first short one is reported.
+    let mut by_resource: Vec<&Usage> = usage_list.iter().collect();
+    by_resource.sort_by_key(|u| u.resource);
+    let mut short = None;
+    let mut summed: Vec<i32> = Vec::new();
+    for group in by_resource.chunk_by(|a, b| a.resource == b.resource) {
+        let r = group[0].resource;
+        let row = ctx.capacity.get(&r).map(Vec::as_slice);
+        let left = |k: i64| match row {
+            Some(v) if (0..ctx.slots).contains(&k) => v[k as usize],
+            _ => 0,
+        };
+        if let [u] = group {
+            if let Some(k) = (u.from..u.to).find(|&k| left(k) < u.amount as i32) {
+                short = Some((r, k));
+                break;
+            }
+            continue;
+        }
+        let from = group.iter().map(|u| u.from).min().unwrap_or(0);
+        let to = group.iter().map(|u| u.to).max().unwrap_or(0);
+        summed.clear();
+        summed.resize((to - from) as usize, 0);
+        for u in group {
+            for x in &mut summed[(u.from - from) as usize..(u.to - from) as usize] {
+                *x += u.amount as i32;
+            }
+        }
+        if let Some(k) = (from..to).find(|&k| {
+            let a = summed[(k - from) as usize];
+            a > 0 && left(k) < a
+        }) {
+            short = Some((r, k));
+            break;
         }
     }
-    let mut short: Vec<_> = own
-        .into_iter()
-        .filter(|&((r, k), a)| ctx.cap(r, k) < a)
-        .map(|(key, _)| key)
-        .collect();
-    short.sort();
-    if let Some(&(r, k)) = short.first() {
-        return Err((
-            rule_of(r),
-            format!(
-                "{} has no capacity left at {}",
-                describe(ctx, r),
-                ctx.time_of(k).format("%H:%M")
-            ),
-            false,
-        ));
+    if let Some((r, k)) = short {
+        return Err((rule_of(r), Why::Short(r, k), false));
     }
     let thin = (w.slack_threshold_min - slack_min as f64).max(0.0);
     let mut cost = CostBreakdown {

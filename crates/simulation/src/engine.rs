@@ -221,9 +221,12 @@ struct Sim<'a> {
     events: u64,
     policy_calls: u64,
     blocked: BTreeMap<String, u64>,
-    /// Officer commitments of every dispatched case (the policy sees those of its officers).
-    commitments: Vec<Commitment>,
-    site_officers: Vec<casehub_model::Officer>,
+    /// Officer commitments of every dispatched case, with the officer's
+    /// index (the policy sees those of its officers).
+    commitments: Vec<(Option<usize>, Commitment)>,
+    /// How many of the policy's officers are the sites' own (they come
+    /// first in its view of the region; the stations' officers follow).
+    n_site_officers: usize,
     station_officers: Vec<Vec<usize>>,
     next_dispatch: f64,
     cases: Vec<CaseRun>,
@@ -386,8 +389,14 @@ impl<'a> Sim<'a> {
             });
             seq += 1;
         }
+        // The policy's view: the sites' officers first, then (at each
+        // dispatch) the officers of the pending cases' stations.
+        let mut view = region.clone();
+        view.officers.retain(|o| matches!(o.post, Post::Site(_)));
+        view.stations.clear();
+        let n_site_officers = view.officers.len();
         let state = State {
-            region: region.clone(),
+            region: view,
             travel: travel.clone(),
             now: cfg.start,
             room_bookings: Vec::new(),
@@ -409,12 +418,7 @@ impl<'a> Sim<'a> {
             policy_calls: 0,
             blocked: BTreeMap::new(),
             commitments: Vec::new(),
-            site_officers: region
-                .officers
-                .iter()
-                .filter(|o| matches!(o.post, Post::Site(_)))
-                .cloned()
-                .collect(),
+            n_site_officers,
             station_officers: region
                 .stations
                 .iter()
@@ -573,7 +577,7 @@ impl<'a> Sim<'a> {
         let now_dt = self.at(now);
         self.state.now = now_dt;
         self.state.room_bookings.retain(|b| b.end > now_dt);
-        self.commitments.retain(|c| c.end > now_dt);
+        self.commitments.retain(|(_, c)| c.end > now_dt);
         self.state.team_commitments.retain(|c| c.end > now_dt);
         // The policy sees the sites with their staff and teams, and the
         // stations of the pending cases with their officers: no other
@@ -590,7 +594,7 @@ impl<'a> Sim<'a> {
             .iter()
             .map(|&i| self.region.stations[i].clone())
             .collect();
-        view.officers = self.site_officers.clone();
+        view.officers.truncate(self.n_site_officers);
         for &i in &stations {
             view.officers.extend(
                 self.station_officers[i]
@@ -598,13 +602,17 @@ impl<'a> Sim<'a> {
                     .map(|&o| self.region.officers[o].clone()),
             );
         }
-        let seen: std::collections::HashSet<&str> =
-            view.officers.iter().map(|o| o.id.as_str()).collect();
+        // Those of the officers in the view: the sites' and these stations'.
+        let officer_station = &self.officer_station;
         self.state.officer_commitments = self
             .commitments
             .iter()
-            .filter(|c| seen.contains(c.officer.as_str()))
-            .cloned()
+            .filter(|(oi, _)| {
+                oi.is_some_and(|oi| {
+                    officer_station[oi].is_none_or(|st| stations.binary_search(&st).is_ok())
+                })
+            })
+            .map(|(_, c)| c.clone())
             .collect();
         self.state.pending = self
             .pending
@@ -671,13 +679,17 @@ impl<'a> Sim<'a> {
                     end: step.end,
                 });
                 for o in &step.staff {
-                    self.commitments.push(Commitment {
-                        officer: o.clone(),
-                        start: step.start,
-                        end: step.end,
-                        away_from_station: false,
-                        note: String::new(),
-                    });
+                    push_commitment(
+                        &mut self.commitments,
+                        &self.officer_index,
+                        Commitment {
+                            officer: o.clone(),
+                            start: step.start,
+                            end: step.end,
+                            away_from_station: false,
+                            note: String::new(),
+                        },
+                    );
                 }
                 if step.step == Step::Questioning {
                     for o in pp
@@ -685,26 +697,34 @@ impl<'a> Sim<'a> {
                         .iter()
                         .filter(|o| !p.escort.officers.contains(o))
                     {
-                        self.commitments.push(Commitment {
-                            officer: o.clone(),
-                            start: step.start,
-                            end: step.end,
-                            away_from_station: false,
-                            note: String::new(),
-                        });
+                        push_commitment(
+                            &mut self.commitments,
+                            &self.officer_index,
+                            Commitment {
+                                officer: o.clone(),
+                                start: step.start,
+                                end: step.end,
+                                away_from_station: false,
+                                note: String::new(),
+                            },
+                        );
                     }
                 }
             }
         }
         let station_escort = p.escort.mode == EscortMode::Station;
         for o in &p.escort.officers {
-            self.commitments.push(Commitment {
-                officer: o.clone(),
-                start: p.escort.depart,
-                end: p.escort.back,
-                away_from_station: station_escort,
-                note: String::new(),
-            });
+            push_commitment(
+                &mut self.commitments,
+                &self.officer_index,
+                Commitment {
+                    officer: o.clone(),
+                    start: p.escort.depart,
+                    end: p.escort.back,
+                    away_from_station: station_escort,
+                    note: String::new(),
+                },
+            );
         }
         if let Some(t) = &p.escort.team {
             self.state.team_commitments.push(TeamCommitment {
@@ -1063,6 +1083,15 @@ impl<'a> Sim<'a> {
     fn below_minimum(&self, end: f64) -> Vec<f64> {
         below_minimum(self.region, self.cfg.start, end, &self.away)
     }
+}
+
+/// Keep an officer commitment with the officer's index.
+fn push_commitment(
+    list: &mut Vec<(Option<usize>, Commitment)>,
+    officer_index: &HashMap<String, usize>,
+    c: Commitment,
+) {
+    list.push((officer_index.get(c.officer.as_str()).copied(), c));
 }
 
 /// The highest number of intervals `[from, to)` open at once.
