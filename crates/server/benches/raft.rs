@@ -1,5 +1,5 @@
 //! Raft write throughput and commit latency of a 3-node casehub cluster on
-//! loopback (RocksDB on disk, every log and state write fsynced), for 1, 16
+//! loopback (RocksDB on disk, every log write fsynced), for 1, 16
 //! and 64 concurrent clients; with `--etcd`, the same against a 3-node etcd
 //! cluster started from the bench (the `etcd` binary of Debian's
 //! `etcd-server`), with values of the same size, in the same run.

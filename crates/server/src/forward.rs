@@ -18,14 +18,23 @@
 //! Retrying is safe: the state machine deduplicates requests by
 //! `(client_id, request_id)`, so a write whose first attempt was committed
 //! but not acknowledged gets the first response back.
+//!
+//! On the leader, every write (local or forwarded) goes through one
+//! [`Proposer`]: openraft 0.9 appends each proposal to the log, with its own
+//! synced write, before it takes the next one, so the proposer groups the
+//! requests that arrive while earlier groups are being written into one log
+//! entry ([`Proposal::Batch`]). One fsync and one replication round then
+//! commit the whole group; each request still gets its own response, and
+//! none is acknowledged before the entry holding it is committed.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use casehub_store::{Request, TypeConfig};
+use casehub_store::{Proposal, Request, Response, TypeConfig};
 use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
-use openraft::{BasicNode, Raft};
+use openraft::{BasicNode, LogId, Raft};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::time::Instant;
 use tonic::Code;
 use tonic::transport::{Channel, Endpoint};
@@ -58,11 +67,139 @@ pub fn leader_of(status: &tonic::Status) -> Option<(NodeId, String)> {
     Some((id, addr.to_string()))
 }
 
+/// The error of a proposal, as `Raft::client_write` returns it.
+pub(crate) type ProposeError = RaftError<NodeId, ClientWriteError<NodeId, BasicNode>>;
+
+/// One request's part of a committed proposal: the log id of the entry
+/// that holds it, and its own response.
+#[derive(Debug, Clone)]
+pub(crate) struct Proposed {
+    pub(crate) log_id: LogId<NodeId>,
+    pub(crate) data: Response,
+}
+
+type Pending = (Request, oneshot::Sender<Result<Proposed, ProposeError>>);
+
+/// Groups concurrent writes into one log entry each time openraft is ready
+/// for another (see the module docs). Cloning shares the queue.
+#[derive(Clone)]
+pub(crate) struct Proposer {
+    tx: mpsc::UnboundedSender<Pending>,
+}
+
+// The error is openraft's own, as `Raft::client_write` returns it.
+#[allow(clippy::result_large_err)]
+impl Proposer {
+    /// At most this many requests in one entry.
+    pub(crate) const MAX_BATCH: usize = 256;
+    /// At most this many bytes of JSON requests in one entry (a single
+    /// larger request is an entry of its own), so that an AppendEntries of
+    /// `max_payload_entries` entries stays within the gRPC message limit.
+    pub(crate) const MAX_BATCH_BYTES: usize = 1 << 20;
+    /// At most this many proposals handed to openraft and not yet
+    /// answered: one being written on the leader while the previous one
+    /// replicates. Requests that arrive meanwhile wait and form the next
+    /// group.
+    pub(crate) const IN_FLIGHT: usize = 2;
+
+    /// A proposer for `raft`; its task runs until every clone is dropped.
+    pub(crate) fn new(raft: Raft<TypeConfig>) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(Self::run(raft, rx));
+        Proposer { tx }
+    }
+
+    async fn run(raft: Raft<TypeConfig>, mut rx: mpsc::UnboundedReceiver<Pending>) {
+        let slots = Arc::new(Semaphore::new(Self::IN_FLIGHT));
+        // A request taken from the queue that did not fit in the last group.
+        let mut carry: Option<Pending> = None;
+        loop {
+            let first = match carry.take() {
+                Some(p) => p,
+                None => match rx.recv().await {
+                    Some(p) => p,
+                    None => return,
+                },
+            };
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                return;
+            };
+            // Everything queued while waiting for a slot joins this group,
+            // up to MAX_BATCH requests and MAX_BATCH_BYTES of JSON.
+            let mut bytes = encoded_len(&first.0);
+            let mut group = vec![first];
+            while group.len() < Self::MAX_BATCH {
+                let Ok(next) = rx.try_recv() else { break };
+                let len = encoded_len(&next.0);
+                if bytes + len > Self::MAX_BATCH_BYTES {
+                    carry = Some(next);
+                    break;
+                }
+                bytes += len;
+                group.push(next);
+            }
+            let raft = raft.clone();
+            tokio::spawn(async move {
+                let (requests, answers): (Vec<Request>, Vec<_>) = group.into_iter().unzip();
+                let result = raft.client_write(Proposal::from(requests)).await;
+                drop(slot);
+                match result {
+                    Ok(resp) => {
+                        let mut responses = resp.data.into_iter();
+                        for answer in answers {
+                            let data = responses.next().unwrap_or_else(|| Response::Rejected {
+                                reason: "the state machine gave no response".into(),
+                                conflicts: Vec::new(),
+                            });
+                            let _ = answer.send(Ok(Proposed {
+                                log_id: resp.log_id,
+                                data,
+                            }));
+                        }
+                    }
+                    Err(e) => {
+                        for answer in answers {
+                            let _ = answer.send(Err(e.clone()));
+                        }
+                    }
+                }
+            });
+        }
+    }
+
+    /// Propose `request` and wait until it is committed and applied on this
+    /// node (or refused, e.g. with `ForwardToLeader`).
+    pub(crate) async fn write(&self, request: Request) -> Result<Proposed, ProposeError> {
+        let (tx, rx) = oneshot::channel();
+        let stopped = || RaftError::Fatal(openraft::error::Fatal::Stopped);
+        self.tx.send((request, tx)).map_err(|_| stopped())?;
+        rx.await.unwrap_or_else(|_| Err(stopped()))
+    }
+}
+
+/// The length of a request's JSON, without keeping it.
+fn encoded_len(request: &Request) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    let _ = serde_json::to_writer(&mut count, request);
+    count.0
+}
+
 /// The parts of a running node that serve writes and reads.
 pub(crate) struct Core {
     pub(crate) id: NodeId,
     pub(crate) advertise: String,
     pub(crate) raft: Raft<TypeConfig>,
+    pub(crate) proposer: Proposer,
     pub(crate) view: StateView,
     pub(crate) deadline: Duration,
     channels: Mutex<HashMap<String, Channel>>,
@@ -83,6 +220,7 @@ impl Core {
         id: NodeId,
         advertise: String,
         raft: Raft<TypeConfig>,
+        proposer: Proposer,
         view: StateView,
         deadline: Duration,
     ) -> Self {
@@ -90,6 +228,7 @@ impl Core {
             id,
             advertise,
             raft,
+            proposer,
             view,
             deadline,
             channels: Mutex::default(),
@@ -177,9 +316,12 @@ impl Core {
     ) -> Result<Attempt<Written>, ClusterError> {
         // A leader named by the previous attempt's answer goes first; else
         // this node, which knows whether it leads and whom it follows.
-        let target = match hint {
+        // A follower that knows its leader forwards at once: asking its own
+        // Raft would only queue the request behind the follower's log
+        // writes to learn the same thing.
+        let target = match hint.or_else(|| self.known_leader()) {
             Some(h) if h.0 != self.id => h,
-            _ => match self.raft.client_write(request.clone()).await {
+            _ => match self.proposer.write(request.clone()).await {
                 Ok(resp) => {
                     return Ok(Attempt::Done(Written {
                         log_index: resp.log_id.index,
@@ -352,5 +494,103 @@ impl Core {
             Ok(reply) => Ok(Attempt::Done(reply.into_inner().read_index)),
             Err(status) => self.after_status(leader, &addr, status),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use casehub_store::{Command, Request, Response};
+    use chrono::{TimeZone, Utc};
+
+    use crate::Node;
+
+    fn request(n: u64) -> Request {
+        let station = serde_json::from_value(serde_json::json!({
+            "id": format!("st-{n}"),
+            "name": format!("Station {n}"),
+            "location": {"lat": 30.1, "lon": 120.1},
+            "min_on_duty": 1
+        }))
+        .expect("a valid station");
+        Request {
+            client_id: "proposer-test".into(),
+            request_id: n,
+            actor: "operator".into(),
+            site: None,
+            time: Utc.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap(),
+            command: Command::UpsertStation(station),
+        }
+    }
+
+    /// Concurrent writes, which the proposer may group into shared log
+    /// entries, each get their own answer, are applied once, and are all
+    /// still there after the node restarts from its directory.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writes_get_their_own_answers_and_survive_a_restart() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let node = Node::start(1, "127.0.0.1:0", dir.path()).await.unwrap();
+        node.raft()
+            .initialize(BTreeMap::from([(1, node.basic_node())]))
+            .await
+            .unwrap();
+        let node = Arc::new(node);
+        let mut writes = tokio::task::JoinSet::new();
+        for n in 1..=48u64 {
+            let node = node.clone();
+            writes.spawn(async move { (n, node.write(&request(n)).await.unwrap()) });
+        }
+        let mut acked = BTreeMap::new();
+        while let Some(done) = writes.join_next().await {
+            let (n, written) = done.unwrap();
+            // Each request's own response: its own station, at version 1.
+            let expected = Response::Applied {
+                versions: vec![(
+                    casehub_store::EntityRef::Station(
+                        casehub_model::StationId::new(format!("st-{n}")).unwrap(),
+                    ),
+                    1,
+                )],
+            };
+            assert_eq!(written.response, expected);
+            acked.insert(n, written.log_index);
+        }
+        // A retry of an acknowledged request gets the first answer back.
+        let again = node.write(&request(7)).await.unwrap();
+        assert!(again.response.is_applied());
+        let Ok(node) = Arc::try_unwrap(node) else {
+            panic!("another handle to the node is left");
+        };
+        node.shutdown().await;
+
+        // The database is closed once openraft's tasks have dropped the
+        // store, which may be a moment after `shutdown` returns.
+        let mut attempts = 0;
+        let node = loop {
+            match Node::start(1, "127.0.0.1:0", dir.path()).await {
+                Ok(node) => break node,
+                Err(e) if attempts < 100 => {
+                    attempts += 1;
+                    tracing::debug!("reopening: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("the node does not restart: {e}"),
+            }
+        };
+        let read = node.read_linearizable().await.unwrap();
+        let audit: Vec<(u64, u64)> = read
+            .state()
+            .audit
+            .iter()
+            .map(|a| (a.request_id, a.index))
+            .collect();
+        assert_eq!(audit.len(), acked.len(), "{audit:?}");
+        for (request_id, index) in audit {
+            assert_eq!(acked.get(&request_id), Some(&index));
+        }
+        assert_eq!(read.state().stations.len(), acked.len());
+        node.shutdown().await;
     }
 }

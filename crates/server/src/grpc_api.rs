@@ -665,7 +665,7 @@ impl Api {
             };
             loop {
                 let applied = api.core.view.current();
-                for a in applied.state.audit_from(next) {
+                for a in applied.state.audit_from(next).iter() {
                     if tx.send(Ok(make(a))).await.is_err() {
                         return;
                     }
@@ -1088,7 +1088,16 @@ impl AuditService for Api {
                 .state()
                 .audit_from(r.from_index.max(1))
                 .iter()
-                .take(limit as usize)
+                .enumerate()
+                // Requests written together share a log index: the limit
+                // never splits them, so `from_index` = last index + 1 resumes.
+                .scan(None, |last_index, (i, a)| {
+                    if i >= limit as usize && *last_index != Some(a.index) {
+                        return None;
+                    }
+                    *last_index = Some(a.index);
+                    Some(a)
+                })
                 .map(audit_entry)
                 .collect(),
         }))

@@ -15,7 +15,7 @@ use tonic::transport::server::TcpIncoming;
 
 use crate::MAX_MESSAGE_SIZE;
 use crate::api::{ClusterError, ReadState, Written};
-use crate::forward::Core;
+use crate::forward::{Core, Proposer};
 use crate::network::GrpcNetwork;
 use crate::proto::raft_service_server::RaftServiceServer;
 use crate::proto::store_service_server::StoreServiceServer;
@@ -118,7 +118,9 @@ impl Node {
 
     /// The Raft configuration [`Node::start`] uses: heartbeat every 100 ms,
     /// election timeout 400–800 ms, snapshot chunks of at most 1 MiB (a
-    /// chunk is sent as JSON, about 4 times its size in bytes).
+    /// chunk is sent as JSON, about 4 times its size in bytes), at most 32
+    /// entries per AppendEntries (an entry holds up to 1 MiB of grouped
+    /// requests, so that one message stays within the 64 MiB gRPC limit).
     pub fn default_config() -> Config {
         Config {
             cluster_name: "casehub".into(),
@@ -126,6 +128,7 @@ impl Node {
             election_timeout_min: 400,
             election_timeout_max: 800,
             snapshot_max_chunk_size: 1 << 20,
+            max_payload_entries: 32,
             ..Config::default()
         }
     }
@@ -202,14 +205,16 @@ impl Node {
             .await
             .map_err(|source| NodeError::Raft { id, source })?;
 
+        let proposer = Proposer::new(raft.clone());
         let core = Arc::new(Core::new(
             id,
             advertise.unwrap_or_else(|| addr.to_string()),
             raft.clone(),
+            proposer.clone(),
             view,
             request_deadline,
         ));
-        let raft_service = RaftServiceServer::new(RaftGrpc::new(raft))
+        let raft_service = RaftServiceServer::new(RaftGrpc::with_proposer(raft, proposer))
             .max_decoding_message_size(MAX_MESSAGE_SIZE)
             .max_encoding_message_size(MAX_MESSAGE_SIZE);
         let store_service = StoreServiceServer::new(StoreGrpc::new(core.clone()))

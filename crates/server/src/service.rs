@@ -17,7 +17,7 @@ use tonic::metadata::MetadataValue;
 use tonic::{Code, Status};
 
 use crate::api::{ClusterError, Consistency as ApiConsistency, ReadState};
-use crate::forward::{Core, LEADER_ADDR_KEY, LEADER_ID_KEY};
+use crate::forward::{Core, LEADER_ADDR_KEY, LEADER_ID_KEY, Proposer};
 use crate::proto::raft_service_server::RaftService;
 use crate::proto::store_service_server::StoreService;
 use crate::proto::{
@@ -31,12 +31,20 @@ type NodeId = u64;
 #[derive(Clone)]
 pub struct RaftGrpc {
     raft: Raft<TypeConfig>,
+    proposer: Proposer,
 }
 
 impl RaftGrpc {
-    /// The service answering for `raft`.
+    /// The service answering for `raft`, with a proposer of its own.
     pub fn new(raft: Raft<TypeConfig>) -> Self {
-        Self { raft }
+        let proposer = Proposer::new(raft.clone());
+        Self { raft, proposer }
+    }
+
+    /// The service answering for `raft`, proposing writes through the
+    /// node's `proposer` (shared with its local writes).
+    pub(crate) fn with_proposer(raft: Raft<TypeConfig>, proposer: Proposer) -> Self {
+        Self { raft, proposer }
     }
 }
 
@@ -135,7 +143,7 @@ impl RaftService for RaftGrpc {
             client_id = %req.client_id,
             request_id = req.request_id
         );
-        match tracing::Instrument::instrument(self.raft.client_write(req), span).await {
+        match tracing::Instrument::instrument(self.proposer.write(req), span).await {
             Ok(resp) => Ok(tonic::Response::new(ClientWriteReply {
                 log_index: resp.log_id.index,
                 log_term: resp.log_id.leader_id.term,

@@ -4,9 +4,10 @@
 //! to read it from outside. [`ObservedStateMachine`] wraps the store's
 //! [`StateMachineStore`] and, after every applied batch and every installed
 //! snapshot, publishes a copy of the [`SchedulingState`] with the last applied
-//! log index to a [`StateView`]. The copy is a clone of the whole state: fine
-//! for a region's schedule, to be replaced by a shared read path in the store
-//! if it ever grows large.
+//! log index to a [`StateView`]. The copy is a clone of the state, in which
+//! the parts that grow with every request (the audit log and the
+//! deduplication table) are persistent structures shared with the state
+//! machine, not copied; the entity maps are copied.
 
 use std::sync::Arc;
 
@@ -101,7 +102,7 @@ impl RaftStateMachine<TypeConfig> for ObservedStateMachine {
     async fn apply<I>(
         &mut self,
         entries: I,
-    ) -> Result<Vec<casehub_store::Response>, StorageError<NodeId>>
+    ) -> Result<Vec<Vec<casehub_store::Response>>, StorageError<NodeId>>
     where
         I: IntoIterator<Item = openraft::Entry<TypeConfig>> + OptionalSend,
         I::IntoIter: OptionalSend,

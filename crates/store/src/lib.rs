@@ -2,8 +2,10 @@
 //! RocksDB.
 //!
 //! * [`TypeConfig`]: the openraft (0.9, `storage-v2`) type configuration —
-//!   node ids are `u64`, nodes are [`openraft::BasicNode`]s, log entries carry
-//!   a [`Request`] and the state machine answers each with a [`Response`].
+//!   node ids are `u64`, nodes are [`openraft::BasicNode`]s, a log entry
+//!   carries a [`Proposal`] (one [`Request`], or a batch of them applied in
+//!   order at the entry's index) and the state machine answers each request
+//!   with a [`Response`].
 //! * [`state`]: the scheduling state machine, [`SchedulingState`], pure and
 //!   deterministic (no IO, no clock: a request carries its own time).
 //! * [`rocks`]: the RocksDB-backed Raft log store ([`rocks::LogStore`]) and
@@ -58,7 +60,7 @@
 //! | column family | key | value |
 //! |---|---|---|
 //! | `log_meta` | `vote`, `committed`, `last_purged` | the vote, the last committed log id, the last purged log id |
-//! | `logs` | log index, 8 bytes big-endian | an `openraft::Entry<TypeConfig>` |
+//! | `logs` | log index, 8 bytes big-endian | an `openraft::Entry<TypeConfig>`; a normal entry's payload is a [`Proposal`]: one request, or a JSON array of requests |
 //! | `state_machine` | `last_applied`, `last_membership`, `state` | the last installed snapshot's log id, membership and [`SchedulingState`] (applying does not write them) |
 //! | `snapshot` | `meta`, `data` | the current snapshot's `SnapshotMeta`, and its data: a serialized [`SchedulingState`] |
 //!
@@ -69,8 +71,13 @@
 //! stored snapshot), so a restart loses no applied entry and the state
 //! machine's per-batch cost does not grow with the state.
 //!
-//! All writes are synced (`fsync`) before openraft is told they are done:
-//! `LogFlushed` is called after the log batch is synced. Log compaction is
+//! All writes but one are synced (`fsync`) before openraft is told they are
+//! done: `LogFlushed` is called after the log batch is synced (the synced
+//! write runs on tokio's blocking pool, so that the node's other tasks go on
+//! during the fsync). The exception is `committed`, a hint of how far to
+//! re-apply the log at start: it reaches disk with the next synced write,
+//! and a stale value only means that the node re-applies the rest once the
+//! leader's commit index reaches it again. Log compaction is
 //! openraft's: it builds a snapshot, then purges the log up to it (one synced
 //! batch: `last_purged` and a range delete). A value that does not decode is
 //! a `StorageError` naming the column family and the key, never a panic.
@@ -92,19 +99,24 @@ pub mod state;
 
 use std::io::Cursor;
 
+/// The persistent collections of [`SchedulingState`] (`audit`,
+/// `applied_requests`), re-exported for readers that name their types.
+pub use imbl;
+
 pub use state::{
-    AuditEntry, Booking, Command, Conflict, EntityRef, PlannedBooking, Request, ResourceRef,
-    Response, SchedulingState, rules,
+    AuditEntry, Booking, Command, Conflict, EntityRef, PlannedBooking, Proposal, Request,
+    ResourceRef, Response, SchedulingState, rules,
 };
 
 openraft::declare_raft_types!(
     /// The openraft type configuration of casehub: nodes are numbered `u64`s
-    /// with a [`openraft::BasicNode`] address, log entries carry a [`Request`]
-    /// and the state machine answers with a [`Response`]. A snapshot is the
+    /// with a [`openraft::BasicNode`] address, a log entry carries a
+    /// [`Proposal`] (one [`Request`] or a batch) and the state machine answers
+    /// it with one [`Response`] per request, in order. A snapshot is the
     /// serialized [`SchedulingState`] in memory.
     pub TypeConfig:
-        D = Request,
-        R = Response,
+        D = Proposal,
+        R = Vec<Response>,
         NodeId = u64,
         Node = openraft::BasicNode,
         Entry = openraft::Entry<TypeConfig>,

@@ -5,7 +5,8 @@
 //! Every write that openraft must be able to rely on after a crash (vote,
 //! log entries, purge, applied state, snapshot) is a synced write
 //! (`WriteOptions::set_sync(true)`); [`LogFlushed`] is called only after the
-//! synced write returned. Values are JSON. A value that does not decode is
+//! synced write returned. The committed log id is the one unsynced write
+//! (see [`LogStore::save_committed`](RaftLogStorage::save_committed)). Values are JSON. A value that does not decode is
 //! reported as a storage error naming the column family and the key.
 
 // openraft's trait methods return `StorageError`, a large type; the helpers
@@ -242,8 +243,18 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         get_json(&self.db, CF_LOG_META, "vote", ErrorSubject::Vote)
     }
 
+    /// Not synced: the committed log id only tells how far to re-apply the
+    /// log at start, and every entry it names is already in the synced log.
+    /// After a crash it may be older than the last commit (it reaches disk
+    /// with the next synced write): the node then re-applies less at start,
+    /// and the rest once the leader's commit index reaches it again. It is
+    /// never newer than the synced log, since RocksDB's write-ahead log
+    /// keeps writes in order. Syncing it would add an fsync to every commit.
     async fn save_committed(&mut self, committed: Option<LogId<NodeId>>) -> Result<(), SError> {
-        self.put_meta("committed", &committed, ErrorSubject::Store)
+        let bytes = encode(&committed, ErrorSubject::Store)?;
+        self.db
+            .put_cf(cf(&self.db, CF_LOG_META), b"committed", bytes)
+            .map_err(|e| write_io(ErrorSubject::Store, e))
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId<NodeId>>, SError> {
@@ -265,15 +276,30 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let logs = cf(&self.db, CF_LOGS);
-        let mut batch = WriteBatch::default();
+        let mut encoded = Vec::new();
         for entry in entries {
             let bytes = encode(&entry, ErrorSubject::Log(entry.log_id))?;
-            batch.put_cf(logs, index_key(entry.log_id.index), bytes);
+            encoded.push((index_key(entry.log_id.index), bytes));
         }
-        self.db
-            .write_opt(batch, &synced())
-            .map_err(|e| write_io(ErrorSubject::Logs, e))?;
+        // The synced write blocks for the fsync: it runs on tokio's blocking
+        // pool, so that the runtime's workers (the node's gRPC, replication
+        // and apply) go on meanwhile. openraft is told only after it.
+        let db = self.db.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            let logs = cf(&db, CF_LOGS);
+            let mut batch = WriteBatch::default();
+            for (key, bytes) in encoded {
+                batch.put_cf(logs, key, bytes);
+            }
+            db.write_opt(batch, &synced())
+        })
+        .await
+        .map_err(|e| {
+            SError::from(StorageIOError::write_logs(AnyError::error(format!(
+                "the log write did not finish: {e}"
+            ))))
+        })?;
+        written.map_err(|e| write_io(ErrorSubject::Logs, e))?;
         callback.log_io_completed(Ok(()));
         Ok(())
     }
@@ -464,7 +490,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
     }
 
     #[tracing::instrument(name = "raft.apply", skip_all)]
-    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Response>, SError>
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Vec<Response>>, SError>
     where
         I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
         I::IntoIter: OptionalSend,
@@ -472,28 +498,28 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         let mut out = Vec::new();
         for entry in entries {
             self.last_applied = Some(entry.log_id);
-            let response = match entry.payload {
-                EntryPayload::Blank => Response::Applied {
-                    versions: Vec::new(),
-                },
-                EntryPayload::Normal(request) => {
-                    let _span = tracing::info_span!(
-                        "state.apply",
-                        index = entry.log_id.index,
-                        client_id = %request.client_id,
-                        request_id = request.request_id
-                    )
-                    .entered();
-                    self.state.apply(entry.log_id.index, &request)
-                }
+            let responses = match entry.payload {
+                EntryPayload::Blank => Vec::new(),
+                EntryPayload::Normal(proposal) => proposal
+                    .requests()
+                    .iter()
+                    .map(|request| {
+                        let _span = tracing::info_span!(
+                            "state.apply",
+                            index = entry.log_id.index,
+                            client_id = %request.client_id,
+                            request_id = request.request_id
+                        )
+                        .entered();
+                        self.state.apply(entry.log_id.index, request)
+                    })
+                    .collect(),
                 EntryPayload::Membership(m) => {
                     self.membership = StoredMembership::new(Some(entry.log_id), m);
-                    Response::Applied {
-                        versions: Vec::new(),
-                    }
+                    Vec::new()
                 }
             };
-            out.push(response);
+            out.push(responses);
         }
         // The applied state is not written here: the log it was applied from
         // is synced, and on start openraft re-applies the committed log after

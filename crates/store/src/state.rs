@@ -3,8 +3,15 @@
 //! [`SchedulingState::apply`] takes a log index and a [`Request`] and returns a
 //! [`Response`]. It never reads a clock (the request carries its time), never
 //! panics on a request, and is all-or-nothing: a rejected request changes no
-//! entity and no booking. Every map is a `BTreeMap`, so that two replicas that
+//! entity and no booking. Every map is ordered (`BTreeMap`, or `imbl::OrdMap`
+//! for the parts that grow with every request), so that two replicas that
 //! applied the same log serialize to the same bytes.
+//!
+//! The audit log and the deduplication table grow with every request. They
+//! are persistent structures (`imbl::Vector`, `imbl::OrdMap`): cloning the
+//! state shares them instead of copying them, so publishing a copy of the
+//! state after each applied batch costs the same at any length of history.
+//! They serialize exactly like a `Vec` and a `BTreeMap`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -14,6 +21,7 @@ use casehub_model::{
     SiteId, Station, StationId, Step, TeamId,
 };
 use chrono::{DateTime, Utc};
+use imbl::{OrdMap, Vector};
 use serde::{Deserialize, Serialize};
 
 /// A reference to one versioned entity.
@@ -245,6 +253,49 @@ pub struct Request {
     pub command: Command,
 }
 
+/// What one Raft log entry carries: one [`Request`], or several applied in
+/// order at the same log index (the leader groups the writes that arrive
+/// while the previous group is being written, so that one synced log write
+/// and one replication round serve them all).
+///
+/// A single request is encoded as the request itself, as every entry was
+/// before batches existed; a batch is a JSON array of requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+// `One` is the common case (a lone write); boxing it would add an allocation
+// per entry to save a few bytes.
+#[allow(clippy::large_enum_variant)]
+pub enum Proposal {
+    One(Request),
+    Batch(Vec<Request>),
+}
+
+impl Proposal {
+    /// The requests, in the order they are applied.
+    pub fn requests(&self) -> &[Request] {
+        match self {
+            Proposal::One(r) => std::slice::from_ref(r),
+            Proposal::Batch(rs) => rs,
+        }
+    }
+}
+
+impl From<Request> for Proposal {
+    fn from(request: Request) -> Self {
+        Proposal::One(request)
+    }
+}
+
+impl From<Vec<Request>> for Proposal {
+    fn from(mut requests: Vec<Request>) -> Self {
+        if requests.len() == 1 {
+            Proposal::One(requests.remove(0))
+        } else {
+            Proposal::Batch(requests)
+        }
+    }
+}
+
 /// Why a request was rejected, one item per problem found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -379,8 +430,9 @@ pub struct SchedulingState {
     pub cases: BTreeMap<CaseId, Versioned<CaseEntry>>,
     pub policy: Policy,
     /// client id → request id → the response it got.
-    pub applied_requests: BTreeMap<String, BTreeMap<u64, Response>>,
-    pub audit: Vec<AuditEntry>,
+    pub applied_requests: OrdMap<String, OrdMap<u64, Response>>,
+    /// One entry per request applied, in log order.
+    pub audit: Vector<AuditEntry>,
 }
 
 type Outcome = Result<Vec<(EntityRef, u64)>, Response>;
@@ -515,10 +567,20 @@ impl SchedulingState {
         self.applied_requests.get(client_id)?.get(&request_id)
     }
 
-    /// The audit entries from log index `index` on, in log order.
-    pub fn audit_from(&self, index: u64) -> &[AuditEntry] {
-        let start = self.audit.partition_point(|a| a.index < index);
-        &self.audit[start..]
+    /// The audit entries from log index `index` on, in log order (shared
+    /// with the state, not copied).
+    pub fn audit_from(&self, index: u64) -> Vector<AuditEntry> {
+        let start = self
+            .audit
+            .binary_search_by(|a| {
+                if a.index < index {
+                    std::cmp::Ordering::Less
+                } else {
+                    std::cmp::Ordering::Greater
+                }
+            })
+            .unwrap_or_else(|i| i);
+        self.audit.skip(start)
     }
 
     /// Apply one request at log index `index`. Deterministic and all-or-nothing.
@@ -540,7 +602,7 @@ impl SchedulingState {
             Ok(versions) => Response::Applied { versions },
             Err(rejected) => rejected,
         };
-        self.audit.push(AuditEntry {
+        self.audit.push_back(AuditEntry {
             index,
             time: request.time,
             actor: request.actor.clone(),

@@ -47,7 +47,12 @@ fn setup_versions_start_at_one() {
         Some(1)
     );
     assert_eq!(s.audit.len(), setup_commands().len());
-    assert!(s.audit.windows(2).all(|w| w[0].index < w[1].index));
+    assert!(
+        s.audit
+            .iter()
+            .zip(s.audit.iter().skip(1))
+            .all(|(a, b)| a.index < b.index)
+    );
 }
 
 #[test]
@@ -336,7 +341,7 @@ fn requests_need_a_client_and_an_actor() {
 fn audit_is_in_log_order_with_actor_site_and_time() {
     let s = ready();
     let tail = s.audit_from(4);
-    assert_eq!(tail.first().unwrap().index, 4);
+    assert_eq!(tail.front().unwrap().index, 4);
     assert_eq!(tail.len(), setup_commands().len() - 3);
     let e = &s.audit[0];
     assert_eq!(
