@@ -13,11 +13,15 @@
 //!
 //! * **p-median** ([`Model::PMedian`]): open exactly `p` facilities and send every client to
 //!   one of them so that total demand-weighted cost `sum_i sum_j d_i c_ij x_ij` is least.
-//!   `x_ij` (in `[0, 1]`, the share of client `i` served by `j`) sums to 1 over `j` for every
-//!   client and may only be positive where `y_j = 1` (`x_ij <= y_j`, one row per pair, which
-//!   makes the LP relaxation tight). Continuous `x` is enough: once `y` is fixed, sending
-//!   each client to its nearest open facility is optimal. The reported assignment is exactly
-//!   that.
+//!   The MILP is the classical one: `x_ij` (in `[0, 1]`, the share of client `i` served by
+//!   `j`) sums to 1 over `j` for every client and may only be positive where `y_j = 1`
+//!   (`x_ij <= y_j`, one row per pair, which makes the LP relaxation tight). Continuous `x` is
+//!   enough: once `y` is fixed, sending each client to its nearest open facility is optimal.
+//!   The reported assignment is exactly that. Before HiGHS sees it, a greedy + Teitz–Bart
+//!   interchange incumbent and a Lagrangian bound (subgradient on the assignment rows, as
+//!   strong as the LP) often prove the incumbent optimal outright; otherwise reduced-cost
+//!   fixing closes (or opens) every facility that cannot be part of a better solution, and
+//!   HiGHS solves the classical MILP over the facilities left, built directly on HiGHS.
 //! * **p-center** ([`Model::PCenter`]): open exactly `p` facilities so that the largest
 //!   client-to-nearest-open-facility cost is least (every client counts, whatever its
 //!   demand). Solved exactly by binary search over the sorted distinct values of the cost
@@ -41,7 +45,9 @@
 //!
 //! Before solving, the obvious infeasibilities are reported as [`LayoutError::Infeasible`]
 //! (`p` larger than the number of candidate facilities, total capacity below total demand).
-//! The MILP solves start from a greedy solution, so HiGHS always has an incumbent.
+//! The MILP solves start from a greedy solution, so HiGHS always has an incumbent (for
+//! p-median, when the incumbent is compatible with the fixings; otherwise the incumbent is
+//! kept aside and the better of the two is returned).
 //!
 //! # Status, gap and bound
 //!
@@ -98,6 +104,7 @@ mod instance;
 mod milp;
 mod models;
 pub mod orlib;
+mod pmedian;
 
 pub use error::LayoutError;
 pub use instance::Instance;
@@ -367,7 +374,7 @@ pub fn solve(
     model.check(instance)?;
     let budget = models::Budget::new(options.time_limit);
     let mut solution = match *model {
-        Model::PMedian { p } => models::p_median(instance, p, options, &budget),
+        Model::PMedian { p } => pmedian::p_median(instance, p, options, &budget),
         Model::PCenter { p } => models::p_center(instance, p, options, &budget),
         Model::Mclp { p, radius } => models::mclp(instance, p, radius, options, &budget),
         Model::Cflp => models::cflp(instance, options, &budget),

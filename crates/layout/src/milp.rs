@@ -133,74 +133,114 @@ impl Milp {
         for constraint in self.constraints {
             problem.add_constraint(constraint);
         }
-        let mut model = problem
+        let model = problem
             .try_into_inner()
             .map_err(|e| LayoutError::Solver(e.to_string()))?;
-        if options.verbose {
-            set(&mut model, "output_flag", true)?;
-            set(&mut model, "log_to_console", true)?;
-        } else {
-            model.make_quiet();
-        }
-        set(&mut model, "mip_rel_gap", options.mip_rel_gap)?;
-        if let Some(seconds) = options.time_limit {
-            set(&mut model, "time_limit", seconds.max(0.0))?;
-        }
-        if let Some(threads) = options.threads {
-            let threads = i32::try_from(threads).unwrap_or(i32::MAX);
-            set(&mut model, "threads", threads)?;
-        }
-        if let Some(start) = start {
-            model
-                .try_set_solution(Some(start), None, None, None)
-                .map_err(|e| LayoutError::Solver(format!("setting the start solution: {e:?}")))?;
-        }
-        let solved = model
-            .try_solve()
-            .map_err(|e| LayoutError::Solver(format!("run failed: {e:?}")))?;
-
-        let has_solution = solved.primal_solution_status() == HighsSolutionStatus::Feasible;
-        let status = match solved.status() {
-            HighsModelStatus::Optimal
-            | HighsModelStatus::ObjectiveBound
-            | HighsModelStatus::ObjectiveTarget => SolveStatus::Optimal,
-            HighsModelStatus::ReachedTimeLimit
-            | HighsModelStatus::ReachedIterationLimit
-            | HighsModelStatus::ReachedSolutionLimit
-            | HighsModelStatus::ReachedInterrupt
-            | HighsModelStatus::ReachedMemoryLimit => SolveStatus::TimeLimit,
-            HighsModelStatus::Infeasible | HighsModelStatus::UnboundedOrInfeasible => {
-                return Ok(MilpResult::Infeasible);
-            }
-            other => {
-                return Err(LayoutError::Solver(format!(
-                    "unexpected model status {other:?}"
-                )));
-            }
-        };
-        if !has_solution {
-            return match status {
-                SolveStatus::TimeLimit => Ok(MilpResult::NoSolution),
-                SolveStatus::Optimal => Err(LayoutError::Solver(
-                    "status optimal but no primal solution".into(),
-                )),
-            };
-        }
-        let bound = solved
-            .double_info_value(c"mip_dual_bound")
-            .ok()
-            .filter(|b| b.is_finite());
-        let gap = solved
-            .double_info_value(c"mip_gap")
-            .ok()
-            .filter(|g| g.is_finite());
-        Ok(MilpResult::Solved {
-            values: solved.get_solution().columns().to_vec(),
-            status,
-            bound,
-            gap,
-        })
+        run_model(model, start, options)
     }
+}
+
+/// Solves a model built directly on HiGHS (no good_lp): for large models with a known
+/// structure, where building good_lp expressions term by term would cost more than the solve.
+/// Same contract as [`Milp::solve`]; column indices are the order of `add_column` calls.
+pub(crate) fn solve_raw(
+    problem: highs::RowProblem,
+    sense: Sense,
+    start: Option<&[f64]>,
+    options: &MilpOptions,
+) -> Result<MilpResult, LayoutError> {
+    let here = move || {
+        let sense = match sense {
+            Sense::Minimise => highs::Sense::Minimise,
+            Sense::Maximise => highs::Sense::Maximise,
+        };
+        let model = problem
+            .try_optimise(sense)
+            .map_err(|e| LayoutError::Solver(format!("passing the model: {e:?}")))?;
+        run_model(model, start, options)
+    };
+    if options.threads.is_none() {
+        return here();
+    }
+    // See `Milp::solve` on HiGHS's per-thread worker pools.
+    std::thread::scope(|scope| {
+        scope
+            .spawn(here)
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// Applies the options and the start, runs HiGHS and reads status, values, bound and gap.
+fn run_model(
+    mut model: highs::Model,
+    start: Option<&[f64]>,
+    options: &MilpOptions,
+) -> Result<MilpResult, LayoutError> {
+    if options.verbose {
+        set(&mut model, "output_flag", true)?;
+        set(&mut model, "log_to_console", true)?;
+    } else {
+        model.make_quiet();
+    }
+    set(&mut model, "mip_rel_gap", options.mip_rel_gap)?;
+    if let Some(seconds) = options.time_limit {
+        set(&mut model, "time_limit", seconds.max(0.0))?;
+    }
+    if let Some(threads) = options.threads {
+        let threads = i32::try_from(threads).unwrap_or(i32::MAX);
+        set(&mut model, "threads", threads)?;
+    }
+    if let Some(start) = start {
+        model
+            .try_set_solution(Some(start), None, None, None)
+            .map_err(|e| LayoutError::Solver(format!("setting the start solution: {e:?}")))?;
+    }
+    let solved = model
+        .try_solve()
+        .map_err(|e| LayoutError::Solver(format!("run failed: {e:?}")))?;
+
+    let has_solution = solved.primal_solution_status() == HighsSolutionStatus::Feasible;
+    let status = match solved.status() {
+        HighsModelStatus::Optimal
+        | HighsModelStatus::ObjectiveBound
+        | HighsModelStatus::ObjectiveTarget => SolveStatus::Optimal,
+        HighsModelStatus::ReachedTimeLimit
+        | HighsModelStatus::ReachedIterationLimit
+        | HighsModelStatus::ReachedSolutionLimit
+        | HighsModelStatus::ReachedInterrupt
+        | HighsModelStatus::ReachedMemoryLimit => SolveStatus::TimeLimit,
+        HighsModelStatus::Infeasible | HighsModelStatus::UnboundedOrInfeasible => {
+            return Ok(MilpResult::Infeasible);
+        }
+        other => {
+            return Err(LayoutError::Solver(format!(
+                "unexpected model status {other:?}"
+            )));
+        }
+    };
+    if !has_solution {
+        return match status {
+            SolveStatus::TimeLimit => Ok(MilpResult::NoSolution),
+            SolveStatus::Optimal => Err(LayoutError::Solver(
+                "status optimal but no primal solution".into(),
+            )),
+        };
+    }
+    let bound = solved
+        .double_info_value(c"mip_dual_bound")
+        .ok()
+        .filter(|b| b.is_finite());
+    let gap = solved
+        .double_info_value(c"mip_gap")
+        .ok()
+        .filter(|g| g.is_finite());
+    Ok(MilpResult::Solved {
+        values: solved.get_solution().columns().to_vec(),
+        status,
+        bound,
+        gap,
+    })
 }
 
 fn set<V: highs::HighsOptionValue>(

@@ -26,11 +26,11 @@ impl Budget {
             .map(|limit| limit.saturating_sub(self.start.elapsed()))
     }
 
-    fn exhausted(&self) -> bool {
+    pub(crate) fn exhausted(&self) -> bool {
         self.remaining().is_some_and(|r| r.is_zero())
     }
 
-    fn milp_options(&self, options: &SolveOptions) -> MilpOptions {
+    pub(crate) fn milp_options(&self, options: &SolveOptions) -> MilpOptions {
         MilpOptions {
             time_limit: self.remaining().map(|r| r.as_secs_f64()),
             mip_rel_gap: options.mip_rel_gap,
@@ -88,7 +88,7 @@ fn run(
 }
 
 /// |primal - bound| / |primal|, as HiGHS defines the MIP gap; `None` when undefined.
-fn relative_gap(primal: f64, bound: f64) -> Option<f64> {
+pub(crate) fn relative_gap(primal: f64, bound: f64) -> Option<f64> {
     let diff = (primal - bound).abs();
     if diff == 0.0 {
         Some(0.0)
@@ -107,7 +107,7 @@ fn report_gap(objective: f64, run: &Run) -> Option<f64> {
         .or(run.gap)
 }
 
-/// The rows p-median and CFLP share: every client fully assigned (`sum_j x_ij = 1`), only to
+/// The assignment rows of CFLP: every client fully assigned (`sum_j x_ij = 1`), only to
 /// open facilities (`x_ij <= y_j`); adds `weight(i) * c_ij * x_ij` to the objective.
 fn assignment_rows(
     milp: &mut Milp,
@@ -151,7 +151,7 @@ fn open_from(values: &[f64], y: &[Col]) -> Result<Vec<usize>, LayoutError> {
 }
 
 /// For each client, the cheapest open facility (lowest index on ties) and its cost.
-fn nearest(instance: &Instance, open: &[usize]) -> Vec<(usize, f64)> {
+pub(crate) fn nearest(instance: &Instance, open: &[usize]) -> Vec<(usize, f64)> {
     instance
         .cost
         .iter()
@@ -167,13 +167,13 @@ fn nearest(instance: &Instance, open: &[usize]) -> Vec<(usize, f64)> {
         .collect()
 }
 
-fn single_source(near: &[(usize, f64)]) -> Vec<Vec<(usize, f64)>> {
+pub(crate) fn single_source(near: &[(usize, f64)]) -> Vec<Vec<(usize, f64)>> {
     near.iter().map(|&(j, _)| vec![(j, 1.0)]).collect()
 }
 
 /// Greedy construction: open `p` facilities one at a time, each time the one that gives the
 /// lowest `score` of the per-client nearest-open-facility costs.
-fn greedy(instance: &Instance, p: usize, score: impl Fn(&[f64]) -> f64) -> Vec<usize> {
+pub(crate) fn greedy(instance: &Instance, p: usize, score: impl Fn(&[f64]) -> f64) -> Vec<usize> {
     let (n, m) = (instance.num_clients(), instance.num_facilities());
     let mut nearest = vec![f64::INFINITY; n];
     let mut trial = vec![0.0; n];
@@ -201,7 +201,7 @@ fn greedy(instance: &Instance, p: usize, score: impl Fn(&[f64]) -> f64) -> Vec<u
     open
 }
 
-fn median_cost(instance: &Instance, near: &[(usize, f64)]) -> f64 {
+pub(crate) fn median_cost(instance: &Instance, near: &[(usize, f64)]) -> f64 {
     near.iter()
         .zip(&instance.demand)
         .map(|(&(_, c), &d)| d * c)
@@ -218,59 +218,6 @@ fn covered_demand(instance: &Instance, near: &[(usize, f64)], radius: f64) -> f6
         .filter(|&(&(_, c), _)| c <= radius)
         .map(|(_, &d)| d)
         .sum()
-}
-
-/// p-median: y_j binary, x_ij in [0,1]; sum y = p; sum_j x_ij = 1; x_ij <= y_j;
-/// minimise sum d_i c_ij x_ij.
-pub(crate) fn p_median(
-    instance: &Instance,
-    p: usize,
-    options: &SolveOptions,
-    budget: &Budget,
-) -> Result<Solution, LayoutError> {
-    let (n, m) = (instance.num_clients(), instance.num_facilities());
-    let mut milp = Milp::new();
-    let y: Vec<Col> = (0..m).map(|_| milp.binary()).collect();
-    let x: Vec<Vec<Col>> = (0..n)
-        .map(|_| (0..m).map(|_| milp.continuous(0.0, 1.0)).collect())
-        .collect();
-    milp.add(sum_of(&y).eq(p as f64));
-    let mut objective = Expression::default();
-    assignment_rows(
-        &mut milp,
-        instance,
-        &x,
-        &y,
-        |i| instance.demand[i],
-        &mut objective,
-    );
-
-    let greedy_open = greedy(instance, p, |t| {
-        t.iter().zip(&instance.demand).map(|(c, d)| c * d).sum()
-    });
-    let mut start = vec![0.0; milp.num_columns()];
-    for &j in &greedy_open {
-        start[y[j].index] = 1.0;
-    }
-    for (i, &(j, _)) in nearest(instance, &greedy_open).iter().enumerate() {
-        start[x[i][j].index] = 1.0;
-    }
-
-    let run = run(milp, Sense::Minimise, objective, start, options, budget)?;
-    let open = open_from(&run.values, &y)?;
-    let near = nearest(instance, &open);
-    let objective = median_cost(instance, &near);
-    Ok(Solution {
-        model: Model::PMedian { p },
-        open,
-        assignment: single_source(&near),
-        objective,
-        status: run.status,
-        gap: report_gap(objective, &run),
-        bound: run.bound,
-        covered_demand: None,
-        solve_seconds: 0.0,
-    })
 }
 
 /// MCLP: y_j binary, z_i in [0,1] (integral at the optimum once y is); sum y = p;

@@ -48,14 +48,13 @@ fn pmed5_p_median_is_1355() {
 }
 
 // The 200- to 400-vertex instances, timed in the debug test profile on the project's 2-core
-// machine (busy with other builds): pmed11 19 s, pmed6 45 s, pmed16 82 s. pmed11 stays
-// within the ~20 s a default test may take; pmed6 and pmed16 do not and are ignored by
-// default. Run them with `cargo test -p casehub-layout --test orlib_optima -- --ignored`
-// (add `--release` for about half the time); `cargo bench -p casehub-layout --bench
-// pmedian_table` times all six pmed instances.
+// machine (busy with other builds): pmed11 about 3 s, pmed6 about 8 s, within the ~20 s a
+// default test may take; pmed16 about 40 s (also in release, where HiGHS's branch and bound
+// dominates) and is ignored by default. Run it with `cargo test --release -p casehub-layout
+// --test orlib_optima -- --ignored`; `cargo bench -p casehub-layout --bench pmedian_table`
+// times all six pmed instances.
 
 #[test]
-#[ignore = "slow: 200 vertices, ~45 s in debug, ~25 s in release"]
 fn pmed6_p_median_is_7824() {
     p_median(PMED6, 7824.0);
 }
@@ -66,7 +65,7 @@ fn pmed11_p_median_is_7696() {
 }
 
 #[test]
-#[ignore = "slow: 400 vertices, ~80 s in debug, ~55 s in release"]
+#[ignore = "slow: 400 vertices, ~40 s in debug or release"]
 fn pmed16_p_median_is_8162() {
     p_median(PMED16, 8162.0);
 }
