@@ -45,6 +45,8 @@ pub(crate) enum MilpResult {
         bound: Option<f64>,
         /// HiGHS's relative gap |primal - bound| / |primal|.
         gap: Option<f64>,
+        /// The objective HiGHS reports for its primal solution.
+        objective: f64,
     },
     /// Proven infeasible.
     Infeasible,
@@ -240,6 +242,7 @@ fn run_model(
         status,
         bound,
         gap,
+        objective: solved.objective_value(),
     })
 }
 

@@ -46,6 +46,8 @@ struct Run {
     status: SolveStatus,
     bound: Option<f64>,
     gap: Option<f64>,
+    /// The objective HiGHS reports for `values` (`None` when `values` is the start).
+    objective: Option<f64>,
 }
 
 /// Solves a MILP that has a feasible `start`; if HiGHS stops at the time limit before it has
@@ -58,10 +60,23 @@ fn run(
     options: &SolveOptions,
     budget: &Budget,
 ) -> Result<Run, LayoutError> {
+    run_with(milp, sense, objective, start, true, options, budget)
+}
+
+/// [`run`], with the start given to HiGHS (`warm`) or kept only as the fallback.
+fn run_with(
+    milp: Milp,
+    sense: Sense,
+    objective: Expression,
+    start: Vec<f64>,
+    warm: bool,
+    options: &SolveOptions,
+    budget: &Budget,
+) -> Result<Run, LayoutError> {
     match milp.solve(
         sense,
         objective,
-        Some(&start),
+        warm.then_some(start.as_slice()),
         &budget.milp_options(options),
     )? {
         MilpResult::Solved {
@@ -69,11 +84,13 @@ fn run(
             status,
             bound,
             gap,
+            objective,
         } => Ok(Run {
             values,
             status,
             bound,
             gap,
+            objective: Some(objective),
         }),
         MilpResult::Infeasible => Err(LayoutError::Infeasible(
             "HiGHS proved the model infeasible".into(),
@@ -83,6 +100,7 @@ fn run(
             status: SolveStatus::TimeLimit,
             bound: None,
             gap: None,
+            objective: None,
         }),
     }
 }
@@ -290,6 +308,25 @@ pub(crate) fn cflp(
     options: &SolveOptions,
     budget: &Budget,
 ) -> Result<Solution, LayoutError> {
+    let solution = cflp_with(instance, options, budget, true)?;
+    if solution.1 {
+        Ok(solution.0)
+    } else {
+        // HiGHS can report an optimum found in its presolved space while the
+        // columns it hands back are the start's, whose objective is worse
+        // (seen on small capacitated instances). Solve again without the start.
+        Ok(cflp_with(instance, options, budget, false)?.0)
+    }
+}
+
+/// The CFLP MILP, warm-started from the greedy or not. Returns the solution and
+/// whether its objective agrees with the one HiGHS reported for it.
+fn cflp_with(
+    instance: &Instance,
+    options: &SolveOptions,
+    budget: &Budget,
+    warm: bool,
+) -> Result<(Solution, bool), LayoutError> {
     let (n, m) = (instance.num_clients(), instance.num_facilities());
     let mut milp = Milp::new();
     let y: Vec<Col> = (0..m).map(|_| milp.binary()).collect();
@@ -319,7 +356,15 @@ pub(crate) fn cflp(
         }
     }
 
-    let run = run(milp, Sense::Minimise, objective, start, options, budget)?;
+    let run = run_with(
+        milp,
+        Sense::Minimise,
+        objective,
+        start,
+        warm,
+        options,
+        budget,
+    )?;
     let open = open_from(&run.values, &y)?;
     let assignment: Vec<Vec<(usize, f64)>> = x
         .iter()
@@ -340,17 +385,23 @@ pub(crate) fn cflp(
             .enumerate()
             .flat_map(|(i, row)| row.iter().map(move |&(j, v)| instance.cost[i][j] * v))
             .sum::<f64>();
-    Ok(Solution {
-        model: Model::Cflp,
-        open,
-        assignment,
-        objective,
-        status: run.status,
-        gap: report_gap(objective, &run),
-        bound: run.bound,
-        covered_demand: None,
-        solve_seconds: 0.0,
-    })
+    let agrees = run
+        .objective
+        .is_none_or(|claimed| (claimed - objective).abs() <= 1e-6 * claimed.abs().max(1.0));
+    Ok((
+        Solution {
+            model: Model::Cflp,
+            open,
+            assignment,
+            objective,
+            status: run.status,
+            gap: report_gap(objective, &run),
+            bound: run.bound,
+            covered_demand: None,
+            solve_seconds: 0.0,
+        },
+        agrees,
+    ))
 }
 
 /// A feasible CFLP start: every facility may be used; each client takes its demand from its
