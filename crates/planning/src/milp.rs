@@ -531,11 +531,38 @@ pub fn plan(state: &State, settings: &Settings) -> Result<Plan, PlanError> {
         let better = improve(&ctx, &all, &rows, penalty, indices(&all, &start));
         let (b, _) = book_choice(&ctx, &all, &better);
         let b_objective = model_objective(&b);
-        let (r, objective) = if b_objective < start_objective {
+        let (mut r, mut objective) = if b_objective < start_objective {
             (b, b_objective)
         } else {
             (start, start_objective)
         };
+        // Dive: the cases the relaxation already decides keep that option,
+        // the others every generated one; that small MILP usually finds a
+        // plan close to the optimum, which settles the gap or warm-starts
+        // the full model.
+        let dive: Vec<Vec<usize>> = active
+            .iter()
+            .enumerate()
+            .map(|(ci, act)| {
+                match act
+                    .iter()
+                    .zip(&p.lp.values[ci])
+                    .find(|&(_, &v)| v >= 1.0 - 1e-6)
+                {
+                    Some((&oi, _)) => vec![oi],
+                    None => act.clone(),
+                }
+            })
+            .collect();
+        let left = settings.time_limit.as_secs_f64() - started.elapsed().as_secs_f64();
+        let none = vec![None; all.len()];
+        if let Ok(d) = build_and_solve(&ctx, &all, &dive, &rows, &none, false, left * 0.25) {
+            let (b, _) = book_choice(&ctx, &all, &d.choice);
+            let b_objective = model_objective(&b);
+            if b_objective < objective {
+                (r, objective) = (b, b_objective);
+            }
+        }
         if objective < greedy_objective {
             warm = indices(&all, &r);
             for (ci, w) in warm.iter().enumerate() {
