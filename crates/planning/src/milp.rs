@@ -531,38 +531,11 @@ pub fn plan(state: &State, settings: &Settings) -> Result<Plan, PlanError> {
         let better = improve(&ctx, &all, &rows, penalty, indices(&all, &start));
         let (b, _) = book_choice(&ctx, &all, &better);
         let b_objective = model_objective(&b);
-        let (mut r, mut objective) = if b_objective < start_objective {
+        let (r, objective) = if b_objective < start_objective {
             (b, b_objective)
         } else {
             (start, start_objective)
         };
-        // Dive: the cases the relaxation already decides keep that option,
-        // the others every generated one; that small MILP usually finds a
-        // plan close to the optimum, which settles the gap or warm-starts
-        // the full model.
-        let dive: Vec<Vec<usize>> = active
-            .iter()
-            .enumerate()
-            .map(|(ci, act)| {
-                match act
-                    .iter()
-                    .zip(&p.lp.values[ci])
-                    .find(|&(_, &v)| v >= 1.0 - 1e-6)
-                {
-                    Some((&oi, _)) => vec![oi],
-                    None => act.clone(),
-                }
-            })
-            .collect();
-        let left = settings.time_limit.as_secs_f64() - started.elapsed().as_secs_f64();
-        let none = vec![None; all.len()];
-        if let Ok(d) = build_and_solve(&ctx, &all, &dive, &rows, &none, false, left * 0.25) {
-            let (b, _) = book_choice(&ctx, &all, &d.choice);
-            let b_objective = model_objective(&b);
-            if b_objective < objective {
-                (r, objective) = (b, b_objective);
-            }
-        }
         if objective < greedy_objective {
             warm = indices(&all, &r);
             for (ci, w) in warm.iter().enumerate() {
@@ -619,9 +592,22 @@ pub fn plan(state: &State, settings: &Settings) -> Result<Plan, PlanError> {
         .as_ref()
         .ok()
         .and_then(|p| p.as_ref().map(|p| p.bound));
-    let solved = match priced
+    let solved = priced
         .and_then(|_| build_and_solve(&ctx, &all, &active, &rows, &warm, false, left))
-    {
+        .and_then(|s| {
+            // HiGHS can report an optimum found in its presolved space while
+            // handing back the start's columns, worth more: solve again
+            // without the start when the two disagree.
+            let got = choice_objective(&ctx, &all, penalty, &s.choice);
+            if got - s.objective > 1e-6 * s.objective.abs().max(1.0) {
+                let left = settings.time_limit.as_secs_f64() - started.elapsed().as_secs_f64();
+                let cold = vec![None; all.len()];
+                build_and_solve(&ctx, &all, &active, &rows, &cold, false, left)
+            } else {
+                Ok(s)
+            }
+        });
+    let solved = match solved {
         Ok(s) => s,
         Err(e) => {
             let report = SolverReport {
@@ -852,6 +838,29 @@ fn indices(all: &[CaseOptions], c: &[Option<(Opt, Booking)>]) -> Vec<Option<usiz
         .collect()
 }
 
+/// The model objective of a choice of option indices: their costs, the
+/// penalty for each case left out, and the weighted load of the busiest site.
+fn choice_objective(
+    ctx: &Context<'_>,
+    all: &[CaseOptions],
+    penalty: f64,
+    choice: &[Option<usize>],
+) -> f64 {
+    let mut load = vec![0.0; ctx.region.sites.len()];
+    let mut cost = 0.0;
+    for (ci, c) in choice.iter().enumerate() {
+        match c {
+            Some(oi) => {
+                let o = &all[ci].options[*oi];
+                cost += o.cost.total;
+                load[o.site] += ctx.state.pending[ci].case.persons.len() as f64;
+            }
+            None => cost += penalty,
+        }
+    }
+    cost + ctx.settings.weights.imbalance * crate::max_load(ctx, &load)
+}
+
 /// The chosen option and its booking per case.
 type Choice = Vec<Option<(Opt, Booking)>>;
 
@@ -943,21 +952,7 @@ mod tests {
             let greedy = greedy::choose(&ctx, &mut all, &mut booker);
             let rows = capacity_rows(&ctx, &all);
             let penalty = unplanned_penalty(&ctx, &all);
-            let objective = |c: &[Option<usize>]| {
-                let mut load = vec![0.0; ctx.region.sites.len()];
-                let mut cost = 0.0;
-                for (ci, c) in c.iter().enumerate() {
-                    match c {
-                        Some(oi) => {
-                            let o = &all[ci].options[*oi];
-                            cost += o.cost.total;
-                            load[o.site] += s.pending[ci].case.persons.len() as f64;
-                        }
-                        None => cost += penalty,
-                    }
-                }
-                cost + settings.weights.imbalance * crate::max_load(&ctx, &load)
-            };
+            let objective = |c: &[Option<usize>]| choice_objective(&ctx, &all, penalty, c);
             let start = indices(&all, &greedy);
             let better = improve(&ctx, &all, &rows, penalty, start.clone());
             assert!(
