@@ -59,7 +59,7 @@ const MIP_POOL_SOFT_LIMIT: i32 = 300;
 /// Options per (case, site, escort) in the first restricted model.
 const FIRST_PER_GROUP: usize = 1;
 /// Columns added per case and pricing round, at most.
-const ADD_PER_CASE: usize = 4;
+const ADD_PER_CASE: usize = 2;
 
 struct Solved {
     /// Chosen option index per case (into the case's full option list).
