@@ -33,7 +33,9 @@ pub use plan::{
     SolverReport, StepBooking,
 };
 pub use settings::{Method, Settings, Weights};
-pub use state::{Commitment, DispatchInput, PendingCase, RoomBooking, State, TeamCommitment};
+pub use state::{
+    Booked, Commitment, DispatchInput, PendingCase, RoomBooking, State, TeamCommitment,
+};
 pub use validate::{Violation, validate};
 
 /// Plan the pending cases of `state` with the method in `settings`.
@@ -79,65 +81,10 @@ pub(crate) fn split_pinned(state: &State) -> (std::borrow::Cow<'_, State>, Vec<C
         };
         let mut p = p.clone();
         p.pinned = true;
-        for pp in &p.persons {
-            let Some(person) = pc.case.persons.iter().find(|x| x.id == pp.person) else {
-                continue;
-            };
-            for step in &pp.steps {
-                s.room_bookings.push(RoomBooking {
-                    room: step.room.clone(),
-                    case: pc.case.id.clone(),
-                    person: person.id.clone(),
-                    juvenile: person.juvenile,
-                    group: person.co_suspect_group.clone(),
-                    start: step.start,
-                    end: step.end,
-                });
-                for o in &step.staff {
-                    s.officer_commitments.push(Commitment {
-                        officer: o.clone(),
-                        start: step.start,
-                        end: step.end,
-                        away_from_station: false,
-                        note: format!("{} {}", pc.case.id, step.step),
-                    });
-                }
-                if step.step == casehub_model::Step::Questioning {
-                    // Escorting officers are committed for the whole trip below.
-                    for o in pp
-                        .questioning_officers
-                        .iter()
-                        .filter(|o| !p.escort.officers.contains(o))
-                    {
-                        s.officer_commitments.push(Commitment {
-                            officer: o.clone(),
-                            start: step.start,
-                            end: step.end,
-                            away_from_station: false,
-                            note: format!("{} questioning", pc.case.id),
-                        });
-                    }
-                }
-            }
-        }
-        let station_escort = p.escort.mode == EscortMode::Station;
-        for o in &p.escort.officers {
-            s.officer_commitments.push(Commitment {
-                officer: o.clone(),
-                start: p.escort.depart,
-                end: p.escort.back,
-                away_from_station: station_escort,
-                note: format!("{} escort", pc.case.id),
-            });
-        }
-        if let Some(t) = &p.escort.team {
-            s.team_commitments.push(TeamCommitment {
-                team: t.clone(),
-                start: p.escort.depart,
-                end: p.escort.back,
-                note: format!("{} escort", pc.case.id),
-            });
-        }
+        let booked = state::Booked::of(&pc.case, &p);
+        s.room_bookings.extend(booked.rooms);
+        s.officer_commitments.extend(booked.officers);
+        s.team_commitments.extend(booked.teams);
         pinned.push(p);
     }
     (std::borrow::Cow::Owned(s), pinned)

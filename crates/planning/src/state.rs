@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use casehub_model::{Case, CaseId, GroupId, OfficerId, PersonId, Region, RoomId, TeamId};
 use casehub_travel::TravelTable;
 
-use crate::plan::CasePlan;
+use crate::plan::{CasePlan, EscortMode};
 
 /// A room already booked (by a committed plan or a step in progress).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -89,4 +89,90 @@ pub struct DispatchInput {
     pub officer_commitments: Vec<Commitment>,
     #[serde(default)]
     pub team_commitments: Vec<TeamCommitment>,
+}
+
+/// What an accepted case plan holds: its rooms, its officers (escorting
+/// station officers away from their station) and its escort team, as the
+/// engine's existing bookings. Escorting officers are committed for the
+/// whole trip, which covers any questioning they do.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Booked {
+    pub rooms: Vec<RoomBooking>,
+    pub officers: Vec<Commitment>,
+    pub teams: Vec<TeamCommitment>,
+}
+
+impl Booked {
+    /// The bookings of `plan`, a plan for `case`.
+    pub fn of(case: &Case, plan: &CasePlan) -> Booked {
+        let mut b = Booked::default();
+        let mut officer = |officer: &OfficerId, start, end, away, note: String| {
+            b.officers.push(Commitment {
+                officer: officer.clone(),
+                start,
+                end,
+                away_from_station: away,
+                note,
+            });
+        };
+        for pp in &plan.persons {
+            let Some(person) = case.persons.iter().find(|x| x.id == pp.person) else {
+                continue;
+            };
+            for step in &pp.steps {
+                b.rooms.push(RoomBooking {
+                    room: step.room.clone(),
+                    case: case.id.clone(),
+                    person: person.id.clone(),
+                    juvenile: person.juvenile,
+                    group: person.co_suspect_group.clone(),
+                    start: step.start,
+                    end: step.end,
+                });
+                for o in &step.staff {
+                    officer(
+                        o,
+                        step.start,
+                        step.end,
+                        false,
+                        format!("{} {}", case.id, step.step),
+                    );
+                }
+                if step.step == casehub_model::Step::Questioning {
+                    for o in pp
+                        .questioning_officers
+                        .iter()
+                        .filter(|o| !plan.escort.officers.contains(o))
+                    {
+                        officer(
+                            o,
+                            step.start,
+                            step.end,
+                            false,
+                            format!("{} questioning", case.id),
+                        );
+                    }
+                }
+            }
+        }
+        let station_escort = plan.escort.mode == EscortMode::Station;
+        for o in &plan.escort.officers {
+            officer(
+                o,
+                plan.escort.depart,
+                plan.escort.back,
+                station_escort,
+                format!("{} escort", case.id),
+            );
+        }
+        if let Some(t) = &plan.escort.team {
+            b.teams.push(TeamCommitment {
+                team: t.clone(),
+                start: plan.escort.depart,
+                end: plan.escort.back,
+                note: format!("{} escort", case.id),
+            });
+        }
+        b
+    }
 }

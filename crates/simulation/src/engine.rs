@@ -17,9 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use casehub_model::{Case, Post, Region, RoomKind, Step};
-use casehub_planning::{
-    CasePlan, Commitment, EscortMode, PendingCase, RoomBooking, State, TeamCommitment,
-};
+use casehub_planning::{Booked, CasePlan, Commitment, EscortMode, PendingCase, State};
 use casehub_travel::TravelTable;
 
 use crate::arrivals::{self, Arrival};
@@ -663,77 +661,12 @@ impl<'a> Sim<'a> {
 
     /// Tell the policy's state what this plan books, so later plans work around it.
     fn commit(&mut self, ci: usize, p: &CasePlan) {
-        let case = &self.cases[ci].case;
-        for pp in &p.persons {
-            let Some(person) = case.persons.iter().find(|x| x.id == pp.person) else {
-                continue;
-            };
-            for step in &pp.steps {
-                self.state.room_bookings.push(RoomBooking {
-                    room: step.room.clone(),
-                    case: case.id.clone(),
-                    person: person.id.clone(),
-                    juvenile: person.juvenile,
-                    group: person.co_suspect_group.clone(),
-                    start: step.start,
-                    end: step.end,
-                });
-                for o in &step.staff {
-                    push_commitment(
-                        &mut self.commitments,
-                        &self.officer_index,
-                        Commitment {
-                            officer: o.clone(),
-                            start: step.start,
-                            end: step.end,
-                            away_from_station: false,
-                            note: String::new(),
-                        },
-                    );
-                }
-                if step.step == Step::Questioning {
-                    for o in pp
-                        .questioning_officers
-                        .iter()
-                        .filter(|o| !p.escort.officers.contains(o))
-                    {
-                        push_commitment(
-                            &mut self.commitments,
-                            &self.officer_index,
-                            Commitment {
-                                officer: o.clone(),
-                                start: step.start,
-                                end: step.end,
-                                away_from_station: false,
-                                note: String::new(),
-                            },
-                        );
-                    }
-                }
-            }
+        let booked = Booked::of(&self.cases[ci].case, p);
+        self.state.room_bookings.extend(booked.rooms);
+        for c in booked.officers {
+            push_commitment(&mut self.commitments, &self.officer_index, c);
         }
-        let station_escort = p.escort.mode == EscortMode::Station;
-        for o in &p.escort.officers {
-            push_commitment(
-                &mut self.commitments,
-                &self.officer_index,
-                Commitment {
-                    officer: o.clone(),
-                    start: p.escort.depart,
-                    end: p.escort.back,
-                    away_from_station: station_escort,
-                    note: String::new(),
-                },
-            );
-        }
-        if let Some(t) = &p.escort.team {
-            self.state.team_commitments.push(TeamCommitment {
-                team: t.clone(),
-                start: p.escort.depart,
-                end: p.escort.back,
-                note: String::new(),
-            });
-        }
+        self.state.team_commitments.extend(booked.teams);
     }
 
     fn accept(&mut self, ci: usize, cp: CasePlan) {
