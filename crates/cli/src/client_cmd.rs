@@ -385,8 +385,13 @@ fn case_message(path: &PathBuf) -> Result<pb::Case> {
     let case: casehub_model::Case =
         casehub_model::scenario::from_json(&path.display().to_string(), &text)
             .map_err(|e| anyhow::anyhow!("--case: {e}"))?;
+    Ok(case_proto(&case))
+}
+
+/// A case as the API's message: the same words as the scenario format.
+pub fn case_proto(case: &casehub_model::Case) -> pb::Case {
     let word = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
-    Ok(pb::Case {
+    pb::Case {
         case_id: case.id.to_string(),
         origin_station_id: case.origin.to_string(),
         clock_started_at: Some(prost_types::Timestamp {
@@ -408,7 +413,7 @@ fn case_message(path: &PathBuf) -> Result<pb::Case> {
                     .unwrap_or_default(),
             })
             .collect(),
-    })
+    }
 }
 
 fn print_proposal(p: &pb::ProposePlanReply) {

@@ -181,29 +181,7 @@ async fn replay(
         let mut dispatch = DispatchServiceClient::new(connect(addr).await?);
         let case = pb::Case {
             case_id: id.clone(),
-            origin_station_id: c.origin.to_string(),
-            clock_started_at: Some(prost_types::Timestamp {
-                seconds: c.clock_started_at.timestamp(),
-                nanos: 0,
-            }),
-            category: c.category.as_str().into(),
-            persons: c
-                .persons
-                .iter()
-                .map(|p| pb::Person {
-                    person_id: p.id.to_string(),
-                    gender: serde_json::to_value(p.gender)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default(),
-                    juvenile: p.juvenile,
-                    co_suspect_group: p
-                        .co_suspect_group
-                        .as_ref()
-                        .map(|g| g.to_string())
-                        .unwrap_or_default(),
-                })
-                .collect(),
+            ..crate::client_cmd::case_proto(&c)
         };
         request += 1;
         println!(
