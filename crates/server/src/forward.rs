@@ -303,6 +303,22 @@ impl Core {
         }
     }
 
+    /// The leader a `ForwardToLeader` names, or a retry when it names none
+    /// (or this node).
+    fn forward_target<T>(
+        &self,
+        leader_id: Option<NodeId>,
+        leader: Option<BasicNode>,
+    ) -> Result<(NodeId, String), Attempt<T>> {
+        match (leader_id, leader) {
+            (Some(id), Some(node)) if id != self.id => Ok((id, node.addr)),
+            _ => Err(Attempt::Retry {
+                hint: None,
+                error: format!("node {} knows no leader", self.id),
+            }),
+        }
+    }
+
     pub(crate) async fn write(&self, request: &Request) -> Result<Written, ClusterError> {
         self.retry(|hint, left| self.write_once(request, hint, left))
             .await
@@ -332,14 +348,9 @@ impl Core {
                     }));
                 }
                 Err(RaftError::APIError(ClientWriteError::ForwardToLeader(fwd))) => {
-                    match (fwd.leader_id, fwd.leader_node) {
-                        (Some(id), Some(node)) if id != self.id => (id, node.addr),
-                        _ => {
-                            return Ok(Attempt::Retry {
-                                hint: None,
-                                error: format!("node {} knows no leader", self.id),
-                            });
-                        }
+                    match self.forward_target(fwd.leader_id, fwd.leader_node) {
+                        Ok(target) => target,
+                        Err(retry) => return Ok(retry),
                     }
                 }
                 Err(RaftError::APIError(e)) => {
@@ -467,14 +478,9 @@ impl Core {
             _ => match self.raft.ensure_linearizable().await {
                 Ok(read) => return Ok(Attempt::Done(read.map_or(0, |l| l.index))),
                 Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(fwd))) => {
-                    match (fwd.leader_id, fwd.leader_node) {
-                        (Some(id), Some(node)) if id != self.id => (id, node.addr),
-                        _ => {
-                            return Ok(Attempt::Retry {
-                                hint: None,
-                                error: format!("node {} knows no leader", self.id),
-                            });
-                        }
+                    match self.forward_target(fwd.leader_id, fwd.leader_node) {
+                        Ok(target) => target,
+                        Err(retry) => return Ok(retry),
                     }
                 }
                 Err(RaftError::APIError(e)) => {
