@@ -153,60 +153,8 @@ fn region_instance(path: &std::path::Path, capacity: Option<f64>) -> Result<Inst
     let region = load::region(path, None)?;
     let model = load::travel_model(&region, path)?;
     let table = load::station_site_table(&region, model.as_ref())?;
-    let stations = &region.stations;
-    let demand: Vec<f64> = stations
-        .iter()
-        .map(|s| {
-            region
-                .caseload
-                .cases_per_day
-                .get(&s.id)
-                .copied()
-                .unwrap_or(0.0)
-        })
-        .collect();
-    let facilities: Vec<String> = table.destinations().iter().map(|p| p.id.clone()).collect();
-    let cost: Vec<Vec<f64>> = stations
-        .iter()
-        .map(|s| {
-            facilities
-                .iter()
-                .map(|f| {
-                    table
-                        .leg(s.id.as_str(), f)
-                        .map_or(f64::INFINITY, |l| l.minutes)
-                })
-                .collect()
-        })
-        .collect();
-    let fixed: Vec<f64> = facilities
-        .iter()
-        .map(|f| {
-            region
-                .candidate_sites
-                .iter()
-                .find(|c| c.id.as_str() == f)
-                .map_or(0.0, |c| c.fixed_cost)
-        })
-        .collect();
-    let total: f64 = demand.iter().sum();
-    let cap: Vec<f64> = facilities
-        .iter()
-        .map(|f| {
-            region
-                .candidate_sites
-                .iter()
-                .find(|c| c.id.as_str() == f)
-                .map_or(capacity.unwrap_or(total.max(1.0)), |c| c.capacity_per_day)
-        })
-        .collect();
-    Ok(Instance::new(
-        demand,
-        cost,
-        fixed,
-        cap,
-        stations.iter().map(|s| s.id.to_string()).collect(),
-        facilities,
+    Ok(casehub_simulation::placement::instance_with(
+        &region, &table, capacity,
     )?)
 }
 

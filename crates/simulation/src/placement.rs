@@ -15,6 +15,18 @@ use crate::{Layout, SimError, SubCenterTemplate};
 
 /// The placement instance of a region.
 pub fn instance(region: &Region, travel: &TravelTable) -> Result<Instance, SimError> {
+    instance_with(region, travel, None)
+}
+
+/// The placement instance of a region: its stations (demand: cases per day)
+/// against its sites and candidate sites (cost: travel minutes; fixed costs
+/// and capacities from the candidates, none for existing sites, whose
+/// capacity is `site_capacity` or, by default, the whole demand).
+pub fn instance_with(
+    region: &Region,
+    travel: &TravelTable,
+    site_capacity: Option<f64>,
+) -> Result<Instance, SimError> {
     let facilities: Vec<String> = region
         .sites
         .iter()
@@ -62,7 +74,9 @@ pub fn instance(region: &Region, travel: &TravelTable) -> Result<Instance, SimEr
                 .candidate_sites
                 .iter()
                 .find(|c| c.id.as_str() == f)
-                .map_or(total.max(1.0), |c| c.capacity_per_day)
+                .map_or(site_capacity.unwrap_or(total.max(1.0)), |c| {
+                    c.capacity_per_day
+                })
         })
         .collect();
     Instance::new(
