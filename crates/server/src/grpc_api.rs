@@ -344,11 +344,7 @@ impl Api {
             .view
             .current()
             .state
-            .audit
-            .iter()
-            .rev()
-            .find(|a| a.client_id == request.client_id && a.request_id == request.request_id)
-            .map(|a| a.index);
+            .applied_at(&request.client_id, request.request_id);
         let log_index = first.unwrap_or(written.log_index);
         match &written.response {
             Response::Applied { .. } => Ok(proto::WriteAck {
@@ -793,13 +789,7 @@ impl DispatchService for Api {
         if let Some(first) = read.state().earlier_response(&client_id, request_id) {
             return match first {
                 Response::Applied { .. } => {
-                    let log_index = read
-                        .state()
-                        .audit
-                        .iter()
-                        .rev()
-                        .find(|a| a.client_id == client_id && a.request_id == request_id)
-                        .map_or(0, |a| a.index);
+                    let log_index = read.state().applied_at(&client_id, request_id).unwrap_or(0);
                     Ok(GrpcResponse::new(proto::WriteAck {
                         log_index,
                         duplicate: true,

@@ -567,6 +567,16 @@ impl SchedulingState {
         self.applied_requests.get(client_id)?.get(&request_id)
     }
 
+    /// The log index at which the request `(client_id, request_id)` was first
+    /// applied, from its audit entry.
+    pub fn applied_at(&self, client_id: &str, request_id: u64) -> Option<u64> {
+        self.audit
+            .iter()
+            .rev()
+            .find(|a| a.client_id == client_id && a.request_id == request_id)
+            .map(|a| a.index)
+    }
+
     /// The audit entries from log index `index` on, in log order (shared
     /// with the state, not copied).
     pub fn audit_from(&self, index: u64) -> Vector<AuditEntry> {
