@@ -27,7 +27,9 @@ use casehub_model::{
 };
 use casehub_planning::{Method, Plan, Settings, validate};
 use casehub_store::alerts::{Alert as StoreAlert, alerts};
-use casehub_store::availability::{QueryError, availability, check_window, earliest_slot};
+use casehub_store::availability::{
+    QueryError, availability, check_site, check_window, earliest_slot,
+};
 use casehub_store::state::CaseStatus;
 use casehub_store::{AuditEntry as StoreAudit, Command, Conflict, EntityRef, Request, Response};
 use casehub_travel::TravelTable;
@@ -207,15 +209,6 @@ fn dispatch_status(e: DispatchError) -> Status {
         DispatchError::UnknownCase { .. } => Status::not_found(e.to_string()),
         DispatchError::NotSubmitted { .. } => Status::failed_precondition(e.to_string()),
         DispatchError::Region(_) => Status::failed_precondition(e.to_string()),
-    }
-}
-
-fn site_of(state: &casehub_store::SchedulingState, site: &Option<SiteId>) -> Result<(), Status> {
-    match site {
-        Some(s) if !state.sites.contains_key(s) => {
-            Err(Status::not_found(format!("site_id: no site {s:?}")))
-        }
-        _ => Ok(()),
     }
 }
 
@@ -998,7 +991,7 @@ impl AlertService for Api {
         request: GrpcRequest<proto::ListAlertsRequest>,
     ) -> Result<GrpcResponse<proto::ListAlertsReply>, Status> {
         let site = optional_id("site_id", &request.into_inner().site_id, SiteId::new)?;
-        site_of(&self.core.read_local().applied.state, &site)?;
+        check_site(&self.core.read_local().applied.state, site.as_ref()).map_err(query_status)?;
         let (applied_index, list) = self.standing(&site);
         Ok(GrpcResponse::new(proto::ListAlertsReply {
             applied_index,
@@ -1015,7 +1008,7 @@ impl AlertService for Api {
     ) -> Result<GrpcResponse<Self::StreamAlertsStream>, Status> {
         let r = request.into_inner();
         let site = optional_id("site_id", &r.site_id, SiteId::new)?;
-        site_of(&self.core.read_local().applied.state, &site)?;
+        check_site(&self.core.read_local().applied.state, site.as_ref()).map_err(query_status)?;
         let every = match r.check_every_s {
             0 => DEFAULT_CHECK_S,
             s if s <= MAX_CHECK_S => s,

@@ -498,6 +498,14 @@ async fn bad_requests_get_the_right_code_and_change_nothing() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::NotFound);
+    let e = AlertServiceClient::new(c.channel(2).await)
+        .list_alerts(pb::ListAlertsRequest {
+            site_id: "ATLANTIS".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    assert!(e.message().contains("site_id") && e.message().contains("ATLANTIS"));
 
     // Coordinates out of range.
     let e = admin

@@ -93,7 +93,8 @@ pub fn check_window(start: DateTime<Utc>, end: DateTime<Utc>) -> Result<(), Quer
     Ok(())
 }
 
-fn check_site(state: &SchedulingState, site: Option<&SiteId>) -> Result<(), QueryError> {
+/// Check that `site`, when given, is a site of the state.
+pub fn check_site(state: &SchedulingState, site: Option<&SiteId>) -> Result<(), QueryError> {
     match site {
         Some(s) if !state.sites.contains_key(s) => Err(QueryError::UnknownSite(s.to_string())),
         _ => Ok(()),
