@@ -7,7 +7,7 @@
 //! | `held_too_long` | a person has been in holding longer than the policy's `max_holding_min` |
 //! | `too_few_questioners` | a questioning booked or under way has fewer officers than `min_questioning_officers` |
 //! | `station_below_minimum` | a station has fewer officers on duty than its minimum because officers are out on bookings |
-//! | `plan_broken` | a step under way overran the room booked for it, or a booked step has not started 15 minutes after its start |
+//! | `plan_broken` | a step under way overran the room booked for it, a booked step has not started 15 minutes after its start, or a reported escort delay broke the case's accepted plan (until a new plan is committed or its rooms are released) |
 //!
 //! Every alert has a key, stable while its condition lasts, so that a stream
 //! sends each condition once.
@@ -141,6 +141,24 @@ pub fn alerts(
             a.case = Some(id.clone());
             a.site = site.clone();
             a.deadline = Some(deadline);
+            out.push(a);
+        }
+        // A late event broke the accepted plan (see `Command::ReportDelay`).
+        if let Some(broken) = &c.plan_broken {
+            let waiting = if c.status == CaseStatus::Submitted {
+                "its plan was dropped and it waits to be re-planned"
+            } else {
+                "its plan is kept but no longer holds; a dispatcher must decide"
+            };
+            let mut a = Alert::new(
+                AlertKind::PlanBroken,
+                format!("plan_broken/{id}/{}", broken.at.timestamp()),
+                now,
+                format!("case {id}: {}; {waiting}", broken.reason),
+            );
+            a.case = Some(id.clone());
+            a.station = Some(c.case.origin.clone());
+            a.site = site.clone();
             out.push(a);
         }
         for (person, progress) in &c.progress {

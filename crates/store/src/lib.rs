@@ -94,6 +94,7 @@
 
 pub mod alerts;
 pub mod availability;
+mod delay;
 pub mod rocks;
 pub mod state;
 
@@ -104,8 +105,8 @@ use std::io::Cursor;
 pub use imbl;
 
 pub use state::{
-    AuditEntry, Booking, Command, Conflict, EntityRef, PlannedBooking, Proposal, Request,
-    ResourceRef, Response, SchedulingState, rules,
+    AuditEntry, Booking, Command, Conflict, Delay, DelayOutcome, EntityRef, PlanBroken,
+    PlannedBooking, Proposal, Request, ResourceRef, Response, SchedulingState, rules,
 };
 
 openraft::declare_raft_types!(

@@ -149,6 +149,50 @@ pub struct CaseEntry {
     pub submitted_at: DateTime<Utc>,
     #[serde(default)]
     pub progress: BTreeMap<PersonId, PersonProgress>,
+    /// Every escort delay reported for the case, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delays: Vec<Delay>,
+    /// Set when a late event broke the case's accepted plan; cleared when a
+    /// new plan for the case is committed, or its rooms are released.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_broken: Option<PlanBroken>,
+}
+
+/// An escort delay reported for a case (see [`Command::ReportDelay`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delay {
+    pub reported_at: DateTime<Utc>,
+    /// The escort team that is late, when the report names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<TeamId>,
+    pub minutes: u32,
+    pub reason: String,
+    pub outcome: DelayOutcome,
+}
+
+/// What a delay did to the plans.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DelayOutcome {
+    /// The rest of the case's plan moved later by the delay. The plans of
+    /// `replanned` (cases that had not started) collided with it and were
+    /// returned to re-planning.
+    Slipped { replanned: Vec<CaseId> },
+    /// The delayed plan did not fit and the case had not started: its plan
+    /// was dropped (a late team stays booked for the delay) and the case
+    /// waits to be re-planned.
+    Replanned,
+    /// The delayed plan collides with cases under way: nothing moved, the
+    /// case's plan is broken and a dispatcher must decide. The conflicts,
+    /// in words.
+    Broken { conflicts: Vec<String> },
+}
+
+/// Why a case's accepted plan no longer holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanBroken {
+    pub at: DateTime<Utc>,
+    pub reason: String,
 }
 
 /// A command, validated and applied by the state machine.
@@ -194,7 +238,25 @@ pub enum Command {
     ExitCase {
         case: CaseId,
     },
+    /// The escort of a planned case runs `minutes` late (1 to 720): the
+    /// team named, or the case's escort as a whole. The delay is a fact and
+    /// is always recorded; what it does to the plans is decided here (see
+    /// [`DelayOutcome`]): the rest of the case's plan slips by the delay,
+    /// and the accepted plans of cases that have not started and collide
+    /// with the slip are returned to re-planning. Every other accepted plan
+    /// stays as it is.
+    ReportDelay {
+        case: CaseId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        team: Option<TeamId>,
+        minutes: u32,
+        #[serde(default)]
+        reason: String,
+    },
 }
+
+/// The longest delay one report may declare, in minutes.
+pub const MAX_DELAY_MIN: u32 = 720;
 
 impl Command {
     /// A one-line summary for the audit log.
@@ -233,6 +295,22 @@ impl Command {
                 format!("release rooms {} of case {case}", rooms.join(", "))
             }
             Command::ExitCase { case } => format!("exit case {case}"),
+            Command::ReportDelay {
+                case,
+                team,
+                minutes,
+                reason,
+            } => format!(
+                "escort of case {case}{} {minutes} min late{}",
+                team.as_ref()
+                    .map(|t| format!(" (escort team {t})"))
+                    .unwrap_or_default(),
+                if reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {reason}")
+                }
+            ),
         }
     }
 }
@@ -445,14 +523,14 @@ fn reject_if(conflicts: Vec<Conflict>, reason: &str) -> Result<(), Response> {
     }
 }
 
-fn unknown(entity: EntityRef) -> Response {
+pub(crate) fn unknown(entity: EntityRef) -> Response {
     Response::rejected(
         format!("unknown {entity}"),
         vec![Conflict::Unknown { entity }],
     )
 }
 
-fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Response {
+pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Response {
     let (field, reason) = (field.into(), reason.into());
     Response::rejected(
         format!("invalid {field}: {reason}"),
@@ -722,6 +800,8 @@ impl SchedulingState {
                             status: CaseStatus::Submitted,
                             submitted_at: now,
                             progress,
+                            delays: Vec::new(),
+                            plan_broken: None,
                         },
                     },
                 );
@@ -801,8 +881,19 @@ impl SchedulingState {
                         changed.push((EntityRef::Room(id.clone()), entry.version));
                     }
                 }
+                let entry = self.open_case_mut(case)?;
+                if entry.value.plan_broken.take().is_some() {
+                    entry.version += 1;
+                    changed.push((EntityRef::Case(case.clone()), entry.version));
+                }
                 Ok(changed)
             }
+            Command::ReportDelay {
+                case,
+                team,
+                minutes,
+                reason,
+            } => self.report_delay(case, team.as_ref(), *minutes, reason, now),
             Command::ExitCase { case } => {
                 self.open_case_mut(case)?;
                 let mut changed = Vec::new();
@@ -834,7 +925,10 @@ impl SchedulingState {
     }
 
     /// A known case that has not exited.
-    fn open_case_mut(&mut self, case: &CaseId) -> Result<&mut Versioned<CaseEntry>, Response> {
+    pub(crate) fn open_case_mut(
+        &mut self,
+        case: &CaseId,
+    ) -> Result<&mut Versioned<CaseEntry>, Response> {
         match self.cases.get_mut(case) {
             None => Err(unknown(EntityRef::Case(case.clone()))),
             Some(e) if e.value.status == CaseStatus::Exited => {
@@ -940,7 +1034,31 @@ impl SchedulingState {
             }
         }
         reject_if(conflicts, "the plan was computed against stale versions")?;
+        self.check_plan(bookings)?;
+        let mut changed = self.book(bookings);
+        let mut cases: Vec<&CaseId> = bookings.iter().map(|b| &b.booking.case).collect();
+        cases.sort();
+        cases.dedup();
+        for case in cases {
+            let entry = self
+                .cases
+                .get_mut(case)
+                .expect("checked above: the case exists");
+            if entry.value.status == CaseStatus::Submitted {
+                entry.value.status = CaseStatus::Planned;
+            }
+            // A new plan for the case resolves what broke the old one.
+            entry.value.plan_broken = None;
+            entry.version += 1;
+            changed.push((EntityRef::Case(case.clone()), entry.version));
+        }
+        Ok(changed)
+    }
 
+    /// Every check of a plan's bookings against the state: the cases,
+    /// persons, rooms and intervals they name, each resource's capacity
+    /// (existing bookings and the new ones together) and the legal rules.
+    pub(crate) fn check_plan(&self, bookings: &[PlannedBooking]) -> Result<(), Response> {
         let mut conflicts = Vec::new();
         for (i, pb) in bookings.iter().enumerate() {
             let b = &pb.booking;
@@ -1049,34 +1167,30 @@ impl SchedulingState {
         reject_if(
             self.legal_conflicts(bookings),
             "the plan breaks a legal rule",
-        )?;
+        )
+    }
 
-        // All checks passed: apply.
+    /// Add checked bookings to their resources; the new versions of the
+    /// resources. Only after [`Self::check_plan`] passed.
+    pub(crate) fn book(&mut self, bookings: &[PlannedBooking]) -> Vec<(EntityRef, u64)> {
+        let mut by_resource: BTreeMap<&ResourceRef, Vec<&Booking>> = BTreeMap::new();
+        for pb in bookings {
+            by_resource
+                .entry(&pb.resource)
+                .or_default()
+                .push(&pb.booking);
+        }
         let mut changed = Vec::new();
         for (resource, new) in by_resource {
             let (version, list) = self
                 .bookings_mut(resource)
-                .expect("checked above: the resource exists");
+                .expect("checked before: the resource exists");
             list.extend(new.into_iter().cloned());
             list.sort_by_key(|b| (b.start, b.end));
             *version += 1;
             changed.push((resource.entity(), *version));
         }
-        let mut cases: Vec<&CaseId> = bookings.iter().map(|b| &b.booking.case).collect();
-        cases.sort();
-        cases.dedup();
-        for case in cases {
-            let entry = self
-                .cases
-                .get_mut(case)
-                .expect("checked above: the case exists");
-            if entry.value.status == CaseStatus::Submitted {
-                entry.value.status = CaseStatus::Planned;
-            }
-            entry.version += 1;
-            changed.push((EntityRef::Case(case.clone()), entry.version));
-        }
-        Ok(changed)
+        changed
     }
 }
 

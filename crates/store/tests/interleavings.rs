@@ -1,5 +1,5 @@
 //! Random interleavings of dispatchers' plans (computed against states of
-//! different ages), releases and exits: whatever the order, the applied state
+//! different ages), releases, exits and escort delays: whatever the order, the applied state
 //! never double-books a room, an officer or an escort team, never puts
 //! juveniles with adults or co-suspects together, and never leaves a station
 //! below its minimum on duty.
@@ -98,6 +98,8 @@ enum Op {
     Release { case: usize, at: i64 },
     /// A case exits at a minute.
     Exit { case: usize, at: i64 },
+    /// A case's escort reports a delay at a minute.
+    Delay { case: usize, at: i64, minutes: u32 },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -110,6 +112,8 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(bookings, lag, versions)| Op::Commit { bookings, lag, versions }),
         1 => (0..4usize, 0..300i64).prop_map(|(case, at)| Op::Release { case, at }),
         1 => (0..4usize, 0..300i64).prop_map(|(case, at)| Op::Exit { case, at }),
+        2 => (0..4usize, 0..300i64, 1..120u32)
+            .prop_map(|(case, at, minutes)| Op::Delay { case, at, minutes }),
     ]
 }
 
@@ -257,6 +261,16 @@ proptest! {
                     n,
                     *at,
                     Command::ExitCase { case: CaseId::new(CASES[*case].0).unwrap() },
+                ),
+                Op::Delay { case, at, minutes } => request(
+                    n,
+                    *at,
+                    Command::ReportDelay {
+                        case: CaseId::new(CASES[*case].0).unwrap(),
+                        team: None,
+                        minutes: *minutes,
+                        reason: "traffic".into(),
+                    },
                 ),
             };
             let before = s.clone();

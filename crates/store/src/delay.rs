@@ -1,0 +1,379 @@
+//! Escort delays: what a late team does to the accepted plans.
+//!
+//! A delay is a fact, so [`Command::ReportDelay`](crate::Command::ReportDelay)
+//! is always recorded on its case once it is valid. What it does to the
+//! plans is decided here, deterministically, on a trial copy of the state:
+//!
+//! 1. Every booking of the case that has not ended slips by the delay: one
+//!    under way ends later, one ahead starts and ends later.
+//! 2. If the slipped bookings pass every check a commit passes (capacity
+//!    and the legal rules), they replace the old ones: the plan holds, later.
+//! 3. If not, a case that collides with the slip and has not started (an
+//!    accepted plan, nothing under way, no booking begun) has its plan
+//!    dropped and waits to be re-planned, one case at a time, the
+//!    latest-starting first, until the slip fits.
+//! 4. If the slip still collides with cases under way, nothing moves. A
+//!    case that has not started itself then has its own plan dropped (a
+//!    late team stays booked for the delay) and is re-planned; a case under
+//!    way keeps its bookings and is marked with a broken plan for a
+//!    dispatcher to decide.
+//!
+//! Every other accepted plan stays as it is. A case whose plan was dropped
+//! is `submitted` again, with [`PlanBroken`] saying why, so the engine
+//! proposes a new plan for it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+
+use casehub_model::{CaseId, Post, TeamId};
+
+use crate::state::{
+    Booking, CaseStatus, Conflict, Delay, DelayOutcome, EntityRef, MAX_DELAY_MIN, PlanBroken,
+    PlannedBooking, ResourceRef, Response, SchedulingState, invalid, rules, unknown,
+};
+
+type Outcome = Result<Vec<(EntityRef, u64)>, Response>;
+
+impl SchedulingState {
+    /// Every booking of `case`, with its resource, in resource order.
+    pub fn case_bookings(&self, case: &CaseId) -> Vec<PlannedBooking> {
+        let rooms = self
+            .rooms
+            .iter()
+            .map(|(id, e)| (ResourceRef::Room(id.clone()), &e.bookings));
+        let officers = self
+            .officers
+            .iter()
+            .map(|(id, e)| (ResourceRef::Officer(id.clone()), &e.bookings));
+        let teams = self
+            .teams
+            .iter()
+            .map(|(id, e)| (ResourceRef::Team(id.clone()), &e.bookings));
+        rooms
+            .chain(officers)
+            .chain(teams)
+            .flat_map(|(resource, list)| {
+                list.iter()
+                    .filter(|b| &b.case == case)
+                    .map(move |b| PlannedBooking {
+                        resource: resource.clone(),
+                        booking: b.clone(),
+                    })
+            })
+            .collect()
+    }
+
+    /// Whether `case` has an accepted plan of which nothing has begun: no
+    /// step started and every booking ahead of `now`.
+    fn not_started(&self, case: &CaseId, now: DateTime<Utc>) -> bool {
+        self.cases.get(case).is_some_and(|e| {
+            e.value.status == CaseStatus::Planned
+                && e.value
+                    .progress
+                    .values()
+                    .all(|p| p.current.is_none() && p.completed.is_empty())
+        }) && self
+            .case_bookings(case)
+            .iter()
+            .all(|pb| pb.booking.start > now)
+    }
+
+    /// Drop the bookings of `case` that `drop` selects, bumping the version
+    /// of every resource that changed.
+    fn drop_bookings(&mut self, case: &CaseId, drop: impl Fn(&Booking) -> bool) {
+        let mut lists: Vec<(&mut u64, &mut Vec<Booking>)> = Vec::new();
+        lists.extend(
+            self.rooms
+                .values_mut()
+                .map(|e| (&mut e.version, &mut e.bookings)),
+        );
+        lists.extend(
+            self.officers
+                .values_mut()
+                .map(|e| (&mut e.version, &mut e.bookings)),
+        );
+        lists.extend(
+            self.teams
+                .values_mut()
+                .map(|e| (&mut e.version, &mut e.bookings)),
+        );
+        for (version, list) in lists {
+            let before = list.len();
+            list.retain(|b| !(&b.case == case && drop(b)));
+            if list.len() != before {
+                *version += 1;
+            }
+        }
+    }
+
+    /// Drop every booking of `case` and return it to re-planning.
+    fn unplan(&mut self, case: &CaseId, at: DateTime<Utc>, reason: String) {
+        self.drop_bookings(case, |_| true);
+        if let Some(e) = self.cases.get_mut(case) {
+            e.value.status = CaseStatus::Submitted;
+            e.value.plan_broken = Some(PlanBroken { at, reason });
+            e.version += 1;
+        }
+    }
+
+    /// The version of every room, officer, team and case.
+    fn all_versions(&self) -> BTreeMap<EntityRef, u64> {
+        let rooms = self
+            .rooms
+            .iter()
+            .map(|(id, e)| (EntityRef::Room(id.clone()), e.version));
+        let officers = self
+            .officers
+            .iter()
+            .map(|(id, e)| (EntityRef::Officer(id.clone()), e.version));
+        let teams = self
+            .teams
+            .iter()
+            .map(|(id, e)| (EntityRef::Team(id.clone()), e.version));
+        let cases = self
+            .cases
+            .iter()
+            .map(|(id, e)| (EntityRef::Case(id.clone()), e.version));
+        rooms.chain(officers).chain(teams).chain(cases).collect()
+    }
+
+    /// A case other than `case` that has not started and takes part in one
+    /// of `conflicts` of the slipped bookings: the latest-starting one of the
+    /// first conflict that has one.
+    fn culprit(
+        &self,
+        case: &CaseId,
+        slipped: &[PlannedBooking],
+        conflicts: &[Conflict],
+        now: DateTime<Utc>,
+    ) -> Option<CaseId> {
+        // The other cases' bookings on `resources` that overlap a slipped
+        // booking of the same resource, latest start first.
+        let overlapping = |resources: &[ResourceRef]| -> Option<CaseId> {
+            let mut found: Vec<(DateTime<Utc>, CaseId)> = Vec::new();
+            for r in resources {
+                let mine: Vec<&Booking> = slipped
+                    .iter()
+                    .filter(|pb| &pb.resource == r)
+                    .map(|pb| &pb.booking)
+                    .collect();
+                for b in self.bookings_of(r).unwrap_or(&[]) {
+                    if &b.case != case
+                        && mine.iter().any(|m| m.start < b.end && b.start < m.end)
+                        && self.not_started(&b.case, now)
+                    {
+                        found.push((b.start, b.case.clone()));
+                    }
+                }
+            }
+            found.sort();
+            found.pop().map(|(_, c)| c)
+        };
+        conflicts.iter().find_map(|c| match c {
+            Conflict::Overlap { resource, .. } => overlapping(std::slice::from_ref(resource)),
+            Conflict::Rule {
+                entity: EntityRef::Room(room),
+                ..
+            } => overlapping(&[ResourceRef::Room(room.clone())]),
+            Conflict::Rule {
+                rule,
+                entity: EntityRef::Station(station),
+                ..
+            } if rule == rules::STATION_MIN_ON_DUTY => {
+                let posted: Vec<ResourceRef> = self
+                    .officers
+                    .iter()
+                    .filter(|(_, e)| e.value.post == Post::Station(station.clone()))
+                    .map(|(id, _)| ResourceRef::Officer(id.clone()))
+                    .collect();
+                // Any officer of the station away at the same time counts.
+                let window = slipped.iter().filter(|pb| posted.contains(&pb.resource));
+                let (from, to) = window.fold((None, None), |(a, b), pb| {
+                    (
+                        Some(
+                            a.map_or(pb.booking.start, |a: DateTime<Utc>| a.min(pb.booking.start)),
+                        ),
+                        Some(b.map_or(pb.booking.end, |b: DateTime<Utc>| b.max(pb.booking.end))),
+                    )
+                });
+                let (Some(from), Some(to)) = (from, to) else {
+                    return None;
+                };
+                let mut found: Vec<(DateTime<Utc>, CaseId)> = Vec::new();
+                for r in &posted {
+                    for b in self.bookings_of(r).unwrap_or(&[]) {
+                        if &b.case != case
+                            && b.start < to
+                            && from < b.end
+                            && self.not_started(&b.case, now)
+                        {
+                            found.push((b.start, b.case.clone()));
+                        }
+                    }
+                }
+                found.sort();
+                found.pop().map(|(_, c)| c)
+            }
+            _ => None,
+        })
+    }
+
+    /// Apply [`Command::ReportDelay`](crate::Command::ReportDelay); see the
+    /// module documentation.
+    pub(crate) fn report_delay(
+        &mut self,
+        case: &CaseId,
+        team: Option<&TeamId>,
+        minutes: u32,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Outcome {
+        let entry = self.open_case_mut(case)?;
+        if entry.value.status == CaseStatus::Submitted {
+            return Err(invalid(
+                "case",
+                format!("case {case} has no accepted plan to delay"),
+            ));
+        }
+        if minutes == 0 || minutes > MAX_DELAY_MIN {
+            return Err(invalid(
+                "minutes",
+                format!("{minutes} is not between 1 and {MAX_DELAY_MIN}"),
+            ));
+        }
+        if let Some(t) = team {
+            let Some(e) = self.teams.get(t) else {
+                return Err(unknown(EntityRef::Team(t.clone())));
+            };
+            if !e.bookings.iter().any(|b| &b.case == case && b.end > now) {
+                return Err(invalid(
+                    "team",
+                    format!("escort team {t} has no booking of case {case} that has not ended"),
+                ));
+            }
+        }
+        let ahead: Vec<PlannedBooking> = self
+            .case_bookings(case)
+            .into_iter()
+            .filter(|pb| pb.booking.end > now)
+            .collect();
+        if ahead.is_empty() {
+            return Err(invalid(
+                "case",
+                format!("no booking of case {case} lies ahead to delay"),
+            ));
+        }
+
+        let before = self.all_versions();
+        let d = Duration::minutes(i64::from(minutes));
+        let late = if reason.is_empty() {
+            format!("{minutes} min late")
+        } else {
+            format!("{minutes} min late ({reason})")
+        };
+        let slipped: Vec<PlannedBooking> = ahead
+            .iter()
+            .map(|pb| {
+                let mut b = pb.clone();
+                if b.booking.start > now {
+                    b.booking.start += d;
+                }
+                b.booking.end += d;
+                b
+            })
+            .collect();
+
+        let mut trial = self.clone();
+        trial.drop_bookings(case, |b| b.end > now);
+        let mut replanned = Vec::new();
+        let fits = loop {
+            let conflicts = match trial.check_plan(&slipped) {
+                Ok(()) => break Ok(()),
+                Err(Response::Rejected { conflicts, .. }) => conflicts,
+                Err(Response::Applied { .. }) => Vec::new(),
+            };
+            match trial.culprit(case, &slipped, &conflicts, now) {
+                Some(other) => {
+                    trial.unplan(
+                        &other,
+                        now,
+                        format!(
+                            "the escort of case {case} is {late}, and its delayed plan collides with this one"
+                        ),
+                    );
+                    replanned.push(other);
+                }
+                None => break Err(conflicts),
+            }
+        };
+
+        let outcome = match fits {
+            Ok(()) => {
+                trial.book(&slipped);
+                *self = trial;
+                DelayOutcome::Slipped { replanned }
+            }
+            Err(_) if self.not_started(case, now) => {
+                let mut replanned = self.clone();
+                replanned.unplan(
+                    case,
+                    now,
+                    format!("its escort is {late} and the delayed plan does not fit"),
+                );
+                // A late team stays booked for the delay from its planned
+                // departure, or for its old booking where that does not fit.
+                let holds: Vec<PlannedBooking> = ahead
+                    .iter()
+                    .filter(|pb| matches!(pb.resource, ResourceRef::Team(_)))
+                    .map(|pb| {
+                        let mut hold = pb.clone();
+                        hold.booking.end = hold.booking.start + d;
+                        hold.booking.person = None;
+                        hold.booking.step = None;
+                        if replanned.check_plan(std::slice::from_ref(&hold)).is_ok() {
+                            hold
+                        } else {
+                            pb.clone()
+                        }
+                    })
+                    .collect();
+                if !holds.is_empty() {
+                    replanned.book(&holds);
+                }
+                *self = replanned;
+                DelayOutcome::Replanned
+            }
+            Err(conflicts) => {
+                let conflicts: Vec<String> = conflicts.iter().map(|c| c.to_string()).collect();
+                if let Some(e) = self.cases.get_mut(case) {
+                    e.value.plan_broken = Some(PlanBroken {
+                        at: now,
+                        reason: format!(
+                            "its escort is {late}, and the delayed plan collides with cases under way: {}",
+                            conflicts.join("; ")
+                        ),
+                    });
+                }
+                DelayOutcome::Broken { conflicts }
+            }
+        };
+        let entry = self
+            .cases
+            .get_mut(case)
+            .expect("checked above: the case exists");
+        entry.value.delays.push(Delay {
+            reported_at: now,
+            team: team.cloned(),
+            minutes,
+            reason: reason.to_string(),
+            outcome,
+        });
+        entry.version += 1;
+        let after = self.all_versions();
+        Ok(after
+            .into_iter()
+            .filter(|(e, v)| before.get(e) != Some(v))
+            .collect())
+    }
+}
