@@ -148,6 +148,26 @@ pub struct AcceptArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct DelayArgs {
+    #[command(flatten)]
+    conn: Conn,
+    #[command(flatten)]
+    author: Author,
+    /// The case whose escort is late (it must have an accepted plan).
+    #[arg(long)]
+    case: String,
+    /// The escort team that is late (default: the case's escort as a whole).
+    #[arg(long, default_value = "")]
+    team: String,
+    /// How many minutes late, 1 to 720.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=720))]
+    minutes: u32,
+    /// Why, for the audit trail and the alert.
+    #[arg(long, default_value = "")]
+    reason: String,
+}
+
+#[derive(Args, Debug)]
 pub struct AlertsArgs {
     #[command(flatten)]
     conn: Conn,
@@ -496,6 +516,54 @@ pub fn run_accept(a: AcceptArgs) -> Result<ExitCode> {
                 ""
             }
         );
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub fn run_delay(a: DelayArgs) -> Result<ExitCode> {
+    runtime()?.block_on(async {
+        let mut c = DispatchServiceClient::new(channel(&a.conn).await?);
+        let r = c
+            .report_delay(pb::ReportDelayRequest {
+                meta: a.author.meta(),
+                case_id: a.case.clone(),
+                team_id: a.team.clone(),
+                minutes: a.minutes,
+                reason: a.reason.clone(),
+            })
+            .await
+            .map_err(status)?
+            .into_inner();
+        let ack = r.ack.unwrap_or_default();
+        println!(
+            "delay recorded at log index {}{}",
+            ack.log_index,
+            if ack.duplicate {
+                " (a retry: recorded before)"
+            } else {
+                ""
+            }
+        );
+        match r.outcome.as_str() {
+            "slipped" => println!("case {}: the rest of its plan slipped by {} min", a.case, a.minutes),
+            "replanned" => println!(
+                "case {}: the delayed plan does not fit; it waits to be re-planned",
+                a.case
+            ),
+            "broken" => {
+                println!(
+                    "case {}: the delayed plan collides with cases under way; nothing moved, the plan is marked broken",
+                    a.case
+                );
+                for conflict in &r.conflicts {
+                    println!("  conflict: {conflict}");
+                }
+            }
+            other => println!("case {}: {other}", a.case),
+        }
+        for case in r.replanned_case_ids.iter().filter(|c| **c != a.case) {
+            println!("case {case}: its plan collided with the delay; it waits to be re-planned");
+        }
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -174,6 +174,7 @@ async fn replay(
     let now = Utc::now();
     let cases = casehub_planning::generate::pending_cases(region, now, a.cases, 90, 0, a.seed);
     let mut request = stamp + 1000;
+    let mut first_accepted: Option<(String, String)> = None;
     for (i, pc) in cases.into_iter().enumerate() {
         let c = pc.case;
         let id = format!("DEMO-{stamp}-{}", i + 1);
@@ -219,11 +220,49 @@ async fn replay(
                 })
                 .await
             {
-                Ok(ack) => println!("  accepted at log index {}", ack.into_inner().log_index),
+                Ok(ack) => {
+                    println!("  accepted at log index {}", ack.into_inner().log_index);
+                    first_accepted.get_or_insert((id.clone(), addr.clone()));
+                }
                 Err(e) => println!("  not accepted ({:?}): {}", e.code(), e.message()),
             }
         }
         tokio::time::sleep(Duration::from_millis(a.interval_ms)).await;
+    }
+    // The first case's escort runs late: its plan slips, and plans it
+    // breaks are returned to re-planning.
+    if let Some((id, addr)) = first_accepted {
+        request += 1;
+        let mut dispatch = DispatchServiceClient::new(connect(&addr).await?);
+        println!("\nthe escort of {id} reports 30 min of delay (traffic)");
+        match dispatch
+            .report_delay(pb::ReportDelayRequest {
+                meta: meta(request),
+                case_id: id.clone(),
+                team_id: String::new(),
+                minutes: 30,
+                reason: "traffic".into(),
+            })
+            .await
+        {
+            Ok(r) => {
+                let r = r.into_inner();
+                println!(
+                    "  delay: {} at log index {}; re-planning: {}",
+                    r.outcome,
+                    r.ack.unwrap_or_default().log_index,
+                    if r.replanned_case_ids.is_empty() {
+                        "none".to_string()
+                    } else {
+                        r.replanned_case_ids.join(", ")
+                    }
+                );
+                for c in &r.conflicts {
+                    println!("  conflict: {c}");
+                }
+            }
+            Err(e) => println!("  delay not recorded ({:?}): {}", e.code(), e.message()),
+        }
     }
     Ok(())
 }

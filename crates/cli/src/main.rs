@@ -48,6 +48,9 @@ enum Command {
     Submit(client_cmd::SubmitArgs),
     /// Accept (commit) a proposed plan, as proposed or edited.
     Accept(client_cmd::AcceptArgs),
+    /// Report an escort running late: the plan slips, and the plans it
+    /// breaks are returned to re-planning.
+    Delay(client_cmd::DelayArgs),
     /// The alerts standing now, or (--follow) as they arise.
     Alerts(client_cmd::AlertsArgs),
     /// The audit trail, or (--follow) each entry as it is applied.
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         Command::Availability(args) => client_cmd::run_availability(args),
         Command::Submit(args) => client_cmd::run_submit(args),
         Command::Accept(args) => client_cmd::run_accept(args),
+        Command::Delay(args) => client_cmd::run_delay(args),
         Command::Alerts(args) => client_cmd::run_alerts(args),
         Command::Audit(args) => client_cmd::run_audit(args),
         Command::Demo(args) => demo_cmd::run(args),

@@ -1,5 +1,5 @@
 //! The client subcommands against three `casehub node` processes: cluster
-//! status and load-region, availability, submit and accept, alerts, audit.
+//! status and load-region, availability, submit and accept, delay, alerts, audit.
 
 mod support;
 
@@ -124,8 +124,35 @@ fn the_client_commands_drive_a_running_cluster() {
     ]);
     assert!(again.contains("a retry"), "{again}");
 
+    // The escort runs late; nothing else is booked, so the plan slips.
+    let delayed = casehub(&[
+        "delay",
+        "--addr",
+        &a2,
+        "--request-id",
+        "3",
+        "--case",
+        "C-CLI-1",
+        "--minutes",
+        "20",
+        "--reason",
+        "traffic",
+    ]);
+    assert!(
+        delayed.starts_with("delay recorded at log index"),
+        "{delayed}"
+    );
+    assert!(
+        delayed.contains("case C-CLI-1: the rest of its plan slipped by 20 min"),
+        "{delayed}"
+    );
+
     let audit = casehub(&["audit", "--addr", &a1, "--from", "1"]);
     assert!(audit.contains("submit case C-CLI-1"), "{audit}");
+    assert!(
+        audit.contains("escort of case C-CLI-1 20 min late: traffic"),
+        "{audit}"
+    );
     let alerts = casehub(&["alerts", "--addr", &a1]);
     assert!(!alerts.is_empty());
 
@@ -136,6 +163,20 @@ fn the_client_commands_drive_a_running_cluster() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--hours 0"));
+    let out = Command::new(env!("CARGO_BIN_EXE_casehub"))
+        .args([
+            "delay",
+            "--addr",
+            &a1,
+            "--case",
+            "C-CLI-1",
+            "--minutes",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--minutes"));
     for id in 1..=3 {
         assert!(nodes.terminate(id).success());
     }

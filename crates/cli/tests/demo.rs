@@ -62,6 +62,11 @@ fn the_demo_dispatches_cases_on_a_local_cluster_and_a_rerun_reuses_its_data() {
     let blocked = first.matches("  BLOCKED").count();
     assert_eq!(planned + blocked, 2, "{first}");
     assert_eq!(accepted, planned, "{first}");
+    // The first accepted case's escort reports a delay, and its outcome is shown.
+    if accepted > 0 {
+        assert!(first.contains("  delay: "), "{first}");
+        assert!(!first.contains("delay not recorded"), "{first}");
+    }
     let last_index = |s: &str| -> u64 {
         s.lines()
             .filter_map(|l| l.trim().strip_prefix("accepted at log index "))

@@ -78,6 +78,7 @@ fn request(client: usize, n: u64) -> Request {
         site: None,
         time: Utc.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap(),
         command: StoreCommand::UpsertStation(station),
+        trace: None,
     }
 }
 

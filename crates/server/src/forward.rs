@@ -26,6 +26,11 @@
 //! entry ([`Proposal::Batch`]). One fsync and one replication round then
 //! commit the whole group; each request still gets its own response, and
 //! none is acknowledged before the entry holding it is committed.
+//!
+//! Traces follow the request (see [`crate::telemetry`]): a call forwarded to
+//! the leader carries the current span's W3C `traceparent` in its metadata,
+//! and the proposer writes the proposing span's into each request it
+//! groups, for every node's apply to join.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -169,7 +174,13 @@ impl Proposer {
 
     /// Propose `request` and wait until it is committed and applied on this
     /// node (or refused, e.g. with `ForwardToLeader`).
-    pub(crate) async fn write(&self, request: Request) -> Result<Proposed, ProposeError> {
+    ///
+    /// The request's [`Request::trace`] becomes the current span's (the
+    /// caller's, e.g. `raft.client_write` of a forwarded write), so that its
+    /// apply on every node joins this trace; whatever the client put there
+    /// is replaced (with nothing when spans are not exported).
+    pub(crate) async fn write(&self, mut request: Request) -> Result<Proposed, ProposeError> {
+        request.trace = crate::telemetry::current_traceparent();
         let (tx, rx) = oneshot::channel();
         let stopped = || RaftError::Fatal(openraft::error::Fatal::Stopped);
         self.tx.send((request, tx)).map_err(|_| stopped())?;
@@ -374,6 +385,8 @@ impl Core {
             .max_encoding_message_size(MAX_MESSAGE_SIZE);
         let mut call = tonic::Request::new(ClientWriteRequest { request: payload });
         call.set_timeout(left);
+        // The leader's spans of the write are children of this node's.
+        crate::telemetry::inject_context(call.metadata_mut());
         match client.client_write(call).await {
             Ok(reply) => {
                 let reply = reply.into_inner();
@@ -496,6 +509,7 @@ impl Core {
         let mut client = StoreServiceClient::new(self.channel(&addr)?);
         let mut call = tonic::Request::new(ReadIndexRequest {});
         call.set_timeout(left);
+        crate::telemetry::inject_context(call.metadata_mut());
         match client.read_index(call).await {
             Ok(reply) => Ok(Attempt::Done(reply.into_inner().read_index)),
             Err(status) => self.after_status(leader, &addr, status),
@@ -528,6 +542,7 @@ mod tests {
             site: None,
             time: Utc.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap(),
             command: Command::UpsertStation(station),
+            trace: None,
         }
     }
 

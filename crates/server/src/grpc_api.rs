@@ -30,7 +30,7 @@ use casehub_store::alerts::{Alert as StoreAlert, alerts};
 use casehub_store::availability::{
     QueryError, availability, check_site, check_window, earliest_slot,
 };
-use casehub_store::state::CaseStatus;
+use casehub_store::state::{CaseStatus, DelayOutcome, MAX_DELAY_MIN};
 use casehub_store::{AuditEntry as StoreAudit, Command, Conflict, EntityRef, Request, Response};
 use casehub_travel::TravelTable;
 
@@ -322,6 +322,8 @@ impl Api {
             site,
             time: Utc::now(),
             command,
+            // Stamped by the leader's proposer (`forward::Proposer`).
+            trace: None,
         };
         let written = self
             .core
@@ -450,7 +452,7 @@ impl Api {
             .copied()
             .max()
             .unwrap_or(0);
-        let warnings = plan
+        let mut warnings: Vec<String> = plan
             .cases
             .iter()
             .filter(|cp| cp.slack_min < i64::from(lead))
@@ -461,6 +463,14 @@ impl Api {
                 )
             })
             .collect();
+        // Cases proposed again because a late event broke their plan.
+        warnings.extend(plan.cases.iter().filter(|cp| !cp.pinned).filter_map(|cp| {
+            let broken = state.cases.get(&cp.case)?.value.plan_broken.as_ref()?;
+            Some(format!(
+                "case {}: a new plan, because {}",
+                cp.case, broken.reason
+            ))
+        }));
         Ok(proto::ProposePlanReply {
             applied_index: read.applied_index().unwrap_or(0),
             plan_json: serde_json::to_string_pretty(&plan)
@@ -937,6 +947,71 @@ impl DispatchService for Api {
             }
         });
         Ok(GrpcResponse::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    #[tracing::instrument(name = "casehub.v1.DispatchService/ReportDelay", skip_all)]
+    async fn report_delay(
+        &self,
+        request: GrpcRequest<proto::ReportDelayRequest>,
+    ) -> Result<GrpcResponse<proto::ReportDelayReply>, Status> {
+        let r = request.into_inner();
+        let case = id("case_id", &r.case_id, CaseId::new)?;
+        let team = optional_id("team_id", &r.team_id, TeamId::new)?;
+        if r.minutes == 0 || r.minutes > MAX_DELAY_MIN {
+            return Err(invalid(
+                "minutes",
+                r.minutes,
+                format!("must be between 1 and {MAX_DELAY_MIN}"),
+            ));
+        }
+        meta(r.meta.as_ref())?;
+        self.known("case_id", EntityRef::Case(case.clone())).await?;
+        if let Some(t) = &team {
+            self.known("team_id", EntityRef::Team(t.clone())).await?;
+        }
+        let ack = self
+            .write(
+                "ReportDelay",
+                r.meta.as_ref(),
+                0,
+                Command::ReportDelay {
+                    case: case.clone(),
+                    team,
+                    minutes: r.minutes,
+                    reason: r.reason.trim().to_string(),
+                },
+            )
+            .await?;
+        // What it did, as the state machine recorded it at that index.
+        let view = self.core.view.current();
+        let delay = view.state.cases.get(&case).and_then(|c| {
+            c.value
+                .delays
+                .iter()
+                .rev()
+                .find(|d| d.index == ack.log_index)
+        });
+        let (outcome, replanned, conflicts) = match delay.map(|d| &d.outcome) {
+            Some(DelayOutcome::Slipped { replanned }) => (
+                "slipped",
+                replanned.iter().map(|c| c.to_string()).collect(),
+                Vec::new(),
+            ),
+            Some(DelayOutcome::Replanned) => ("replanned", vec![case.to_string()], Vec::new()),
+            Some(DelayOutcome::Broken { conflicts }) => ("broken", Vec::new(), conflicts.clone()),
+            None => {
+                return Err(Status::internal(format!(
+                    "the delay applied at log index {} is not recorded on case {case}",
+                    ack.log_index
+                )));
+            }
+        };
+        Ok(GrpcResponse::new(proto::ReportDelayReply {
+            ack: Some(ack),
+            outcome: outcome.into(),
+            replanned_case_ids: replanned,
+            conflicts,
+        }))
     }
 
     #[tracing::instrument(name = "casehub.v1.DispatchService/ExitCase", skip_all)]

@@ -197,6 +197,8 @@ impl Node {
         let (log, sm) = casehub_store::rocks::open(&path)
             .await
             .map_err(store_error)?;
+        // Each node's apply of a request joins the trace that proposed it.
+        let sm = sm.with_trace_hook(crate::telemetry::join_trace);
         let (sm, view) = ObservedStateMachine::new(sm).await.map_err(store_error)?;
         let config = config
             .validate()
@@ -230,6 +232,7 @@ impl Node {
         }
         let server = tokio::spawn(
             tonic::transport::Server::builder()
+                .layer(crate::telemetry::TraceContextLayer)
                 .add_routes(routes)
                 .serve_with_incoming_shutdown(incoming, async {
                     let _ = stopped.await;

@@ -10,22 +10,45 @@
 //!
 //! Which events and spans are kept is an [`EnvFilter`]: the explicit
 //! [`TelemetryOptions::filter`] if any, else `RUST_LOG`, else `info`. At
-//! `info` a client write is traced as
+//! `info` a write made through a follower is one trace across the nodes:
 //!
 //! ```text
-//! casehub.v1.RaftService/ClientWrite      (the gRPC request, on the leader)
-//! └── raft.client_write                   (proposed, replicated, committed, applied)
-//! casehub.v1.DispatchService/SubmitCase   (each call of the API, on the node called)
-//! └── plan                                (the engine, for ProposePlan and SubmitCase)
-//! raft.apply                              (each applied batch, on every node)
-//! └── state.apply                         (one client request, with its log index)
+//! casehub.v1.DispatchService/SubmitCase     (the API call, on the follower called)
+//! ├── plan                                  (the engine, for ProposePlan and SubmitCase)
+//! └── casehub.v1.RaftService/ClientWrite    (the forwarded write, on the leader)
+//!     └── raft.client_write                 (proposed, replicated, committed, applied)
+//!         ├── state.apply                   (the request applied, on the leader, with its log index)
+//!         ├── state.apply                   (... on a follower)
+//!         └── state.apply                   (... on the other follower)
+//! raft.apply                                (each applied batch, on every node: a trace of its own,
+//!                                            linked from each of its requests' state.apply)
 //! ```
 //!
-//! and `casehub_server=debug` adds the Raft transport's `AppendEntries` and
-//! `Vote` calls (every heartbeat: too many for `info`). Spans are not yet
-//! propagated between nodes: a write forwarded by a follower, and its apply
-//! on each node, are traces of their own, tied by the client and request
-//! ids they record.
+//! (`StoreService/Write` in place of the API call for the store's clients;
+//! on the leader the API call's span is directly the proposer.) With
+//! `casehub_server=debug`, the Raft transport's `AppendEntries` and `Vote`
+//! calls are traced too (every heartbeat: too many for `info`).
+//!
+//! # Trace context across nodes
+//!
+//! Propagation is W3C Trace Context (`traceparent`, `tracestate`), whatever
+//! `opentelemetry::global`'s propagator is:
+//!
+//! * **gRPC metadata.** A node that forwards a call to the leader (a write's
+//!   `ClientWrite`, a linearizable read's `ReadIndex`) sends its current
+//!   span's context ([`inject_context`]). Every node's server runs
+//!   [`TraceContextLayer`], which serves each call with the caller's context
+//!   (if valid) as the current OpenTelemetry context, so the handler's span
+//!   is its child. Outside clients that send `traceparent` join their
+//!   trace the same way. A missing or malformed `traceparent` is ignored.
+//! * **The log entry.** The leader's proposer writes the proposing span's
+//!   `traceparent` into each request ([`casehub_store::Request::trace`],
+//!   replacing whatever a client sent; nothing when spans are not exported),
+//!   so a batch's requests keep their own traces. The store knows `tracing`
+//!   only: it records the string as the `traceparent` field of the
+//!   request's `state.apply` span and calls the hook the node installs,
+//!   [`join_trace`], which makes that span a child of the proposing span and
+//!   links it to its `raft.apply` batch.
 //!
 //! [`init`] installs all of this as the process's global subscriber and
 //! returns a [`TelemetryGuard`] that flushes and stops the exporter when
@@ -41,11 +64,17 @@ use std::fmt;
 use std::io::IsTerminal;
 use std::str::FromStr;
 
-use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::context::{FutureExt as _, WithContext};
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator as _};
+use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
 use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use tonic::codegen::http;
+use tonic::metadata::{Ascii, MetadataKey, MetadataMap, MetadataValue};
 use tracing::Dispatch;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -367,6 +396,166 @@ pub fn init(opts: &TelemetryOptions) -> Result<TelemetryGuard, TelemetryError> {
     Ok(guard)
 }
 
+// ---------------------------------------------------------------------------
+// Trace context across nodes (W3C Trace Context)
+// ---------------------------------------------------------------------------
+
+/// The W3C Trace Context header naming the caller's span.
+pub const TRACEPARENT: &str = "traceparent";
+/// The W3C Trace Context header carrying vendor state along the trace.
+pub const TRACESTATE: &str = "tracestate";
+
+/// W3C Trace Context is the only propagation format: the node uses it
+/// directly, whatever `opentelemetry::global`'s propagator is.
+fn propagator() -> TraceContextPropagator {
+    TraceContextPropagator::new()
+}
+
+/// Writes the trace context into gRPC metadata; a key or value that is not
+/// valid ASCII metadata is left out.
+struct MetadataInjector<'a>(&'a mut MetadataMap);
+
+impl Injector for MetadataInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if value.is_empty() {
+            return;
+        }
+        if let (Ok(key), Ok(value)) = (
+            MetadataKey::<Ascii>::from_bytes(key.as_bytes()),
+            value.parse::<MetadataValue<Ascii>>(),
+        ) {
+            self.0.insert(key, value);
+        }
+    }
+}
+
+/// Reads the trace context from HTTP/2 headers (gRPC metadata); a value that
+/// is not visible ASCII is absent.
+struct HeaderExtractor<'a>(&'a http::HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
+
+/// A lone `traceparent`, as a log entry carries it.
+struct TraceparentExtractor<'a>(&'a str);
+
+impl Extractor for TraceparentExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        (key == TRACEPARENT).then_some(self.0)
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        vec![TRACEPARENT]
+    }
+}
+
+/// The remote span context `extractor` carries, if it is a valid one: a
+/// missing or malformed `traceparent` is `None`.
+fn remote_context(extractor: &dyn Extractor) -> Option<opentelemetry::Context> {
+    let cx = propagator().extract_with_context(&opentelemetry::Context::new(), extractor);
+    cx.span().span_context().is_valid().then_some(cx)
+}
+
+/// Add the current span's context to an outgoing call's metadata as
+/// `traceparent` (and `tracestate`), so that the called node's span is its
+/// child. Nothing is added when spans are not exported (no valid context).
+pub fn inject_context(metadata: &mut MetadataMap) {
+    let cx = tracing::Span::current().context();
+    propagator().inject_context(&cx, &mut MetadataInjector(metadata));
+}
+
+/// The caller's span context in an incoming request's headers, if they
+/// carry a valid `traceparent`; a malformed one is ignored.
+pub fn extract_context(headers: &http::HeaderMap) -> Option<opentelemetry::Context> {
+    remote_context(&HeaderExtractor(headers))
+}
+
+/// The current span as a W3C `traceparent`
+/// (`00-<trace id>-<span id>-<flags>`), if spans are exported; what the
+/// node's proposer writes into [`casehub_store::Request::trace`].
+pub fn current_traceparent() -> Option<String> {
+    let cx = tracing::Span::current().context();
+    let mut carrier = std::collections::HashMap::<String, String>::new();
+    propagator().inject_context(&cx, &mut carrier);
+    carrier.remove(TRACEPARENT)
+}
+
+/// The store's trace hook ([`casehub_store::rocks::TraceHook`]): make
+/// `span` (a request's `state.apply`, not yet entered) a child of the span
+/// that proposed the request, named by the `traceparent` its log entry
+/// carries, and link it to the current span (the node's `raft.apply`
+/// batch). A malformed `traceparent` is ignored.
+pub fn join_trace(span: &tracing::Span, traceparent: &str) {
+    let Some(cx) = remote_context(&TraceparentExtractor(traceparent)) else {
+        return;
+    };
+    let batch = tracing::Span::current()
+        .context()
+        .span()
+        .span_context()
+        .clone();
+    if span.set_parent(cx).is_ok() {
+        span.add_link(batch);
+    }
+}
+
+/// The node's gRPC server layer that joins callers' traces: every incoming
+/// call whose headers carry a valid W3C `traceparent` is served with that
+/// remote span as the current OpenTelemetry context, so the handler's span
+/// (each service's `#[tracing::instrument]`, a root span otherwise) is its
+/// child. Calls without one, or with a malformed one, start traces of their
+/// own.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TraceContextLayer;
+
+impl<S> tower_layer::Layer<S> for TraceContextLayer {
+    type Service = TraceContextService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        TraceContextService { inner }
+    }
+}
+
+/// See [`TraceContextLayer`].
+#[derive(Debug, Clone)]
+pub struct TraceContextService<S> {
+    inner: S,
+}
+
+impl<S, B> tonic::codegen::Service<http::Request<B>> for TraceContextService<S>
+where
+    S: tonic::codegen::Service<http::Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = WithContext<S::Future>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        // An empty context without a caller's: the request's spans are not
+        // children of whatever the connection's task had.
+        let cx = extract_context(request.headers()).unwrap_or_default();
+        let future = {
+            let _attached = cx.clone().attach();
+            self.inner.call(request)
+        };
+        future.with_context(cx)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::Write;
@@ -513,6 +702,106 @@ mod tests {
         o.otlp = OtlpExport::To("http://127.0.0.1:4317".into());
         let err = build(&o, Captured::default()).err().unwrap();
         assert!(matches!(err, TelemetryError::NoRuntime { .. }), "{err}");
+    }
+
+    /// A subscriber exporting nowhere, whose spans have OpenTelemetry ids.
+    fn traced() -> (Dispatch, SdkTracerProvider) {
+        let provider = SdkTracerProvider::builder().build();
+        let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("test"));
+        (Dispatch::new(Registry::default().with(layer)), provider)
+    }
+
+    const REMOTE: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    #[test]
+    fn the_trace_context_goes_through_metadata() {
+        // Without spans exported there is nothing to send.
+        let mut metadata = MetadataMap::new();
+        inject_context(&mut metadata);
+        assert!(metadata.is_empty());
+        assert_eq!(current_traceparent(), None);
+
+        let (dispatch, _provider) = traced();
+        tracing::dispatcher::with_default(&dispatch, || {
+            let span = tracing::info_span!("forward");
+            let _in = span.enter();
+            let traceparent = current_traceparent().expect("a traceparent");
+            let mut metadata = MetadataMap::new();
+            inject_context(&mut metadata);
+            assert_eq!(
+                metadata.get(TRACEPARENT).and_then(|v| v.to_str().ok()),
+                Some(traceparent.as_str())
+            );
+            let cx = extract_context(&metadata.into_headers()).expect("a remote context");
+            let remote = cx.span().span_context().clone();
+            assert!(remote.is_remote());
+            let local = span.context().span().span_context().clone();
+            assert_eq!(remote.trace_id(), local.trace_id());
+            assert_eq!(remote.span_id(), local.span_id());
+            assert_eq!(
+                traceparent,
+                format!("00-{}-{}-01", local.trace_id(), local.span_id())
+            );
+        });
+    }
+
+    #[test]
+    fn a_malformed_trace_context_is_ignored() {
+        for bad in [
+            &b""[..],
+            b"00-zz-not-a-trace",
+            b"00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            b"00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            b"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            b"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            b"\xff\xfe",
+        ] {
+            let mut headers = http::HeaderMap::new();
+            headers.insert(TRACEPARENT, http::HeaderValue::from_bytes(bad).unwrap());
+            headers.insert(TRACESTATE, http::HeaderValue::from_static("=,;=="));
+            assert!(extract_context(&headers).is_none(), "{bad:?}");
+        }
+        let mut headers = http::HeaderMap::new();
+        headers.insert(TRACEPARENT, http::HeaderValue::from_static(REMOTE));
+        headers.insert(TRACESTATE, http::HeaderValue::from_static("=,;=="));
+        assert!(extract_context(&headers).is_some());
+    }
+
+    /// The store's hook: a request's apply joins the trace its log entry
+    /// names, linked to the batch; a malformed traceparent leaves it in the
+    /// batch's trace.
+    #[test]
+    fn an_apply_joins_the_trace_of_its_proposal() {
+        let (dispatch, _provider) = traced();
+        tracing::dispatcher::with_default(&dispatch, || {
+            let batch = tracing::info_span!("raft.apply");
+            let _in = batch.enter();
+            let batch_trace = batch.context().span().span_context().trace_id();
+
+            let applied = tracing::info_span!("state.apply");
+            join_trace(&applied, REMOTE);
+            let cx = applied.context();
+            assert_eq!(
+                cx.span().span_context().trace_id().to_string(),
+                "4bf92f3577b34da6a3ce929d0e0e4736"
+            );
+
+            for bad in [
+                "",
+                "garbage",
+                "00-zz-zz-zz",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736",
+            ] {
+                let applied = tracing::info_span!("state.apply");
+                join_trace(&applied, bad);
+                assert_eq!(
+                    applied.context().span().span_context().trace_id(),
+                    batch_trace,
+                    "{bad:?}"
+                );
+            }
+        });
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -841,3 +841,157 @@ async fn an_override_is_checked_again_and_the_audit_streams() {
     }
     c.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_late_escort_returns_the_plans_it_breaks_to_replanning() {
+    let c = Cluster::start().await;
+    let mut admin = AdminServiceClient::new(c.channel(1).await);
+    admin
+        .load_region(pb::LoadRegionRequest {
+            meta: meta(1000),
+            file_name: "region-3-sites.toml".into(),
+            text: REGION.into(),
+        })
+        .await
+        .unwrap();
+    let mut dispatch = DispatchServiceClient::new(c.channel(2).await);
+    let proposal = dispatch
+        .submit_case(pb::SubmitCaseRequest {
+            meta: meta(1),
+            case: Some(a_case("C-1")),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    dispatch
+        .accept_plan(pb::AcceptPlanRequest {
+            meta: meta(2),
+            plan_json: proposal.plan_json.clone(),
+            versions: proposal.versions.clone(),
+            case_ids: vec![],
+        })
+        .await
+        .unwrap();
+    // C-2's accepted plan takes C-1's escort from the moment it is back.
+    dispatch
+        .submit_case(pb::SubmitCaseRequest {
+            meta: meta(3),
+            case: Some(a_case("C-2")),
+        })
+        .await
+        .unwrap();
+    let plan: serde_json::Value = serde_json::from_str(&proposal.plan_json).unwrap();
+    let escort = &plan["cases"][0]["escort"];
+    let resource = match escort["team"].as_str() {
+        Some(team) => serde_json::json!({ "team": team }),
+        None => serde_json::json!({ "officer": escort["officers"][0] }),
+    };
+    let back: chrono::DateTime<chrono::Utc> = escort["back"].as_str().unwrap().parse().unwrap();
+    let request: casehub_store::Request = serde_json::from_value(serde_json::json!({
+        "client_id": "test-setup",
+        "request_id": 1,
+        "actor": "test",
+        "time": chrono::Utc::now(),
+        "command": { "commit_plan": { "bookings": [{
+            "resource": resource,
+            "case": "C-2",
+            "start": back,
+            "end": back + chrono::Duration::minutes(30),
+        }]}},
+    }))
+    .unwrap();
+    let leader = c.leader().await;
+    let written = c.nodes[&leader]
+        .raft()
+        .client_write(casehub_store::Proposal::One(request))
+        .await
+        .unwrap();
+    assert!(written.data[0].is_applied(), "{:?}", written.data);
+
+    // Bad reports: the field named, nothing written.
+    let report = |request_id: u64, case: &str, minutes: u32| pb::ReportDelayRequest {
+        meta: meta(request_id),
+        case_id: case.into(),
+        team_id: String::new(),
+        minutes,
+        reason: "traffic".into(),
+    };
+    let before = audit_len(&c, leader).await;
+    let e = dispatch
+        .report_delay(report(10, "C-1", 0))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert!(e.message().starts_with("minutes"), "{}", e.message());
+    let e = dispatch
+        .report_delay(report(11, "C-9", 10))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound, "{e:?}");
+    assert!(e.message().starts_with("case_id"), "{}", e.message());
+    assert_eq!(audit_len(&c, leader).await, before);
+
+    // C-1's escort is 10 min late: its plan slips, C-2's goes back to planning.
+    let reply = dispatch
+        .report_delay(report(12, "C-1", 10))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.outcome, "slipped", "{reply:?}");
+    assert_eq!(reply.replanned_case_ids, vec!["C-2".to_string()]);
+    assert!(!reply.ack.unwrap().duplicate);
+    let again = dispatch
+        .report_delay(report(12, "C-1", 10))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(again.ack.unwrap().duplicate, "{again:?}");
+    assert_eq!(again.outcome, "slipped");
+
+    // C-2 waits now: it has no plan to delay, it is alerted, and the
+    // re-planning stream proposes for it with the reason.
+    let e = dispatch
+        .report_delay(report(13, "C-2", 10))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    let mut alerts = AlertServiceClient::new(c.channel(2).await);
+    let list = alerts
+        .list_alerts(pb::ListAlertsRequest {
+            site_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        list.alerts
+            .iter()
+            .any(|a| a.kind == "plan_broken" && a.case_id == "C-2"),
+        "{list:?}"
+    );
+    let mut proposals = dispatch
+        .watch_proposals(pb::WatchProposalsRequest {
+            method: "greedy".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let p = tokio::time::timeout(TIMEOUT, proposals.message())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(
+        p.summary.iter().any(|l| l.starts_with("C-2:")),
+        "{:?}",
+        p.summary
+    );
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.starts_with("case C-2: a new plan") && w.contains("C-1")),
+        "{:?}",
+        p.warnings
+    );
+    c.shutdown().await;
+}

@@ -41,6 +41,7 @@ impl World {
                 site: None,
                 time: now(),
                 command,
+                trace: None,
             },
         )
     }

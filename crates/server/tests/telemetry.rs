@@ -2,8 +2,12 @@
 //! export their spans over OTLP/gRPC to a receiver built on the published
 //! OpenTelemetry protocol types, with the site as the service name. A
 //! three-node cluster shows a client write from the gRPC call through the
-//! Raft commit to each node's apply; a node serving the dispatcher's API
-//! shows a submitted case planned within its request.
+//! Raft commit to each node's apply, in one trace: written through a
+//! follower by a client that sends its own `traceparent`, the client's
+//! span, the follower's handler, the leader's handler of the forwarded call,
+//! the Raft write and the apply on the three nodes share the client's trace
+//! id and nest in that order. A node serving the dispatcher's API shows a
+//! submitted case planned within its request.
 
 mod common;
 
@@ -207,8 +211,9 @@ async fn spans_from_grpc_requests_through_plan_and_raft_to_apply_are_exported() 
     // gRPC call.
     assert!(write.end_time_unix_nano <= parent.end_time_unix_nano);
 
-    // Every one of the three nodes applied the request at its log index,
-    // each inside an applied batch.
+    // Every one of the three nodes applied the request at its log index, in
+    // the trace of the Raft write that proposed it (the log entry carries
+    // its traceparent), linked to the applied batch.
     let applied: Vec<&Span> = spans
         .iter()
         .map(|s| &s.span)
@@ -217,34 +222,50 @@ async fn spans_from_grpc_requests_through_plan_and_raft_to_apply_are_exported() 
     assert_eq!(applied.len(), 3, "{applied:?}");
     for s in applied {
         assert_eq!(attr_u64(s, "request_id"), Some(request.request_id));
-        let batch = by_id
-            .get(s.parent_span_id.as_slice())
-            .expect("state.apply has its parent among the exported spans");
-        assert_eq!(batch.name, "raft.apply");
+        assert_applied_in_trace_of(s, write, &by_id);
     }
 
-    // A write through a follower's StoreService is traced there, and
-    // applied on every node.
+    // A write through a follower's StoreService, from a client that sends
+    // its own W3C trace context, is one trace across the nodes: the
+    // client's span → the follower's Write → the leader's ClientWrite (the
+    // forwarded call) → the Raft write → the apply on every node.
     let leader = cluster.leader().await;
     let follower = *cluster.nodes.keys().find(|id| **id != leader).unwrap();
     let second = req(Command::UpsertStation(station("st1")));
     let mut store = StoreServiceClient::connect(format!("http://{}", cluster.addrs[&follower]))
         .await
         .unwrap();
-    let written = store
-        .write(WriteRequest {
-            request: serde_json::to_vec(&second).unwrap(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut call = tonic::Request::new(WriteRequest {
+        request: serde_json::to_vec(&second).unwrap(),
+    });
+    call.metadata_mut().insert(
+        "traceparent",
+        format!("00-{CLIENT_TRACE}-{CLIENT_SPAN}-01")
+            .parse()
+            .unwrap(),
+    );
+    let written = store.write(call).await.unwrap().into_inner();
+    assert!(written.forwarded, "{written:?}");
     cluster.applied_everywhere(written.log_index).await;
+
+    // A malformed trace context is ignored: the write goes through.
+    let third = req(Command::UpsertStation(station("st2")));
+    let mut call = tonic::Request::new(WriteRequest {
+        request: serde_json::to_vec(&third).unwrap(),
+    });
+    call.metadata_mut()
+        .insert("traceparent", "00-zz-not-a-trace".parse().unwrap());
+    call.metadata_mut()
+        .insert("tracestate", "=,=,;".parse().unwrap());
+    let written = store.write(call).await.unwrap().into_inner();
+    cluster.applied_everywhere(written.log_index).await;
+
     guard.force_flush().unwrap();
-    let spans = receiver.wait_for(&["casehub.v1.StoreService/Write"]).await;
+    receiver.wait_for(&["casehub.v1.StoreService/Write"]).await;
     let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let applied = receiver
-            .spans()
+    let spans = loop {
+        let spans = receiver.spans();
+        let applied = spans
             .iter()
             .filter(|s| {
                 s.span.name == "state.apply"
@@ -252,7 +273,7 @@ async fn spans_from_grpc_requests_through_plan_and_raft_to_apply_are_exported() 
             })
             .count();
         if applied == 3 {
-            break;
+            break spans;
         }
         assert!(
             Instant::now() < deadline,
@@ -260,8 +281,9 @@ async fn spans_from_grpc_requests_through_plan_and_raft_to_apply_are_exported() 
         );
         guard.force_flush().unwrap();
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    };
     assert!(spans.iter().all(|s| s.service.as_deref() == Some("main")));
+    forwarded_write_is_one_trace(&spans, second.request_id);
 
     for (_, node) in cluster.nodes {
         node.shutdown().await;
@@ -271,6 +293,99 @@ async fn spans_from_grpc_requests_through_plan_and_raft_to_apply_are_exported() 
     // request's trace, and its write is applied.
     dispatch_is_traced(&receiver, &guard).await;
     guard.shutdown().unwrap();
+}
+
+/// The trace and span ids of the outside client's span, as it sends them
+/// in `traceparent`.
+const CLIENT_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const CLIENT_SPAN: &str = "00f067aa0ba902b7";
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `applied` (a `state.apply` span) is a child of `write` (the
+/// `raft.client_write` that proposed the request), names it in its
+/// `traceparent` attribute, and is linked to its node's `raft.apply`.
+fn assert_applied_in_trace_of(applied: &Span, write: &Span, by_id: &BTreeMap<&[u8], &Span>) {
+    assert_eq!(applied.trace_id, write.trace_id, "{applied:?}");
+    assert_eq!(applied.parent_span_id, write.span_id, "{applied:?}");
+    assert_eq!(
+        attr(applied, "traceparent"),
+        Some(Value::StringValue(format!(
+            "00-{}-{}-01",
+            hex(&write.trace_id),
+            hex(&write.span_id)
+        ))),
+        "{applied:?}"
+    );
+    let batches: Vec<&str> = applied
+        .links
+        .iter()
+        .filter_map(|l| by_id.get(l.span_id.as_slice()))
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(batches, ["raft.apply"], "{applied:?}");
+}
+
+/// The spans of the write `request_id`, sent by an outside client (trace
+/// [`CLIENT_TRACE`]) to a follower, which forwarded it to the leader.
+fn forwarded_write_is_one_trace(spans: &[Received], request_id: u64) {
+    let trace = (0..CLIENT_TRACE.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&CLIENT_TRACE[i..i + 2], 16).unwrap())
+        .collect::<Vec<u8>>();
+    let by_id: BTreeMap<&[u8], &Span> = spans
+        .iter()
+        .map(|s| (s.span.span_id.as_slice(), &s.span))
+        .collect();
+    let in_trace: Vec<&Span> = spans
+        .iter()
+        .map(|s| &s.span)
+        .filter(|s| s.trace_id == trace)
+        .collect();
+    let names: Vec<&str> = in_trace.iter().map(|s| s.name.as_str()).collect();
+
+    // The follower's handler joined the client's trace.
+    let follower: Vec<&&Span> = in_trace
+        .iter()
+        .filter(|s| s.name == "casehub.v1.StoreService/Write")
+        .collect();
+    assert_eq!(follower.len(), 1, "spans of the client's trace: {names:?}");
+    let follower = follower[0];
+    assert_eq!(hex(&follower.parent_span_id), CLIENT_SPAN);
+
+    // The leader's handler of the forwarded call is the follower's child.
+    let leader: Vec<&&Span> = in_trace
+        .iter()
+        .filter(|s| s.name == "casehub.v1.RaftService/ClientWrite")
+        .collect();
+    assert!(!leader.is_empty(), "spans of the client's trace: {names:?}");
+    for s in &leader {
+        assert_eq!(s.parent_span_id, follower.span_id, "{s:?}");
+    }
+
+    // Applied on the three nodes, each in the same trace, under the Raft
+    // write (the one that committed it, if the leader changed meanwhile),
+    // itself under the leader's handler.
+    let applied: Vec<&&Span> = in_trace
+        .iter()
+        .filter(|s| s.name == "state.apply" && attr_u64(s, "request_id") == Some(request_id))
+        .collect();
+    assert_eq!(applied.len(), 3, "spans of the client's trace: {names:?}");
+    for s in applied {
+        let write = by_id
+            .get(s.parent_span_id.as_slice())
+            .unwrap_or_else(|| panic!("state.apply has no parent among {names:?}"));
+        assert_eq!(write.name, "raft.client_write");
+        assert_eq!(attr_u64(write, "request_id"), Some(request_id));
+        let handler = by_id
+            .get(write.parent_span_id.as_slice())
+            .expect("raft.client_write has its parent among the exported spans");
+        assert_eq!(handler.name, "casehub.v1.RaftService/ClientWrite");
+        assert_eq!(handler.parent_span_id, follower.span_id);
+        assert_applied_in_trace_of(s, write, &by_id);
+    }
 }
 
 const REGION: &str = include_str!("../../../simulations/sample-county/region-3-sites.toml");

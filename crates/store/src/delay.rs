@@ -223,6 +223,7 @@ impl SchedulingState {
     /// module documentation.
     pub(crate) fn report_delay(
         &mut self,
+        index: u64,
         case: &CaseId,
         team: Option<&TeamId>,
         minutes: u32,
@@ -363,6 +364,7 @@ impl SchedulingState {
             .get_mut(case)
             .expect("checked above: the case exists");
         entry.value.delays.push(Delay {
+            index,
             reported_at: now,
             team: team.cloned(),
             minutes,

@@ -332,6 +332,14 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 }
 
+/// Joins an applied request's span to the trace that proposed it. Called
+/// with the request's `state.apply` span, before it is entered (inside the
+/// batch's `raft.apply`), and the W3C `traceparent` its log entry carries
+/// ([`Request::trace`](crate::Request::trace)); it must ignore a malformed
+/// one. The store knows `tracing` only: the node installs a hook that knows
+/// OpenTelemetry ([`StateMachineStore::with_trace_hook`]).
+pub type TraceHook = fn(&tracing::Span, &str);
+
 /// The state machine: the [`SchedulingState`] in memory, written to disk
 /// with the last applied log id and membership after every batch applied.
 #[derive(Debug)]
@@ -342,6 +350,7 @@ pub struct StateMachineStore {
     state: SchedulingState,
     snapshot_seq: u64,
     snapshot_lock: Arc<Mutex<()>>,
+    trace_hook: Option<TraceHook>,
 }
 
 impl StateMachineStore {
@@ -362,7 +371,16 @@ impl StateMachineStore {
             state,
             snapshot_seq: 0,
             snapshot_lock: Arc::default(),
+            trace_hook: None,
         })
+    }
+
+    /// The same store, calling `hook` for every applied request whose log
+    /// entry names the trace that proposed it (see [`TraceHook`]). Without
+    /// one, the `state.apply` spans are children of their batch's only.
+    pub fn with_trace_hook(mut self, hook: TraceHook) -> Self {
+        self.trace_hook = Some(hook);
+        self
     }
 
     /// The scheduling state as applied so far.
@@ -496,6 +514,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         I::IntoIter: OptionalSend,
     {
         let mut out = Vec::new();
+        let trace_hook = self.trace_hook;
         for entry in entries {
             self.last_applied = Some(entry.log_id);
             let responses = match entry.payload {
@@ -504,13 +523,18 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                     .requests()
                     .iter()
                     .map(|request| {
-                        let _span = tracing::info_span!(
+                        // Each request of a batch has its own trace.
+                        let span = tracing::info_span!(
                             "state.apply",
                             index = entry.log_id.index,
                             client_id = %request.client_id,
-                            request_id = request.request_id
-                        )
-                        .entered();
+                            request_id = request.request_id,
+                            traceparent = request.trace.as_deref()
+                        );
+                        if let (Some(hook), Some(traceparent)) = (trace_hook, &request.trace) {
+                            hook(&span, traceparent);
+                        }
+                        let _span = span.entered();
                         self.state.apply(entry.log_id.index, request)
                     })
                     .collect(),
@@ -583,5 +607,84 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             meta,
             snapshot: Box::new(Cursor::new(data)),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use chrono::{TimeZone, Utc};
+    use openraft::testing::log_id;
+
+    use super::*;
+    use crate::{Command, Proposal, Request};
+
+    fn request(n: u64, trace: Option<&str>) -> Request {
+        let station = serde_json::from_value(serde_json::json!({
+            "id": format!("st-{n}"),
+            "location": {"lat": 30.1, "lon": 120.1},
+            "min_on_duty": 1
+        }))
+        .expect("a valid station");
+        Request {
+            client_id: "trace-test".into(),
+            request_id: n,
+            actor: "operator".into(),
+            site: None,
+            time: Utc.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap(),
+            command: Command::UpsertStation(station),
+            trace: trace.map(str::to_string),
+        }
+    }
+
+    const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    #[test]
+    fn log_entries_without_a_trace_decode_and_none_is_not_written() {
+        let untraced = serde_json::to_value(request(1, None)).unwrap();
+        assert!(untraced.get("trace").is_none(), "{untraced}");
+        let entry = serde_json::json!({
+            "log_id": log_id(1, 0, 7),
+            "payload": {"Normal": [untraced.clone(), untraced]},
+        });
+        let entry = LogStore::decode_entry(&index_key(7), entry.to_string().as_bytes()).unwrap();
+        let EntryPayload::Normal(proposal) = entry.payload else {
+            panic!("not a normal entry: {entry:?}");
+        };
+        assert_eq!(proposal.requests().len(), 2);
+        assert!(proposal.requests().iter().all(|r| r.trace.is_none()));
+
+        let traced = request(2, Some(TRACEPARENT));
+        let json = serde_json::to_value(&traced).unwrap();
+        assert_eq!(json["trace"], TRACEPARENT);
+        assert_eq!(serde_json::from_value::<Request>(json).unwrap(), traced);
+    }
+
+    static SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    fn record(_span: &tracing::Span, traceparent: &str) {
+        SEEN.lock().unwrap().push(traceparent.to_string());
+    }
+
+    /// Each request of a batch has its own trace: the hook is called once
+    /// per traced request, with its traceparent.
+    #[tokio::test]
+    async fn the_trace_hook_sees_each_traced_request_of_a_batch() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let (_log, sm) = open(dir.path()).await.unwrap();
+        let mut sm = sm.with_trace_hook(record);
+        let entry = Entry::<TypeConfig> {
+            log_id: log_id(1, 0, 1),
+            payload: EntryPayload::Normal(Proposal::Batch(vec![
+                request(1, Some(TRACEPARENT)),
+                request(2, None),
+                request(3, Some("not a traceparent")),
+            ])),
+        };
+        let responses = sm.apply([entry]).await.unwrap();
+        assert_eq!(responses[0].len(), 3);
+        assert!(responses[0].iter().all(Response::is_applied));
+        assert_eq!(*SEEN.lock().unwrap(), [TRACEPARENT, "not a traceparent"]);
     }
 }

@@ -161,6 +161,8 @@ pub struct CaseEntry {
 /// An escort delay reported for a case (see [`Command::ReportDelay`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Delay {
+    /// The Raft log index the report was applied at.
+    pub index: u64,
     pub reported_at: DateTime<Utc>,
     /// The escort team that is late, when the report names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -329,6 +331,13 @@ pub struct Request {
     /// When the request was made: the state machine's only clock.
     pub time: DateTime<Utc>,
     pub command: Command,
+    /// The W3C `traceparent` of the span that proposed the request on the
+    /// leader, when the node exports traces: each node's apply of the
+    /// request joins that trace (see [`crate::rocks::TraceHook`]). Set by
+    /// the leader's node, whatever a client sent; the state machine does not
+    /// read it. Entries written before it existed decode without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
 }
 
 /// What one Raft log entry carries: one [`Request`], or several applied in
@@ -686,7 +695,7 @@ impl SchedulingState {
                 return invalid(field, "must not be empty");
             }
         }
-        let response = match self.execute(request) {
+        let response = match self.execute(index, request) {
             Ok(versions) => Response::Applied { versions },
             Err(rejected) => rejected,
         };
@@ -711,7 +720,7 @@ impl SchedulingState {
     }
 
     /// Validate, then change. Every check happens before the first change.
-    fn execute(&mut self, request: &Request) -> Outcome {
+    fn execute(&mut self, index: u64, request: &Request) -> Outcome {
         let now = request.time;
         match &request.command {
             Command::UpsertSite(site) => self.upsert_site(site),
@@ -893,7 +902,7 @@ impl SchedulingState {
                 team,
                 minutes,
                 reason,
-            } => self.report_delay(case, team.as_ref(), *minutes, reason, now),
+            } => self.report_delay(index, case, team.as_ref(), *minutes, reason, now),
             Command::ExitCase { case } => {
                 self.open_case_mut(case)?;
                 let mut changed = Vec::new();

@@ -97,6 +97,7 @@ pub fn req(command: Command) -> Request {
         site: Some(SiteId::new("s1").unwrap()),
         time: t0(),
         command,
+        trace: None,
     }
 }
 

@@ -92,6 +92,7 @@ pub fn req(request_id: u64, command: Command) -> Request {
         site: Some(SiteId::new("s1").unwrap()),
         time: t0(),
         command,
+        trace: None,
     }
 }
 
