@@ -224,6 +224,9 @@ pub enum Command {
         person: PersonId,
         step: Step,
     },
+    /// The step is done: the rooms and officers booked for this step of
+    /// this person free up from the request's time (early, if it is done
+    /// early).
     CompleteStep {
         case: CaseId,
         person: PersonId,
@@ -555,10 +558,19 @@ fn next_version(old: Option<u64>) -> u64 {
 /// Truncate `bookings` of `case` at `at`: those under way end at `at`, later
 /// ones are dropped. Returns whether anything changed.
 fn release(bookings: &mut Vec<Booking>, case: &CaseId, at: DateTime<Utc>) -> bool {
+    release_where(bookings, at, |b| b.case == *case)
+}
+
+/// [`release`] for the bookings `which` selects.
+fn release_where(
+    bookings: &mut Vec<Booking>,
+    at: DateTime<Utc>,
+    which: impl Fn(&Booking) -> bool,
+) -> bool {
     let before = bookings.clone();
-    bookings.retain(|b| !(b.case == *case && b.start >= at));
+    bookings.retain(|b| !(which(b) && b.start >= at));
     for b in bookings.iter_mut() {
-        if b.case == *case && b.end > at {
+        if which(b) && b.end > at {
             b.end = at;
         }
     }
@@ -869,7 +881,25 @@ impl SchedulingState {
                     }
                 }
                 entry.version += 1;
-                Ok(vec![(EntityRef::Case(case.clone()), entry.version)])
+                let mut changed = vec![(EntityRef::Case(case.clone()), entry.version)];
+                // The rooms and officers booked for this step of this person
+                // free up now: a step done early frees them early.
+                let this_step = |b: &Booking| {
+                    b.case == *case && b.person.as_ref() == Some(person) && b.step == Some(*step)
+                };
+                for (id, e) in self.rooms.iter_mut() {
+                    if release_where(&mut e.bookings, now, this_step) {
+                        e.version += 1;
+                        changed.push((EntityRef::Room(id.clone()), e.version));
+                    }
+                }
+                for (id, e) in self.officers.iter_mut() {
+                    if release_where(&mut e.bookings, now, this_step) {
+                        e.version += 1;
+                        changed.push((EntityRef::Officer(id.clone()), e.version));
+                    }
+                }
+                Ok(changed)
             }
             Command::ReleaseRooms { case, rooms } => {
                 self.open_case_mut(case)?;

@@ -445,3 +445,63 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_step_done_early_frees_its_room_and_questioners_early() {
+    let mut s = ready();
+    let c1 = CaseId::new("c1").unwrap();
+    let p1 = PersonId::new("p1").unwrap();
+    let tagged = |mut pb: casehub_store::PlannedBooking, step: Step| {
+        pb.booking.person = Some(p1.clone());
+        pb.booking.step = Some(step);
+        pb
+    };
+    assert!(
+        commit(
+            &mut s,
+            1,
+            vec![
+                tagged(room_booking("q1", "c1", 0, 90), Step::Questioning),
+                tagged(officer_booking("o1", "c1", 0, 90), Step::Questioning),
+                tagged(officer_booking("o2", "c1", 0, 90), Step::Questioning),
+                // The holding afterwards is another step: it stays booked.
+                tagged(room_booking("h1", "c1", 90, 150), Step::Holding),
+            ]
+        )
+        .is_applied()
+    );
+    let at_min = |n: u64, m: i64, command| {
+        let mut r = req(n, command);
+        r.time = at(m);
+        r
+    };
+    let step = Step::Questioning;
+    let start = Command::StartStep {
+        case: c1.clone(),
+        person: p1.clone(),
+        step,
+    };
+    let done = Command::CompleteStep {
+        case: c1.clone(),
+        person: p1.clone(),
+        step,
+    };
+    assert!(s.apply(80, &at_min(80, 0, start)).is_applied());
+    let q1 = ResourceRef::Room(RoomId::new("q1").unwrap());
+    let v_q1 = s.version_of(&q1.entity()).unwrap();
+    let Response::Applied { versions } = s.apply(81, &at_min(81, 40, done)) else {
+        panic!("completing the questioning was refused")
+    };
+    // Done at minute 40 instead of 90: the room and both questioners are free from then.
+    assert_eq!(s.bookings_of(&q1).unwrap()[0].end, at(40));
+    for o in ["o1", "o2"] {
+        let officer = ResourceRef::Officer(casehub_model::OfficerId::new(o).unwrap());
+        assert_eq!(s.bookings_of(&officer).unwrap()[0].end, at(40), "{o}");
+        assert!(versions.iter().any(|(e, _)| *e == officer.entity()), "{o}");
+    }
+    assert!(s.version_of(&q1.entity()).unwrap() > v_q1);
+    let h1 = ResourceRef::Room(RoomId::new("h1").unwrap());
+    assert_eq!(s.bookings_of(&h1).unwrap()[0].end, at(150));
+    // The freed time can be booked by another case at once.
+    assert!(commit(&mut s, 2, vec![room_booking("q1", "c2", 40, 80)]).is_applied());
+}
