@@ -60,6 +60,11 @@ enum Command {
     Demo(demo_cmd::DemoArgs),
 }
 
+// mimalloc: the node allocates and frees many small buffers per request
+// (gRPC frames, JSON, log entries); measured in BENCHMARKS.md.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {

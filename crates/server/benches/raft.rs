@@ -36,6 +36,11 @@ use clap::Parser;
 use openraft::BasicNode;
 use tonic::transport::{Channel, Endpoint};
 
+// The allocator of the `casehub` binary, so that the nodes here run as they
+// do in production.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(about = "casehub Raft write bench, optionally against etcd")]
 struct Args {

@@ -6,6 +6,15 @@
 //! connect lazily and reconnect by themselves; creating a client never fails.
 //! Each call carries openraft's hard TTL as its gRPC deadline.
 //!
+//! AppendEntries, the message of every replication round and heartbeat, goes
+//! over one long-lived `AppendEntriesStream` per target: a request out, its
+//! answer back, one at a time (openraft keeps one in flight per follower).
+//! That spares a gRPC call's setup, headers and trailers per message, which
+//! measured as most of the cost of a commit (BENCHMARKS.md). Any failure,
+//! timeout or error answer drops the stream and the next call opens a new
+//! one, so an answer is never taken for another request's; a target that
+//! answers UNIMPLEMENTED (an older node) gets the unary AppendEntries.
+//!
 //! A failed call becomes an [`RPCError`]:
 //!
 //! | outcome | `RPCError` |
@@ -35,8 +44,8 @@ use serde::de::DeserializeOwned;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::MAX_MESSAGE_SIZE;
-use crate::proto::RaftPayload;
 use crate::proto::raft_service_client::RaftServiceClient;
+use crate::proto::{RaftPayload, RaftStreamReply};
 
 type NodeId = u64;
 
@@ -85,18 +94,34 @@ impl RaftNetworkFactory<TypeConfig> for GrpcNetwork {
             id: self.id,
             target,
             client,
+            stream: None,
+            unary_only: false,
         }
     }
 }
 
 /// The connection from one node to one target node.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct PeerClient {
     id: NodeId,
     target: NodeId,
     /// `Err` if the target's address is not a valid URI authority: every
     /// call then fails as unreachable.
     client: Result<RaftServiceClient<Channel>, String>,
+    /// The open AppendEntriesStream, if any: opened at the first
+    /// AppendEntries, dropped on any failure (the next call opens another).
+    stream: Option<EntriesStream>,
+    /// The target answered UNIMPLEMENTED to AppendEntriesStream: use the
+    /// unary AppendEntries.
+    unary_only: bool,
+}
+
+/// One AppendEntriesStream: requests go out on `tx`, answers come back on
+/// `rx` in the same order.
+#[derive(Debug)]
+struct EntriesStream {
+    tx: tokio::sync::mpsc::Sender<RaftPayload>,
+    rx: tonic::Streaming<RaftStreamReply>,
 }
 
 type RpcResult<T, E = openraft::error::Infallible> =
@@ -170,12 +195,126 @@ impl PeerClient {
     }
 }
 
+impl PeerClient {
+    /// AppendEntries on the stream (opened if needed). `Ok(None)` when the
+    /// target does not serve the stream: the caller falls back to the unary
+    /// call. Any failure drops the stream, so that an answer can never be
+    /// taken for another request's.
+    async fn append_on_stream(
+        &mut self,
+        rpc: &AppendEntriesRequest<TypeConfig>,
+        option: &RPCOption,
+    ) -> RpcResult<Option<AppendEntriesResponse<NodeId>>> {
+        let kind = RPCTypes::AppendEntries;
+        let ttl = option.hard_ttl();
+        let payload =
+            serde_json::to_vec(rpc).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        if self.stream.is_none() {
+            let Ok(client) = &mut self.client else {
+                return Ok(None);
+            };
+            let (tx, requests) = tokio::sync::mpsc::channel(4);
+            let opened = tokio::time::timeout(
+                ttl,
+                client.append_entries_stream(tokio_stream::wrappers::ReceiverStream::new(requests)),
+            )
+            .await;
+            match opened {
+                Ok(Ok(rx)) => {
+                    self.stream = Some(EntriesStream {
+                        tx,
+                        rx: rx.into_inner(),
+                    })
+                }
+                Ok(Err(status)) if status.code() == tonic::Code::Unimplemented => {
+                    self.unary_only = true;
+                    return Ok(None);
+                }
+                Ok(Err(status)) => return Err(self.status_error(kind, ttl, status)),
+                Err(_) => return Err(self.timeout(kind, ttl)),
+            }
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            return Ok(None);
+        };
+        let answer = tokio::time::timeout(ttl, async {
+            stream
+                .tx
+                .send(RaftPayload { payload })
+                .await
+                .map_err(|_| tonic::Status::unavailable("the AppendEntries stream closed"))?;
+            stream.rx.message().await
+        })
+        .await;
+        let reply = match answer {
+            Ok(Ok(Some(reply))) => reply,
+            Ok(Ok(None)) => {
+                self.stream = None;
+                let status = tonic::Status::unavailable("the AppendEntries stream ended");
+                return Err(self.status_error(kind, ttl, status));
+            }
+            Ok(Err(status)) => {
+                self.stream = None;
+                return Err(self.status_error(kind, ttl, status));
+            }
+            Err(_) => {
+                self.stream = None;
+                return Err(self.timeout(kind, ttl));
+            }
+        };
+        if reply.code != tonic::Code::Ok as i32 {
+            // The next call starts on a new stream (a stopping node ends
+            // this one after its answer).
+            self.stream = None;
+            let status = tonic::Status::with_details(
+                tonic::Code::from_i32(reply.code),
+                reply.message,
+                reply.details.into(),
+            );
+            return Err(self.status_error(kind, ttl, status));
+        }
+        match serde_json::from_slice(&reply.payload) {
+            Ok(resp) => Ok(Some(resp)),
+            Err(e) => {
+                self.stream = None;
+                Err(RPCError::Network(NetworkError::new(&AnyError::error(
+                    format!(
+                        "{kind} reply from node {} does not decode: {e}",
+                        self.target
+                    ),
+                ))))
+            }
+        }
+    }
+
+    fn timeout<E>(
+        &self,
+        kind: RPCTypes,
+        ttl: Duration,
+    ) -> RPCError<NodeId, BasicNode, RaftError<NodeId, E>>
+    where
+        E: std::error::Error,
+    {
+        RPCError::Timeout(Timeout {
+            action: kind,
+            id: self.id,
+            target: self.target,
+            timeout: ttl,
+        })
+    }
+}
+
 impl RaftNetwork<TypeConfig> for PeerClient {
     async fn append_entries(
         &mut self,
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> RpcResult<AppendEntriesResponse<NodeId>> {
+        if !self.unary_only
+            && let Some(resp) = self.append_on_stream(&rpc, &option).await?
+        {
+            return Ok(resp);
+        }
         self.call(RPCTypes::AppendEntries, &rpc, &option).await
     }
 

@@ -9,7 +9,7 @@ use casehub_store::{Request, TypeConfig};
 use openraft::error::Fatal;
 use openraft::{BasicNode, Config, ConfigError, Raft, StorageError};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tonic::transport::server::TcpIncoming;
 
@@ -99,7 +99,7 @@ impl NodeOptions {
 pub struct Node {
     addr: SocketAddr,
     core: Arc<Core>,
-    stop: oneshot::Sender<()>,
+    stop: watch::Sender<bool>,
     server: JoinHandle<Result<(), tonic::transport::Error>>,
 }
 
@@ -216,13 +216,14 @@ impl Node {
             view,
             request_deadline,
         ));
-        let raft_service = RaftServiceServer::new(RaftGrpc::with_proposer(raft, proposer))
-            .max_decoding_message_size(MAX_MESSAGE_SIZE)
-            .max_encoding_message_size(MAX_MESSAGE_SIZE);
+        let (stop, stopped) = watch::channel(false);
+        let raft_service =
+            RaftServiceServer::new(RaftGrpc::with_proposer(raft, proposer, stopped.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_SIZE)
+                .max_encoding_message_size(MAX_MESSAGE_SIZE);
         let store_service = StoreServiceServer::new(StoreGrpc::new(core.clone()))
             .max_decoding_message_size(MAX_MESSAGE_SIZE)
             .max_encoding_message_size(MAX_MESSAGE_SIZE);
-        let (stop, stopped) = oneshot::channel::<()>();
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
         let mut routes = tonic::service::Routes::new(raft_service).add_service(store_service);
         if let Some(ctx) = api {
@@ -234,8 +235,9 @@ impl Node {
             tonic::transport::Server::builder()
                 .layer(crate::telemetry::TraceContextLayer)
                 .add_routes(routes)
-                .serve_with_incoming_shutdown(incoming, async {
-                    let _ = stopped.await;
+                .serve_with_incoming_shutdown(incoming, async move {
+                    let mut stopped = stopped;
+                    let _ = stopped.wait_for(|s| *s).await;
                 }),
         );
         Ok(Node {
@@ -308,7 +310,7 @@ impl Node {
     /// aborted).
     pub async fn shutdown(self) {
         let _ = self.core.raft.shutdown().await;
-        let _ = self.stop.send(());
+        let _ = self.stop.send(true);
         let mut server = self.server;
         if tokio::time::timeout(Duration::from_secs(5), &mut server)
             .await

@@ -1,5 +1,7 @@
 //! The receiving side of the Raft transport: the `casehub.v1.RaftService`
 //! gRPC service, handing each call to the local [`openraft::Raft`].
+//! `AppendEntriesStream` answers each request of the stream in order, an
+//! error as an answer; it ends when the sender closes it or the node stops.
 //!
 //! A payload that does not decode is answered INVALID_ARGUMENT with the rpc,
 //! the expected type and serde's message; the node keeps serving. A Raft
@@ -13,16 +15,18 @@ use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
 use openraft::{BasicNode, Raft};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio::sync::watch;
 use tonic::metadata::MetadataValue;
 use tonic::{Code, Status};
+use tracing::Instrument;
 
 use crate::api::{ClusterError, Consistency as ApiConsistency, ReadState};
 use crate::forward::{Core, LEADER_ADDR_KEY, LEADER_ID_KEY, Proposer};
 use crate::proto::raft_service_server::RaftService;
 use crate::proto::store_service_server::StoreService;
 use crate::proto::{
-    ClientWriteReply, ClientWriteRequest, Consistency, RaftPayload, ReadIndexReply,
-    ReadIndexRequest, ReadReply, ReadRequest, WriteReply, WriteRequest,
+    ClientWriteReply, ClientWriteRequest, Consistency, RaftPayload, RaftStreamReply,
+    ReadIndexReply, ReadIndexRequest, ReadReply, ReadRequest, WriteReply, WriteRequest,
 };
 
 type NodeId = u64;
@@ -32,19 +36,35 @@ type NodeId = u64;
 pub struct RaftGrpc {
     raft: Raft<TypeConfig>,
     proposer: Proposer,
+    /// Turns true when the node stops: open AppendEntriesStreams end.
+    stopped: watch::Receiver<bool>,
 }
 
 impl RaftGrpc {
     /// The service answering for `raft`, with a proposer of its own.
     pub fn new(raft: Raft<TypeConfig>) -> Self {
         let proposer = Proposer::new(raft.clone());
-        Self { raft, proposer }
+        // Never stopped from outside: streams end with the Raft.
+        let (_, stopped) = watch::channel(false);
+        Self {
+            raft,
+            proposer,
+            stopped,
+        }
     }
 
     /// The service answering for `raft`, proposing writes through the
     /// node's `proposer` (shared with its local writes).
-    pub(crate) fn with_proposer(raft: Raft<TypeConfig>, proposer: Proposer) -> Self {
-        Self { raft, proposer }
+    pub(crate) fn with_proposer(
+        raft: Raft<TypeConfig>,
+        proposer: Proposer,
+        stopped: watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            raft,
+            proposer,
+            stopped,
+        }
     }
 }
 
@@ -95,6 +115,74 @@ impl RaftService for RaftGrpc {
         Ok(tonic::Response::new(RaftPayload {
             payload: encode(RPC, &resp)?,
         }))
+    }
+
+    type AppendEntriesStreamStream = std::pin::Pin<
+        Box<dyn futures_core::Stream<Item = Result<RaftStreamReply, Status>> + Send + 'static>,
+    >;
+
+    #[tracing::instrument(
+        name = "casehub.v1.RaftService/AppendEntriesStream",
+        level = "debug",
+        skip_all
+    )]
+    async fn append_entries_stream(
+        &self,
+        request: tonic::Request<tonic::Streaming<RaftPayload>>,
+    ) -> Result<tonic::Response<Self::AppendEntriesStreamStream>, Status> {
+        const RPC: &str = "AppendEntriesStream";
+        let inbound = request.into_inner();
+        let raft = self.raft.clone();
+        // Each request is handled as the reply stream is polled: in order,
+        // one at a time, with no task of its own.
+        // A node that is stopping answers once more (UNAVAILABLE), then ends
+        // the stream, so that its server can stop and the sender reconnects.
+        let replies = futures_util::stream::unfold(
+            (inbound, raft, self.stopped.clone(), false),
+            |(mut inbound, raft, mut stopped, stopping)| async move {
+                if stopping || *stopped.borrow() {
+                    return None;
+                }
+                let message = tokio::select! {
+                    m = inbound.message() => m,
+                    // The node stops: end the stream, so its server can stop.
+                    _ = stopped.wait_for(|s| *s) => return None,
+                };
+                let payload = match message {
+                    Ok(Some(m)) => m.payload,
+                    // The sender closed the stream, or it broke.
+                    Ok(None) | Err(_) => return None,
+                };
+                let mut stopping = false;
+                // One span per request, named as the unary call's.
+                let span =
+                    tracing::debug_span!("casehub.v1.RaftService/AppendEntries", stream = true);
+                let answer = match decode(RPC, "AppendEntriesRequest", &payload) {
+                    Err(status) => Err(status),
+                    Ok(req) => match raft.append_entries(req).instrument(span).await {
+                        Ok(resp) => encode(RPC, &resp),
+                        Err(e) => {
+                            stopping = matches!(e, RaftError::Fatal(_));
+                            Err(raft_status(RPC, &e, Code::Internal))
+                        }
+                    },
+                };
+                let reply = match answer {
+                    Ok(payload) => RaftStreamReply {
+                        payload,
+                        ..RaftStreamReply::default()
+                    },
+                    Err(status) => RaftStreamReply {
+                        payload: Vec::new(),
+                        code: status.code() as i32,
+                        message: status.message().to_string(),
+                        details: status.details().to_vec(),
+                    },
+                };
+                Some((Ok(reply), (inbound, raft, stopped, stopping)))
+            },
+        );
+        Ok(tonic::Response::new(Box::pin(replies)))
     }
 
     #[tracing::instrument(name = "casehub.v1.RaftService/Vote", level = "debug", skip_all)]

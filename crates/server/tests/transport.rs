@@ -1,16 +1,21 @@
 //! The sending side of the transport against a real node: replies, remote
-//! errors and unreachable targets become the right openraft results.
+//! errors and unreachable targets become the right openraft results;
+//! AppendEntries goes over one stream, or the unary call to a node without it.
 
 mod common;
 
 use std::time::Duration;
 
 use casehub_server::network::GrpcNetwork;
+use casehub_server::proto::raft_service_server::{RaftService, RaftServiceServer};
+use casehub_server::proto::{ClientWriteReply, ClientWriteRequest, RaftPayload, RaftStreamReply};
 use casehub_store::TypeConfig;
 use common::*;
 use openraft::error::{InstallSnapshotError, RPCError, RaftError};
 use openraft::network::RPCOption;
-use openraft::raft::{InstallSnapshotRequest, VoteRequest};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, VoteRequest,
+};
 use openraft::{BasicNode, RaftNetwork, RaftNetworkFactory, SnapshotMeta, Vote};
 
 fn option() -> RPCOption {
@@ -93,4 +98,117 @@ async fn a_closed_port_is_unreachable_and_a_bad_address_does_not_panic() {
         .unwrap_err();
     assert!(matches!(err, RPCError::Unreachable(_)), "{err:?}");
     assert!(err.to_string().contains("invalid address"), "{err}");
+}
+
+fn heartbeat(term: u64) -> AppendEntriesRequest<TypeConfig> {
+    AppendEntriesRequest {
+        vote: Vote::new_committed(term, 9),
+        prev_log_id: None,
+        entries: vec![],
+        leader_commit: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn append_entries_stream_answers_each_request_in_order_and_survives_bad_ones() {
+    let cluster = Cluster::start([7], config()).await;
+    let mut raw = client(&cluster.addrs[&7]).await;
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let mut replies = raw
+        .append_entries_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    let send = |payload: Vec<u8>| {
+        let tx = tx.clone();
+        async move { tx.send(RaftPayload { payload }).await.unwrap() }
+    };
+    // A payload that is not an AppendEntriesRequest: an answer, not the end.
+    send(b"{not json".to_vec()).await;
+    let bad = replies.message().await.unwrap().unwrap();
+    assert_eq!(bad.code, tonic::Code::InvalidArgument as i32, "{bad:?}");
+    assert!(bad.message.contains("AppendEntriesRequest"), "{bad:?}");
+    // Then two heartbeats from a leader at term 1 and 2, answered in order.
+    for term in [1, 2] {
+        send(serde_json::to_vec(&heartbeat(term)).unwrap()).await;
+        let ok = replies.message().await.unwrap().unwrap();
+        assert_eq!(ok.code, 0, "{ok:?}");
+        let resp: AppendEntriesResponse<u64> = serde_json::from_slice(&ok.payload).unwrap();
+        assert!(resp.is_success(), "term {term}: {resp:?}");
+    }
+    // The sending side uses the stream too.
+    let mut network = GrpcNetwork::new(9);
+    let mut peer = network
+        .new_client(7, &BasicNode::new(cluster.addrs[&7].clone()))
+        .await;
+    for _ in 0..3 {
+        let resp = peer.append_entries(heartbeat(2), option()).await.unwrap();
+        assert!(resp.is_success(), "{resp:?}");
+    }
+    drop(tx);
+    assert!(replies.message().await.unwrap().is_none(), "stream ends");
+    for (_, node) in cluster.nodes {
+        node.shutdown().await;
+    }
+}
+
+/// A node of an older version: unary AppendEntries only.
+struct UnaryOnly;
+
+#[tonic::async_trait]
+impl RaftService for UnaryOnly {
+    async fn append_entries(
+        &self,
+        _: tonic::Request<RaftPayload>,
+    ) -> Result<tonic::Response<RaftPayload>, tonic::Status> {
+        let resp: AppendEntriesResponse<u64> = AppendEntriesResponse::Success;
+        Ok(tonic::Response::new(RaftPayload {
+            payload: serde_json::to_vec(&resp).unwrap(),
+        }))
+    }
+    type AppendEntriesStreamStream = std::pin::Pin<
+        Box<dyn futures_core::Stream<Item = Result<RaftStreamReply, tonic::Status>> + Send>,
+    >;
+    async fn append_entries_stream(
+        &self,
+        _: tonic::Request<tonic::Streaming<RaftPayload>>,
+    ) -> Result<tonic::Response<Self::AppendEntriesStreamStream>, tonic::Status> {
+        Err(tonic::Status::unimplemented("not in this version"))
+    }
+    async fn vote(
+        &self,
+        _: tonic::Request<RaftPayload>,
+    ) -> Result<tonic::Response<RaftPayload>, tonic::Status> {
+        Err(tonic::Status::unimplemented("vote"))
+    }
+    async fn install_snapshot(
+        &self,
+        _: tonic::Request<RaftPayload>,
+    ) -> Result<tonic::Response<RaftPayload>, tonic::Status> {
+        Err(tonic::Status::unimplemented("install_snapshot"))
+    }
+    async fn client_write(
+        &self,
+        _: tonic::Request<ClientWriteRequest>,
+    ) -> Result<tonic::Response<ClientWriteReply>, tonic::Status> {
+        Err(tonic::Status::unimplemented("client_write"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_without_the_stream_gets_unary_append_entries() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(RaftServiceServer::new(UnaryOnly))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    let mut network = GrpcNetwork::new(9);
+    let mut peer = network.new_client(7, &BasicNode::new(addr)).await;
+    for _ in 0..2 {
+        let resp = peer.append_entries(heartbeat(1), option()).await.unwrap();
+        assert!(resp.is_success(), "{resp:?}");
+    }
+    server.abort();
 }
