@@ -122,6 +122,11 @@ pub struct PeerClient {
 struct EntriesStream {
     tx: tokio::sync::mpsc::Sender<RaftPayload>,
     rx: tonic::Streaming<RaftStreamReply>,
+    /// A request was sent and its answer not read yet. Still set when a call
+    /// starts, the previous call was dropped mid-way (openraft times out
+    /// AppendEntries itself): its answer may still come, so the stream is
+    /// dropped rather than read.
+    awaiting: bool,
 }
 
 type RpcResult<T, E = openraft::error::Infallible> =
@@ -209,6 +214,9 @@ impl PeerClient {
         let ttl = option.hard_ttl();
         let payload =
             serde_json::to_vec(rpc).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        if self.stream.as_ref().is_some_and(|s| s.awaiting) {
+            self.stream = None;
+        }
         if self.stream.is_none() {
             let Ok(client) = &mut self.client else {
                 return Ok(None);
@@ -224,6 +232,7 @@ impl PeerClient {
                     self.stream = Some(EntriesStream {
                         tx,
                         rx: rx.into_inner(),
+                        awaiting: false,
                     })
                 }
                 Ok(Err(status)) if status.code() == tonic::Code::Unimplemented => {
@@ -237,6 +246,7 @@ impl PeerClient {
         let Some(stream) = self.stream.as_mut() else {
             return Ok(None);
         };
+        stream.awaiting = true;
         let answer = tokio::time::timeout(ttl, async {
             stream
                 .tx
@@ -246,6 +256,7 @@ impl PeerClient {
             stream.rx.message().await
         })
         .await;
+        stream.awaiting = false;
         let reply = match answer {
             Ok(Ok(Some(reply))) => reply,
             Ok(Ok(None)) => {

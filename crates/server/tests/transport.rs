@@ -212,3 +212,102 @@ async fn a_node_without_the_stream_gets_unary_append_entries() {
     }
     server.abort();
 }
+
+/// Answers each streamed AppendEntries with a `HigherVote` carrying the
+/// request's term, after 300 ms for term 1 and at once otherwise.
+struct EchoTerm;
+
+#[tonic::async_trait]
+impl RaftService for EchoTerm {
+    async fn append_entries(
+        &self,
+        _: tonic::Request<RaftPayload>,
+    ) -> Result<tonic::Response<RaftPayload>, tonic::Status> {
+        Err(tonic::Status::internal("the stream is expected"))
+    }
+    type AppendEntriesStreamStream = std::pin::Pin<
+        Box<dyn futures_core::Stream<Item = Result<RaftStreamReply, tonic::Status>> + Send>,
+    >;
+    async fn append_entries_stream(
+        &self,
+        request: tonic::Request<tonic::Streaming<RaftPayload>>,
+    ) -> Result<tonic::Response<Self::AppendEntriesStreamStream>, tonic::Status> {
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let mut inbound = request.into_inner();
+        tokio::spawn(async move {
+            while let Ok(Some(m)) = inbound.message().await {
+                let req: AppendEntriesRequest<TypeConfig> =
+                    serde_json::from_slice(&m.payload).unwrap();
+                let term = req.vote.leader_id().term;
+                if term == 1 {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+                let resp: AppendEntriesResponse<u64> =
+                    AppendEntriesResponse::HigherVote(Vote::new(term, 0));
+                let reply = RaftStreamReply {
+                    payload: serde_json::to_vec(&resp).unwrap(),
+                    ..RaftStreamReply::default()
+                };
+                if tx.send(Ok(reply)).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(tonic::Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+    async fn vote(
+        &self,
+        _: tonic::Request<RaftPayload>,
+    ) -> Result<tonic::Response<RaftPayload>, tonic::Status> {
+        Err(tonic::Status::unimplemented("vote"))
+    }
+    async fn install_snapshot(
+        &self,
+        _: tonic::Request<RaftPayload>,
+    ) -> Result<tonic::Response<RaftPayload>, tonic::Status> {
+        Err(tonic::Status::unimplemented("install_snapshot"))
+    }
+    async fn client_write(
+        &self,
+        _: tonic::Request<ClientWriteRequest>,
+    ) -> Result<tonic::Response<ClientWriteReply>, tonic::Status> {
+        Err(tonic::Status::unimplemented("client_write"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_call_dropped_mid_way_never_hands_its_answer_to_the_next() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(RaftServiceServer::new(EchoTerm))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    let mut network = GrpcNetwork::new(9);
+    let mut peer = network.new_client(7, &BasicNode::new(addr)).await;
+    // openraft times AppendEntries out itself and drops the call.
+    let dropped = tokio::time::timeout(
+        Duration::from_millis(50),
+        peer.append_entries(heartbeat(1), option()),
+    )
+    .await;
+    assert!(dropped.is_err(), "the slow call should have been dropped");
+    // The late answer to term 1 arrives meanwhile; each later call still gets its own.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    for term in [2, 3] {
+        match peer
+            .append_entries(heartbeat(term), option())
+            .await
+            .unwrap()
+        {
+            AppendEntriesResponse::HigherVote(v) => {
+                assert_eq!(v.leader_id().term, term, "answer of another request")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    server.abort();
+}
