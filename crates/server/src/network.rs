@@ -11,8 +11,9 @@
 //! answer back, one at a time (openraft keeps one in flight per follower).
 //! That spares a gRPC call's setup, headers and trailers per message, which
 //! measured as most of the cost of a commit (BENCHMARKS.md). Any failure,
-//! timeout or error answer drops the stream and the next call opens a new
-//! one, so an answer is never taken for another request's; a target that
+//! timeout or error answer, or a call dropped before its answer (openraft
+//! times AppendEntries out itself), drops the stream and the next call opens
+//! a new one, so an answer is never taken for another request's; a target that
 //! answers UNIMPLEMENTED (an older node) gets the unary AppendEntries.
 //!
 //! A failed call becomes an [`RPCError`]:
