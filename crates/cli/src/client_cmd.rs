@@ -165,6 +165,10 @@ pub struct DelayArgs {
     /// Why, for the audit trail and the alert.
     #[arg(long, default_value = "")]
     reason: String,
+    /// The escort already has the persons aboard (the case has left its
+    /// station: it is never re-planned from there).
+    #[arg(long)]
+    picked_up: bool,
 }
 
 #[derive(Args, Debug)]
@@ -530,6 +534,7 @@ pub fn run_delay(a: DelayArgs) -> Result<ExitCode> {
                 team_id: a.team.clone(),
                 minutes: a.minutes,
                 reason: a.reason.clone(),
+                picked_up: a.picked_up,
             })
             .await
             .map_err(status)?
@@ -552,7 +557,7 @@ pub fn run_delay(a: DelayArgs) -> Result<ExitCode> {
             ),
             "broken" => {
                 println!(
-                    "case {}: the delayed plan collides with cases under way; nothing moved, the plan is marked broken",
+                    "case {}: the delayed plan collides with bookings that cannot move; nothing moved, the plan is marked broken",
                     a.case
                 );
                 for conflict in &r.conflicts {

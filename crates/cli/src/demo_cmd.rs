@@ -242,6 +242,7 @@ async fn replay(
                 team_id: String::new(),
                 minutes: 30,
                 reason: "traffic".into(),
+                picked_up: false,
             })
             .await
         {

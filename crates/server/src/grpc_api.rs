@@ -30,7 +30,7 @@ use casehub_store::alerts::{Alert as StoreAlert, alerts};
 use casehub_store::availability::{
     QueryError, availability, check_site, check_window, earliest_slot,
 };
-use casehub_store::state::{CaseStatus, DelayOutcome, MAX_DELAY_MIN};
+use casehub_store::state::{CaseStatus, DelayOutcome, MAX_DELAY_MIN, MAX_REASON_CHARS};
 use casehub_store::{AuditEntry as StoreAudit, Command, Conflict, EntityRef, Request, Response};
 use casehub_travel::TravelTable;
 
@@ -964,7 +964,12 @@ impl DispatchService for Api {
                 format!("must be between 1 and {MAX_DELAY_MIN}"),
             ));
         }
-        meta(r.meta.as_ref())?;
+        if r.reason.chars().count() > MAX_REASON_CHARS {
+            return Err(Status::invalid_argument(format!(
+                "reason: longer than {MAX_REASON_CHARS} characters"
+            )));
+        }
+        let (client_id, request_id, _, _) = meta(r.meta.as_ref())?;
         self.known("case_id", EntityRef::Case(case.clone())).await?;
         if let Some(t) = &team {
             self.known("team_id", EntityRef::Team(t.clone())).await?;
@@ -978,18 +983,19 @@ impl DispatchService for Api {
                     case: case.clone(),
                     team,
                     minutes: r.minutes,
+                    picked_up: r.picked_up,
                     reason: r.reason.trim().to_string(),
                 },
             )
             .await?;
-        // What it did, as the state machine recorded it at that index.
+        // What it did, as the state machine recorded it for this request
+        // (several requests can share a log index).
         let view = self.core.view.current();
         let delay = view.state.cases.get(&case).and_then(|c| {
             c.value
                 .delays
                 .iter()
-                .rev()
-                .find(|d| d.index == ack.log_index)
+                .find(|d| d.client_id == client_id && d.request_id == request_id)
         });
         let (outcome, replanned, conflicts) = match delay.map(|d| &d.outcome) {
             Some(DelayOutcome::Slipped { replanned }) => (
@@ -1000,8 +1006,8 @@ impl DispatchService for Api {
             Some(DelayOutcome::Replanned) => ("replanned", vec![case.to_string()], Vec::new()),
             Some(DelayOutcome::Broken { conflicts }) => ("broken", Vec::new(), conflicts.clone()),
             None => {
-                return Err(Status::internal(format!(
-                    "the delay applied at log index {} is not recorded on case {case}",
+                return Err(Status::failed_precondition(format!(
+                    "meta.request_id: request {request_id} of client {client_id} was applied at log index {} and is not a delay report of case {case}",
                     ack.log_index
                 )));
             }

@@ -36,23 +36,12 @@ type NodeId = u64;
 pub struct RaftGrpc {
     raft: Raft<TypeConfig>,
     proposer: Proposer,
-    /// Turns true when the node stops: open AppendEntriesStreams end.
+    /// Turns true when the node stops (or its sender is dropped): open
+    /// AppendEntriesStreams end.
     stopped: watch::Receiver<bool>,
 }
 
 impl RaftGrpc {
-    /// The service answering for `raft`, with a proposer of its own.
-    pub fn new(raft: Raft<TypeConfig>) -> Self {
-        let proposer = Proposer::new(raft.clone());
-        // Never stopped from outside: streams end with the Raft.
-        let (_, stopped) = watch::channel(false);
-        Self {
-            raft,
-            proposer,
-            stopped,
-        }
-    }
-
     /// The service answering for `raft`, proposing writes through the
     /// node's `proposer` (shared with its local writes).
     pub(crate) fn with_proposer(
@@ -145,7 +134,8 @@ impl RaftService for RaftGrpc {
                 }
                 let message = tokio::select! {
                     m = inbound.message() => m,
-                    // The node stops: end the stream, so its server can stop.
+                    // The node stops (or its sender is gone): end the
+                    // stream, so that its server can stop.
                     _ = stopped.wait_for(|s| *s) => return None,
                 };
                 let payload = match message {

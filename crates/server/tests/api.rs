@@ -915,6 +915,7 @@ async fn a_late_escort_returns_the_plans_it_breaks_to_replanning() {
         team_id: String::new(),
         minutes,
         reason: "traffic".into(),
+        picked_up: false,
     };
     let before = audit_len(&c, leader).await;
     let e = dispatch
@@ -923,6 +924,11 @@ async fn a_late_escort_returns_the_plans_it_breaks_to_replanning() {
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
     assert!(e.message().starts_with("minutes"), "{}", e.message());
+    let mut long = report(14, "C-1", 10);
+    long.reason = "x".repeat(501);
+    let e = dispatch.report_delay(long).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert!(e.message().starts_with("reason"), "{}", e.message());
     let e = dispatch
         .report_delay(report(11, "C-9", 10))
         .await
@@ -947,6 +953,18 @@ async fn a_late_escort_returns_the_plans_it_breaks_to_replanning() {
         .into_inner();
     assert!(again.ack.unwrap().duplicate, "{again:?}");
     assert_eq!(again.outcome, "slipped");
+    // A request id this client used for another request: no answer borrowed
+    // from it.
+    let e = dispatch
+        .report_delay(report(2, "C-1", 10))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    assert!(
+        e.message().starts_with("meta.request_id"),
+        "{}",
+        e.message()
+    );
 
     // C-2 waits now: it has no plan to delay, it is alerted, and the
     // re-planning stream proposes for it with the reason.

@@ -8,29 +8,35 @@
 //!    under way ends later, one ahead starts and ends later.
 //! 2. If the slipped bookings pass every check a commit passes (capacity
 //!    and the legal rules), they replace the old ones: the plan holds, later.
-//! 3. If not, a case that collides with the slip and has not started (an
-//!    accepted plan, nothing under way, no booking begun) has its plan
-//!    dropped and waits to be re-planned, one case at a time, the
-//!    latest-starting first, until the slip fits.
-//! 4. If the slip still collides with cases under way, nothing moves. A
-//!    case that has not started itself then has its own plan dropped (a
-//!    late team stays booked for the delay) and is re-planned; a case under
-//!    way keeps its bookings and is marked with a broken plan for a
-//!    dispatcher to decide.
+//! 3. If not, a case that collides with the slip and has not begun (an
+//!    accepted plan, no step started, no booking begun by the clock) has
+//!    its plan dropped, one case at a time, the latest-starting first, until
+//!    the slip fits. Then every dropped case whose plan still fits beside
+//!    the slip gets it back (the last dropped first), so only the plans the
+//!    slip really needs are dropped; the others wait to be re-planned.
+//! 4. If the slip still collides with bookings that cannot move, nothing
+//!    moves. A delayed case that has not left its station (the report says
+//!    the persons are not aboard, and no step of it started) has its own
+//!    plan dropped and is re-planned; a late team stays booked for the
+//!    delay (from its planned departure, or from now if it has set off). A
+//!    case that has left keeps its bookings and is marked with a broken plan
+//!    for a dispatcher to decide.
 //!
 //! Every other accepted plan stays as it is. A case whose plan was dropped
 //! is `submitted` again, with [`PlanBroken`] saying why, so the engine
-//! proposes a new plan for it.
+//! proposes a new plan for it. A delay that would move a booking out of
+//! the times chrono can represent is rejected.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 
-use casehub_model::{CaseId, Post, TeamId};
+use casehub_model::{CaseId, Post};
 
 use crate::state::{
-    Booking, CaseStatus, Conflict, Delay, DelayOutcome, EntityRef, MAX_DELAY_MIN, PlanBroken,
-    PlannedBooking, ResourceRef, Response, SchedulingState, invalid, rules, unknown,
+    Booking, CaseEntry, CaseStatus, Command, Conflict, Delay, DelayOutcome, EntityRef,
+    MAX_DELAY_MIN, MAX_REASON_CHARS, PlanBroken, PlannedBooking, Request, ResourceRef, Response,
+    SchedulingState, invalid, rules, unknown,
 };
 
 type Outcome = Result<Vec<(EntityRef, u64)>, Response>;
@@ -219,17 +225,30 @@ impl SchedulingState {
         })
     }
 
-    /// Apply [`Command::ReportDelay`](crate::Command::ReportDelay); see the
-    /// module documentation.
-    pub(crate) fn report_delay(
-        &mut self,
-        index: u64,
-        case: &CaseId,
-        team: Option<&TeamId>,
-        minutes: u32,
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> Outcome {
+    /// Whether a step of `case` has started.
+    fn any_step_started(&self, case: &CaseId) -> bool {
+        self.cases.get(case).is_some_and(|e| {
+            e.value
+                .progress
+                .values()
+                .any(|p| p.current.is_some() || !p.completed.is_empty())
+        })
+    }
+
+    /// Apply [`Command::ReportDelay`](crate::Command::ReportDelay) at log
+    /// index `index`; see the module documentation.
+    pub(crate) fn report_delay(&mut self, index: u64, request: &Request) -> Outcome {
+        let Command::ReportDelay {
+            case,
+            team,
+            minutes,
+            picked_up,
+            reason,
+        } = &request.command
+        else {
+            return Err(invalid("command", "not a delay report"));
+        };
+        let (minutes, picked_up, now) = (*minutes, *picked_up, request.time);
         let entry = self.open_case_mut(case)?;
         if entry.value.status == CaseStatus::Submitted {
             return Err(invalid(
@@ -241,6 +260,12 @@ impl SchedulingState {
             return Err(invalid(
                 "minutes",
                 format!("{minutes} is not between 1 and {MAX_DELAY_MIN}"),
+            ));
+        }
+        if reason.chars().count() > MAX_REASON_CHARS {
+            return Err(invalid(
+                "reason",
+                format!("longer than {MAX_REASON_CHARS} characters"),
             ));
         }
         if let Some(t) = team {
@@ -265,29 +290,48 @@ impl SchedulingState {
                 format!("no booking of case {case} lies ahead to delay"),
             ));
         }
+        let d = Duration::minutes(i64::from(minutes));
+        let later = |t: DateTime<Utc>| {
+            t.checked_add_signed(d).ok_or_else(|| {
+                invalid(
+                    "minutes",
+                    format!("{minutes} min after {t} is beyond the times this store can hold"),
+                )
+            })
+        };
+        let mut slipped = Vec::with_capacity(ahead.len());
+        for pb in &ahead {
+            let mut b = pb.clone();
+            if b.booking.start > now {
+                b.booking.start = later(b.booking.start)?;
+            }
+            b.booking.end = later(b.booking.end)?;
+            slipped.push(b);
+        }
+        // The late team's hold, should the case be re-planned: from its
+        // planned departure for the delay, or from now if it has set off.
+        let mut holds = Vec::new();
+        for pb in ahead
+            .iter()
+            .filter(|pb| matches!(pb.resource, ResourceRef::Team(_)))
+        {
+            let mut hold = pb.clone();
+            hold.booking.end = later(hold.booking.start.max(now))?;
+            hold.booking.person = None;
+            hold.booking.step = None;
+            holds.push((hold, pb.clone()));
+        }
 
         let before = self.all_versions();
-        let d = Duration::minutes(i64::from(minutes));
         let late = if reason.is_empty() {
             format!("{minutes} min late")
         } else {
             format!("{minutes} min late ({reason})")
         };
-        let slipped: Vec<PlannedBooking> = ahead
-            .iter()
-            .map(|pb| {
-                let mut b = pb.clone();
-                if b.booking.start > now {
-                    b.booking.start += d;
-                }
-                b.booking.end += d;
-                b
-            })
-            .collect();
-
         let mut trial = self.clone();
         trial.drop_bookings(case, |b| b.end > now);
-        let mut replanned = Vec::new();
+        // The cases dropped, with their bookings and what they were before.
+        let mut dropped: Vec<(CaseId, Vec<PlannedBooking>, CaseEntry)> = Vec::new();
         let fits = loop {
             let conflicts = match trial.check_plan(&slipped) {
                 Ok(()) => break Ok(()),
@@ -296,6 +340,8 @@ impl SchedulingState {
             };
             match trial.culprit(case, &slipped, &conflicts, now) {
                 Some(other) => {
+                    let bookings = trial.case_bookings(&other);
+                    let was = trial.cases[&other].value.clone();
                     trial.unplan(
                         &other,
                         now,
@@ -303,7 +349,7 @@ impl SchedulingState {
                             "the escort of case {case} is {late}, and its delayed plan collides with this one"
                         ),
                     );
-                    replanned.push(other);
+                    dropped.push((other, bookings, was));
                 }
                 None => break Err(conflicts),
             }
@@ -312,37 +358,49 @@ impl SchedulingState {
         let outcome = match fits {
             Ok(()) => {
                 trial.book(&slipped);
+                // Give back every dropped plan that still fits, the last
+                // dropped first: only the plans the slip needs stay dropped.
+                let mut replanned = Vec::new();
+                for (other, bookings, was) in dropped.into_iter().rev() {
+                    if !bookings.is_empty() && trial.check_plan(&bookings).is_ok() {
+                        trial.book(&bookings);
+                        if let Some(e) = trial.cases.get_mut(&other) {
+                            e.value.status = was.status;
+                            e.value.plan_broken = was.plan_broken;
+                            e.version += 1;
+                        }
+                    } else {
+                        replanned.push(other);
+                    }
+                }
+                replanned.reverse();
+                // The plan holds again, later.
+                if let Some(e) = trial.cases.get_mut(case) {
+                    e.value.plan_broken = None;
+                }
                 *self = trial;
                 DelayOutcome::Slipped { replanned }
             }
-            Err(_) if self.not_started(case, now) => {
-                let mut replanned = self.clone();
-                replanned.unplan(
+            Err(_) if !picked_up && !self.any_step_started(case) => {
+                let mut next = self.clone();
+                next.unplan(
                     case,
                     now,
                     format!("its escort is {late} and the delayed plan does not fit"),
                 );
-                // A late team stays booked for the delay from its planned
-                // departure, or for its old booking where that does not fit.
-                let holds: Vec<PlannedBooking> = ahead
-                    .iter()
-                    .filter(|pb| matches!(pb.resource, ResourceRef::Team(_)))
-                    .map(|pb| {
-                        let mut hold = pb.clone();
-                        hold.booking.end = hold.booking.start + d;
-                        hold.booking.person = None;
-                        hold.booking.step = None;
-                        if replanned.check_plan(std::slice::from_ref(&hold)).is_ok() {
-                            hold
-                        } else {
-                            pb.clone()
+                // Each hold is checked with the ones booked before it; where
+                // it does not fit, the team keeps its old booking if that
+                // fits, else nothing.
+                for (hold, original) in holds {
+                    for candidate in [hold, original] {
+                        let one = std::slice::from_ref(&candidate);
+                        if next.check_plan(one).is_ok() {
+                            next.book(one);
+                            break;
                         }
-                    })
-                    .collect();
-                if !holds.is_empty() {
-                    replanned.book(&holds);
+                    }
                 }
-                *self = replanned;
+                *self = next;
                 DelayOutcome::Replanned
             }
             Err(conflicts) => {
@@ -351,7 +409,7 @@ impl SchedulingState {
                     e.value.plan_broken = Some(PlanBroken {
                         at: now,
                         reason: format!(
-                            "its escort is {late}, and the delayed plan collides with cases under way: {}",
+                            "its escort is {late}, and the delayed plan collides with bookings that cannot move: {}",
                             conflicts.join("; ")
                         ),
                     });
@@ -365,10 +423,13 @@ impl SchedulingState {
             .expect("checked above: the case exists");
         entry.value.delays.push(Delay {
             index,
+            client_id: request.client_id.clone(),
+            request_id: request.request_id,
             reported_at: now,
-            team: team.cloned(),
+            team: team.clone(),
             minutes,
-            reason: reason.to_string(),
+            picked_up,
+            reason: reason.clone(),
             outcome,
         });
         entry.version += 1;

@@ -20,7 +20,7 @@ use casehub_model::{
     Case, CaseId, EscortTeam, Officer, OfficerId, PersonId, Policy, Post, Room, RoomId, Site,
     SiteId, Station, StationId, Step, TeamId,
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use imbl::{OrdMap, Vector};
 use serde::{Deserialize, Serialize};
 
@@ -163,11 +163,17 @@ pub struct CaseEntry {
 pub struct Delay {
     /// The Raft log index the report was applied at.
     pub index: u64,
+    /// The request that reported it.
+    pub client_id: String,
+    pub request_id: u64,
     pub reported_at: DateTime<Utc>,
     /// The escort team that is late, when the report names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team: Option<TeamId>,
     pub minutes: u32,
+    /// The escort had the persons aboard.
+    #[serde(default)]
+    pub picked_up: bool,
     pub reason: String,
     pub outcome: DelayOutcome,
 }
@@ -177,16 +183,16 @@ pub struct Delay {
 #[serde(rename_all = "snake_case")]
 pub enum DelayOutcome {
     /// The rest of the case's plan moved later by the delay. The plans of
-    /// `replanned` (cases that had not started) collided with it and were
+    /// `replanned` (cases that had not begun) collided with it and were
     /// returned to re-planning.
     Slipped { replanned: Vec<CaseId> },
-    /// The delayed plan did not fit and the case had not started: its plan
-    /// was dropped (a late team stays booked for the delay) and the case
-    /// waits to be re-planned.
+    /// The delayed plan did not fit and the case had not left its station:
+    /// its plan was dropped (a late team stays booked for the delay) and the
+    /// case waits to be re-planned.
     Replanned,
-    /// The delayed plan collides with cases under way: nothing moved, the
-    /// case's plan is broken and a dispatcher must decide. The conflicts,
-    /// in words.
+    /// The case has left its station and its delayed plan collides with
+    /// bookings that cannot move: nothing moved, the case's plan is broken
+    /// and a dispatcher must decide. The conflicts, in words.
     Broken { conflicts: Vec<String> },
 }
 
@@ -226,7 +232,7 @@ pub enum Command {
     },
     /// The step is done: the rooms and officers booked for this step of
     /// this person free up from the request's time (early, if it is done
-    /// early).
+    /// early), except officers with a later booking of the case.
     CompleteStep {
         case: CaseId,
         person: PersonId,
@@ -244,24 +250,33 @@ pub enum Command {
         case: CaseId,
     },
     /// The escort of a planned case runs `minutes` late (1 to 720): the
-    /// team named, or the case's escort as a whole. The delay is a fact and
-    /// is always recorded; what it does to the plans is decided here (see
-    /// [`DelayOutcome`]): the rest of the case's plan slips by the delay,
-    /// and the accepted plans of cases that have not started and collide
-    /// with the slip are returned to re-planning. Every other accepted plan
-    /// stays as it is.
+    /// team named, or the case's escort as a whole. `picked_up` says the
+    /// escort already has the persons aboard (the case has left its
+    /// station). The delay is a fact and is always recorded; what it does
+    /// to the plans is decided by the state machine (see [`DelayOutcome`]):
+    /// the rest of the case's plan slips by the delay, and the accepted
+    /// plans of cases that have not begun and collide with the slip are
+    /// returned to re-planning. Every other accepted plan stays as it is.
     ReportDelay {
         case: CaseId,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         team: Option<TeamId>,
         minutes: u32,
         #[serde(default)]
+        picked_up: bool,
+        #[serde(default)]
         reason: String,
     },
 }
 
+/// The years a booking may start and end in: time arithmetic on them
+/// (delays, alert lead times) can never overflow.
+pub const BOOKING_TIMES: (i32, i32) = (1900, 9999);
+
 /// The longest delay one report may declare, in minutes.
 pub const MAX_DELAY_MIN: u32 = 720;
+/// The longest reason a delay report may give, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
 
 impl Command {
     /// A one-line summary for the audit log.
@@ -304,12 +319,18 @@ impl Command {
                 case,
                 team,
                 minutes,
+                picked_up,
                 reason,
             } => format!(
-                "escort of case {case}{} {minutes} min late{}",
+                "escort of case {case}{}{} {minutes} min late{}",
                 team.as_ref()
                     .map(|t| format!(" (escort team {t})"))
                     .unwrap_or_default(),
+                if *picked_up {
+                    " with the persons aboard"
+                } else {
+                    ""
+                },
                 if reason.is_empty() {
                     String::new()
                 } else {
@@ -883,7 +904,10 @@ impl SchedulingState {
                 entry.version += 1;
                 let mut changed = vec![(EntityRef::Case(case.clone()), entry.version)];
                 // The rooms and officers booked for this step of this person
-                // free up now: a step done early frees them early.
+                // free up now: a step done early frees them early. An
+                // officer with a later booking of the case (an escorting
+                // questioner who drives the persons back) stays booked: the
+                // gap would count them back at their post while they wait.
                 let this_step = |b: &Booking| {
                     b.case == *case && b.person.as_ref() == Some(person) && b.step == Some(*step)
                 };
@@ -894,7 +918,18 @@ impl SchedulingState {
                     }
                 }
                 for (id, e) in self.officers.iter_mut() {
-                    if release_where(&mut e.bookings, now, this_step) {
+                    let step_end = e
+                        .bookings
+                        .iter()
+                        .filter(|b| this_step(b))
+                        .map(|b| b.end)
+                        .max();
+                    let goes_on = step_end.is_some_and(|end| {
+                        e.bookings
+                            .iter()
+                            .any(|b| b.case == *case && !this_step(b) && b.start >= end)
+                    });
+                    if !goes_on && release_where(&mut e.bookings, now, this_step) {
                         e.version += 1;
                         changed.push((EntityRef::Officer(id.clone()), e.version));
                     }
@@ -927,12 +962,7 @@ impl SchedulingState {
                 }
                 Ok(changed)
             }
-            Command::ReportDelay {
-                case,
-                team,
-                minutes,
-                reason,
-            } => self.report_delay(index, case, team.as_ref(), *minutes, reason, now),
+            Command::ReportDelay { .. } => self.report_delay(index, request),
             Command::ExitCase { case } => {
                 self.open_case_mut(case)?;
                 let mut changed = Vec::new();
@@ -1101,6 +1131,17 @@ impl SchedulingState {
         let mut conflicts = Vec::new();
         for (i, pb) in bookings.iter().enumerate() {
             let b = &pb.booking;
+            for (field, t) in [("start", b.start), ("end", b.end)] {
+                if !(BOOKING_TIMES.0..=BOOKING_TIMES.1).contains(&t.year()) {
+                    conflicts.push(Conflict::Invalid {
+                        field: format!("bookings[{i}].{field}"),
+                        reason: format!(
+                            "{t} is not in the years {} to {}",
+                            BOOKING_TIMES.0, BOOKING_TIMES.1
+                        ),
+                    });
+                }
+            }
             if b.end <= b.start {
                 conflicts.push(Conflict::Invalid {
                     field: format!("bookings[{i}].end"),

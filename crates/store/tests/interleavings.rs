@@ -99,7 +99,12 @@ enum Op {
     /// A case exits at a minute.
     Exit { case: usize, at: i64 },
     /// A case's escort reports a delay at a minute.
-    Delay { case: usize, at: i64, minutes: u32 },
+    Delay {
+        case: usize,
+        at: i64,
+        minutes: u32,
+        picked_up: bool,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -112,8 +117,8 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(bookings, lag, versions)| Op::Commit { bookings, lag, versions }),
         1 => (0..4usize, 0..300i64).prop_map(|(case, at)| Op::Release { case, at }),
         1 => (0..4usize, 0..300i64).prop_map(|(case, at)| Op::Exit { case, at }),
-        2 => (0..4usize, 0..300i64, 1..120u32)
-            .prop_map(|(case, at, minutes)| Op::Delay { case, at, minutes }),
+        2 => (0..4usize, 0..300i64, 1..120u32, any::<bool>())
+            .prop_map(|(case, at, minutes, picked_up)| Op::Delay { case, at, minutes, picked_up }),
     ]
 }
 
@@ -262,13 +267,14 @@ proptest! {
                     *at,
                     Command::ExitCase { case: CaseId::new(CASES[*case].0).unwrap() },
                 ),
-                Op::Delay { case, at, minutes } => request(
+                Op::Delay { case, at, minutes, picked_up } => request(
                     n,
                     *at,
                     Command::ReportDelay {
                         case: CaseId::new(CASES[*case].0).unwrap(),
                         team: None,
                         minutes: *minutes,
+                        picked_up: *picked_up,
                         reason: "traffic".into(),
                     },
                 ),

@@ -505,3 +505,70 @@ fn a_step_done_early_frees_its_room_and_questioners_early() {
     // The freed time can be booked by another case at once.
     assert!(commit(&mut s, 2, vec![room_booking("q1", "c2", 40, 80)]).is_applied());
 }
+
+#[test]
+fn an_escorting_questioner_done_early_stays_booked_until_the_drive_back() {
+    let mut s = ready();
+    let c1 = CaseId::new("c1").unwrap();
+    let p1 = PersonId::new("p1").unwrap();
+    let questioning = |mut pb: casehub_store::PlannedBooking| {
+        pb.booking.person = Some(p1.clone());
+        pb.booking.step = Some(Step::Questioning);
+        pb
+    };
+    // o1 escorts (0..60), questions (60..120), then drives back (120..180);
+    // o2 only questions.
+    assert!(
+        commit(
+            &mut s,
+            1,
+            vec![
+                questioning(room_booking("q1", "c1", 60, 120)),
+                officer_booking("o1", "c1", 0, 60),
+                questioning(officer_booking("o1", "c1", 60, 120)),
+                officer_booking("o1", "c1", 120, 180),
+                questioning(officer_booking("o2", "c1", 60, 120)),
+            ]
+        )
+        .is_applied()
+    );
+    let at_min = |n: u64, m: i64, command| {
+        let mut r = req(n, command);
+        r.time = at(m);
+        r
+    };
+    let step = Step::Questioning;
+    let (case, person) = (c1.clone(), p1.clone());
+    assert!(
+        s.apply(
+            80,
+            &at_min(80, 60, Command::StartStep { case, person, step })
+        )
+        .is_applied()
+    );
+    let (case, person) = (c1.clone(), p1.clone());
+    assert!(
+        s.apply(
+            81,
+            &at_min(81, 80, Command::CompleteStep { case, person, step })
+        )
+        .is_applied()
+    );
+    let ends = |o: &str| -> Vec<(i64, i64)> {
+        s.bookings_of(&ResourceRef::Officer(
+            casehub_model::OfficerId::new(o).unwrap(),
+        ))
+        .unwrap()
+        .iter()
+        .map(|b| ((b.start - t0()).num_minutes(), (b.end - t0()).num_minutes()))
+        .collect()
+    };
+    // o1 waits at the site for the drive back: no gap in its bookings.
+    assert_eq!(ends("o1"), vec![(0, 60), (60, 120), (120, 180)]);
+    // o2 is free from the completion; the room too.
+    assert_eq!(ends("o2"), vec![(60, 80)]);
+    let q1 = ResourceRef::Room(RoomId::new("q1").unwrap());
+    assert_eq!(s.bookings_of(&q1).unwrap()[0].end, at(80));
+    // o1 cannot be booked elsewhere in the would-be gap.
+    assert!(!commit(&mut s, 2, vec![officer_booking("o1", "c2", 85, 115)]).is_applied());
+}
