@@ -90,6 +90,7 @@ mod forward;
 pub mod grpc_api;
 pub mod network;
 pub mod node;
+pub mod rules;
 pub mod service;
 pub mod telemetry;
 pub mod view;

@@ -217,6 +217,7 @@ impl Node {
             request_deadline,
         ));
         let (stop, stopped) = watch::channel(false);
+        crate::rules::spawn(core.clone(), stopped.clone());
         let raft_service =
             RaftServiceServer::new(RaftGrpc::with_proposer(raft, proposer, stopped.clone()))
                 .max_decoding_message_size(MAX_MESSAGE_SIZE)

@@ -26,7 +26,8 @@ use crate::proto::raft_service_server::RaftService;
 use crate::proto::store_service_server::StoreService;
 use crate::proto::{
     ClientWriteReply, ClientWriteRequest, Consistency, RaftPayload, RaftStreamReply,
-    ReadIndexReply, ReadIndexRequest, ReadReply, ReadRequest, WriteReply, WriteRequest,
+    ReadIndexReply, ReadIndexRequest, ReadReply, ReadRequest, RulesVersionReply,
+    RulesVersionRequest, WriteReply, WriteRequest,
 };
 
 type NodeId = u64;
@@ -173,6 +174,15 @@ impl RaftService for RaftGrpc {
             },
         );
         Ok(tonic::Response::new(Box::pin(replies)))
+    }
+
+    async fn rules_version(
+        &self,
+        _: tonic::Request<RulesVersionRequest>,
+    ) -> Result<tonic::Response<RulesVersionReply>, Status> {
+        Ok(tonic::Response::new(RulesVersionReply {
+            version: casehub_store::RULES_VERSION,
+        }))
     }
 
     #[tracing::instrument(name = "casehub.v1.RaftService/Vote", level = "debug", skip_all)]

@@ -55,6 +55,19 @@ impl Cluster {
         nodes[&1].raft().initialize(members).await.unwrap();
         let c = Cluster { _dir: dir, nodes };
         c.leader().await;
+        // The leader raises the new cluster's rules version first.
+        let deadline = Instant::now() + TIMEOUT;
+        while !c
+            .nodes
+            .values()
+            .all(|n| n.read_local().state().rules_version == casehub_store::RULES_VERSION)
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the rules version was not raised"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         c
     }
 

@@ -32,7 +32,10 @@ async fn three_nodes_replicate_client_writes() {
     for s in &states {
         assert!(s.stations.contains_key(&StationId::new("st1").unwrap()));
         assert!(s.cases.contains_key(&CaseId::new("c1").unwrap()));
-        assert_eq!(s.audit.len(), 3);
+        // The leader's rules version, then the three writes.
+        assert_eq!(s.audit.len(), 4);
+        assert_eq!(s.audit[0].client_id, casehub_server::rules::RULES_CLIENT);
+        assert_eq!(s.rules_version, casehub_store::RULES_VERSION);
         assert_eq!(s, &states[0]);
     }
 
@@ -65,7 +68,7 @@ async fn three_nodes_replicate_client_writes() {
         "{response:?}"
     );
     for s in cluster.applied_everywhere(reply.log_index).await {
-        assert_eq!(s.audit.len(), 4);
+        assert_eq!(s.audit.len(), 5);
         assert!(!s.cases.contains_key(&CaseId::new("c2").unwrap()));
     }
     for (_, node) in cluster.nodes {

@@ -97,6 +97,7 @@ async fn a_local_read_is_served_without_a_quorum_and_says_how_stale_it_is() {
         .collect::<std::collections::BTreeMap<_, _>>();
     cluster.nodes[&1].raft().initialize(members).await.unwrap();
     let leader = cluster.leader().await;
+    cluster.rules_current().await;
     let written = cluster.nodes[&leader]
         .write(&req(Command::UpsertStation(station("before"))))
         .await

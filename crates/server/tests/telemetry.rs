@@ -270,6 +270,8 @@ async fn spans_from_grpc_requests_through_plan_and_raft_to_apply_are_exported() 
             .filter(|s| {
                 s.span.name == "state.apply"
                     && attr_u64(&s.span, "request_id") == Some(second.request_id)
+                    && attr(&s.span, "client_id")
+                        == Some(Value::StringValue(second.client_id.clone()))
             })
             .count();
         if applied == 3 {

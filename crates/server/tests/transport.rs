@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use casehub_server::network::GrpcNetwork;
 use casehub_server::proto::raft_service_server::{RaftService, RaftServiceServer};
-use casehub_server::proto::{ClientWriteReply, ClientWriteRequest, RaftPayload, RaftStreamReply};
+use casehub_server::proto::{
+    ClientWriteReply, ClientWriteRequest, RaftPayload, RaftStreamReply, RulesVersionReply,
+    RulesVersionRequest,
+};
 use casehub_store::TypeConfig;
 use common::*;
 use openraft::error::{InstallSnapshotError, RPCError, RaftError};
@@ -62,6 +65,11 @@ async fn replies_and_remote_errors_cross_the_wire() {
         }
         other => panic!("expected a remote SnapshotMismatch, got {other:?}"),
     }
+    // The node's build answers its rules version.
+    assert_eq!(
+        casehub_server::rules::member_version(&cluster.addrs[&7]).await,
+        casehub_store::RULES_VERSION
+    );
     // A client write to a node that knows no leader: UNAVAILABLE.
     let status = client_write(
         &cluster.addrs[&7],
@@ -175,6 +183,12 @@ impl RaftService for UnaryOnly {
     ) -> Result<tonic::Response<Self::AppendEntriesStreamStream>, tonic::Status> {
         Err(tonic::Status::unimplemented("not in this version"))
     }
+    async fn rules_version(
+        &self,
+        _: tonic::Request<RulesVersionRequest>,
+    ) -> Result<tonic::Response<RulesVersionReply>, tonic::Status> {
+        Err(tonic::Status::unimplemented("rules_version"))
+    }
     async fn vote(
         &self,
         _: tonic::Request<RaftPayload>,
@@ -204,12 +218,15 @@ async fn a_node_without_the_stream_gets_unary_append_entries() {
             .add_service(RaftServiceServer::new(UnaryOnly))
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
     );
+    let addr_of_old = addr.clone();
     let mut network = GrpcNetwork::new(9);
     let mut peer = network.new_client(7, &BasicNode::new(addr)).await;
     for _ in 0..2 {
         let resp = peer.append_entries(heartbeat(1), option()).await.unwrap();
         assert!(resp.is_success(), "{resp:?}");
     }
+    // Nor does it serve RulesVersion: a build before rules versions.
+    assert_eq!(casehub_server::rules::member_version(&addr_of_old).await, 1);
     server.abort();
 }
 
@@ -256,6 +273,12 @@ impl RaftService for EchoTerm {
         Ok(tonic::Response::new(Box::pin(
             tokio_stream::wrappers::ReceiverStream::new(rx),
         )))
+    }
+    async fn rules_version(
+        &self,
+        _: tonic::Request<RulesVersionRequest>,
+    ) -> Result<tonic::Response<RulesVersionReply>, tonic::Status> {
+        Err(tonic::Status::unimplemented("rules_version"))
     }
     async fn vote(
         &self,

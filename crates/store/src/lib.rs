@@ -106,7 +106,8 @@ pub use imbl;
 
 pub use state::{
     AuditEntry, Booking, Command, Conflict, Delay, DelayOutcome, EntityRef, PlanBroken,
-    PlannedBooking, Proposal, Request, ResourceRef, Response, SchedulingState, rules,
+    PlannedBooking, Proposal, RULES_VERSION, Request, ResourceRef, Response, SchedulingState,
+    rules,
 };
 
 openraft::declare_raft_types!(

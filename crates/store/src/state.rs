@@ -267,10 +267,14 @@ pub enum Command {
         #[serde(default)]
         reason: String,
     },
+    /// Apply the rules of `version` from now on (see [`RULES_VERSION`]):
+    /// proposed by the leader once every member runs a build that has them.
+    /// Never lowers the version, and never raises it above this build's.
+    SetRulesVersion(u32),
 }
 
-/// The years a booking may start and end in: time arithmetic on them
-/// (delays, alert lead times) can never overflow.
+/// The years a booking may start and end in (rules version 2): time
+/// arithmetic on them (delays, alert lead times) can never overflow.
 pub const BOOKING_TIMES: (i32, i32) = (1900, 9999);
 
 /// The longest delay one report may declare, in minutes.
@@ -315,6 +319,7 @@ impl Command {
                 format!("release rooms {} of case {case}", rooms.join(", "))
             }
             Command::ExitCase { case } => format!("exit case {case}"),
+            Command::SetRulesVersion(v) => format!("apply the rules of version {v}"),
             Command::ReportDelay {
                 case,
                 team,
@@ -544,7 +549,21 @@ pub struct SchedulingState {
     pub applied_requests: OrdMap<String, OrdMap<u64, Response>>,
     /// One entry per request applied, in log order.
     pub audit: Vector<AuditEntry>,
+    /// The version of the rules the cluster applies commands by (see
+    /// [`RULES_VERSION`]); 0 in a state written before versions existed,
+    /// which applies them as version 1.
+    #[serde(default)]
+    pub rules_version: u32,
 }
+
+/// The version of the state machine's rules this build applies: 1, the
+/// first; 2 adds [`Command::ReportDelay`], a step completed early freeing
+/// its room and questioners early, and bookings bounded to the years of
+/// [`BOOKING_TIMES`]. A cluster applies the rules of its
+/// [`SchedulingState::rules_version`], raised by
+/// [`Command::SetRulesVersion`] once every node runs a build that has them,
+/// so that nodes of two builds never apply one log differently.
+pub const RULES_VERSION: u32 = 2;
 
 type Outcome = Result<Vec<(EntityRef, u64)>, Response>;
 
@@ -629,9 +648,20 @@ fn peak(bookings: &[Booking]) -> usize {
 }
 
 impl SchedulingState {
-    /// A new, empty state with the default policy.
+    /// A new, empty state with the default policy, at this build's
+    /// [`RULES_VERSION`]. (The `Default` state, what a node starts from
+    /// before it has applied anything, is at version 0, so that a log
+    /// written by older nodes is replayed by their rules.)
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            rules_version: RULES_VERSION,
+            ..Self::default()
+        }
+    }
+
+    /// Whether the cluster applies the rules of `version` or later.
+    pub fn rules_at_least(&self, version: u32) -> bool {
+        self.rules_version.max(1) >= version
     }
 
     /// The current version of an entity, if it exists.
@@ -818,6 +848,25 @@ impl SchedulingState {
                 self.policy = policy.clone();
                 Ok(Vec::new())
             }
+            Command::SetRulesVersion(version) => {
+                if *version > RULES_VERSION {
+                    return Err(invalid(
+                        "version",
+                        format!("{version} is newer than this node's rules ({RULES_VERSION})"),
+                    ));
+                }
+                if *version < self.rules_version {
+                    return Err(invalid(
+                        "version",
+                        format!(
+                            "{version} is older than the cluster's rules ({})",
+                            self.rules_version
+                        ),
+                    ));
+                }
+                self.rules_version = *version;
+                Ok(Vec::new())
+            }
             Command::SubmitCase(case) => {
                 if self.cases.contains_key(&case.id) {
                     return Err(invalid(
@@ -903,6 +952,9 @@ impl SchedulingState {
                 }
                 entry.version += 1;
                 let mut changed = vec![(EntityRef::Case(case.clone()), entry.version)];
+                if !self.rules_at_least(2) {
+                    return Ok(changed);
+                }
                 // The rooms and officers booked for this step of this person
                 // free up now: a step done early frees them early. An
                 // officer with a later booking of the case (an escorting
@@ -962,6 +1014,13 @@ impl SchedulingState {
                 }
                 Ok(changed)
             }
+            Command::ReportDelay { .. } if !self.rules_at_least(2) => Err(invalid(
+                "command",
+                format!(
+                    "escort delays need the rules of version 2; the cluster applies version {} until every node runs a build that has them",
+                    self.rules_version.max(1)
+                ),
+            )),
             Command::ReportDelay { .. } => self.report_delay(index, request),
             Command::ExitCase { case } => {
                 self.open_case_mut(case)?;
@@ -1132,7 +1191,9 @@ impl SchedulingState {
         for (i, pb) in bookings.iter().enumerate() {
             let b = &pb.booking;
             for (field, t) in [("start", b.start), ("end", b.end)] {
-                if !(BOOKING_TIMES.0..=BOOKING_TIMES.1).contains(&t.year()) {
+                if self.rules_at_least(2)
+                    && !(BOOKING_TIMES.0..=BOOKING_TIMES.1).contains(&t.year())
+                {
                     conflicts.push(Conflict::Invalid {
                         field: format!("bookings[{i}].{field}"),
                         reason: format!(

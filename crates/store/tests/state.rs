@@ -572,3 +572,72 @@ fn an_escorting_questioner_done_early_stays_booked_until_the_drive_back() {
     // o1 cannot be booked elsewhere in the would-be gap.
     assert!(!commit(&mut s, 2, vec![officer_booking("o1", "c2", 85, 115)]).is_applied());
 }
+
+#[test]
+fn new_rules_apply_only_once_the_cluster_raises_its_rules_version() {
+    // A state written before rules versions (version 0 = the first rules).
+    let mut s = ready();
+    s.rules_version = 0;
+    let c1 = CaseId::new("c1").unwrap();
+    let p1 = PersonId::new("p1").unwrap();
+    let mut q = room_booking("q1", "c1", 0, 90);
+    q.booking.person = Some(p1.clone());
+    q.booking.step = Some(Step::Questioning);
+    let booked = commit(
+        &mut s,
+        1,
+        vec![
+            q,
+            officer_booking("o1", "c1", 0, 90),
+            officer_booking("o2", "c1", 0, 90),
+        ],
+    );
+    assert!(booked.is_applied(), "{booked:?}");
+    let delay = Command::ReportDelay {
+        case: c1.clone(),
+        team: None,
+        minutes: 10,
+        picked_up: false,
+        reason: String::new(),
+    };
+    let r = s.apply(80, &req(80, delay.clone()));
+    assert!(
+        matches!(&r, Response::Rejected { conflicts, .. }
+            if matches!(&conflicts[0], Conflict::Invalid { field, .. } if field == "command")),
+        "{r:?}"
+    );
+    // A step completed early keeps its room by the first rules.
+    let step = Step::Questioning;
+    let (case, person) = (c1.clone(), p1.clone());
+    assert!(
+        s.apply(81, &req(81, Command::StartStep { case, person, step }))
+            .is_applied()
+    );
+    let (case, person) = (c1.clone(), p1.clone());
+    let mut done = req(82, Command::CompleteStep { case, person, step });
+    done.time = at(30);
+    assert!(s.apply(82, &done).is_applied());
+    let q1 = ResourceRef::Room(RoomId::new("q1").unwrap());
+    assert_eq!(s.bookings_of(&q1).unwrap()[0].end, at(90));
+
+    // Never above this build's rules, never lowered.
+    let too_new = casehub_store::RULES_VERSION + 1;
+    assert!(
+        !s.apply(83, &req(83, Command::SetRulesVersion(too_new)))
+            .is_applied()
+    );
+    assert!(
+        s.apply(
+            84,
+            &req(84, Command::SetRulesVersion(casehub_store::RULES_VERSION))
+        )
+        .is_applied()
+    );
+    assert!(
+        !s.apply(85, &req(85, Command::SetRulesVersion(1)))
+            .is_applied()
+    );
+    assert_eq!(s.rules_version, casehub_store::RULES_VERSION);
+    // Now the delay is applied.
+    assert!(s.apply(86, &req(86, delay)).is_applied());
+}

@@ -147,7 +147,25 @@ impl Cluster {
             .collect();
         c.nodes[&1].raft().initialize(members).await.unwrap();
         c.leader().await;
+        c.rules_current().await;
         c
+    }
+
+    /// Wait until every node applies this build's rules (the leader raises
+    /// a new cluster's rules version right after its election).
+    pub async fn rules_current(&self) {
+        let deadline = Instant::now() + TIMEOUT;
+        while !self
+            .nodes
+            .values()
+            .all(|n| n.read_local().state().rules_version == casehub_store::RULES_VERSION)
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the rules version was not raised"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Start node `id` from its directory, on its former address if it had one.

@@ -1,0 +1,125 @@
+//! Raising the cluster's rules version.
+//!
+//! Every node applies the log by the rules of the state's `rules_version`
+//! (see [`casehub_store::RULES_VERSION`]). While it is below this build's,
+//! the leader asks every member, about once a second, which rules its build
+//! applies (`RaftService.RulesVersion`; a node that does not serve the rpc
+//! counts as version 1). Once every member answers at least this build's
+//! version, the leader proposes `SetRulesVersion` for it, under one fixed
+//! request id, so that a proposal repeated by a later leader changes
+//! nothing. Nodes of an older build therefore never see a command or a rule
+//! they would apply differently.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use casehub_store::{Command, RULES_VERSION, Request};
+use chrono::Utc;
+use tokio::sync::watch;
+use tonic::transport::Endpoint;
+
+use crate::forward::Core;
+use crate::proto::RulesVersionRequest;
+use crate::proto::raft_service_client::RaftServiceClient;
+
+/// The client id of the rules-version proposals in the audit trail.
+pub const RULES_CLIENT: &str = "casehub-rules";
+
+/// How often the leader checks while the cluster's rules are behind: often
+/// at first, so that a new cluster applies the current rules before its
+/// first requests, then every few seconds (a cluster mid-upgrade).
+const FIRST_CHECKS: u32 = 100;
+const EARLY: Duration = Duration::from_millis(100);
+const LATER: Duration = Duration::from_secs(3);
+/// How long one member may take to answer.
+const ANSWER: Duration = Duration::from_secs(1);
+
+/// Run the check on `core` until the cluster applies this build's rules or
+/// the node stops.
+pub(crate) fn spawn(core: Arc<Core>, mut stopped: watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        for check in 0u32.. {
+            if core.view.current().state.rules_version >= RULES_VERSION {
+                return;
+            }
+            let leads = core.raft.metrics().borrow().current_leader == Some(core.id);
+            if leads && lowest_member_version(&core).await >= RULES_VERSION {
+                propose(&core).await;
+            }
+            let pause = if check < FIRST_CHECKS { EARLY } else { LATER };
+            tokio::select! {
+                _ = stopped.wait_for(|s| *s) => return,
+                _ = tokio::time::sleep(pause) => {}
+            }
+        }
+    });
+}
+
+/// The lowest rules version the members' builds apply (this node's own
+/// included); 1 for a member that does not answer the rpc, 0 for one that
+/// cannot be reached.
+async fn lowest_member_version(core: &Core) -> u32 {
+    let members: Vec<(u64, String)> = core
+        .raft
+        .metrics()
+        .borrow()
+        .membership_config
+        .membership()
+        .nodes()
+        .map(|(id, node)| (*id, node.addr.clone()))
+        .collect();
+    let mut lowest = RULES_VERSION;
+    for (id, addr) in members {
+        if id == core.id {
+            continue;
+        }
+        lowest = lowest.min(member_version(&addr).await);
+    }
+    lowest
+}
+
+/// The rules version of the node at `addr`: 1 if it does not serve the
+/// rpc (a build before versions), 0 if it cannot be reached.
+pub async fn member_version(addr: &str) -> u32 {
+    let Ok(endpoint) = Endpoint::from_shared(format!("http://{addr}")) else {
+        return 0;
+    };
+    let endpoint = endpoint
+        .connect_timeout(ANSWER)
+        .timeout(ANSWER)
+        .tcp_nodelay(true);
+    let Ok(channel) = endpoint.connect().await else {
+        return 0;
+    };
+    match RaftServiceClient::new(channel)
+        .rules_version(RulesVersionRequest {})
+        .await
+    {
+        Ok(reply) => reply.into_inner().version,
+        Err(status) if status.code() == tonic::Code::Unimplemented => 1,
+        Err(_) => 0,
+    }
+}
+
+async fn propose(core: &Core) {
+    let request = Request {
+        client_id: RULES_CLIENT.into(),
+        request_id: u64::from(RULES_VERSION),
+        actor: format!("casehub node {}", core.id),
+        site: None,
+        time: Utc::now(),
+        command: Command::SetRulesVersion(RULES_VERSION),
+        trace: None,
+    };
+    match core.write(&request).await {
+        Ok(w) if w.response.is_applied() => {
+            tracing::info!(
+                version = RULES_VERSION,
+                log_index = w.log_index,
+                "every member runs rules version {RULES_VERSION}: the cluster applies them from now on"
+            );
+        }
+        Ok(w) => tracing::warn!(response = ?w.response, "raising the rules version was refused"),
+        Err(e) => tracing::debug!(error = %e, "raising the rules version failed; retrying"),
+    }
+}
