@@ -90,6 +90,10 @@ type Pending = (Request, oneshot::Sender<Result<Proposed, ProposeError>>);
 #[derive(Clone)]
 pub(crate) struct Proposer {
     tx: mpsc::UnboundedSender<Pending>,
+    raft: Raft<TypeConfig>,
+    /// The applied state: a command that needs newer rules than the
+    /// cluster applies is refused here, before it reaches the log.
+    view: StateView,
 }
 
 // The error is openraft's own, as `Raft::client_write` returns it.
@@ -108,10 +112,10 @@ impl Proposer {
     pub(crate) const IN_FLIGHT: usize = 2;
 
     /// A proposer for `raft`; its task runs until every clone is dropped.
-    pub(crate) fn new(raft: Raft<TypeConfig>) -> Self {
+    pub(crate) fn new(raft: Raft<TypeConfig>, view: StateView) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(Self::run(raft, rx));
-        Proposer { tx }
+        tokio::spawn(Self::run(raft.clone(), rx));
+        Proposer { tx, raft, view }
     }
 
     async fn run(raft: Raft<TypeConfig>, mut rx: mpsc::UnboundedReceiver<Pending>) {
@@ -180,6 +184,31 @@ impl Proposer {
     /// apply on every node joins this trace; whatever the client put there
     /// is replaced (with nothing when spans are not exported).
     pub(crate) async fn write(&self, mut request: Request) -> Result<Proposed, ProposeError> {
+        // Nodes of older builds cannot read a command of newer rules: it is
+        // refused before the log, answered as the state machine would.
+        let needed = request.command.rules_needed();
+        let applies = self.view.current().state.rules_version.max(1);
+        if needed > applies {
+            let log_id = self
+                .raft
+                .metrics()
+                .borrow()
+                .last_applied
+                .unwrap_or_default();
+            let reason = format!(
+                "this command needs the rules of version {needed}; the cluster applies version {applies} until every node runs a build that has them"
+            );
+            return Ok(Proposed {
+                log_id,
+                data: Response::Rejected {
+                    reason: format!("invalid command: {reason}"),
+                    conflicts: vec![casehub_store::Conflict::Invalid {
+                        field: "command".into(),
+                        reason,
+                    }],
+                },
+            });
+        }
         request.trace = crate::telemetry::current_traceparent();
         let (tx, rx) = oneshot::channel();
         let stopped = || RaftError::Fatal(openraft::error::Fatal::Stopped);

@@ -13,7 +13,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use futures_core::Stream;
 use openraft::BasicNode;
 use serde::de::DeserializeOwned;
@@ -146,8 +146,16 @@ fn time(field: &str, t: Option<&prost_types::Timestamp>) -> Result<DateTime<Utc>
         .ok()
         .filter(|n| *n < 1_000_000_000)
         .ok_or_else(|| invalid(&format!("{field}.nanos"), t.nanos, "must be 0 to 999999999"))?;
+    let (first, last) = casehub_store::state::BOOKING_TIMES;
     DateTime::from_timestamp(t.seconds, nanos)
-        .ok_or_else(|| invalid(&format!("{field}.seconds"), t.seconds, "out of range"))
+        .filter(|t| (first..=last).contains(&t.year()))
+        .ok_or_else(|| {
+            invalid(
+                &format!("{field}.seconds"),
+                t.seconds,
+                format!("not a time in the years {first} to {last}"),
+            )
+        })
 }
 
 fn interval(a: DateTime<Utc>, b: DateTime<Utc>) -> proto::Interval {
@@ -275,6 +283,13 @@ fn meta(m: Option<&proto::WriteMeta>) -> Result<(String, u64, String, Option<Sit
     let m = m.ok_or_else(|| Status::invalid_argument("meta: missing"))?;
     if m.client_id.trim().is_empty() {
         return Err(Status::invalid_argument("meta.client_id: missing"));
+    }
+    if m.client_id == crate::rules::RULES_CLIENT {
+        return Err(invalid(
+            "meta.client_id",
+            &m.client_id,
+            "reserved for the nodes' own requests",
+        ));
     }
     if m.request_id == 0 {
         return Err(invalid("meta.request_id", 0, "must be at least 1"));
@@ -1318,6 +1333,24 @@ impl AdminService for Api {
             return Err(invalid("addr", &r.addr, "not host:port"));
         }
         self.leader_only("AddLearner")?;
+        // A node must apply the cluster's rules (see `rules`): one of an
+        // older build would apply the log differently.
+        let applies = self.core.view.current().state.rules_version.max(1);
+        match crate::rules::member_version(&r.addr).await {
+            0 => {
+                return Err(Status::unavailable(format!(
+                    "addr: node {} at {} does not answer; start it before adding it",
+                    r.node_id, r.addr
+                )));
+            }
+            theirs if theirs < applies => {
+                return Err(Status::failed_precondition(format!(
+                    "addr: node {} at {} applies rules version {theirs}, the cluster applies {applies}: upgrade it first",
+                    r.node_id, r.addr
+                )));
+            }
+            _ => {}
+        }
         self.core
             .raft
             .add_learner(r.node_id, BasicNode::new(r.addr.clone()), true)

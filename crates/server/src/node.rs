@@ -207,7 +207,7 @@ impl Node {
             .await
             .map_err(|source| NodeError::Raft { id, source })?;
 
-        let proposer = Proposer::new(raft.clone());
+        let proposer = Proposer::new(raft.clone(), view.clone());
         let core = Arc::new(Core::new(
             id,
             advertise.unwrap_or_else(|| addr.to_string()),

@@ -2,13 +2,18 @@
 //!
 //! Every node applies the log by the rules of the state's `rules_version`
 //! (see [`casehub_store::RULES_VERSION`]). While it is below this build's,
-//! the leader asks every member, about once a second, which rules its build
-//! applies (`RaftService.RulesVersion`; a node that does not serve the rpc
-//! counts as version 1). Once every member answers at least this build's
-//! version, the leader proposes `SetRulesVersion` for it, under one fixed
-//! request id, so that a proposal repeated by a later leader changes
-//! nothing. Nodes of an older build therefore never see a command or a rule
-//! they would apply differently.
+//! the leader asks every member which rules its build applies
+//! (`RaftService.RulesVersion`; a node that does not serve the rpc counts as
+//! version 1), every 100 ms at first and every 3 s after ten seconds. Once
+//! every member answers at least this build's version, and the members are
+//! still the same, the leader proposes `SetRulesVersion` for it under one
+//! fixed request id, so that a proposal repeated by a later leader changes
+//! nothing. Until then the leader's `Proposer` refuses a command of newer
+//! rules before it reaches the log, clients may not use the reserved client
+//! id or `SetRulesVersion`, and `AddLearner` refuses a node of rules older
+//! than the cluster's: nodes of an older build never meet a command or a
+//! rule they would apply differently. A node that meets rules newer than
+//! its build's stops (a storage error) rather than go on.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,8 +48,14 @@ pub(crate) fn spawn(core: Arc<Core>, mut stopped: watch::Receiver<bool>) {
                 return;
             }
             let leads = core.raft.metrics().borrow().current_leader == Some(core.id);
-            if leads && lowest_member_version(&core).await >= RULES_VERSION {
-                propose(&core).await;
+            if leads {
+                // The members asked must still be the members when proposing.
+                let before = members(&core);
+                if lowest_member_version(&before, core.id).await >= RULES_VERSION
+                    && members(&core) == before
+                {
+                    propose(&core).await;
+                }
             }
             let pause = if check < FIRST_CHECKS { EARLY } else { LATER };
             tokio::select! {
@@ -55,27 +66,29 @@ pub(crate) fn spawn(core: Arc<Core>, mut stopped: watch::Receiver<bool>) {
     });
 }
 
-/// The lowest rules version the members' builds apply (this node's own
-/// included); 1 for a member that does not answer the rpc, 0 for one that
-/// cannot be reached.
-async fn lowest_member_version(core: &Core) -> u32 {
-    let members: Vec<(u64, String)> = core
-        .raft
+/// The lowest rules version the builds of `members` apply (`me` counts as
+/// this build's); 1 for a member that does not serve the rpc, 0 for one
+/// that cannot be reached.
+async fn lowest_member_version(members: &[(u64, String)], me: u64) -> u32 {
+    let mut lowest = RULES_VERSION;
+    for (id, addr) in members {
+        if *id != me {
+            lowest = lowest.min(member_version(addr).await);
+        }
+    }
+    lowest
+}
+
+/// Every member (voters and learners) with its address.
+fn members(core: &Core) -> Vec<(u64, String)> {
+    core.raft
         .metrics()
         .borrow()
         .membership_config
         .membership()
         .nodes()
         .map(|(id, node)| (*id, node.addr.clone()))
-        .collect();
-    let mut lowest = RULES_VERSION;
-    for (id, addr) in members {
-        if id == core.id {
-            continue;
-        }
-        lowest = lowest.min(member_version(&addr).await);
-    }
-    lowest
+        .collect()
 }
 
 /// The rules version of the node at `addr`: 1 if it does not serve the
@@ -112,7 +125,10 @@ async fn propose(core: &Core) {
         trace: None,
     };
     match core.write(&request).await {
-        Ok(w) if w.response.is_applied() => {
+        Ok(w)
+            if w.response.is_applied()
+                && core.view.current().state.rules_version >= RULES_VERSION =>
+        {
             tracing::info!(
                 version = RULES_VERSION,
                 log_index = w.log_index,

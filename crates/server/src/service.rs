@@ -327,6 +327,14 @@ impl StoreService for StoreGrpc {
     ) -> Result<tonic::Response<WriteReply>, Status> {
         const RPC: &str = "Write";
         let req: Request = decode(RPC, "casehub_store::Request", &request.into_inner().request)?;
+        if req.client_id == crate::rules::RULES_CLIENT
+            || matches!(req.command, casehub_store::Command::SetRulesVersion(_))
+        {
+            return Err(Status::invalid_argument(format!(
+                "{RPC}: client id {:?} and SetRulesVersion are reserved for the nodes themselves",
+                crate::rules::RULES_CLIENT
+            )));
+        }
         let written = self
             .core
             .write(&req)

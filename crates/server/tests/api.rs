@@ -1024,5 +1024,20 @@ async fn a_late_escort_returns_the_plans_it_breaks_to_replanning() {
         "{:?}",
         p.warnings
     );
+
+    // A learner must answer which rules it applies before it is added.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    let mut leader_admin = AdminServiceClient::new(c.channel(leader).await);
+    let e = leader_admin
+        .add_learner(pb::AddNodeRequest {
+            node_id: 9,
+            addr: nowhere,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unavailable, "{e:?}");
+    assert!(e.message().starts_with("addr"), "{}", e.message());
     c.shutdown().await;
 }

@@ -105,9 +105,16 @@ pub fn alerts(
         }
         let site = case_site(state, id);
         let limit = policy.legal_limits.limit_min(c.case.category);
-        let deadline = c.case.clock_started_at + Duration::minutes(i64::from(limit));
-        let left = deadline - now;
-        if left <= Duration::zero() {
+        // Times outside chrono's range (a clock far in the future) never
+        // panic: such a deadline is never near.
+        let deadline = c
+            .case
+            .clock_started_at
+            .checked_add_signed(Duration::minutes(i64::from(limit)));
+        let left = deadline.map(|d| d - now);
+        if let (Some(deadline), Some(left)) = (deadline, left)
+            && left <= Duration::zero()
+        {
             let mut a = Alert::new(
                 AlertKind::LegalLimitBreached,
                 format!("legal_limit_breached/{id}"),
@@ -122,12 +129,13 @@ pub fn alerts(
             a.site = site.clone();
             a.deadline = Some(deadline);
             out.push(a);
-        } else if let Some(lead) = policy
-            .alert_lead_min
-            .iter()
-            .copied()
-            .filter(|&l| left <= Duration::minutes(i64::from(l)))
-            .min()
+        } else if let (Some(deadline), Some(left)) = (deadline, left)
+            && let Some(lead) = policy
+                .alert_lead_min
+                .iter()
+                .copied()
+                .filter(|&l| left <= Duration::minutes(i64::from(l)))
+                .min()
         {
             let mut a = Alert::new(
                 AlertKind::DeadlineAtRisk,
@@ -225,7 +233,11 @@ pub fn alerts(
                     p.current.is_some_and(|(s, _)| s == step)
                         || p.completed.iter().any(|(s, _, _)| *s == step)
                 });
-                if !begun && b.start + LATE_START < now && now < b.end {
+                let late = b
+                    .start
+                    .checked_add_signed(LATE_START)
+                    .is_some_and(|t| t < now);
+                if !begun && late && now < b.end {
                     let mut a = Alert::new(
                         AlertKind::PlanBroken,
                         format!("plan_broken/late/{id}/{person}/{}", step.as_str()),

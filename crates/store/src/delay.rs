@@ -113,9 +113,10 @@ impl SchedulingState {
         }
     }
 
-    /// Drop every booking of `case` and return it to re-planning.
+    /// Drop every booking of `case` that has not ended at `at` and return
+    /// the case to re-planning.
     fn unplan(&mut self, case: &CaseId, at: DateTime<Utc>, reason: String) {
-        self.drop_bookings(case, |_| true);
+        self.drop_bookings(case, |b| b.end > at);
         if let Some(e) = self.cases.get_mut(case) {
             e.value.status = CaseStatus::Submitted;
             e.value.plan_broken = Some(PlanBroken { at, reason });
@@ -310,16 +311,19 @@ impl SchedulingState {
         }
         // The late team's hold, should the case be re-planned: from its
         // planned departure for the delay, or from now if it has set off.
+        // Only the team named, when the report names one.
         let mut holds = Vec::new();
-        for pb in ahead
-            .iter()
-            .filter(|pb| matches!(pb.resource, ResourceRef::Team(_)))
-        {
-            let mut hold = pb.clone();
+        for pb in ahead.iter().filter(|pb| match (&pb.resource, team) {
+            (ResourceRef::Team(t), Some(named)) => t == named,
+            (ResourceRef::Team(_), None) => true,
+            _ => false,
+        }) {
+            let mut original = pb.clone();
+            original.booking.person = None;
+            original.booking.step = None;
+            let mut hold = original.clone();
             hold.booking.end = later(hold.booking.start.max(now))?;
-            hold.booking.person = None;
-            hold.booking.step = None;
-            holds.push((hold, pb.clone()));
+            holds.push((hold, original));
         }
 
         let before = self.all_versions();

@@ -364,6 +364,7 @@ impl StateMachineStore {
             Some((meta, state)) => (meta.last_log_id, meta.last_membership, state),
             None => (last_applied, membership, state),
         };
+        newer_rules(state.rules_version, ErrorSubject::StateMachine)?;
         Ok(Self {
             db,
             last_applied,
@@ -412,6 +413,23 @@ impl StateMachineStore {
             .write_opt(batch, &synced())
             .map_err(|e| write_io(subject, e))
     }
+}
+
+/// An error if `version` is newer than the rules this build applies (see
+/// [`crate::RULES_VERSION`]): such a node must be upgraded, not go on.
+fn newer_rules(version: u32, subject: ErrorSubject<NodeId>) -> Result<(), SError> {
+    if version > crate::RULES_VERSION {
+        return Err(StorageIOError::new(
+            subject,
+            ErrorVerb::Read,
+            AnyError::error(format!(
+                "the cluster applies rules version {version}; this build applies up to {}: upgrade this node",
+                crate::RULES_VERSION
+            )),
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// A stored snapshot's meta and its decoded state.
@@ -516,6 +534,15 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         let mut out = Vec::new();
         let trace_hook = self.trace_hook;
         for entry in entries {
+            // Rules newer than this build's: stop rather than apply the
+            // log differently from the nodes that have them.
+            if let EntryPayload::Normal(proposal) = &entry.payload {
+                for request in proposal.requests() {
+                    if let crate::Command::SetRulesVersion(v) = request.command {
+                        newer_rules(v, ErrorSubject::Log(entry.log_id))?;
+                    }
+                }
+            }
             self.last_applied = Some(entry.log_id);
             let responses = match entry.payload {
                 EntryPayload::Blank => Vec::new(),
@@ -579,6 +606,10 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             &data,
             CF_SNAPSHOT,
             "data",
+            ErrorSubject::Snapshot(Some(meta.signature())),
+        )?;
+        newer_rules(
+            state.rules_version,
             ErrorSubject::Snapshot(Some(meta.signature())),
         )?;
         save_snapshot(&self.db, &self.snapshot_lock, meta, &data)?;

@@ -283,6 +283,16 @@ pub const MAX_DELAY_MIN: u32 = 720;
 pub const MAX_REASON_CHARS: usize = 500;
 
 impl Command {
+    /// The rules version a cluster must apply before this command may be
+    /// proposed: nodes of older builds cannot read it. (`SetRulesVersion`
+    /// is its own gate: the leader proposes it once every member has it.)
+    pub fn rules_needed(&self) -> u32 {
+        match self {
+            Command::ReportDelay { .. } => 2,
+            _ => 1,
+        }
+    }
+
     /// A one-line summary for the audit log.
     pub fn summary(&self) -> String {
         match self {

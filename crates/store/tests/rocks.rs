@@ -320,3 +320,24 @@ async fn a_batch_entry_is_durable_and_applies_in_order_at_its_index() {
     expected.extend((2..=n + 1).map(|r| (2, r)));
     assert_eq!(audit, expected);
 }
+
+#[tokio::test]
+async fn rules_newer_than_this_build_stop_the_state_machine() {
+    let dir = TempDir::new().unwrap();
+    let (_log, mut sm) = rocks::open(dir.path()).await.unwrap();
+    let current = casehub_store::RULES_VERSION;
+    let responses = sm
+        .apply(vec![normal(1, Command::SetRulesVersion(current))])
+        .await
+        .unwrap();
+    assert!(responses[0][0].is_applied(), "{responses:?}");
+    assert_eq!(sm.state().rules_version, current);
+    // A log asking for rules this build does not have: an error, nothing applied.
+    let err = sm
+        .apply(vec![normal(2, Command::SetRulesVersion(current + 1))])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("upgrade this node"), "{err}");
+    assert_eq!(sm.state().rules_version, current);
+}
