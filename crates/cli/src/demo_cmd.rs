@@ -261,9 +261,55 @@ async fn replay(
                 for c in &r.conflicts {
                     println!("  conflict: {c}");
                 }
+                // The cases it returned to planning get a new plan, accepted.
+                if !r.replanned_case_ids.is_empty() {
+                    request += 1;
+                    replan(&mut dispatch, r.replanned_case_ids, request).await;
+                }
             }
             Err(e) => println!("  delay not recorded ({:?}): {}", e.code(), e.message()),
         }
     }
     Ok(())
+}
+
+/// Propose a new plan for `cases` and accept it, printing both.
+async fn replan(dispatch: &mut DispatchServiceClient<Channel>, cases: Vec<String>, request: u64) {
+    let proposal = match dispatch
+        .propose_plan(pb::ProposePlanRequest {
+            case_ids: cases,
+            method: String::new(),
+        })
+        .await
+    {
+        Ok(p) => p.into_inner(),
+        Err(e) => {
+            println!("  no new plan ({:?}): {}", e.code(), e.message());
+            return;
+        }
+    };
+    for line in &proposal.summary {
+        println!("  new plan: {line}");
+    }
+    for b in &proposal.blocked {
+        println!("  BLOCKED {} by {}: {}", b.case_id, b.rule, b.reason);
+    }
+    if proposal.summary.is_empty() {
+        return;
+    }
+    match dispatch
+        .accept_plan(pb::AcceptPlanRequest {
+            meta: meta(request),
+            plan_json: proposal.plan_json,
+            versions: proposal.versions,
+            case_ids: vec![],
+        })
+        .await
+    {
+        Ok(ack) => println!(
+            "  new plan accepted at log index {}",
+            ack.into_inner().log_index
+        ),
+        Err(e) => println!("  new plan not accepted ({:?}): {}", e.code(), e.message()),
+    }
 }
