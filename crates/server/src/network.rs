@@ -164,14 +164,25 @@ impl PeerClient {
             RPCTypes::InstallSnapshot => client.install_snapshot(request).await,
         };
         match reply {
-            Ok(reply) => serde_json::from_slice(&reply.into_inner().payload).map_err(|e| {
-                RPCError::Network(NetworkError::new(&AnyError::error(format!(
-                    "{kind} reply from node {} does not decode: {e}",
-                    self.target
-                ))))
-            }),
+            Ok(reply) => self.decode_reply(kind, &reply.into_inner().payload),
             Err(status) => Err(self.status_error(kind, ttl, status)),
         }
+    }
+
+    /// A reply's JSON payload, or a network error naming the rpc and the node.
+    // The error is openraft's own, as `RaftNetwork` returns it.
+    #[allow(clippy::result_large_err)]
+    fn decode_reply<Resp, E>(&self, kind: RPCTypes, payload: &[u8]) -> RpcResult<Resp, E>
+    where
+        Resp: DeserializeOwned,
+        E: std::error::Error,
+    {
+        serde_json::from_slice(payload).map_err(|e| {
+            RPCError::Network(NetworkError::new(&AnyError::error(format!(
+                "{kind} reply from node {} does not decode: {e}",
+                self.target
+            ))))
+        })
     }
 
     fn status_error<E>(
@@ -187,12 +198,7 @@ impl PeerClient {
             tonic::Code::Unavailable => RPCError::Unreachable(Unreachable::new(&status)),
             // DEADLINE_EXCEEDED from the server, CANCELLED when the client's
             // own deadline (the same TTL) expired first.
-            tonic::Code::DeadlineExceeded | tonic::Code::Cancelled => RPCError::Timeout(Timeout {
-                action: kind,
-                id: self.id,
-                target: self.target,
-                timeout: ttl,
-            }),
+            tonic::Code::DeadlineExceeded | tonic::Code::Cancelled => self.timeout(kind, ttl),
             _ => match serde_json::from_slice::<RaftError<NodeId, E>>(status.details()) {
                 Ok(remote) => RPCError::RemoteError(RemoteError::new(self.target, remote)),
                 Err(_) => RPCError::Network(NetworkError::new(&status)),
@@ -259,44 +265,35 @@ impl PeerClient {
         .await;
         stream.awaiting = false;
         let reply = match answer {
-            Ok(Ok(Some(reply))) => reply,
-            Ok(Ok(None)) => {
+            Ok(Ok(Some(reply))) if reply.code == tonic::Code::Ok as i32 => reply,
+            failed => {
+                // Any failure or error answer drops the stream: the next
+                // call opens a new one (a stopping node ends this one after
+                // its answer).
                 self.stream = None;
-                let status = tonic::Status::unavailable("the AppendEntries stream ended");
-                return Err(self.status_error(kind, ttl, status));
-            }
-            Ok(Err(status)) => {
-                self.stream = None;
-                return Err(self.status_error(kind, ttl, status));
-            }
-            Err(_) => {
-                self.stream = None;
-                return Err(self.timeout(kind, ttl));
+                return Err(match failed {
+                    Ok(Ok(Some(reply))) => {
+                        let status = tonic::Status::with_details(
+                            tonic::Code::from_i32(reply.code),
+                            reply.message,
+                            reply.details.into(),
+                        );
+                        self.status_error(kind, ttl, status)
+                    }
+                    Ok(Ok(None)) => {
+                        let status = tonic::Status::unavailable("the AppendEntries stream ended");
+                        self.status_error(kind, ttl, status)
+                    }
+                    Ok(Err(status)) => self.status_error(kind, ttl, status),
+                    Err(_) => self.timeout(kind, ttl),
+                });
             }
         };
-        if reply.code != tonic::Code::Ok as i32 {
-            // The next call starts on a new stream (a stopping node ends
-            // this one after its answer).
+        let decoded = self.decode_reply(kind, &reply.payload);
+        if decoded.is_err() {
             self.stream = None;
-            let status = tonic::Status::with_details(
-                tonic::Code::from_i32(reply.code),
-                reply.message,
-                reply.details.into(),
-            );
-            return Err(self.status_error(kind, ttl, status));
         }
-        match serde_json::from_slice(&reply.payload) {
-            Ok(resp) => Ok(Some(resp)),
-            Err(e) => {
-                self.stream = None;
-                Err(RPCError::Network(NetworkError::new(&AnyError::error(
-                    format!(
-                        "{kind} reply from node {} does not decode: {e}",
-                        self.target
-                    ),
-                ))))
-            }
-        }
+        decoded.map(Some)
     }
 
     fn timeout<E>(

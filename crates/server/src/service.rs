@@ -84,6 +84,26 @@ where
     Status::with_details(code, format!("{rpc}: {err}"), details.into())
 }
 
+/// One AppendEntries, unary or streamed: decode the request, hand it to
+/// `raft`, encode the answer. Also whether Raft has stopped (a fatal error).
+async fn append_entries(
+    raft: &Raft<TypeConfig>,
+    rpc: &str,
+    payload: &[u8],
+) -> (Result<Vec<u8>, Status>, bool) {
+    let req = match decode(rpc, "AppendEntriesRequest", payload) {
+        Ok(req) => req,
+        Err(status) => return (Err(status), false),
+    };
+    match raft.append_entries(req).await {
+        Ok(resp) => (encode(rpc, &resp), false),
+        Err(e) => (
+            Err(raft_status(rpc, &e, Code::Internal)),
+            matches!(e, RaftError::Fatal(_)),
+        ),
+    }
+}
+
 #[tonic::async_trait]
 impl RaftService for RaftGrpc {
     #[tracing::instrument(
@@ -95,16 +115,9 @@ impl RaftService for RaftGrpc {
         &self,
         request: tonic::Request<RaftPayload>,
     ) -> Result<tonic::Response<RaftPayload>, Status> {
-        const RPC: &str = "AppendEntries";
-        let req = decode(RPC, "AppendEntriesRequest", &request.into_inner().payload)?;
-        let resp = self
-            .raft
-            .append_entries(req)
-            .await
-            .map_err(|e| raft_status(RPC, &e, Code::Internal))?;
-        Ok(tonic::Response::new(RaftPayload {
-            payload: encode(RPC, &resp)?,
-        }))
+        let (answer, _) =
+            append_entries(&self.raft, "AppendEntries", &request.into_inner().payload).await;
+        Ok(tonic::Response::new(RaftPayload { payload: answer? }))
     }
 
     type AppendEntriesStreamStream = std::pin::Pin<
@@ -144,20 +157,11 @@ impl RaftService for RaftGrpc {
                     // The sender closed the stream, or it broke.
                     Ok(None) | Err(_) => return None,
                 };
-                let mut stopping = false;
                 // One span per request, named as the unary call's.
                 let span =
                     tracing::debug_span!("casehub.v1.RaftService/AppendEntries", stream = true);
-                let answer = match decode(RPC, "AppendEntriesRequest", &payload) {
-                    Err(status) => Err(status),
-                    Ok(req) => match raft.append_entries(req).instrument(span).await {
-                        Ok(resp) => encode(RPC, &resp),
-                        Err(e) => {
-                            stopping = matches!(e, RaftError::Fatal(_));
-                            Err(raft_status(RPC, &e, Code::Internal))
-                        }
-                    },
-                };
+                let (answer, stopping) =
+                    append_entries(&raft, RPC, &payload).instrument(span).await;
                 let reply = match answer {
                     Ok(payload) => RaftStreamReply {
                         payload,
