@@ -275,7 +275,7 @@ impl Core {
         }
     }
 
-    fn channel(&self, addr: &str) -> Result<Channel, ClusterError> {
+    pub(crate) fn channel(&self, addr: &str) -> Result<Channel, ClusterError> {
         let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(ch) = channels.get(addr) {
             return Ok(ch.clone());

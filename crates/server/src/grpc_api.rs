@@ -1336,7 +1336,7 @@ impl AdminService for Api {
         // A node must apply the cluster's rules (see `rules`): one of an
         // older build would apply the log differently.
         let applies = self.core.view.current().state.rules_version.max(1);
-        match crate::rules::member_version(&r.addr).await {
+        match crate::rules::version_at(&self.core, &r.addr).await {
             0 => {
                 return Err(Status::unavailable(format!(
                     "addr: node {} at {} does not answer; start it before adding it",

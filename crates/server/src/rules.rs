@@ -21,7 +21,7 @@ use std::time::Duration;
 use casehub_store::{Command, RULES_VERSION, Request};
 use chrono::Utc;
 use tokio::sync::watch;
-use tonic::transport::Endpoint;
+use tonic::transport::Channel;
 
 use crate::forward::Core;
 use crate::proto::RulesVersionRequest;
@@ -51,7 +51,7 @@ pub(crate) fn spawn(core: Arc<Core>, mut stopped: watch::Receiver<bool>) {
             if leads {
                 // The members asked must still be the members when proposing.
                 let before = members(&core);
-                if lowest_member_version(&before, core.id).await >= RULES_VERSION
+                if lowest_member_version(&core, &before).await >= RULES_VERSION
                     && members(&core) == before
                 {
                     propose(&core).await;
@@ -66,14 +66,13 @@ pub(crate) fn spawn(core: Arc<Core>, mut stopped: watch::Receiver<bool>) {
     });
 }
 
-/// The lowest rules version the builds of `members` apply (`me` counts as
-/// this build's); 1 for a member that does not serve the rpc, 0 for one
-/// that cannot be reached.
-async fn lowest_member_version(members: &[(u64, String)], me: u64) -> u32 {
+/// The lowest rules version the builds of `members` apply (this node
+/// counts as this build's); see [`member_version`].
+async fn lowest_member_version(core: &Core, members: &[(u64, String)]) -> u32 {
     let mut lowest = RULES_VERSION;
     for (id, addr) in members {
-        if *id != me {
-            lowest = lowest.min(member_version(addr).await);
+        if *id != core.id {
+            lowest = lowest.min(version_at(core, addr).await);
         }
     }
     lowest
@@ -91,23 +90,22 @@ fn members(core: &Core) -> Vec<(u64, String)> {
         .collect()
 }
 
-/// The rules version of the node at `addr`: 1 if it does not serve the
-/// rpc (a build before versions), 0 if it cannot be reached.
-pub async fn member_version(addr: &str) -> u32 {
-    let Ok(endpoint) = Endpoint::from_shared(format!("http://{addr}")) else {
-        return 0;
-    };
-    let endpoint = endpoint
-        .connect_timeout(ANSWER)
-        .timeout(ANSWER)
-        .tcp_nodelay(true);
-    let Ok(channel) = endpoint.connect().await else {
-        return 0;
-    };
-    match RaftServiceClient::new(channel)
-        .rules_version(RulesVersionRequest {})
-        .await
-    {
+/// The rules version of the node at `addr`, over `core`'s channel to it
+/// (one per address, kept): see [`member_version`].
+pub(crate) async fn version_at(core: &Core, addr: &str) -> u32 {
+    match core.channel(addr) {
+        Ok(channel) => member_version(channel).await,
+        Err(_) => 0,
+    }
+}
+
+/// The rules version of the node at the end of `channel`: 1 if it does not
+/// serve the rpc (a build before versions), 0 if it cannot be reached or
+/// does not answer within a second.
+pub async fn member_version(channel: Channel) -> u32 {
+    let mut call = tonic::Request::new(RulesVersionRequest {});
+    call.set_timeout(ANSWER);
+    match RaftServiceClient::new(channel).rules_version(call).await {
         Ok(reply) => reply.into_inner().version,
         Err(status) if status.code() == tonic::Code::Unimplemented => 1,
         Err(_) => 0,

@@ -21,6 +21,12 @@ use openraft::raft::{
 };
 use openraft::{BasicNode, RaftNetwork, RaftNetworkFactory, SnapshotMeta, Vote};
 
+fn lazy_channel(addr: &str) -> tonic::transport::Channel {
+    tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect_lazy()
+}
+
 fn option() -> RPCOption {
     RPCOption::new(Duration::from_secs(5))
 }
@@ -67,7 +73,7 @@ async fn replies_and_remote_errors_cross_the_wire() {
     }
     // The node's build answers its rules version.
     assert_eq!(
-        casehub_server::rules::member_version(&cluster.addrs[&7]).await,
+        casehub_server::rules::member_version(lazy_channel(&cluster.addrs[&7])).await,
         casehub_store::RULES_VERSION
     );
     // A client write to a node that knows no leader: UNAVAILABLE.
@@ -226,7 +232,10 @@ async fn a_node_without_the_stream_gets_unary_append_entries() {
         assert!(resp.is_success(), "{resp:?}");
     }
     // Nor does it serve RulesVersion: a build before rules versions.
-    assert_eq!(casehub_server::rules::member_version(&addr_of_old).await, 1);
+    assert_eq!(
+        casehub_server::rules::member_version(lazy_channel(&addr_of_old)).await,
+        1
+    );
     server.abort();
 }
 
