@@ -9,80 +9,15 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use casehub_model::CaseId;
-use casehub_server::proto::raft_service_server::{RaftService, RaftServiceServer};
+use casehub_server::proto::WriteRequest;
 use casehub_server::proto::store_service_client::StoreServiceClient;
-use casehub_server::proto::{
-    ClientWriteReply, ClientWriteRequest, RaftPayload, RaftStreamReply, RulesVersionReply,
-    RulesVersionRequest, WriteRequest,
-};
-use casehub_store::{Command, Conflict, Response, TypeConfig};
+use casehub_store::{Command, Conflict, Response};
 use common::*;
 use openraft::BasicNode;
-use openraft::raft::AppendEntriesResponse;
-
-/// A member of an older build: it takes every AppendEntries (unary only)
-/// and serves nothing newer.
-struct OldBuild;
-
-#[tonic::async_trait]
-impl RaftService for OldBuild {
-    async fn append_entries(
-        &self,
-        request: tonic::Request<RaftPayload>,
-    ) -> Result<tonic::Response<RaftPayload>, tonic::Status> {
-        // It decodes what it is sent, as an old node would have to.
-        let _: openraft::raft::AppendEntriesRequest<TypeConfig> =
-            serde_json::from_slice(&request.into_inner().payload)
-                .map_err(|e| tonic::Status::invalid_argument(e.to_string()))?;
-        let resp: AppendEntriesResponse<u64> = AppendEntriesResponse::Success;
-        Ok(tonic::Response::new(RaftPayload {
-            payload: serde_json::to_vec(&resp).unwrap(),
-        }))
-    }
-    type AppendEntriesStreamStream = std::pin::Pin<
-        Box<dyn futures_core::Stream<Item = Result<RaftStreamReply, tonic::Status>> + Send>,
-    >;
-    async fn append_entries_stream(
-        &self,
-        _: tonic::Request<tonic::Streaming<RaftPayload>>,
-    ) -> Result<tonic::Response<Self::AppendEntriesStreamStream>, tonic::Status> {
-        Err(tonic::Status::unimplemented("an older build"))
-    }
-    async fn rules_version(
-        &self,
-        _: tonic::Request<RulesVersionRequest>,
-    ) -> Result<tonic::Response<RulesVersionReply>, tonic::Status> {
-        Err(tonic::Status::unimplemented("an older build"))
-    }
-    async fn vote(
-        &self,
-        _: tonic::Request<RaftPayload>,
-    ) -> Result<tonic::Response<RaftPayload>, tonic::Status> {
-        Err(tonic::Status::unimplemented("vote"))
-    }
-    async fn install_snapshot(
-        &self,
-        _: tonic::Request<RaftPayload>,
-    ) -> Result<tonic::Response<RaftPayload>, tonic::Status> {
-        Err(tonic::Status::unimplemented("install_snapshot"))
-    }
-    async fn client_write(
-        &self,
-        _: tonic::Request<ClientWriteRequest>,
-    ) -> Result<tonic::Response<ClientWriteReply>, tonic::Status> {
-        Err(tonic::Status::unimplemented("client_write"))
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_older_member_keeps_the_first_rules_and_newer_commands_out_of_the_log() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let old_addr = listener.local_addr().unwrap().to_string();
-    let old = tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(RaftServiceServer::new(OldBuild))
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
-    );
+    let (old_addr, old) = serve(OldBuild).await;
     let cluster = Cluster::start(1..=3, config()).await;
     let mut members: BTreeMap<u64, BasicNode> = cluster
         .nodes

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use casehub_server::network::GrpcNetwork;
-use casehub_server::proto::raft_service_server::{RaftService, RaftServiceServer};
+use casehub_server::proto::raft_service_server::RaftService;
 use casehub_server::proto::{
     ClientWriteReply, ClientWriteRequest, RaftPayload, RaftStreamReply, RulesVersionReply,
     RulesVersionRequest,
@@ -166,64 +166,9 @@ async fn append_entries_stream_answers_each_request_in_order_and_survives_bad_on
     }
 }
 
-/// A node of an older version: unary AppendEntries only.
-struct UnaryOnly;
-
-#[tonic::async_trait]
-impl RaftService for UnaryOnly {
-    async fn append_entries(
-        &self,
-        _: tonic::Request<RaftPayload>,
-    ) -> Result<tonic::Response<RaftPayload>, tonic::Status> {
-        let resp: AppendEntriesResponse<u64> = AppendEntriesResponse::Success;
-        Ok(tonic::Response::new(RaftPayload {
-            payload: serde_json::to_vec(&resp).unwrap(),
-        }))
-    }
-    type AppendEntriesStreamStream = std::pin::Pin<
-        Box<dyn futures_core::Stream<Item = Result<RaftStreamReply, tonic::Status>> + Send>,
-    >;
-    async fn append_entries_stream(
-        &self,
-        _: tonic::Request<tonic::Streaming<RaftPayload>>,
-    ) -> Result<tonic::Response<Self::AppendEntriesStreamStream>, tonic::Status> {
-        Err(tonic::Status::unimplemented("not in this version"))
-    }
-    async fn rules_version(
-        &self,
-        _: tonic::Request<RulesVersionRequest>,
-    ) -> Result<tonic::Response<RulesVersionReply>, tonic::Status> {
-        Err(tonic::Status::unimplemented("rules_version"))
-    }
-    async fn vote(
-        &self,
-        _: tonic::Request<RaftPayload>,
-    ) -> Result<tonic::Response<RaftPayload>, tonic::Status> {
-        Err(tonic::Status::unimplemented("vote"))
-    }
-    async fn install_snapshot(
-        &self,
-        _: tonic::Request<RaftPayload>,
-    ) -> Result<tonic::Response<RaftPayload>, tonic::Status> {
-        Err(tonic::Status::unimplemented("install_snapshot"))
-    }
-    async fn client_write(
-        &self,
-        _: tonic::Request<ClientWriteRequest>,
-    ) -> Result<tonic::Response<ClientWriteReply>, tonic::Status> {
-        Err(tonic::Status::unimplemented("client_write"))
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_node_without_the_stream_gets_unary_append_entries() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let server = tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(RaftServiceServer::new(UnaryOnly))
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
-    );
+    let (addr, server) = serve(OldBuild).await;
     let addr_of_old = addr.clone();
     let mut network = GrpcNetwork::new(9);
     let mut peer = network.new_client(7, &BasicNode::new(addr)).await;
@@ -311,13 +256,7 @@ impl RaftService for EchoTerm {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_call_dropped_mid_way_never_hands_its_answer_to_the_next() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let server = tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(RaftServiceServer::new(EchoTerm))
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
-    );
+    let (addr, server) = serve(EchoTerm).await;
     let mut network = GrpcNetwork::new(9);
     let mut peer = network.new_client(7, &BasicNode::new(addr)).await;
     // openraft times AppendEntries out itself and drops the call.

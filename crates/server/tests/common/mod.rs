@@ -11,11 +11,16 @@ use casehub_model::{
     RoomKind, Site, SiteId, SiteKind, Station, StationId,
 };
 use casehub_server::proto::raft_service_client::RaftServiceClient;
-use casehub_server::proto::{ClientWriteReply, ClientWriteRequest};
+use casehub_server::proto::raft_service_server::{RaftService, RaftServiceServer};
+use casehub_server::proto::{
+    ClientWriteReply, ClientWriteRequest, RaftPayload, RaftStreamReply, RulesVersionReply,
+    RulesVersionRequest,
+};
 use casehub_server::{Node, NodeOptions, StateView};
-use casehub_store::{Command, Request, Response, SchedulingState};
+use casehub_store::{Command, Request, Response, SchedulingState, TypeConfig};
 use chrono::{DateTime, TimeZone, Utc};
 use openraft::error::{ClientWriteError, RaftError};
+use openraft::raft::AppendEntriesResponse;
 use openraft::{BasicNode, Config, RaftMetrics};
 use tempfile::TempDir;
 use tonic::Code;
@@ -348,5 +353,73 @@ pub async fn wait_applied(view: &StateView, index: u64) -> SchedulingState {
             "applied index {:?} after {TIMEOUT:?}, waiting for {index}",
             view.applied_index()
         ),
+    }
+}
+
+/// Serve `service` as the Raft service of a fake node on a free loopback
+/// port: its address, and the server task (abort it when done).
+pub async fn serve<S: RaftService>(service: S) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let server = tokio::spawn(async move {
+        let _ = tonic::transport::Server::builder()
+            .add_service(RaftServiceServer::new(service))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+            .await;
+    });
+    (addr, server)
+}
+
+/// A node of a build before the AppendEntries stream and rules versions: it
+/// takes every AppendEntries (unary only) and serves nothing newer.
+pub struct OldBuild;
+
+#[tonic::async_trait]
+impl RaftService for OldBuild {
+    async fn append_entries(
+        &self,
+        request: tonic::Request<RaftPayload>,
+    ) -> Result<tonic::Response<RaftPayload>, tonic::Status> {
+        // It decodes what it is sent, as an old node would have to.
+        let _: openraft::raft::AppendEntriesRequest<TypeConfig> =
+            serde_json::from_slice(&request.into_inner().payload)
+                .map_err(|e| tonic::Status::invalid_argument(e.to_string()))?;
+        let resp: AppendEntriesResponse<u64> = AppendEntriesResponse::Success;
+        Ok(tonic::Response::new(RaftPayload {
+            payload: serde_json::to_vec(&resp).unwrap(),
+        }))
+    }
+    type AppendEntriesStreamStream = std::pin::Pin<
+        Box<dyn futures_core::Stream<Item = Result<RaftStreamReply, tonic::Status>> + Send>,
+    >;
+    async fn append_entries_stream(
+        &self,
+        _: tonic::Request<tonic::Streaming<RaftPayload>>,
+    ) -> Result<tonic::Response<Self::AppendEntriesStreamStream>, tonic::Status> {
+        Err(tonic::Status::unimplemented("an older build"))
+    }
+    async fn rules_version(
+        &self,
+        _: tonic::Request<RulesVersionRequest>,
+    ) -> Result<tonic::Response<RulesVersionReply>, tonic::Status> {
+        Err(tonic::Status::unimplemented("an older build"))
+    }
+    async fn vote(
+        &self,
+        _: tonic::Request<RaftPayload>,
+    ) -> Result<tonic::Response<RaftPayload>, tonic::Status> {
+        Err(tonic::Status::unimplemented("vote"))
+    }
+    async fn install_snapshot(
+        &self,
+        _: tonic::Request<RaftPayload>,
+    ) -> Result<tonic::Response<RaftPayload>, tonic::Status> {
+        Err(tonic::Status::unimplemented("install_snapshot"))
+    }
+    async fn client_write(
+        &self,
+        _: tonic::Request<ClientWriteRequest>,
+    ) -> Result<tonic::Response<ClientWriteReply>, tonic::Status> {
+        Err(tonic::Status::unimplemented("client_write"))
     }
 }
