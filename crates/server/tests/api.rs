@@ -3,6 +3,8 @@
 //! availability, alerts and the audit trail from any node; bad requests get
 //! the right code and change nothing.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -56,18 +58,7 @@ impl Cluster {
         let c = Cluster { _dir: dir, nodes };
         c.leader().await;
         // The leader raises the new cluster's rules version first.
-        let deadline = Instant::now() + TIMEOUT;
-        while !c
-            .nodes
-            .values()
-            .all(|n| n.read_local().state().rules_version == casehub_store::RULES_VERSION)
-        {
-            assert!(
-                Instant::now() < deadline,
-                "the rules version was not raised"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        common::rules_current(c.nodes.values()).await;
         c
     }
 
@@ -88,6 +79,19 @@ impl Cluster {
             .connect()
             .await
             .unwrap()
+    }
+
+    /// Load the sample region through node `id`'s AdminService.
+    async fn load_region(&self, id: u64) -> pb::LoadRegionReply {
+        AdminServiceClient::new(self.channel(id).await)
+            .load_region(pb::LoadRegionRequest {
+                meta: meta(1000),
+                file_name: "region-3-sites.toml".into(),
+                text: REGION.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
     }
 
     async fn shutdown(self) {
@@ -155,16 +159,7 @@ async fn a_case_goes_from_submission_to_exit_through_any_node() {
                 .unwrap()
         })
         .unwrap();
-    let mut admin = AdminServiceClient::new(c.channel(follower).await);
-    let loaded = admin
-        .load_region(pb::LoadRegionRequest {
-            meta: meta(1000),
-            file_name: "region-3-sites.toml".into(),
-            text: REGION.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let loaded = c.load_region(follower).await;
     assert!(loaded.applied > 10, "{loaded:?}");
 
     // Submit through a follower: the case is registered and a plan proposed.
@@ -396,14 +391,7 @@ async fn a_case_goes_from_submission_to_exit_through_any_node() {
 async fn bad_requests_get_the_right_code_and_change_nothing() {
     let c = Cluster::start().await;
     let mut admin = AdminServiceClient::new(c.channel(1).await);
-    admin
-        .load_region(pb::LoadRegionRequest {
-            meta: meta(1000),
-            file_name: "region-3-sites.toml".into(),
-            text: REGION.into(),
-        })
-        .await
-        .unwrap();
+    c.load_region(1).await;
     let before = audit_len(&c, 1).await;
     let mut dispatch = DispatchServiceClient::new(c.channel(1).await);
 
@@ -606,16 +594,7 @@ async fn a_python_grpcio_client_queries_availability_and_submits_a_case() {
     assert!(status.success(), "protoc failed");
 
     let c = Cluster::start().await;
-    let mut admin = AdminServiceClient::new(c.channel(1).await);
-    let loaded = admin
-        .load_region(pb::LoadRegionRequest {
-            meta: meta(1000),
-            file_name: "region-3-sites.toml".into(),
-            text: REGION.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let loaded = c.load_region(1).await;
     let addr = c.nodes[&2].addr().to_string();
     let stubs_path = stubs.path().to_path_buf();
     let addr2 = addr.clone();
@@ -736,15 +715,7 @@ async fn standard_grpc_tools_see_health_and_reflection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_override_is_checked_again_and_the_audit_streams() {
     let c = Cluster::start().await;
-    let mut admin = AdminServiceClient::new(c.channel(1).await);
-    admin
-        .load_region(pb::LoadRegionRequest {
-            meta: meta(1000),
-            file_name: "region-3-sites.toml".into(),
-            text: REGION.into(),
-        })
-        .await
-        .unwrap();
+    c.load_region(1).await;
     // Follow the audit trail from the start.
     let mut audit = AuditServiceClient::new(c.channel(2).await)
         .stream_audit(pb::WatchRequest { from_index: 1 })
@@ -858,15 +829,7 @@ async fn an_override_is_checked_again_and_the_audit_streams() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_late_escort_returns_the_plans_it_breaks_to_replanning() {
     let c = Cluster::start().await;
-    let mut admin = AdminServiceClient::new(c.channel(1).await);
-    admin
-        .load_region(pb::LoadRegionRequest {
-            meta: meta(1000),
-            file_name: "region-3-sites.toml".into(),
-            text: REGION.into(),
-        })
-        .await
-        .unwrap();
+    c.load_region(1).await;
     let mut dispatch = DispatchServiceClient::new(c.channel(2).await);
     let proposal = dispatch
         .submit_case(pb::SubmitCaseRequest {

@@ -156,21 +156,9 @@ impl Cluster {
         c
     }
 
-    /// Wait until every node applies this build's rules (the leader raises
-    /// a new cluster's rules version right after its election).
+    /// Wait until every node applies this build's rules.
     pub async fn rules_current(&self) {
-        let deadline = Instant::now() + TIMEOUT;
-        while !self
-            .nodes
-            .values()
-            .all(|n| n.read_local().state().rules_version == casehub_store::RULES_VERSION)
-        {
-            assert!(
-                Instant::now() < deadline,
-                "the rules version was not raised"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        rules_current(self.nodes.values()).await;
     }
 
     /// Start node `id` from its directory, on its former address if it had one.
@@ -421,5 +409,21 @@ impl RaftService for OldBuild {
         _: tonic::Request<ClientWriteRequest>,
     ) -> Result<tonic::Response<ClientWriteReply>, tonic::Status> {
         Err(tonic::Status::unimplemented("client_write"))
+    }
+}
+
+/// Wait until every one of `nodes` applies this build's rules (the leader
+/// raises a new cluster's rules version right after its election).
+pub async fn rules_current<'a>(nodes: impl Iterator<Item = &'a Node> + Clone) {
+    let deadline = Instant::now() + TIMEOUT;
+    while !nodes
+        .clone()
+        .all(|n| n.read_local().state().rules_version == casehub_store::RULES_VERSION)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the rules version was not raised"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
