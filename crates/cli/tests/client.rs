@@ -3,10 +3,9 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::process::Command;
 
-use support::{Nodes, free_ports};
+use support::Nodes;
 
 const REGION: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -43,19 +42,7 @@ fn casehub(args: &[&str]) -> String {
 #[test]
 fn the_client_commands_drive_a_running_cluster() {
     let dir = tempfile::TempDir::new().unwrap();
-    let ports = free_ports(3);
-    let mut nodes = Nodes {
-        dir: dir.path().to_path_buf(),
-        addrs: (1..=3)
-            .map(|id| (id, format!("127.0.0.1:{}", ports[id as usize - 1])))
-            .collect(),
-        children: BTreeMap::new(),
-        extra: format!("region = {REGION:?}\n"),
-    };
-    nodes.write_configs();
-    for id in 1..=3 {
-        nodes.start(id);
-    }
+    let mut nodes = Nodes::start_three(dir.path(), format!("region = {REGION:?}\n"));
     let a1 = nodes.addrs[&1].clone();
     let a2 = nodes.addrs[&2].clone();
 

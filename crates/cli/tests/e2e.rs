@@ -6,7 +6,6 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -17,7 +16,7 @@ use casehub_server::proto::{self as pb};
 use chrono::{DateTime, Utc};
 use tonic::transport::Channel;
 
-use support::{DEADLINE, Nodes, eventually, free_ports};
+use support::{DEADLINE, Nodes, eventually};
 
 const REGION: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -128,19 +127,7 @@ fn case(id: &str, station: &str) -> pb::Case {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn no_acknowledged_booking_is_lost_when_the_leader_process_is_killed() {
     let dir = tempfile::TempDir::new().unwrap();
-    let ports = free_ports(3);
-    let mut nodes = Nodes {
-        dir: dir.path().to_path_buf(),
-        addrs: (1..=3)
-            .map(|id| (id, format!("127.0.0.1:{}", ports[id as usize - 1])))
-            .collect(),
-        children: BTreeMap::new(),
-        extra: format!("region = {REGION:?}\n"),
-    };
-    nodes.write_configs();
-    for id in 1..=3 {
-        nodes.start(id);
-    }
+    let mut nodes = Nodes::start_three(dir.path(), format!("region = {REGION:?}\n"));
     let all: Vec<String> = nodes.addrs.values().cloned().collect();
     eventually("a leader", || async {
         status_of(&all[0]).await.filter(|s| s.leader_id != 0)

@@ -5,13 +5,12 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use support::{DEADLINE, Nodes, eventually, free_ports};
+use support::{DEADLINE, Nodes, eventually};
 
 use casehub_model::{Location, Station, StationId};
 use casehub_server::ClusterError;
@@ -53,19 +52,7 @@ async fn leader_of(client: &Client) -> Option<u64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn killing_the_leader_loses_no_acknowledged_write_and_it_catches_up() {
     let dir = tempfile::TempDir::new().unwrap();
-    let ports = free_ports(3);
-    let mut nodes = Nodes {
-        dir: dir.path().to_path_buf(),
-        addrs: (1..=3)
-            .map(|id| (id, format!("127.0.0.1:{}", ports[id as usize - 1])))
-            .collect(),
-        children: BTreeMap::new(),
-        extra: String::new(),
-    };
-    nodes.write_configs();
-    for id in 1..=3 {
-        nodes.start(id);
-    }
+    let mut nodes = Nodes::start_three(dir.path(), String::new());
     let addrs: Vec<String> = nodes.addrs.values().cloned().collect();
     let client = Client::connect_any(&addrs).unwrap();
     let leader = eventually("a leader", || leader_of(&client)).await;

@@ -30,6 +30,25 @@ pub struct Nodes {
 }
 
 impl Nodes {
+    /// Three nodes on free loopback ports, their config files (each with
+    /// `extra`) in `dir`, all started.
+    pub fn start_three(dir: &std::path::Path, extra: String) -> Nodes {
+        let ports = free_ports(3);
+        let mut nodes = Nodes {
+            dir: dir.to_path_buf(),
+            addrs: (1..=3)
+                .map(|id| (id, format!("127.0.0.1:{}", ports[id as usize - 1])))
+                .collect(),
+            children: BTreeMap::new(),
+            extra,
+        };
+        nodes.write_configs();
+        for id in 1..=3 {
+            nodes.start(id);
+        }
+        nodes
+    }
+
     pub fn config_path(&self, id: u64) -> PathBuf {
         self.dir.join(format!("node-{id}.toml"))
     }
