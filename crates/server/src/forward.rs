@@ -186,27 +186,16 @@ impl Proposer {
     pub(crate) async fn write(&self, mut request: Request) -> Result<Proposed, ProposeError> {
         // Nodes of older builds cannot read a command of newer rules: it is
         // refused before the log, answered as the state machine would.
-        let needed = request.command.rules_needed();
-        let applies = self.view.current().state.rules_version.max(1);
-        if needed > applies {
+        if let Err(rejected) = self.view.current().state.check_rules(&request.command) {
             let log_id = self
                 .raft
                 .metrics()
                 .borrow()
                 .last_applied
                 .unwrap_or_default();
-            let reason = format!(
-                "this command needs the rules of version {needed}; the cluster applies version {applies} until every node runs a build that has them"
-            );
             return Ok(Proposed {
                 log_id,
-                data: Response::Rejected {
-                    reason: format!("invalid command: {reason}"),
-                    conflicts: vec![casehub_store::Conflict::Invalid {
-                        field: "command".into(),
-                        reason,
-                    }],
-                },
+                data: rejected,
             });
         }
         request.trace = crate::telemetry::current_traceparent();

@@ -1335,7 +1335,7 @@ impl AdminService for Api {
         self.leader_only("AddLearner")?;
         // A node must apply the cluster's rules (see `rules`): one of an
         // older build would apply the log differently.
-        let applies = self.core.view.current().state.rules_version.max(1);
+        let applies = self.core.view.current().state.applied_rules();
         match crate::rules::version_at(&self.core, &r.addr).await {
             0 => {
                 return Err(Status::unavailable(format!(

@@ -44,23 +44,10 @@ type Outcome = Result<Vec<(EntityRef, u64)>, Response>;
 impl SchedulingState {
     /// Every booking of `case`, with its resource, in resource order.
     pub fn case_bookings(&self, case: &CaseId) -> Vec<PlannedBooking> {
-        let rooms = self
-            .rooms
-            .iter()
-            .map(|(id, e)| (ResourceRef::Room(id.clone()), &e.bookings));
-        let officers = self
-            .officers
-            .iter()
-            .map(|(id, e)| (ResourceRef::Officer(id.clone()), &e.bookings));
-        let teams = self
-            .teams
-            .iter()
-            .map(|(id, e)| (ResourceRef::Team(id.clone()), &e.bookings));
-        rooms
-            .chain(officers)
-            .chain(teams)
-            .flat_map(|(resource, list)| {
-                list.iter()
+        self.resources()
+            .flat_map(|(resource, _, bookings)| {
+                bookings
+                    .iter()
                     .filter(|b| &b.case == case)
                     .map(move |b| PlannedBooking {
                         resource: resource.clone(),
@@ -73,41 +60,23 @@ impl SchedulingState {
     /// Whether `case` has an accepted plan of which nothing has begun: no
     /// step started and every booking ahead of `now`.
     fn not_started(&self, case: &CaseId, now: DateTime<Utc>) -> bool {
-        self.cases.get(case).is_some_and(|e| {
-            e.value.status == CaseStatus::Planned
-                && e.value
-                    .progress
-                    .values()
-                    .all(|p| p.current.is_none() && p.completed.is_empty())
-        }) && self
-            .case_bookings(case)
-            .iter()
-            .all(|pb| pb.booking.start > now)
+        self.cases
+            .get(case)
+            .is_some_and(|e| e.value.status == CaseStatus::Planned)
+            && !self.any_step_started(case)
+            && self
+                .case_bookings(case)
+                .iter()
+                .all(|pb| pb.booking.start > now)
     }
 
     /// Drop the bookings of `case` that `drop` selects, bumping the version
     /// of every resource that changed.
     fn drop_bookings(&mut self, case: &CaseId, drop: impl Fn(&Booking) -> bool) {
-        let mut lists: Vec<(&mut u64, &mut Vec<Booking>)> = Vec::new();
-        lists.extend(
-            self.rooms
-                .values_mut()
-                .map(|e| (&mut e.version, &mut e.bookings)),
-        );
-        lists.extend(
-            self.officers
-                .values_mut()
-                .map(|e| (&mut e.version, &mut e.bookings)),
-        );
-        lists.extend(
-            self.teams
-                .values_mut()
-                .map(|e| (&mut e.version, &mut e.bookings)),
-        );
-        for (version, list) in lists {
-            let before = list.len();
-            list.retain(|b| !(&b.case == case && drop(b)));
-            if list.len() != before {
+        for (_, version, bookings) in self.resources_mut() {
+            let before = bookings.len();
+            bookings.retain(|b| !(&b.case == case && drop(b)));
+            if bookings.len() != before {
                 *version += 1;
             }
         }
@@ -126,23 +95,14 @@ impl SchedulingState {
 
     /// The version of every room, officer, team and case.
     fn all_versions(&self) -> BTreeMap<EntityRef, u64> {
-        let rooms = self
-            .rooms
-            .iter()
-            .map(|(id, e)| (EntityRef::Room(id.clone()), e.version));
-        let officers = self
-            .officers
-            .iter()
-            .map(|(id, e)| (EntityRef::Officer(id.clone()), e.version));
-        let teams = self
-            .teams
-            .iter()
-            .map(|(id, e)| (EntityRef::Team(id.clone()), e.version));
         let cases = self
             .cases
             .iter()
             .map(|(id, e)| (EntityRef::Case(id.clone()), e.version));
-        rooms.chain(officers).chain(teams).chain(cases).collect()
+        self.resources()
+            .map(|(resource, version, _)| (resource.entity(), version))
+            .chain(cases)
+            .collect()
     }
 
     /// A case other than `case` that has not started and takes part in one
@@ -155,34 +115,36 @@ impl SchedulingState {
         conflicts: &[Conflict],
         now: DateTime<Utc>,
     ) -> Option<CaseId> {
-        // The other cases' bookings on `resources` that overlap a slipped
-        // booking of the same resource, latest start first.
-        let overlapping = |resources: &[ResourceRef]| -> Option<CaseId> {
-            let mut found: Vec<(DateTime<Utc>, CaseId)> = Vec::new();
-            for r in resources {
-                let mine: Vec<&Booking> = slipped
-                    .iter()
-                    .filter(|pb| &pb.resource == r)
-                    .map(|pb| &pb.booking)
-                    .collect();
-                for b in self.bookings_of(r).unwrap_or(&[]) {
-                    if &b.case != case
-                        && mine.iter().any(|m| m.start < b.end && b.start < m.end)
-                        && self.not_started(&b.case, now)
-                    {
-                        found.push((b.start, b.case.clone()));
-                    }
-                }
-            }
-            found.sort();
-            found.pop().map(|(_, c)| c)
+        // Of the other cases' bookings on `resources` that `on` accepts, the
+        // case of the latest-starting one that has not started.
+        let latest = |resources: &[ResourceRef], on: &dyn Fn(&ResourceRef, &Booking) -> bool| {
+            resources
+                .iter()
+                .flat_map(|r| {
+                    self.bookings_of(r)
+                        .unwrap_or(&[])
+                        .iter()
+                        .map(move |b| (r, b))
+                })
+                .filter(|(r, b)| &b.case != case && on(r, b) && self.not_started(&b.case, now))
+                .map(|(_, b)| (b.start, b.case.clone()))
+                .max()
+                .map(|(_, c)| c)
+        };
+        // A booking that overlaps a slipped booking of the same resource.
+        let meets_slip = |r: &ResourceRef, b: &Booking| {
+            slipped
+                .iter()
+                .any(|pb| &pb.resource == r && pb.booking.start < b.end && b.start < pb.booking.end)
         };
         conflicts.iter().find_map(|c| match c {
-            Conflict::Overlap { resource, .. } => overlapping(std::slice::from_ref(resource)),
+            Conflict::Overlap { resource, .. } => {
+                latest(std::slice::from_ref(resource), &meets_slip)
+            }
             Conflict::Rule {
                 entity: EntityRef::Room(room),
                 ..
-            } => overlapping(&[ResourceRef::Room(room.clone())]),
+            } => latest(&[ResourceRef::Room(room.clone())], &meets_slip),
             Conflict::Rule {
                 rule,
                 entity: EntityRef::Station(station),
@@ -194,33 +156,12 @@ impl SchedulingState {
                     .filter(|(_, e)| e.value.post == Post::Station(station.clone()))
                     .map(|(id, _)| ResourceRef::Officer(id.clone()))
                     .collect();
-                // Any officer of the station away at the same time counts.
+                // Any officer of the station away while the slipped
+                // bookings of its officers run counts.
                 let window = slipped.iter().filter(|pb| posted.contains(&pb.resource));
-                let (from, to) = window.fold((None, None), |(a, b), pb| {
-                    (
-                        Some(
-                            a.map_or(pb.booking.start, |a: DateTime<Utc>| a.min(pb.booking.start)),
-                        ),
-                        Some(b.map_or(pb.booking.end, |b: DateTime<Utc>| b.max(pb.booking.end))),
-                    )
-                });
-                let (Some(from), Some(to)) = (from, to) else {
-                    return None;
-                };
-                let mut found: Vec<(DateTime<Utc>, CaseId)> = Vec::new();
-                for r in &posted {
-                    for b in self.bookings_of(r).unwrap_or(&[]) {
-                        if &b.case != case
-                            && b.start < to
-                            && from < b.end
-                            && self.not_started(&b.case, now)
-                        {
-                            found.push((b.start, b.case.clone()));
-                        }
-                    }
-                }
-                found.sort();
-                found.pop().map(|(_, c)| c)
+                let from = window.clone().map(|pb| pb.booking.start).min()?;
+                let to = window.map(|pb| pb.booking.end).max()?;
+                latest(&posted, &|_, b| b.start < to && from < b.end)
             }
             _ => None,
         })

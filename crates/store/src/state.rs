@@ -669,9 +669,32 @@ impl SchedulingState {
         }
     }
 
+    /// The rules version the cluster applies (a state written before
+    /// versions, at 0, applies version 1).
+    pub fn applied_rules(&self) -> u32 {
+        self.rules_version.max(1)
+    }
+
     /// Whether the cluster applies the rules of `version` or later.
     pub fn rules_at_least(&self, version: u32) -> bool {
-        self.rules_version.max(1) >= version
+        self.applied_rules() >= version
+    }
+
+    /// `Ok` if the cluster applies the rules `command` needs, else its
+    /// rejection. The state machine checks it at apply; the leader checks it
+    /// before proposing, so that nodes of older builds never see it.
+    pub fn check_rules(&self, command: &Command) -> Result<(), Response> {
+        let needed = command.rules_needed();
+        if self.rules_at_least(needed) {
+            return Ok(());
+        }
+        Err(invalid(
+            "command",
+            format!(
+                "this command needs the rules of version {needed}; the cluster applies version {} until every node runs a build that has them",
+                self.applied_rules()
+            ),
+        ))
     }
 
     /// The current version of an entity, if it exists.
@@ -693,6 +716,52 @@ impl SchedulingState {
             ResourceRef::Officer(id) => self.officers.get(id).map(|e| e.bookings.as_slice()),
             ResourceRef::Team(id) => self.teams.get(id).map(|e| e.bookings.as_slice()),
         }
+    }
+
+    /// Every bookable resource (rooms, then officers, then escort teams)
+    /// with its version and bookings.
+    pub(crate) fn resources(&self) -> impl Iterator<Item = (ResourceRef, u64, &[Booking])> {
+        let rooms = self
+            .rooms
+            .iter()
+            .map(|(id, e)| (ResourceRef::Room(id.clone()), e.version, &e.bookings[..]));
+        let officers = self
+            .officers
+            .iter()
+            .map(|(id, e)| (ResourceRef::Officer(id.clone()), e.version, &e.bookings[..]));
+        let teams = self
+            .teams
+            .iter()
+            .map(|(id, e)| (ResourceRef::Team(id.clone()), e.version, &e.bookings[..]));
+        rooms.chain(officers).chain(teams)
+    }
+
+    /// [`Self::resources`], to change.
+    pub(crate) fn resources_mut(
+        &mut self,
+    ) -> impl Iterator<Item = (ResourceRef, &mut u64, &mut Vec<Booking>)> {
+        let rooms = self.rooms.iter_mut().map(|(id, e)| {
+            (
+                ResourceRef::Room(id.clone()),
+                &mut e.version,
+                &mut e.bookings,
+            )
+        });
+        let officers = self.officers.iter_mut().map(|(id, e)| {
+            (
+                ResourceRef::Officer(id.clone()),
+                &mut e.version,
+                &mut e.bookings,
+            )
+        });
+        let teams = self.teams.iter_mut().map(|(id, e)| {
+            (
+                ResourceRef::Team(id.clone()),
+                &mut e.version,
+                &mut e.bookings,
+            )
+        });
+        rooms.chain(officers).chain(teams)
     }
 
     fn bookings_mut(&mut self, resource: &ResourceRef) -> Option<(&mut u64, &mut Vec<Booking>)> {
@@ -794,6 +863,7 @@ impl SchedulingState {
 
     /// Validate, then change. Every check happens before the first change.
     fn execute(&mut self, index: u64, request: &Request) -> Outcome {
+        self.check_rules(&request.command)?;
         let now = request.time;
         match &request.command {
             Command::UpsertSite(site) => self.upsert_site(site),
@@ -1024,33 +1094,14 @@ impl SchedulingState {
                 }
                 Ok(changed)
             }
-            Command::ReportDelay { .. } if !self.rules_at_least(2) => Err(invalid(
-                "command",
-                format!(
-                    "escort delays need the rules of version 2; the cluster applies version {} until every node runs a build that has them",
-                    self.rules_version.max(1)
-                ),
-            )),
             Command::ReportDelay { .. } => self.report_delay(index, request),
             Command::ExitCase { case } => {
                 self.open_case_mut(case)?;
                 let mut changed = Vec::new();
-                for (id, e) in self.rooms.iter_mut() {
-                    if release(&mut e.bookings, case, now) {
-                        e.version += 1;
-                        changed.push((EntityRef::Room(id.clone()), e.version));
-                    }
-                }
-                for (id, e) in self.officers.iter_mut() {
-                    if release(&mut e.bookings, case, now) {
-                        e.version += 1;
-                        changed.push((EntityRef::Officer(id.clone()), e.version));
-                    }
-                }
-                for (id, e) in self.teams.iter_mut() {
-                    if release(&mut e.bookings, case, now) {
-                        e.version += 1;
-                        changed.push((EntityRef::Team(id.clone()), e.version));
+                for (resource, version, bookings) in self.resources_mut() {
+                    if release(bookings, case, now) {
+                        *version += 1;
+                        changed.push((resource.entity(), *version));
                     }
                 }
                 let entry = self.open_case_mut(case)?;
