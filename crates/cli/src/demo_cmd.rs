@@ -200,32 +200,9 @@ async fn replay(
             .await
             .map_err(|e| anyhow::anyhow!("submitting {id}: {}", e.message()))?
             .into_inner();
-        for line in &proposal.summary {
-            println!("  plan: {line}");
-        }
-        for b in &proposal.blocked {
-            println!("  BLOCKED {} by {}: {}", b.case_id, b.rule, b.reason);
-        }
-        for w in &proposal.warnings {
-            println!("  warning: {w}");
-        }
-        if !proposal.summary.is_empty() {
-            request += 1;
-            match dispatch
-                .accept_plan(pb::AcceptPlanRequest {
-                    meta: meta(request),
-                    plan_json: proposal.plan_json.clone(),
-                    versions: proposal.versions.clone(),
-                    case_ids: vec![],
-                })
-                .await
-            {
-                Ok(ack) => {
-                    println!("  accepted at log index {}", ack.into_inner().log_index);
-                    first_accepted.get_or_insert((id.clone(), addr.clone()));
-                }
-                Err(e) => println!("  not accepted ({:?}): {}", e.code(), e.message()),
-            }
+        request += 1;
+        if show_and_accept(&mut dispatch, proposal, request, false).await {
+            first_accepted.get_or_insert((id.clone(), addr.clone()));
         }
         tokio::time::sleep(Duration::from_millis(a.interval_ms)).await;
     }
@@ -275,27 +252,44 @@ async fn replay(
 
 /// Propose a new plan for `cases` and accept it, printing both.
 async fn replan(dispatch: &mut DispatchServiceClient<Channel>, cases: Vec<String>, request: u64) {
-    let proposal = match dispatch
+    match dispatch
         .propose_plan(pb::ProposePlanRequest {
             case_ids: cases,
             method: String::new(),
         })
         .await
     {
-        Ok(p) => p.into_inner(),
-        Err(e) => {
-            println!("  no new plan ({:?}): {}", e.code(), e.message());
-            return;
+        Ok(p) => {
+            show_and_accept(dispatch, p.into_inner(), request, true).await;
         }
+        Err(e) => println!("  no new plan ({:?}): {}", e.code(), e.message()),
+    }
+}
+
+/// Print a proposal and accept it if it plans a case (`new`: a case
+/// planned again); whether it was accepted.
+async fn show_and_accept(
+    dispatch: &mut DispatchServiceClient<Channel>,
+    proposal: pb::ProposePlanReply,
+    request: u64,
+    new: bool,
+) -> bool {
+    let (plan, accepted, refused) = if new {
+        ("new plan", "new plan accepted", "new plan not accepted")
+    } else {
+        ("plan", "accepted", "not accepted")
     };
     for line in &proposal.summary {
-        println!("  new plan: {line}");
+        println!("  {plan}: {line}");
     }
     for b in &proposal.blocked {
         println!("  BLOCKED {} by {}: {}", b.case_id, b.rule, b.reason);
     }
+    for w in &proposal.warnings {
+        println!("  warning: {w}");
+    }
     if proposal.summary.is_empty() {
-        return;
+        return false;
     }
     match dispatch
         .accept_plan(pb::AcceptPlanRequest {
@@ -306,10 +300,14 @@ async fn replan(dispatch: &mut DispatchServiceClient<Channel>, cases: Vec<String
         })
         .await
     {
-        Ok(ack) => println!(
-            "  new plan accepted at log index {}",
-            ack.into_inner().log_index
-        ),
-        Err(e) => println!("  new plan not accepted ({:?}): {}", e.code(), e.message()),
+        Ok(ack) => {
+            let index = ack.into_inner().log_index;
+            println!("  {accepted} at log index {index}");
+            true
+        }
+        Err(e) => {
+            println!("  {refused} ({:?}): {}", e.code(), e.message());
+            false
+        }
     }
 }
