@@ -488,6 +488,26 @@ async fn bad_requests_get_the_right_code_and_change_nothing() {
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
     assert!(e.message().starts_with("window"), "{}", e.message());
+    // A time beyond the years the store holds (10000-01-01).
+    let e = avail
+        .get_availability(pb::GetAvailabilityRequest {
+            site_id: String::new(),
+            window: Some(pb::Interval {
+                start: Some(ts(now)),
+                end: Some(prost_types::Timestamp {
+                    seconds: 253_402_300_800,
+                    nanos: 0,
+                }),
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(
+        e.message().starts_with("window.end.seconds") && e.message().contains("9999"),
+        "{}",
+        e.message()
+    );
     let e = avail
         .get_availability(pb::GetAvailabilityRequest {
             site_id: "ATLANTIS".into(),
@@ -905,6 +925,12 @@ async fn a_late_escort_returns_the_plans_it_breaks_to_replanning() {
     let e = dispatch.report_delay(long).await.unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
     assert!(e.message().starts_with("reason"), "{}", e.message());
+    // The nodes' own client id is reserved.
+    let mut reserved = report(15, "C-1", 10);
+    reserved.meta.as_mut().unwrap().client_id = "casehub-rules".into();
+    let e = dispatch.report_delay(reserved).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert!(e.message().starts_with("meta.client_id"), "{}", e.message());
     let e = dispatch
         .report_delay(report(11, "C-9", 10))
         .await
