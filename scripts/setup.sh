@@ -3,17 +3,26 @@
 # Idempotent: installs only what is missing.
 set -euo pipefail
 
+# Every package whose files or commands the build, the tests, the benches and
+# the demo use, by name. apt-get runs with --no-install-recommends, so what a
+# recommendation would bring is named here too. docs/fresh-machine.md says how
+# this list is checked on an empty Debian 12 root.
 packages=(
+  ca-certificates # cargo fetching crates over HTTPS
+  g++ make       # the C++ dependencies (HiGHS, the RocksDB bindings)
   cmake          # builds the HiGHS solver (highs-sys)
   clang          # bindgen for the C/C++ libraries
   libclang-dev   # bindgen needs libclang with its headers (stdbool.h)
   librocksdb-dev # RocksDB 7.8, linked by the store (see .cargo/config.toml)
   pkg-config
-  etcd-server    # only for the Raft bench's etcd comparison (cargo bench -p casehub-server --bench raft -- --etcd)
+  procps         # kill(1), used by the CLI's node tests to send SIGTERM
+  etcd-server    # etcd, only for the Raft bench's comparison (cargo bench -p casehub-server --bench raft -- --etcd)
   python3
-  python3-grpcio         # the Python API client's test (proto/python)
+  python3-grpcio          # the Python API client's test (proto/python)
   python3-protobuf
+  python3-venv            # deploy/check.sh's virtualenv
   protobuf-compiler       # protoc, for the Python client's stubs
+  libprotobuf-dev         # google/protobuf/*.proto, the well-known types protoc needs (only recommended by protobuf-compiler)
   protobuf-compiler-grpc  # grpc_python_plugin
   chromium       # renders the simulation report in its test (headless)
 )

@@ -7,9 +7,14 @@ Generate the stubs, then run:
     protoc -I proto --python_out=gen --grpc_out=gen \
         --plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin \
         proto/casehub/v1/casehub.proto
-    PYTHONPATH=gen python3 proto/python/casehub_client.py --addr 127.0.0.1:7401 availability
-    PYTHONPATH=gen python3 proto/python/casehub_client.py --addr 127.0.0.1:7401 \
-        submit --case-id C-PY-1 --station S03 --category criminal_summons
+    PYTHONPATH=gen python3 proto/python/casehub_client.py --addr 127.0.0.1:7400 \
+        --ca ca.pem availability
+    PYTHONPATH=gen python3 proto/python/casehub_client.py --addr 127.0.0.1:7400 \
+        --ca ca.pem submit --case-id C-PY-1 --station S03 --category criminal_summons
+
+The node is verified against the cluster CA (--ca, from `casehub cert ca`);
+--cert and --key present a user certificate (`casehub cert user`). Only a
+development node without TLS takes --insecure-plaintext.
 
 Every command prints one JSON object on standard output; a gRPC error is
 printed as {"error": CODE, "message": ...} with exit status 1.
@@ -80,7 +85,12 @@ def submit(channel, args):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--addr", default="127.0.0.1:7401")
+    p.add_argument("--addr", default="127.0.0.1:7400")
+    p.add_argument("--ca", help="the cluster CA certificate (PEM)")
+    p.add_argument("--cert", help="a user certificate to present (PEM)")
+    p.add_argument("--key", help="the user certificate's private key (PEM)")
+    p.add_argument("--insecure-plaintext", action="store_true",
+                   help="a development node without TLS")
     sub = p.add_subparsers(dest="command", required=True)
     a = sub.add_parser("availability")
     a.add_argument("--site", default="")
@@ -91,7 +101,23 @@ def main():
     s.add_argument("--category", default="criminal_summons")
     s.add_argument("--gender", default="male")
     args = p.parse_args()
-    with grpc.insecure_channel(args.addr) as channel:
+    if args.insecure_plaintext:
+        channel = grpc.insecure_channel(args.addr)
+    else:
+        if not args.ca:
+            p.error("--ca is required to verify the node (or --insecure-plaintext for a development node)")
+        if bool(args.cert) != bool(args.key):
+            p.error("--cert and --key go together")
+        def read(path):
+            with open(path, "rb") as f:
+                return f.read()
+        creds = grpc.ssl_channel_credentials(
+            root_certificates=read(args.ca),
+            private_key=read(args.key) if args.key else None,
+            certificate_chain=read(args.cert) if args.cert else None,
+        )
+        channel = grpc.secure_channel(args.addr, creds)
+    with channel:
         try:
             out = {"availability": availability, "submit": submit}[args.command](channel, args)
         except grpc.RpcError as e:

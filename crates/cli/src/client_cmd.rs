@@ -16,12 +16,24 @@ use casehub_server::proto::availability_service_client::AvailabilityServiceClien
 use casehub_server::proto::dispatch_service_client::DispatchServiceClient;
 use casehub_server::proto::{self as pb};
 
-/// Where the node is, and who is asking.
+/// Where the node is, how it is verified, and who is asking.
 #[derive(Args, Debug, Clone)]
 pub struct Conn {
-    /// The node's gRPC address (any node: writes are forwarded to the leader).
-    #[arg(long, env = "CASEHUB_ADDR", default_value = "127.0.0.1:7401")]
+    /// The node's client address (any node: writes are forwarded to the leader).
+    #[arg(long, env = "CASEHUB_ADDR", default_value = "127.0.0.1:7400")]
     pub addr: String,
+    /// The cluster CA's certificate, to verify the node (`casehub cert ca`).
+    #[arg(long, env = "CASEHUB_CA", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// A user certificate to present (`casehub cert user`), with --key.
+    #[arg(long, env = "CASEHUB_CERT", value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The user certificate's private key.
+    #[arg(long, env = "CASEHUB_KEY", value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Talk to a development node without TLS.
+    #[arg(long, env = "CASEHUB_INSECURE_PLAINTEXT", conflicts_with_all = ["ca", "cert", "key"])]
+    pub insecure_plaintext: bool,
     /// Seconds to wait for an answer.
     #[arg(long, default_value_t = 30)]
     pub timeout_s: u64,
@@ -196,15 +208,50 @@ pub struct AuditArgs {
 }
 
 async fn channel(conn: &Conn) -> Result<Channel> {
-    let uri = if conn.addr.starts_with("http://") || conn.addr.starts_with("https://") {
-        conn.addr.clone()
+    if conn.addr.contains("://") {
+        bail!(
+            "--addr {:?}: give host:port; TLS is on unless --insecure-plaintext",
+            conn.addr
+        );
+    }
+    let scheme = if conn.insecure_plaintext {
+        "http"
     } else {
-        format!("http://{}", conn.addr)
+        "https"
     };
-    let endpoint = Endpoint::from_shared(uri.clone())
+    let uri = format!("{scheme}://{}", conn.addr);
+    let mut endpoint = Endpoint::from_shared(uri.clone())
         .with_context(|| format!("--addr {:?} is not a host:port", conn.addr))?
         .timeout(Duration::from_secs(conn.timeout_s))
         .connect_timeout(Duration::from_secs(conn.timeout_s.min(10)));
+    if !conn.insecure_plaintext {
+        let Some(ca_path) = &conn.ca else {
+            bail!(
+                "--ca is not set: the cluster CA's certificate verifies the node (--ca FILE or \
+                 CASEHUB_CA; `casehub cert ca` makes one). For a development node without TLS, \
+                 --insecure-plaintext"
+            );
+        };
+        let read = |flag: &str, p: &PathBuf| {
+            std::fs::read_to_string(p)
+                .with_context(|| format!("{flag} {}: cannot read it", p.display()))
+        };
+        let ca = read("--ca", ca_path)?;
+        let identity = match (&conn.cert, &conn.key) {
+            (Some(c), Some(k)) => Some(casehub_server::pki::CertifiedPem {
+                cert: read("--cert", c)?,
+                key: read("--key", k)?,
+            }),
+            _ => None,
+        };
+        endpoint = endpoint
+            .tls_config(casehub_server::tls::client_config(
+                &ca,
+                identity.as_ref(),
+                None,
+            ))
+            .with_context(|| format!("--ca {}: not usable for TLS", ca_path.display()))?;
+    }
     endpoint
         .connect()
         .await

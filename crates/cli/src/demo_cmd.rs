@@ -17,10 +17,12 @@ use tonic::transport::Channel;
 
 use casehub_planning::Settings;
 use casehub_server::grpc_api::ApiContext;
+use casehub_server::pki;
 use casehub_server::proto::admin_service_client::AdminServiceClient;
 use casehub_server::proto::alert_service_client::AlertServiceClient;
 use casehub_server::proto::dispatch_service_client::DispatchServiceClient;
 use casehub_server::proto::{self as pb};
+use casehub_server::tls::Tls;
 use casehub_server::{Node, NodeOptions};
 
 use crate::load;
@@ -33,9 +35,13 @@ pub struct DemoArgs {
     /// Where the three nodes keep their data (node-1, node-2, node-3).
     #[arg(long, default_value = ".casehub-demo")]
     data_dir: PathBuf,
-    /// Node n listens on 127.0.0.1:(base_port + n).
+    /// Node n's peer listener is on 127.0.0.1:(base_port + n), its client
+    /// listener (the API) on 127.0.0.1:(base_port + 10 + n).
     #[arg(long, default_value_t = 7410)]
     base_port: u16,
+    /// Run without TLS (development only).
+    #[arg(long)]
+    insecure_plaintext: bool,
     /// Cases to replay.
     #[arg(long, default_value_t = 8)]
     cases: usize,
@@ -50,12 +56,52 @@ pub struct DemoArgs {
     exit_after_replay: bool,
 }
 
-async fn connect(addr: &str) -> Result<Channel> {
-    Channel::from_shared(format!("http://{addr}"))?
-        .timeout(Duration::from_secs(60))
-        .connect()
-        .await
-        .with_context(|| format!("cannot reach the node at {addr}"))
+/// How the demo's client reaches a node: TLS verified against the demo's CA,
+/// or plaintext.
+#[derive(Clone)]
+struct Dial {
+    ca: Option<String>,
+}
+
+impl Dial {
+    async fn connect(&self, addr: &str) -> Result<Channel> {
+        let mut endpoint = match &self.ca {
+            Some(ca) => Channel::from_shared(format!("https://{addr}"))?
+                .tls_config(casehub_server::tls::client_config(ca, None, None))?,
+            None => Channel::from_shared(format!("http://{addr}"))?,
+        };
+        endpoint = endpoint.timeout(Duration::from_secs(60));
+        endpoint
+            .connect()
+            .await
+            .with_context(|| format!("cannot reach the node at {addr}"))
+    }
+}
+
+/// The demo's development certificates in DIR/tls: the CA (made once, kept
+/// for reruns) and a fresh certificate per node.
+fn demo_tls(dir: &std::path::Path) -> Result<(String, BTreeMap<u64, Arc<Tls>>)> {
+    let tls_dir = dir.join("tls");
+    let (ca_path, key_path) = (tls_dir.join("ca.pem"), tls_dir.join("ca-key.pem"));
+    let ca = if ca_path.exists() && key_path.exists() {
+        pki::CertifiedPem {
+            cert: load::read(&ca_path)?,
+            key: load::read(&key_path)?,
+        }
+    } else {
+        let ca = pki::new_ca("casehub demo CA", 365)?;
+        std::fs::create_dir_all(&tls_dir)
+            .with_context(|| format!("cannot create {}", tls_dir.display()))?;
+        crate::cert_cmd::write(&ca_path, &ca.cert, 0o644)?;
+        crate::cert_cmd::write(&key_path, &ca.key, 0o600)?;
+        ca
+    };
+    let mut nodes = BTreeMap::new();
+    for id in 1..=3u64 {
+        let own = pki::node_cert(&ca, id, &["127.0.0.1".into(), "localhost".into()], 30)?;
+        nodes.insert(id, Tls::from_pem(&ca.cert, &own)?);
+    }
+    Ok((ca.cert, nodes))
 }
 
 fn meta(request_id: u64) -> Option<pb::WriteMeta> {
@@ -86,6 +132,13 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let (ca, mut tls) = if a.insecure_plaintext {
+        (None, BTreeMap::new())
+    } else {
+        let (ca, tls) = demo_tls(&a.data_dir)?;
+        (Some(ca), tls)
+    };
+    let dial = Dial { ca };
     rt.block_on(async move {
         let mut nodes: BTreeMap<u64, Node> = BTreeMap::new();
         for id in 1..=3u64 {
@@ -93,13 +146,29 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
             let listen = format!("127.0.0.1:{}", a.base_port + id as u16);
             let options = NodeOptions {
                 api: Some(ctx.clone()),
+                client_listen: format!("127.0.0.1:{}", a.base_port + 10 + id as u16),
+                tls: tls.remove(&id),
                 ..NodeOptions::new(id, listen, &dir)
             };
             let node = Node::start_with_options(options)
                 .await
                 .with_context(|| format!("starting node {id} in {}", dir.display()))?;
-            println!("node {id}: {} (data in {})", node.addr(), dir.display());
+            println!(
+                "node {id}: API on {}, peers on {} (data in {})",
+                node.client_addr(),
+                node.addr(),
+                dir.display()
+            );
             nodes.insert(id, node);
+        }
+        if dial.ca.is_some() {
+            println!(
+                "TLS is on: talk to a node with `casehub availability --addr {} --ca {}`",
+                nodes[&1].client_addr(),
+                a.data_dir.join("tls").join("ca.pem").display()
+            );
+        } else {
+            println!("TLS is OFF (--insecure-plaintext): for development only");
         }
         if nodes[&1].raft().is_initialized().await? {
             println!("reusing the cluster in {}", a.data_dir.display());
@@ -113,10 +182,13 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
                 .context("initializing the cluster")?;
             println!("initialized a new cluster of 3 nodes");
         }
-        let addrs: Vec<String> = nodes.values().map(|n| n.addr().to_string()).collect();
+        let addrs: Vec<String> = nodes
+            .values()
+            .map(|n| n.client_addr().to_string())
+            .collect();
         let stamp = Utc::now().timestamp_millis() as u64;
         let result = tokio::select! {
-            r = replay(&a, &addrs, &text, &region, stamp) => r,
+            r = replay(&a, &dial, &addrs, &text, &region, stamp) => r,
             _ = tokio::signal::ctrl_c() => {
                 println!("stopping");
                 Ok(())
@@ -136,12 +208,13 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
 
 async fn replay(
     a: &DemoArgs,
+    dial: &Dial,
     addrs: &[String],
     text: &str,
     region: &casehub_model::Region,
     stamp: u64,
 ) -> Result<()> {
-    let mut admin = AdminServiceClient::new(connect(&addrs[0]).await?);
+    let mut admin = AdminServiceClient::new(dial.connect(&addrs[0]).await?);
     let loaded = admin
         .load_region(pb::LoadRegionRequest {
             meta: meta(stamp),
@@ -158,7 +231,7 @@ async fn replay(
         loaded.last_index
     );
     // Alerts from node 1, printed as they arise.
-    let mut alerts = AlertServiceClient::new(connect(&addrs[0]).await?)
+    let mut alerts = AlertServiceClient::new(dial.connect(&addrs[0]).await?)
         .stream_alerts(pb::StreamAlertsRequest {
             site_id: String::new(),
             check_every_s: 5,
@@ -179,7 +252,7 @@ async fn replay(
         let c = pc.case;
         let id = format!("DEMO-{stamp}-{}", i + 1);
         let addr = &addrs[i % addrs.len()];
-        let mut dispatch = DispatchServiceClient::new(connect(addr).await?);
+        let mut dispatch = DispatchServiceClient::new(dial.connect(addr).await?);
         let case = pb::Case {
             case_id: id.clone(),
             ..crate::client_cmd::case_proto(&c)
@@ -210,7 +283,7 @@ async fn replay(
     // breaks are returned to re-planning.
     if let Some((id, addr)) = first_accepted {
         request += 1;
-        let mut dispatch = DispatchServiceClient::new(connect(&addr).await?);
+        let mut dispatch = DispatchServiceClient::new(dial.connect(&addr).await?);
         println!("\nthe escort of {id} reports 30 min of delay (traffic)");
         match dispatch
             .report_delay(pb::ReportDelayRequest {

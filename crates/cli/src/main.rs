@@ -1,5 +1,6 @@
 //! `casehub`: the command line. Thin: it reads files, calls the core crates and prints.
 
+mod cert_cmd;
 mod client_cmd;
 mod demo_cmd;
 mod layout_cmd;
@@ -55,6 +56,9 @@ enum Command {
     Alerts(client_cmd::AlertsArgs),
     /// The audit trail, or (--follow) each entry as it is applied.
     Audit(client_cmd::AuditArgs),
+    /// Make the cluster CA, node certificates and user certificates.
+    #[command(subcommand)]
+    Cert(cert_cmd::CertCmd),
     /// A local 3-node cluster with a region, replaying simulated cases
     /// through the API; plans and alerts printed as they come.
     Demo(demo_cmd::DemoArgs),
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
         Command::Delay(args) => client_cmd::run_delay(args),
         Command::Alerts(args) => client_cmd::run_alerts(args),
         Command::Audit(args) => client_cmd::run_audit(args),
+        Command::Cert(cmd) => cert_cmd::run(cmd),
         Command::Demo(args) => demo_cmd::run(args),
     };
     match result {

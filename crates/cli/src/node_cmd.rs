@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use casehub_planning::Settings;
-use casehub_server::config::{ClusterLayer, ConfigLayer, NodeConfig, run};
+use casehub_server::config::{ClusterLayer, ConfigLayer, NodeConfig, TlsLayer, run};
 use casehub_server::grpc_api::ApiContext;
 use casehub_server::telemetry::{self, TelemetryOptions};
 use clap::Args;
@@ -23,12 +23,30 @@ pub struct NodeArgs {
     /// The site this node runs at (overrides CASEHUB_SITE and site).
     #[arg(long)]
     site: Option<String>,
-    /// The address to listen on, e.g. 127.0.0.1:7401 (overrides CASEHUB_LISTEN and listen).
+    /// The peer listener's address, e.g. 127.0.0.1:7401 (overrides CASEHUB_LISTEN and listen).
     #[arg(long)]
     listen: Option<String>,
-    /// The address peers and clients use (overrides CASEHUB_ADVERTISE and advertise).
+    /// The client listener's address, e.g. 127.0.0.1:7400 (overrides
+    /// CASEHUB_CLIENT_LISTEN and client_listen).
+    #[arg(long)]
+    client_listen: Option<String>,
+    /// The peer address the other nodes use (overrides CASEHUB_ADVERTISE and advertise).
     #[arg(long)]
     advertise: Option<String>,
+    /// The cluster CA's certificate (overrides CASEHUB_TLS_CA and tls.ca).
+    #[arg(long, value_name = "FILE")]
+    tls_ca: Option<PathBuf>,
+    /// This node's certificate (overrides CASEHUB_TLS_CERT and tls.cert).
+    #[arg(long, value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// This node's private key (overrides CASEHUB_TLS_KEY and tls.key).
+    #[arg(long, value_name = "FILE")]
+    tls_key: Option<PathBuf>,
+    /// Plaintext instead of TLS, for development only: anyone on the network
+    /// can then read and write the node's traffic (overrides
+    /// CASEHUB_INSECURE_PLAINTEXT and insecure_plaintext).
+    #[arg(long)]
+    insecure_plaintext: bool,
     /// The directory of the node's store (overrides CASEHUB_DATA_DIR and data_dir).
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -55,7 +73,14 @@ impl NodeArgs {
             node_id: self.node_id,
             site: self.site.clone(),
             listen: self.listen.clone(),
+            client_listen: self.client_listen.clone(),
             advertise: self.advertise.clone(),
+            insecure_plaintext: self.insecure_plaintext.then_some(true),
+            tls: TlsLayer {
+                ca: self.tls_ca.clone(),
+                cert: self.tls_cert.clone(),
+                key: self.tls_key.clone(),
+            },
             data_dir: self.data_dir.clone(),
             log_format: self.log_format.clone(),
             request_deadline_ms: None,

@@ -12,13 +12,17 @@ const REGION: &str = concat!(
     "/../../simulations/sample-county/region-3-sites.toml"
 );
 
-/// Run `casehub ARGS` until it succeeds (the cluster may still be electing),
-/// and return its standard output.
+/// The cluster CA's certificate file, which the commands verify nodes with.
+static CA: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Run `casehub ARGS` (with CASEHUB_CA set) until it succeeds (the cluster
+/// may still be electing), and return its standard output.
 fn casehub(args: &[&str]) -> String {
     let deadline = std::time::Instant::now() + support::DEADLINE;
     loop {
         let out = Command::new(env!("CARGO_BIN_EXE_casehub"))
             .args(args)
+            .env("CASEHUB_CA", CA.get().unwrap())
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout).to_string();
@@ -43,8 +47,36 @@ fn casehub(args: &[&str]) -> String {
 fn the_client_commands_drive_a_running_cluster() {
     let dir = tempfile::TempDir::new().unwrap();
     let mut nodes = Nodes::start_three(dir.path(), format!("region = {REGION:?}\n"));
-    let a1 = nodes.addrs[&1].clone();
-    let a2 = nodes.addrs[&2].clone();
+    CA.set(nodes.ca()).unwrap();
+    let a1 = nodes.client_addrs[&1].clone();
+    let a2 = nodes.client_addrs[&2].clone();
+
+    // Without the CA the node cannot be verified: a clear error, no call.
+    let out = Command::new(env!("CARGO_BIN_EXE_casehub"))
+        .args(["cluster", "status", "--addr", &a1])
+        .env_remove("CASEHUB_CA")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--ca is not set"), "{stderr}");
+    // A node's peer port is not the API: refused.
+    let out = Command::new(env!("CARGO_BIN_EXE_casehub"))
+        .args([
+            "cluster",
+            "status",
+            "--addr",
+            &nodes.addrs[&1],
+            "--ca",
+            &nodes.ca(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 
     let loaded = casehub(&[
         "cluster",
@@ -146,6 +178,7 @@ fn the_client_commands_drive_a_running_cluster() {
     // A bad flag is named, exit 2.
     let out = Command::new(env!("CARGO_BIN_EXE_casehub"))
         .args(["availability", "--addr", &a1, "--hours", "0"])
+        .env("CASEHUB_CA", nodes.ca())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

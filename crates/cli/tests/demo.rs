@@ -4,10 +4,14 @@
 use std::net::TcpListener;
 use std::process::Command;
 
-/// A base port whose next three ports are free now.
+/// A base port whose peer ports (base + 1..3) and client ports (base +
+/// 11..13) are free now.
 fn free_base() -> u16 {
     for base in (21_000..40_000).step_by(97) {
-        if (1..=3).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+        if [1, 2, 3, 11, 12, 13]
+            .iter()
+            .all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok())
+        {
             return base;
         }
     }
@@ -56,6 +60,13 @@ fn the_demo_dispatches_cases_on_a_local_cluster_and_a_rerun_reuses_its_data() {
     for id in 1..=3 {
         assert!(dir.path().join(format!("node-{id}")).is_dir());
     }
+    // TLS by default, with the development CA kept for the rerun and the key
+    // readable by its owner only.
+    assert!(first.contains("TLS is on"), "{first}");
+    let key = dir.path().join("tls").join("ca-key.pem");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{}", key.display());
     // Two cases, each planned and accepted (or blocked with its rule).
     let planned = first.matches("  plan: ").count();
     let accepted = first.matches("  accepted at log index").count();

@@ -23,8 +23,14 @@ const REGION: &str = concat!(
     "/../../simulations/sample-county/region-3-sites.toml"
 );
 
+/// The cluster CA's certificate, which every channel verifies nodes with.
+static CA: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 async fn channel(addr: &str) -> Option<Channel> {
-    Channel::from_shared(format!("http://{addr}"))
+    let ca = CA.get().expect("the CA is set once the nodes start");
+    Channel::from_shared(format!("https://{addr}"))
+        .ok()?
+        .tls_config(casehub_server::tls::client_config(ca, None, None))
         .ok()?
         .timeout(Duration::from_secs(30))
         .connect()
@@ -128,7 +134,9 @@ fn case(id: &str, station: &str) -> pb::Case {
 async fn no_acknowledged_booking_is_lost_when_the_leader_process_is_killed() {
     let dir = tempfile::TempDir::new().unwrap();
     let mut nodes = Nodes::start_three(dir.path(), format!("region = {REGION:?}\n"));
-    let all: Vec<String> = nodes.addrs.values().cloned().collect();
+    CA.set(std::fs::read_to_string(nodes.ca()).unwrap())
+        .unwrap();
+    let all: Vec<String> = nodes.client_addrs.values().cloned().collect();
     eventually("a leader", || async {
         status_of(&all[0]).await.filter(|s| s.leader_id != 0)
     })
@@ -162,7 +170,7 @@ async fn no_acknowledged_booking_is_lost_when_the_leader_process_is_killed() {
             })
             .await;
             nodes.kill9(s.leader_id);
-            let dead = nodes.addrs[&s.leader_id].clone();
+            let dead = nodes.client_addrs[&s.leader_id].clone();
             alive.retain(|a| *a != dead);
             killed = Some(s.leader_id);
         }

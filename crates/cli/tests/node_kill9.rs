@@ -54,7 +54,7 @@ async fn killing_the_leader_loses_no_acknowledged_write_and_it_catches_up() {
     let dir = tempfile::TempDir::new().unwrap();
     let mut nodes = Nodes::start_three(dir.path(), String::new());
     let addrs: Vec<String> = nodes.addrs.values().cloned().collect();
-    let client = Client::connect_any(&addrs).unwrap();
+    let client = Client::connect_any_tls(&addrs, nodes.peer_tls()).unwrap();
     let leader = eventually("a leader", || leader_of(&client)).await;
 
     // Writes through the API, each acknowledged before the next.
@@ -69,7 +69,7 @@ async fn killing_the_leader_loses_no_acknowledged_write_and_it_catches_up() {
     let progress = std::sync::Arc::new(AtomicU64::new(0));
     let stop = std::sync::Arc::new(AtomicBool::new(false));
     let writer = {
-        let client = Client::connect_any(&addrs).unwrap();
+        let client = Client::connect_any_tls(&addrs, nodes.peer_tls()).unwrap();
         let progress = progress.clone();
         let stop = stop.clone();
         tokio::spawn(async move {
@@ -128,7 +128,7 @@ async fn killing_the_leader_loses_no_acknowledged_write_and_it_catches_up() {
         .filter(|(id, _)| **id != leader)
         .map(|(_, a)| a.clone())
         .collect();
-    let survivor_client = Client::connect_any(&survivors).unwrap();
+    let survivor_client = Client::connect_any_tls(&survivors, nodes.peer_tls()).unwrap();
     let new_leader = eventually("a new leader", || async {
         leader_of(&survivor_client).await.filter(|l| *l != leader)
     })
@@ -150,7 +150,7 @@ async fn killing_the_leader_loses_no_acknowledged_write_and_it_catches_up() {
 
     // The killed node restarts from its data directory and catches up.
     nodes.start(leader);
-    let restarted = Client::connect(&nodes.addrs[&leader]).unwrap();
+    let restarted = Client::connect_any_tls([&nodes.addrs[&leader]], nodes.peer_tls()).unwrap();
     let caught_up = eventually("the restarted node to catch up", || async {
         match restarted.read_local().await {
             Ok(r) if r.applied_index() >= Some(w.log_index) => Some(r),
@@ -205,8 +205,19 @@ fn a_bad_configuration_is_refused_naming_the_key_and_the_value() {
     let (code, err) = run(&[], &[]);
     assert_eq!(code, Some(2));
     assert!(err.contains("listen = \"nowhere\""), "{err}");
-    // The environment overrides the file, a flag overrides the environment.
+    // TLS is required: without certificates the node does not start...
     let (code, err) = run(&["--check"], &[("CASEHUB_LISTEN", "127.0.0.1:7999")]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("tls.ca is not set"), "{err}");
+    // ...unless plaintext is asked for. The environment overrides the file,
+    // a flag overrides the environment.
+    let (code, err) = run(
+        &["--check"],
+        &[
+            ("CASEHUB_LISTEN", "127.0.0.1:7999"),
+            ("CASEHUB_INSECURE_PLAINTEXT", "true"),
+        ],
+    );
     assert_eq!(code, Some(0), "{err}");
     let (code, err) = run(
         &["--check", "--listen", "bad:port"],

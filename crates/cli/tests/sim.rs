@@ -4,6 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "../../server/tests/common/prereq.rs"]
+mod prereq;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -302,24 +305,13 @@ fn layout_optimise_proposes_simulates_and_feeds_compare() {
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
-/// The chromium binary: `$CHROMIUM`, or the first of the usual names on PATH.
+/// The chromium binary: `$CHROMIUM`, or `chromium` on PATH.
 fn chromium() -> PathBuf {
     if let Some(p) = std::env::var_os("CHROMIUM") {
         return PathBuf::from(p);
     }
-    for name in ["chromium", "chromium-browser", "google-chrome"] {
-        if let Some(dir) = std::env::var_os("PATH")
-            .iter()
-            .flat_map(std::env::split_paths)
-            .find(|d| d.join(name).is_file())
-        {
-            return dir.join(name);
-        }
-    }
-    panic!(
-        "chromium not found on PATH (nor $CHROMIUM): install the Debian package `chromium` \
-         (scripts/setup.sh does) to check the report in a browser"
-    );
+    prereq::CHROMIUM.require();
+    prereq::find_program("chromium").unwrap()
 }
 
 fn render_in_chromium(report: &Path, layouts: usize) {

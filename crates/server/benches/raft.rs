@@ -8,7 +8,13 @@
 //! cargo bench -p casehub-server --bench raft                      # casehub only
 //! cargo bench -p casehub-server --bench raft -- --etcd            # and etcd
 //! cargo bench -p casehub-server --bench raft -- --etcd --secs 10 --clients 1,16,64
+//! cargo bench -p casehub-server --bench raft -- --etcd --tls     # both over mutual TLS
 //! ```
+//!
+//! With `--tls`, both systems run over mutual TLS with certificates of one
+//! CA made by the bench (rcgen, ECDSA P-256): casehub's nodes with their
+//! node certificates (peers and the clients' calls to the peer listener's
+//! store), etcd with `--client-cert-auth` and `--peer-client-cert-auth`.
 //!
 //! Each client sends one write at a time, spread over the three nodes, and
 //! waits for its answer: a casehub write is `StoreService.Write` (a follower
@@ -28,8 +34,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use casehub_server::Node;
 use casehub_server::client::Client;
+use casehub_server::pki;
+use casehub_server::tls::Tls;
+use casehub_server::{Node, NodeOptions};
 use casehub_store::{Command as StoreCommand, Request};
 use chrono::{TimeZone, Utc};
 use clap::Parser;
@@ -63,6 +71,9 @@ struct Args {
     /// The etcd binary.
     #[arg(long, default_value = "etcd")]
     etcd_bin: PathBuf,
+    /// Mutual TLS for both systems (the default is plaintext).
+    #[arg(long)]
+    tls: bool,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -167,14 +178,58 @@ fn print(system: &str, levels: &[Level]) {
     }
 }
 
-async fn casehub(args: &Args, dir: &Path) -> Vec<Level> {
+/// The bench's certificates: one CA, a certificate per casehub node (and
+/// one for the clients, node 9's), and etcd's server certificate.
+struct Certs {
+    ca: pki::CertifiedPem,
+    dir: PathBuf,
+}
+
+impl Certs {
+    fn new(dir: &Path) -> Certs {
+        let ca = pki::new_ca("bench CA", 1).expect("a CA");
+        let dir = dir.join("tls");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("ca.pem"), &ca.cert).unwrap();
+        Certs { ca, dir }
+    }
+
+    fn node(&self, id: u64) -> pki::CertifiedPem {
+        pki::node_cert(&self.ca, id, &["127.0.0.1".into()], 1).expect("a node certificate")
+    }
+
+    /// A certificate's files, for etcd.
+    fn files(&self, name: &str, pem: &pki::CertifiedPem) -> (PathBuf, PathBuf) {
+        let (c, k) = (
+            self.dir.join(format!("{name}.pem")),
+            self.dir.join(format!("{name}-key.pem")),
+        );
+        std::fs::write(&c, &pem.cert).unwrap();
+        std::fs::write(&k, &pem.key).unwrap();
+        (c, k)
+    }
+}
+
+async fn casehub(args: &Args, dir: &Path, certs: Option<&Certs>) -> Vec<Level> {
     let mut nodes = BTreeMap::new();
     for id in 1..=3u64 {
-        let node = Node::start(id, "127.0.0.1:0", dir.join(format!("casehub-{id}")))
-            .await
-            .expect("node starts");
+        let tls = certs.map(|c| Tls::from_pem(&c.ca.cert, &c.node(id)).expect("TLS"));
+        let node = Node::start_with_options(NodeOptions {
+            tls,
+            ..NodeOptions::new(id, "127.0.0.1:0", dir.join(format!("casehub-{id}")))
+        })
+        .await
+        .expect("node starts");
         nodes.insert(id, node);
     }
+    let connect = |addrs: &[String]| match certs {
+        Some(c) => Client::connect_any_tls(
+            addrs,
+            casehub_server::tls::client_config(&c.ca.cert, Some(&c.node(9)), None),
+        )
+        .unwrap(),
+        None => Client::connect_any(addrs).unwrap(),
+    };
     let members: BTreeMap<u64, BasicNode> =
         nodes.iter().map(|(id, n)| (*id, n.basic_node())).collect();
     nodes[&1]
@@ -184,11 +239,7 @@ async fn casehub(args: &Args, dir: &Path) -> Vec<Level> {
         .expect("initialize");
     let addrs: Vec<String> = nodes.values().map(|n| n.addr().to_string()).collect();
     // Wait for a leader: a linearizable read answers once there is one.
-    Client::connect_any(&addrs)
-        .unwrap()
-        .read_linearizable()
-        .await
-        .expect("a leader");
+    connect(&addrs).read_linearizable().await.expect("a leader");
     let leader = nodes[&1].leader().expect("a leader");
     eprintln!("casehub: node {leader} leads");
     let targets: Vec<String> = if args.leader_only {
@@ -199,7 +250,7 @@ async fn casehub(args: &Args, dir: &Path) -> Vec<Level> {
     let clients: Arc<Vec<Client>> = Arc::new(
         targets
             .iter()
-            .map(|a| Client::connect(a).unwrap())
+            .map(|a| connect(std::slice::from_ref(a)))
             .collect(),
     );
     let mut levels = Vec::new();
@@ -307,13 +358,33 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start_etcd(bin: &Path, dir: &Path) -> (Etcd, Vec<String>) {
+fn start_etcd(bin: &Path, dir: &Path, certs: Option<&Certs>) -> (Etcd, Vec<String>) {
     let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
+    let scheme = if certs.is_some() { "https" } else { "http" };
     let cluster: Vec<String> = ports
         .iter()
         .enumerate()
-        .map(|(i, (_, peer))| format!("e{i}=http://127.0.0.1:{peer}"))
+        .map(|(i, (_, peer))| format!("e{i}={scheme}://127.0.0.1:{peer}"))
         .collect();
+    // One certificate for etcd's members (server and client use; etcd checks
+    // its peers against the CA and the address).
+    let tls_args: Vec<String> = match certs {
+        Some(c) => {
+            let (cert, key) = c.files("etcd", &c.node(100));
+            let ca = c.dir.join("ca.pem");
+            vec![
+                format!("--cert-file={}", cert.display()),
+                format!("--key-file={}", key.display()),
+                format!("--trusted-ca-file={}", ca.display()),
+                "--client-cert-auth".into(),
+                format!("--peer-cert-file={}", cert.display()),
+                format!("--peer-key-file={}", key.display()),
+                format!("--peer-trusted-ca-file={}", ca.display()),
+                "--peer-client-cert-auth".into(),
+            ]
+        }
+        None => Vec::new(),
+    };
     let mut etcd = Etcd {
         children: Vec::new(),
     };
@@ -325,12 +396,17 @@ fn start_etcd(bin: &Path, dir: &Path) -> (Etcd, Vec<String>) {
                 "--data-dir={}",
                 dir.join(format!("etcd-{i}")).display()
             ))
-            .arg(format!("--listen-client-urls=http://127.0.0.1:{client}"))
-            .arg(format!("--advertise-client-urls=http://127.0.0.1:{client}"))
-            .arg(format!("--listen-peer-urls=http://127.0.0.1:{peer}"))
             .arg(format!(
-                "--initial-advertise-peer-urls=http://127.0.0.1:{peer}"
+                "--listen-client-urls={scheme}://127.0.0.1:{client}"
             ))
+            .arg(format!(
+                "--advertise-client-urls={scheme}://127.0.0.1:{client}"
+            ))
+            .arg(format!("--listen-peer-urls={scheme}://127.0.0.1:{peer}"))
+            .arg(format!(
+                "--initial-advertise-peer-urls={scheme}://127.0.0.1:{peer}"
+            ))
+            .args(&tls_args)
             .arg(format!("--initial-cluster={}", cluster.join(",")))
             .arg("--initial-cluster-state=new")
             .arg("--initial-cluster-token=casehub-bench")
@@ -354,15 +430,25 @@ fn start_etcd(bin: &Path, dir: &Path) -> (Etcd, Vec<String>) {
     (etcd, addrs)
 }
 
-async fn etcd(args: &Args, dir: &Path) -> Vec<Level> {
-    let (_etcd, addrs) = start_etcd(&args.etcd_bin, dir);
+async fn etcd(args: &Args, dir: &Path, certs: Option<&Certs>) -> Vec<Level> {
+    let (_etcd, addrs) = start_etcd(&args.etcd_bin, dir, certs);
     let channels: Vec<Channel> = addrs
         .iter()
-        .map(|a| {
-            Endpoint::from_shared(format!("http://{a}"))
+        .map(|a| match certs {
+            Some(c) => Endpoint::from_shared(format!("https://{a}"))
+                .unwrap()
+                .tls_config(casehub_server::tls::client_config(
+                    &c.ca.cert,
+                    Some(&c.node(9)),
+                    None,
+                ))
                 .unwrap()
                 .tcp_nodelay(true)
-                .connect_lazy()
+                .connect_lazy(),
+            None => Endpoint::from_shared(format!("http://{a}"))
+                .unwrap()
+                .tcp_nodelay(true)
+                .connect_lazy(),
         })
         .collect();
     // Ready once every member accepts a put.
@@ -403,21 +489,23 @@ fn main() {
         .build()
         .expect("a runtime");
     let value_size = serde_json::to_vec(&request(0, 1)).unwrap().len();
+    let certs = args.tls.then(|| Certs::new(dir.path()));
     let (casehub_levels, etcd_levels) = runtime.block_on(async {
         let c = if args.no_casehub {
             Vec::new()
         } else {
-            casehub(&args, dir.path()).await
+            casehub(&args, dir.path(), certs.as_ref()).await
         };
         let e = if args.etcd {
-            etcd(&args, dir.path()).await
+            etcd(&args, dir.path(), certs.as_ref()).await
         } else {
             Vec::new()
         };
         (c, e)
     });
     println!(
-        "\n3 nodes on loopback, fsync on, {} s per level, writes of {value_size} bytes (JSON request), clients spread over the 3 nodes\n",
+        "\n3 nodes on loopback, fsync on, {}, {} s per level, writes of {value_size} bytes (JSON request), clients spread over the 3 nodes\n",
+        if args.tls { "mutual TLS" } else { "plaintext" },
         args.secs
     );
     println!("| system | clients | writes | writes/s | p50 ms | p99 ms | errors |");

@@ -24,7 +24,7 @@ use std::time::Duration;
 use casehub_store::{Request, SchedulingState};
 use tokio::time::Instant;
 use tonic::Code;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
 use crate::MAX_MESSAGE_SIZE;
 use crate::api::{ClusterError, Consistency, ReadState, Written};
@@ -52,8 +52,27 @@ impl Client {
         Self::connect_any([addr])
     }
 
-    /// A client of a cluster, knowing the nodes at `addrs`.
+    /// A client of a cluster, knowing the nodes at `addrs`, in plaintext
+    /// (a development cluster).
     pub fn connect_any<I, S>(addrs: I) -> Result<Client, ClusterError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        Self::connect_with(addrs, None)
+    }
+
+    /// A client of a cluster over TLS: the store is served on the nodes'
+    /// peer listeners, so `tls` presents a node certificate.
+    pub fn connect_any_tls<I, S>(addrs: I, tls: ClientTlsConfig) -> Result<Client, ClusterError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        Self::connect_with(addrs, Some(tls))
+    }
+
+    fn connect_with<I, S>(addrs: I, tls: Option<ClientTlsConfig>) -> Result<Client, ClusterError>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
@@ -61,15 +80,19 @@ impl Client {
         let mut nodes = Vec::new();
         for addr in addrs {
             let addr = addr.as_ref().to_string();
-            let channel = Endpoint::from_shared(format!("http://{addr}"))
-                .map_err(|e| ClusterError::InvalidAddress {
-                    addr: addr.clone(),
-                    message: e.to_string(),
-                })?
+            let invalid = |e: tonic::transport::Error| ClusterError::InvalidAddress {
+                addr: addr.clone(),
+                message: e.to_string(),
+            };
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            let mut endpoint = Endpoint::from_shared(format!("{scheme}://{addr}"))
+                .map_err(invalid)?
                 .connect_timeout(Duration::from_secs(1))
-                .tcp_nodelay(true)
-                .connect_lazy();
-            nodes.push((addr, channel));
+                .tcp_nodelay(true);
+            if let Some(tls) = &tls {
+                endpoint = endpoint.tls_config(tls.clone()).map_err(invalid)?;
+            }
+            nodes.push((addr.clone(), endpoint.connect_lazy()));
         }
         if nodes.is_empty() {
             return Err(ClusterError::InvalidAddress {

@@ -22,20 +22,28 @@ use serde::Deserialize;
 
 use crate::node::{Node, NodeError, NodeOptions};
 use crate::telemetry::LogFormat;
+use crate::tls::{Tls, TlsError, TlsFiles};
 
 type NodeId = u64;
 
-/// The default `listen` address.
+/// The default `listen` address (the peer listener).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7401";
+/// The default `client_listen` address (the client listener).
+pub const DEFAULT_CLIENT_LISTEN: &str = "127.0.0.1:7400";
 /// The default `request_deadline_ms`.
 pub const DEFAULT_REQUEST_DEADLINE_MS: u64 = 10_000;
 
 /// The environment variables read by [`ConfigLayer::from_env`], with the key
 /// each sets.
-pub const ENV_VARS: [(&str, &str); 10] = [
+pub const ENV_VARS: [(&str, &str); 15] = [
     ("CASEHUB_NODE_ID", "node_id"),
     ("CASEHUB_SITE", "site"),
     ("CASEHUB_LISTEN", "listen"),
+    ("CASEHUB_CLIENT_LISTEN", "client_listen"),
+    ("CASEHUB_TLS_CA", "tls.ca"),
+    ("CASEHUB_TLS_CERT", "tls.cert"),
+    ("CASEHUB_TLS_KEY", "tls.key"),
+    ("CASEHUB_INSECURE_PLAINTEXT", "insecure_plaintext"),
     ("CASEHUB_ADVERTISE", "advertise"),
     ("CASEHUB_DATA_DIR", "data_dir"),
     ("CASEHUB_LOG_FORMAT", "log_format"),
@@ -96,10 +104,17 @@ pub struct ConfigLayer {
     pub node_id: Option<NodeId>,
     /// The id of the site this node runs at.
     pub site: Option<String>,
-    /// The socket address to listen on.
+    /// The socket address of the peer listener (the other nodes).
     pub listen: Option<String>,
-    /// The address the other nodes and clients use (default: `listen`).
+    /// The socket address of the client listener (the casehub API).
+    pub client_listen: Option<String>,
+    /// The peer address the other nodes use (default: `listen`).
     pub advertise: Option<String>,
+    /// Plaintext instead of TLS: for development only.
+    pub insecure_plaintext: Option<bool>,
+    /// The `[tls]` table.
+    #[serde(default)]
+    pub tls: TlsLayer,
     /// The directory of the node's RocksDB store.
     pub data_dir: Option<PathBuf>,
     /// `text` or `json`.
@@ -113,6 +128,18 @@ pub struct ConfigLayer {
     /// The `[cluster]` table.
     #[serde(default)]
     pub cluster: ClusterLayer,
+}
+
+/// The `[tls]` table of a [`ConfigLayer`]: PEM files.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsLayer {
+    /// The cluster CA's certificate.
+    pub ca: Option<PathBuf>,
+    /// This node's certificate (`casehub cert node`).
+    pub cert: Option<PathBuf>,
+    /// This node's private key.
+    pub key: Option<PathBuf>,
 }
 
 /// The `[cluster]` table of a [`ConfigLayer`].
@@ -169,6 +196,13 @@ impl ConfigLayer {
                 }
                 "CASEHUB_SITE" => layer.site = Some(v.to_string()),
                 "CASEHUB_LISTEN" => layer.listen = Some(v.to_string()),
+                "CASEHUB_CLIENT_LISTEN" => layer.client_listen = Some(v.to_string()),
+                "CASEHUB_TLS_CA" => layer.tls.ca = Some(PathBuf::from(v)),
+                "CASEHUB_TLS_CERT" => layer.tls.cert = Some(PathBuf::from(v)),
+                "CASEHUB_TLS_KEY" => layer.tls.key = Some(PathBuf::from(v)),
+                "CASEHUB_INSECURE_PLAINTEXT" => {
+                    layer.insecure_plaintext = Some(parse_bool(k, v)?);
+                }
                 "CASEHUB_ADVERTISE" => layer.advertise = Some(v.to_string()),
                 "CASEHUB_DATA_DIR" => layer.data_dir = Some(PathBuf::from(v)),
                 "CASEHUB_REGION" => layer.region = Some(PathBuf::from(v)),
@@ -179,13 +213,7 @@ impl ConfigLayer {
                             .map_err(|_| invalid(k, v, "not a number of milliseconds"))?,
                     )
                 }
-                "CASEHUB_CLUSTER_INIT" => {
-                    layer.cluster.init = Some(match v {
-                        "true" | "1" => true,
-                        "false" | "0" => false,
-                        _ => return Err(invalid(k, v, "expected true or false")),
-                    })
-                }
+                "CASEHUB_CLUSTER_INIT" => layer.cluster.init = Some(parse_bool(k, v)?),
                 "CASEHUB_CLUSTER_MEMBERS" => {
                     let mut members = BTreeMap::new();
                     for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -213,7 +241,14 @@ impl ConfigLayer {
             node_id: self.node_id.or(lower.node_id),
             site: self.site.or(lower.site),
             listen: self.listen.or(lower.listen),
+            client_listen: self.client_listen.or(lower.client_listen),
             advertise: self.advertise.or(lower.advertise),
+            insecure_plaintext: self.insecure_plaintext.or(lower.insecure_plaintext),
+            tls: TlsLayer {
+                ca: self.tls.ca.or(lower.tls.ca),
+                cert: self.tls.cert.or(lower.tls.cert),
+                key: self.tls.key.or(lower.tls.key),
+            },
             data_dir: self.data_dir.or(lower.data_dir),
             log_format: self.log_format.or(lower.log_format),
             request_deadline_ms: self.request_deadline_ms.or(lower.request_deadline_ms),
@@ -226,14 +261,27 @@ impl ConfigLayer {
     }
 }
 
+fn parse_bool(key: &str, v: &str) -> Result<bool, ConfigError> {
+    match v {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(invalid(key, v, "expected true or false")),
+    }
+}
+
 /// A node's validated configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeConfig {
     pub node_id: NodeId,
     pub site: String,
+    /// The peer listener.
     pub listen: SocketAddr,
-    /// The address peers and clients use.
+    /// The client listener.
+    pub client_listen: SocketAddr,
+    /// The peer address the other nodes use.
     pub advertise: String,
+    /// TLS material; `None` only with `insecure_plaintext`.
+    pub tls: Option<TlsFiles>,
     pub data_dir: PathBuf,
     pub log_format: LogFormat,
     pub request_deadline: Duration,
@@ -297,6 +345,24 @@ impl NodeConfig {
                 "not a socket address such as 127.0.0.1:7401 or 0.0.0.0:7401",
             )
         })?;
+        let client_text = layer
+            .client_listen
+            .unwrap_or_else(|| DEFAULT_CLIENT_LISTEN.to_string());
+        let client_listen: SocketAddr = client_text.parse().map_err(|_| {
+            invalid(
+                "client_listen",
+                &client_text,
+                "not a socket address such as 127.0.0.1:7400 or 0.0.0.0:7400",
+            )
+        })?;
+        if client_listen == listen && listen.port() != 0 {
+            return Err(invalid(
+                "client_listen",
+                &client_text,
+                "the client and the peer listeners need two different ports",
+            ));
+        }
+        let tls = resolve_tls(layer.tls, layer.insecure_plaintext.unwrap_or(false))?;
         let advertise = match layer.advertise {
             Some(a) => {
                 check_addr("advertise", &a)?;
@@ -391,7 +457,9 @@ impl NodeConfig {
             node_id,
             site,
             listen,
+            client_listen,
             advertise,
+            tls,
             data_dir,
             log_format,
             request_deadline: Duration::from_millis(deadline_ms),
@@ -401,14 +469,57 @@ impl NodeConfig {
         })
     }
 
-    /// What [`Node::start_with_options`] needs, with the default Raft timings.
-    pub fn node_options(&self) -> NodeOptions {
-        NodeOptions {
+    /// What [`Node::start_with_options`] needs, with the default Raft
+    /// timings and the TLS material read from its files.
+    pub fn node_options(&self) -> Result<NodeOptions, TlsError> {
+        let tls = match &self.tls {
+            Some(files) => Some(Tls::from_files(files.clone())?),
+            None => None,
+        };
+        Ok(NodeOptions {
+            client_listen: self.client_listen.to_string(),
+            tls,
             advertise: Some(self.advertise.clone()),
             request_deadline: self.request_deadline,
             ..NodeOptions::new(self.node_id, self.listen.to_string(), &self.data_dir)
+        })
+    }
+}
+
+/// TLS is required: all three files, unless `insecure_plaintext` (then
+/// none).
+fn resolve_tls(layer: TlsLayer, insecure_plaintext: bool) -> Result<Option<TlsFiles>, ConfigError> {
+    let TlsLayer { ca, cert, key } = layer;
+    if insecure_plaintext {
+        if let Some(p) = ca.as_ref().or(cert.as_ref()).or(key.as_ref()) {
+            return Err(invalid(
+                "insecure_plaintext",
+                "true",
+                format!("TLS files are also set ({}): choose one", p.display()),
+            ));
+        }
+        return Ok(None);
+    }
+    let missing = |key: &'static str, env: &'static str, flag: &'static str| ConfigError::Missing {
+        key,
+        env,
+        flag,
+    };
+    let files = TlsFiles {
+        ca: ca.ok_or(missing("tls.ca", "CASEHUB_TLS_CA", "--tls-ca"))?,
+        cert: cert.ok_or(missing("tls.cert", "CASEHUB_TLS_CERT", "--tls-cert"))?,
+        key: key.ok_or(missing("tls.key", "CASEHUB_TLS_KEY", "--tls-key"))?,
+    };
+    for (k, p) in [
+        ("tls.ca", &files.ca),
+        ("tls.cert", &files.cert),
+        ("tls.key", &files.key),
+    ] {
+        if p.as_os_str().is_empty() {
+            return Err(invalid(k, "", "the path is empty"));
         }
     }
+    Ok(Some(files))
 }
 
 /// Why [`run`] failed.
@@ -416,6 +527,8 @@ impl NodeConfig {
 pub enum RunError {
     #[error(transparent)]
     Start(#[from] NodeError),
+    #[error("node {id}: {source}")]
+    Tls { id: NodeId, source: TlsError },
     #[error("node {id}: bootstrapping the cluster failed: {message}")]
     Bootstrap { id: NodeId, message: String },
 }
@@ -457,15 +570,21 @@ pub async fn run(
     api: Option<std::sync::Arc<crate::grpc_api::ApiContext>>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), RunError> {
-    let node = Node::start_with_options(NodeOptions {
-        api,
-        ..config.node_options()
-    })
-    .await?;
+    let options = config.node_options().map_err(|source| RunError::Tls {
+        id: config.node_id,
+        source,
+    })?;
+    let tls = options.tls.clone();
+    let node = Node::start_with_options(NodeOptions { api, ..options }).await?;
+    if let Some(tls) = tls {
+        spawn_reload_on_sighup(config.node_id, tls);
+    }
     tracing::info!(
         node_id = config.node_id,
         site = %config.site,
         listen = %node.addr(),
+        client_listen = %node.client_addr(),
+        tls = config.tls.is_some(),
         advertise = %config.advertise,
         data_dir = %config.data_dir.display(),
         "node started"
@@ -485,4 +604,28 @@ pub async fn run(
     node.shutdown().await;
     tracing::info!(node_id = config.node_id, "stopped");
     Ok(())
+}
+
+/// Reload the TLS files on every SIGHUP: new connections use the new
+/// certificates; a file that does not load is logged and the old material
+/// stays in use.
+fn spawn_reload_on_sighup(id: NodeId, tls: std::sync::Arc<Tls>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::warn!(
+            node_id = id,
+            "cannot listen for SIGHUP: certificates reload only on restart"
+        );
+        return;
+    };
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            match tls.reload() {
+                Ok(()) => tracing::info!(node_id = id, "TLS certificates reloaded"),
+                Err(e) => {
+                    tracing::error!(node_id = id, error = %e, "TLS reload failed; the certificates in use stay")
+                }
+            }
+        }
+    });
 }

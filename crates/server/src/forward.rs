@@ -42,13 +42,14 @@ use openraft::{BasicNode, LogId, Raft};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::time::Instant;
 use tonic::Code;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use crate::MAX_MESSAGE_SIZE;
 use crate::api::{ClusterError, Consistency, ReadState, Written};
 use crate::proto::raft_service_client::RaftServiceClient;
 use crate::proto::store_service_client::StoreServiceClient;
 use crate::proto::{ClientWriteRequest, ReadIndexRequest};
+use crate::tls::Tls;
 use crate::view::StateView;
 
 type NodeId = u64;
@@ -231,7 +232,9 @@ pub(crate) struct Core {
     pub(crate) proposer: Proposer,
     pub(crate) view: StateView,
     pub(crate) deadline: Duration,
-    channels: Mutex<HashMap<String, Channel>>,
+    /// TLS for calls to the other nodes (`None`: plaintext).
+    tls: Option<Arc<Tls>>,
+    channels: Mutex<HashMap<(NodeId, String), Channel>>,
 }
 
 /// What one attempt to reach the leader found.
@@ -252,6 +255,7 @@ impl Core {
         proposer: Proposer,
         view: StateView,
         deadline: Duration,
+        tls: Option<Arc<Tls>>,
     ) -> Self {
         Core {
             id,
@@ -260,24 +264,26 @@ impl Core {
             proposer,
             view,
             deadline,
+            tls,
             channels: Mutex::default(),
         }
     }
 
-    pub(crate) fn channel(&self, addr: &str) -> Result<Channel, ClusterError> {
+    /// The channel to node `target`'s peer listener at `addr` (kept per
+    /// node and address).
+    pub(crate) fn channel(&self, target: NodeId, addr: &str) -> Result<Channel, ClusterError> {
         let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(ch) = channels.get(addr) {
+        let key = (target, addr.to_string());
+        if let Some(ch) = channels.get(&key) {
             return Ok(ch.clone());
         }
-        let ch = Endpoint::from_shared(format!("http://{addr}"))
+        let ch = crate::network::peer_endpoint(self.tls.as_deref(), target, addr)
             .map_err(|e| ClusterError::InvalidAddress {
                 addr: addr.to_string(),
                 message: e.to_string(),
             })?
-            .connect_timeout(Duration::from_secs(1))
-            .tcp_nodelay(true)
             .connect_lazy();
-        channels.insert(addr.to_string(), ch.clone());
+        channels.insert(key, ch.clone());
         Ok(ch)
     }
 
@@ -398,7 +404,7 @@ impl Core {
             code: Code::InvalidArgument,
             message: format!("the request does not encode: {e}"),
         })?;
-        let mut client = RaftServiceClient::new(self.channel(&addr)?)
+        let mut client = RaftServiceClient::new(self.channel(leader, &addr)?)
             .max_decoding_message_size(MAX_MESSAGE_SIZE)
             .max_encoding_message_size(MAX_MESSAGE_SIZE);
         let mut call = tonic::Request::new(ClientWriteRequest { request: payload });
@@ -524,7 +530,7 @@ impl Core {
             },
         };
         let (leader, addr) = target;
-        let mut client = StoreServiceClient::new(self.channel(&addr)?);
+        let mut client = StoreServiceClient::new(self.channel(leader, &addr)?);
         let mut call = tonic::Request::new(ReadIndexRequest {});
         call.set_timeout(left);
         crate::telemetry::inject_context(call.metadata_mut());

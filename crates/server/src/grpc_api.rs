@@ -73,10 +73,10 @@ impl Api {
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/casehub_descriptor.bin"));
 
-/// Add the API's five services to `routes`, with gRPC health (every service
-/// reported serving, and the whole server as "") and server reflection.
+/// The client listener's routes: the API's five services, gRPC health (every
+/// service reported serving, and the whole server as "") and server
+/// reflection.
 pub(crate) async fn add_routes(
-    routes: tonic::service::Routes,
     core: Arc<Core>,
     ctx: Arc<ApiContext>,
 ) -> Result<tonic::service::Routes, tonic_reflection::server::Error> {
@@ -98,15 +98,18 @@ pub(crate) async fn add_routes(
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .build_v1()?;
     let limit = API_MESSAGE_LIMIT;
-    Ok(routes
+    Ok(tonic::service::Routes::new(health)
         .add_service(AvailabilityServiceServer::new(api.clone()).max_decoding_message_size(limit))
         .add_service(DispatchServiceServer::new(api.clone()).max_decoding_message_size(limit))
         .add_service(AlertServiceServer::new(api.clone()).max_decoding_message_size(limit))
         .add_service(AuditServiceServer::new(api.clone()).max_decoding_message_size(limit))
         .add_service(AdminServiceServer::new(api).max_decoding_message_size(limit))
-        .add_service(health)
         .add_service(reflection))
 }
+
+/// How old a proposal's "now" may be when it is accepted: a dispatcher
+/// reviewing it. An older plan is checked at the node's clock less this.
+const ACCEPT_GRACE: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
 
 /// The largest API request a node accepts: 4 MiB (a region scenario fits
 /// many times over). Larger ones are refused with OUT_OF_RANGE (tonic's
@@ -328,8 +331,14 @@ impl Api {
         offset: u64,
         command: Command,
     ) -> Result<proto::WriteAck, Status> {
-        let (client_id, request_id, actor, site) = meta(m)?;
-        let request_id = request_id + offset;
+        let (client_id, first_id, actor, site) = meta(m)?;
+        let request_id = first_id.checked_add(offset).ok_or_else(|| {
+            invalid(
+                "meta.request_id",
+                first_id,
+                format!("{rpc}: request id {first_id} + {offset} is past the largest id"),
+            )
+        })?;
         let request = Request {
             client_id,
             request_id,
@@ -854,16 +863,14 @@ impl DispatchService for Api {
         }
         plan.blocked.clear();
         // Every rule again, on the state as it is now, with the plan's cases
-        // as the pending ones: an override may have broken one.
+        // as the pending ones: an override may have broken one. "Now" is the
+        // node's clock (the plan's own, if it was proposed within
+        // ACCEPT_GRACE): a client cannot move it to book the past.
         let ids: Vec<CaseId> = plan.cases.iter().map(|c| c.case.clone()).collect();
-        let s = planning_state(
-            read.state(),
-            &self.ctx.region,
-            &self.ctx.travel,
-            plan.now,
-            &ids,
-        )
-        .map_err(dispatch_status)?;
+        let node_now = Utc::now();
+        let now = plan.now.clamp(node_now - ACCEPT_GRACE, node_now);
+        let s = planning_state(read.state(), &self.ctx.region, &self.ctx.travel, now, &ids)
+            .map_err(dispatch_status)?;
         let violations = validate(&s, &plan);
         if !violations.is_empty() {
             let list: Vec<String> = violations.iter().map(|v| format!("{v:?}")).collect();
@@ -1289,7 +1296,7 @@ impl AdminService for Api {
         request: GrpcRequest<proto::LoadRegionRequest>,
     ) -> Result<GrpcResponse<proto::LoadRegionReply>, Status> {
         let r = request.into_inner();
-        meta(r.meta.as_ref())?;
+        let (_, first_id, _, _) = meta(r.meta.as_ref())?;
         let name = if r.file_name.is_empty() {
             "region.toml"
         } else {
@@ -1297,9 +1304,22 @@ impl AdminService for Api {
         };
         let region = casehub_model::scenario::parse_region(name, &r.text)
             .map_err(|e| Status::invalid_argument(format!("text: {e}")))?;
+        let commands = region_commands(&region);
+        // One request id per command, from meta.request_id: all of them must
+        // exist before the first is written.
+        if first_id.checked_add(commands.len() as u64).is_none() {
+            return Err(invalid(
+                "meta.request_id",
+                first_id,
+                format!(
+                    "the region takes {} request ids from it: past the largest id",
+                    commands.len()
+                ),
+            ));
+        }
         let mut applied = 0;
         let mut last_index = 0;
-        for (i, c) in region_commands(&region).into_iter().enumerate() {
+        for (i, c) in commands.into_iter().enumerate() {
             let ack = self
                 .write("LoadRegion", r.meta.as_ref(), i as u64, c)
                 .await?;
@@ -1336,7 +1356,7 @@ impl AdminService for Api {
         // A node must apply the cluster's rules (see `rules`): one of an
         // older build would apply the log differently.
         let applies = self.core.view.current().state.applied_rules();
-        match crate::rules::version_at(&self.core, &r.addr).await {
+        match crate::rules::version_at(&self.core, r.node_id, &r.addr).await {
             0 => {
                 return Err(Status::unavailable(format!(
                     "addr: node {} at {} does not answer; start it before adding it",

@@ -32,7 +32,8 @@
 //! # Writes and reads
 //!
 //! `proto/casehub/v1/store.proto` defines `casehub.v1.StoreService`, the
-//! clients' side, served by every node next to `RaftService`:
+//! raw store, served by every node next to `RaftService` on its peer
+//! listener (the nodes' forwarding, and tools holding a node certificate):
 //!
 //! | rpc | does |
 //! |---|---|
@@ -56,13 +57,18 @@
 //!
 //! [`Node::start`]`(id, addr, data_dir)`:
 //!
-//! 1. binds `addr` (port 0 picks a free port; [`Node::addr`] tells which);
+//! 1. binds the peer listener `addr` (port 0 picks a free port;
+//!    [`Node::addr`] tells which) and the client listener
+//!    ([`NodeOptions::client_listen`], [`Node::client_addr`]);
 //! 2. opens the RocksDB store in `data_dir` with `casehub_store::rocks::open`
 //!    (created if missing; a restarted node resumes its vote, log and state);
 //! 3. wraps the state machine so that every applied batch is published to a
 //!    [`StateView`] ([`Node::state`]), since openraft owns the state machine;
 //! 4. builds the `openraft::Raft` with [`network::GrpcNetwork`];
-//! 5. serves `RaftService` on the listener.
+//! 5. serves `RaftService` and `StoreService` on the peer listener, the
+//!    casehub API, health and reflection on the client listener; both over
+//!    TLS when [`NodeOptions::tls`] is set ([`tls`]), with mutual TLS and
+//!    node certificates only on the peer listener.
 //!
 //! A new cluster is initialized once, on one node, with every initial member
 //! and its address (`node.raft().initialize(members)`); later members join
@@ -90,9 +96,11 @@ mod forward;
 pub mod grpc_api;
 pub mod network;
 pub mod node;
+pub mod pki;
 pub mod rules;
 pub mod service;
 pub mod telemetry;
+pub mod tls;
 pub mod view;
 
 pub use api::{ClusterError, Consistency, ReadState, Written};

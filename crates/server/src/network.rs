@@ -47,21 +47,42 @@ use tonic::transport::{Channel, Endpoint};
 use crate::MAX_MESSAGE_SIZE;
 use crate::proto::raft_service_client::RaftServiceClient;
 use crate::proto::{RaftPayload, RaftStreamReply};
+use crate::tls::Tls;
 
 type NodeId = u64;
+
+/// The endpoint of node `target` at `addr`: over TLS with `tls`, verifying
+/// that the server's certificate names node `target`; plaintext without.
+pub(crate) fn peer_endpoint(
+    tls: Option<&Tls>,
+    target: NodeId,
+    addr: &str,
+) -> Result<Endpoint, tonic::transport::Error> {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let mut endpoint = Endpoint::from_shared(format!("{scheme}://{addr}"))?
+        .connect_timeout(Duration::from_secs(1))
+        .tcp_nodelay(true);
+    if let Some(tls) = tls {
+        endpoint = endpoint.tls_config(tls.client_config(&crate::pki::node_dns_name(target)))?;
+    }
+    Ok(endpoint)
+}
 
 /// Creates a [`PeerClient`] per target node, sharing one channel per target.
 #[derive(Debug, Clone)]
 pub struct GrpcNetwork {
     id: NodeId,
+    tls: Option<Arc<Tls>>,
     channels: Arc<Mutex<HashMap<(NodeId, String), Channel>>>,
 }
 
 impl GrpcNetwork {
-    /// The network of node `id` (used to name the sender in errors).
-    pub fn new(id: NodeId) -> Self {
+    /// The network of node `id` (used to name the sender in errors), over
+    /// TLS with `tls` (`None`: plaintext, development only).
+    pub fn new(id: NodeId, tls: Option<Arc<Tls>>) -> Self {
         Self {
             id,
+            tls,
             channels: Arc::default(),
         }
     }
@@ -71,11 +92,9 @@ impl GrpcNetwork {
         if let Some(ch) = channels.get(&(target, addr.to_string())) {
             return Ok(ch.clone());
         }
-        let endpoint = Endpoint::from_shared(format!("http://{addr}"))
+        let ch = peer_endpoint(self.tls.as_deref(), target, addr)
             .map_err(|e| format!("node {target} has an invalid address {addr:?}: {e}"))?
-            .connect_timeout(Duration::from_secs(1))
-            .tcp_nodelay(true);
-        let ch = endpoint.connect_lazy();
+            .connect_lazy();
         channels.retain(|(id, _), _| *id != target);
         channels.insert((target, addr.to_string()), ch.clone());
         Ok(ch)

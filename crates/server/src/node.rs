@@ -17,10 +17,13 @@ use crate::MAX_MESSAGE_SIZE;
 use crate::api::{ClusterError, ReadState, Written};
 use crate::forward::{Core, Proposer};
 use crate::network::GrpcNetwork;
+use crate::pki::Principal;
 use crate::proto::raft_service_server::RaftServiceServer;
 use crate::proto::store_service_server::StoreServiceServer;
 use crate::service::{RaftGrpc, StoreGrpc};
+use crate::tls::{Listener, PeerIdentity, Tls};
 use crate::view::{ObservedStateMachine, StateView};
+use tonic::service::interceptor::InterceptedService;
 
 type NodeId = u64;
 
@@ -47,6 +50,9 @@ pub enum NodeError {
     /// openraft failed to start.
     #[error("node {id}: Raft did not start: {source}")]
     Raft { id: NodeId, source: Fatal<NodeId> },
+    /// The TLS material does not fit this node.
+    #[error("node {id}: {message}")]
+    Tls { id: NodeId, message: String },
     /// The API's reflection descriptors did not load.
     #[error("node {id}: the API did not start: {source}")]
     Api {
@@ -60,9 +66,18 @@ pub enum NodeError {
 pub struct NodeOptions {
     /// The node's id in the cluster.
     pub id: NodeId,
-    /// The address to listen on (port 0 picks a free port).
+    /// The peer address to listen on (port 0 picks a free port): Raft, the
+    /// forwarding to the leader, the rules-version check and the raw store,
+    /// for the other nodes only.
     pub listen: String,
-    /// The address the other nodes and clients use to reach this one, if it
+    /// The client address to listen on (port 0 picks a free port): the
+    /// casehub API, health and reflection.
+    pub client_listen: String,
+    /// TLS on both listeners and on calls to other nodes; `None` is
+    /// plaintext, for development only (the node logs a warning when it
+    /// starts).
+    pub tls: Option<Arc<Tls>>,
+    /// The peer address the other nodes use to reach this one, if it
     /// differs from the bound address (a NAT, a service name).
     pub advertise: Option<String>,
     /// Where the RocksDB store lives (created if missing).
@@ -79,12 +94,20 @@ pub struct NodeOptions {
 }
 
 impl NodeOptions {
-    /// Node `id` on `listen` with its store in `data_dir`, the default Raft
-    /// configuration and a 10 s request deadline.
+    /// Node `id` with its peer listener on `listen` and its client listener
+    /// on a free port of the same host, its store in `data_dir`, no TLS, the
+    /// default Raft configuration and a 10 s request deadline.
     pub fn new(id: NodeId, listen: impl Into<String>, data_dir: impl AsRef<Path>) -> Self {
+        let listen = listen.into();
+        let host = listen
+            .rsplit_once(':')
+            .map_or("127.0.0.1", |(h, _)| h)
+            .to_string();
         NodeOptions {
             id,
-            listen: listen.into(),
+            listen,
+            client_listen: format!("{host}:0"),
+            tls: None,
             advertise: None,
             data_dir: data_dir.as_ref().to_path_buf(),
             raft: Node::default_config(),
@@ -98,9 +121,10 @@ impl NodeOptions {
 /// Raft tasks and the server running.
 pub struct Node {
     addr: SocketAddr,
+    client_addr: SocketAddr,
     core: Arc<Core>,
     stop: watch::Sender<bool>,
-    server: JoinHandle<Result<(), tonic::transport::Error>>,
+    servers: Vec<JoinHandle<Result<(), tonic::transport::Error>>>,
 }
 
 impl std::fmt::Debug for Node {
@@ -108,6 +132,7 @@ impl std::fmt::Debug for Node {
         f.debug_struct("Node")
             .field("id", &self.core.id)
             .field("addr", &self.addr)
+            .field("client_addr", &self.client_addr)
             .finish_non_exhaustive()
     }
 }
@@ -170,24 +195,33 @@ impl Node {
         let NodeOptions {
             id,
             listen,
+            client_listen,
+            tls,
             advertise,
             data_dir,
             raft: config,
             request_deadline,
             api,
         } = options;
-        let listener = TcpListener::bind(&listen)
-            .await
-            .map_err(|source| NodeError::Bind {
-                id,
-                addr: listen.clone(),
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| NodeError::Bind {
-            id,
-            addr: listen.clone(),
-            source,
-        })?;
+        match tls.as_ref().map(|t| t.principal()) {
+            None => tracing::warn!(
+                node_id = id,
+                "PLAINTEXT: TLS is off (a development setting): anyone on the network can \
+                 read and write this node's traffic and call its peer port"
+            ),
+            Some(Principal::Node(n)) if n == id => {}
+            Some(other) => {
+                return Err(NodeError::Tls {
+                    id,
+                    message: format!(
+                        "the node certificate names {other}, not node {id}: \
+                         make one with `casehub cert node --id {id}`"
+                    ),
+                });
+            }
+        }
+        let (listener, addr) = bind(id, &listen).await?;
+        let (client_listener, client_addr) = bind(id, &client_listen).await?;
         let path = data_dir;
         let store_error = |source| NodeError::Store {
             id,
@@ -203,9 +237,15 @@ impl Node {
         let config = config
             .validate()
             .map_err(|source| NodeError::Config { id, source })?;
-        let raft = Raft::new(id, Arc::new(config), GrpcNetwork::new(id), log, sm)
-            .await
-            .map_err(|source| NodeError::Raft { id, source })?;
+        let raft = Raft::new(
+            id,
+            Arc::new(config),
+            GrpcNetwork::new(id, tls.clone()),
+            log,
+            sm,
+        )
+        .await
+        .map_err(|source| NodeError::Raft { id, source })?;
 
         let proposer = Proposer::new(raft.clone(), view.clone());
         let core = Arc::new(Core::new(
@@ -215,37 +255,56 @@ impl Node {
             proposer.clone(),
             view,
             request_deadline,
+            tls.clone(),
         ));
         let (stop, stopped) = watch::channel(false);
         crate::rules::spawn(core.clone(), stopped.clone());
-        let raft_service =
+
+        // The peer listener: the other nodes only.
+        let identity = PeerIdentity { tls: tls.is_some() };
+        let raft_service = InterceptedService::new(
             RaftServiceServer::new(RaftGrpc::with_proposer(raft, proposer, stopped.clone()))
                 .max_decoding_message_size(MAX_MESSAGE_SIZE)
-                .max_encoding_message_size(MAX_MESSAGE_SIZE);
-        let store_service = StoreServiceServer::new(StoreGrpc::new(core.clone()))
-            .max_decoding_message_size(MAX_MESSAGE_SIZE)
-            .max_encoding_message_size(MAX_MESSAGE_SIZE);
-        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-        let mut routes = tonic::service::Routes::new(raft_service).add_service(store_service);
-        if let Some(ctx) = api {
-            routes = crate::grpc_api::add_routes(routes, core.clone(), ctx)
-                .await
-                .map_err(|source| NodeError::Api { id, source })?;
-        }
-        let server = tokio::spawn(
-            tonic::transport::Server::builder()
-                .layer(crate::telemetry::TraceContextLayer)
-                .add_routes(routes)
-                .serve_with_incoming_shutdown(incoming, async move {
-                    let mut stopped = stopped;
-                    let _ = stopped.wait_for(|s| *s).await;
-                }),
+                .max_encoding_message_size(MAX_MESSAGE_SIZE),
+            identity,
         );
+        let store_service = InterceptedService::new(
+            StoreServiceServer::new(StoreGrpc::new(core.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_SIZE)
+                .max_encoding_message_size(MAX_MESSAGE_SIZE),
+            identity,
+        );
+        let peer_routes = tonic::service::Routes::new(raft_service).add_service(store_service);
+
+        // The client listener: the public API, health and reflection.
+        let client_routes = match api {
+            Some(ctx) => crate::grpc_api::add_routes(core.clone(), ctx)
+                .await
+                .map_err(|source| NodeError::Api { id, source })?,
+            None => tonic::service::Routes::new(tonic_health::server::health_reporter().1),
+        };
+        let servers = vec![
+            serve(
+                peer_routes,
+                listener,
+                tls.clone(),
+                Listener::Peer,
+                stopped.clone(),
+            ),
+            serve(
+                client_routes,
+                client_listener,
+                tls,
+                Listener::Client,
+                stopped,
+            ),
+        ];
         Ok(Node {
             addr,
+            client_addr,
             core,
             stop,
-            server,
+            servers,
         })
     }
 
@@ -254,9 +313,14 @@ impl Node {
         self.core.id
     }
 
-    /// The address the node listens on.
+    /// The address the node's peer listener is bound to.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address the node's client listener (the casehub API) is bound to.
+    pub fn client_addr(&self) -> SocketAddr {
+        self.client_addr
     }
 
     /// This node as a member of a membership: its advertised address (the
@@ -312,12 +376,52 @@ impl Node {
     pub async fn shutdown(self) {
         let _ = self.core.raft.shutdown().await;
         let _ = self.stop.send(true);
-        let mut server = self.server;
-        if tokio::time::timeout(Duration::from_secs(5), &mut server)
-            .await
-            .is_err()
-        {
-            server.abort();
+        for mut server in self.servers {
+            if tokio::time::timeout(Duration::from_secs(5), &mut server)
+                .await
+                .is_err()
+            {
+                server.abort();
+            }
         }
+    }
+}
+
+async fn bind(id: NodeId, listen: &str) -> Result<(TcpListener, SocketAddr), NodeError> {
+    let error = |source| NodeError::Bind {
+        id,
+        addr: listen.to_string(),
+        source,
+    };
+    let listener = TcpListener::bind(listen).await.map_err(error)?;
+    let addr = listener.local_addr().map_err(error)?;
+    Ok((listener, addr))
+}
+
+/// Serve `routes` on `listener` until `stopped`: over TLS with `tls`'s
+/// configuration for `which`, or in plaintext.
+fn serve(
+    routes: tonic::service::Routes,
+    listener: TcpListener,
+    tls: Option<Arc<Tls>>,
+    which: Listener,
+    stopped: watch::Receiver<bool>,
+) -> JoinHandle<Result<(), tonic::transport::Error>> {
+    let mut until = stopped.clone();
+    let shutdown = async move {
+        let _ = until.wait_for(|s| *s).await;
+    };
+    let server = tonic::transport::Server::builder()
+        .layer(crate::telemetry::TraceContextLayer)
+        .add_routes(routes);
+    match tls {
+        Some(tls) => tokio::spawn(server.serve_with_incoming_shutdown(
+            crate::tls::incoming(listener, tls, which, stopped),
+            shutdown,
+        )),
+        None => tokio::spawn(server.serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            shutdown,
+        )),
     }
 }

@@ -72,7 +72,7 @@ async fn lowest_member_version(core: &Core, members: &[(u64, String)]) -> u32 {
     let mut lowest = RULES_VERSION;
     for (id, addr) in members {
         if *id != core.id {
-            lowest = lowest.min(version_at(core, addr).await);
+            lowest = lowest.min(version_at(core, *id, addr).await);
         }
     }
     lowest
@@ -90,10 +90,10 @@ fn members(core: &Core) -> Vec<(u64, String)> {
         .collect()
 }
 
-/// The rules version of the node at `addr`, over `core`'s channel to it
-/// (one per address, kept): see [`member_version`].
-pub(crate) async fn version_at(core: &Core, addr: &str) -> u32 {
-    match core.channel(addr) {
+/// The rules version of node `id` at `addr`, over `core`'s channel to it
+/// (one per node and address, kept): see [`member_version`].
+pub(crate) async fn version_at(core: &Core, id: u64, addr: &str) -> u32 {
+    match core.channel(id, addr) {
         Ok(channel) => member_version(channel).await,
         Err(_) => 0,
     }

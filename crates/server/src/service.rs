@@ -29,6 +29,8 @@ use crate::proto::{
     ReadIndexReply, ReadIndexRequest, ReadReply, ReadRequest, RulesVersionReply,
     RulesVersionRequest, WriteReply, WriteRequest,
 };
+use crate::tls::PeerNode;
+use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
 
 type NodeId = u64;
 
@@ -84,17 +86,48 @@ where
     Status::with_details(code, format!("{rpc}: {err}"), details.into())
 }
 
-/// One AppendEntries, unary or streamed: decode the request, hand it to
-/// `raft`, encode the answer. Also whether Raft has stopped (a fatal error).
+/// Refuse a Raft message that claims to come from node `claimed` when the
+/// caller's node certificate (see [`PeerNode`]) names another: one node
+/// cannot speak for another.
+fn check_sender(rpc: &str, peer: Option<PeerNode>, claimed: NodeId) -> Result<(), Status> {
+    match peer {
+        Some(PeerNode(id)) if id != claimed => Err(Status::permission_denied(format!(
+            "{rpc}: the caller's certificate names node {id}, but the message claims node {claimed}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// INVALID_ARGUMENT for a request with the nodes' reserved client id or
+/// `SetRulesVersion`: only the nodes raise the rules version.
+fn reserved_for_nodes(rpc: &str, req: &Request) -> Result<(), Status> {
+    if req.client_id == crate::rules::RULES_CLIENT
+        || matches!(req.command, casehub_store::Command::SetRulesVersion(_))
+    {
+        return Err(Status::invalid_argument(format!(
+            "{rpc}: client id {:?} and SetRulesVersion are reserved for the nodes themselves",
+            crate::rules::RULES_CLIENT
+        )));
+    }
+    Ok(())
+}
+
+/// One AppendEntries, unary or streamed: decode the request, check that the
+/// caller's certificate names its leader, hand it to `raft`, encode the
+/// answer. Also whether Raft has stopped (a fatal error).
 async fn append_entries(
     raft: &Raft<TypeConfig>,
     rpc: &str,
+    peer: Option<PeerNode>,
     payload: &[u8],
 ) -> (Result<Vec<u8>, Status>, bool) {
-    let req = match decode(rpc, "AppendEntriesRequest", payload) {
+    let req: AppendEntriesRequest<TypeConfig> = match decode(rpc, "AppendEntriesRequest", payload) {
         Ok(req) => req,
         Err(status) => return (Err(status), false),
     };
+    if let Err(status) = check_sender(rpc, peer, req.vote.leader_id().voted_for().unwrap_or(0)) {
+        return (Err(status), false);
+    }
     match raft.append_entries(req).await {
         Ok(resp) => (encode(rpc, &resp), false),
         Err(e) => (
@@ -115,8 +148,14 @@ impl RaftService for RaftGrpc {
         &self,
         request: tonic::Request<RaftPayload>,
     ) -> Result<tonic::Response<RaftPayload>, Status> {
-        let (answer, _) =
-            append_entries(&self.raft, "AppendEntries", &request.into_inner().payload).await;
+        let peer = request.extensions().get::<PeerNode>().copied();
+        let (answer, _) = append_entries(
+            &self.raft,
+            "AppendEntries",
+            peer,
+            &request.into_inner().payload,
+        )
+        .await;
         Ok(tonic::Response::new(RaftPayload { payload: answer? }))
     }
 
@@ -134,6 +173,7 @@ impl RaftService for RaftGrpc {
         request: tonic::Request<tonic::Streaming<RaftPayload>>,
     ) -> Result<tonic::Response<Self::AppendEntriesStreamStream>, Status> {
         const RPC: &str = "AppendEntriesStream";
+        let peer = request.extensions().get::<PeerNode>().copied();
         let inbound = request.into_inner();
         let raft = self.raft.clone();
         // Each request is handled as the reply stream is polled: in order,
@@ -142,7 +182,7 @@ impl RaftService for RaftGrpc {
         // the stream, so that its server can stop and the sender reconnects.
         let replies = futures_util::stream::unfold(
             (inbound, raft, self.stopped.clone(), false),
-            |(mut inbound, raft, mut stopped, stopping)| async move {
+            move |(mut inbound, raft, mut stopped, stopping)| async move {
                 if stopping || *stopped.borrow() {
                     return None;
                 }
@@ -160,8 +200,9 @@ impl RaftService for RaftGrpc {
                 // One span per request, named as the unary call's.
                 let span =
                     tracing::debug_span!("casehub.v1.RaftService/AppendEntries", stream = true);
-                let (answer, stopping) =
-                    append_entries(&raft, RPC, &payload).instrument(span).await;
+                let (answer, stopping) = append_entries(&raft, RPC, peer, &payload)
+                    .instrument(span)
+                    .await;
                 let reply = match answer {
                     Ok(payload) => RaftStreamReply {
                         payload,
@@ -195,7 +236,9 @@ impl RaftService for RaftGrpc {
         request: tonic::Request<RaftPayload>,
     ) -> Result<tonic::Response<RaftPayload>, Status> {
         const RPC: &str = "Vote";
-        let req = decode(RPC, "VoteRequest", &request.into_inner().payload)?;
+        let peer = request.extensions().get::<PeerNode>().copied();
+        let req: VoteRequest<NodeId> = decode(RPC, "VoteRequest", &request.into_inner().payload)?;
+        check_sender(RPC, peer, req.vote.leader_id().voted_for().unwrap_or(0))?;
         let resp = self
             .raft
             .vote(req)
@@ -212,7 +255,10 @@ impl RaftService for RaftGrpc {
         request: tonic::Request<RaftPayload>,
     ) -> Result<tonic::Response<RaftPayload>, Status> {
         const RPC: &str = "InstallSnapshot";
-        let req = decode(RPC, "InstallSnapshotRequest", &request.into_inner().payload)?;
+        let peer = request.extensions().get::<PeerNode>().copied();
+        let req: InstallSnapshotRequest<TypeConfig> =
+            decode(RPC, "InstallSnapshotRequest", &request.into_inner().payload)?;
+        check_sender(RPC, peer, req.vote.leader_id().voted_for().unwrap_or(0))?;
         let resp = self
             .raft
             .install_snapshot(req)
@@ -229,7 +275,13 @@ impl RaftService for RaftGrpc {
         request: tonic::Request<ClientWriteRequest>,
     ) -> Result<tonic::Response<ClientWriteReply>, Status> {
         const RPC: &str = "ClientWrite";
+        // A node forwards its own requests (a rules-version raise whose
+        // leader changed); nobody else may use the nodes' reserved id.
+        let from_node = request.extensions().get::<PeerNode>().is_some();
         let req: Request = decode(RPC, "casehub_store::Request", &request.into_inner().request)?;
+        if !from_node {
+            reserved_for_nodes(RPC, &req)?;
+        }
         let span = tracing::info_span!(
             "raft.client_write",
             client_id = %req.client_id,
@@ -331,14 +383,7 @@ impl StoreService for StoreGrpc {
     ) -> Result<tonic::Response<WriteReply>, Status> {
         const RPC: &str = "Write";
         let req: Request = decode(RPC, "casehub_store::Request", &request.into_inner().request)?;
-        if req.client_id == crate::rules::RULES_CLIENT
-            || matches!(req.command, casehub_store::Command::SetRulesVersion(_))
-        {
-            return Err(Status::invalid_argument(format!(
-                "{RPC}: client id {:?} and SetRulesVersion are reserved for the nodes themselves",
-                crate::rules::RULES_CLIENT
-            )));
-        }
+        reserved_for_nodes(RPC, &req)?;
         let written = self
             .core
             .write(&req)

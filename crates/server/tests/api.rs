@@ -12,23 +12,30 @@ use std::time::{Duration, Instant};
 use casehub_model::scenario::parse_region;
 use casehub_planning::Settings;
 use casehub_server::grpc_api::ApiContext;
+use casehub_server::pki;
 use casehub_server::proto::admin_service_client::AdminServiceClient;
 use casehub_server::proto::alert_service_client::AlertServiceClient;
 use casehub_server::proto::audit_service_client::AuditServiceClient;
 use casehub_server::proto::availability_service_client::AvailabilityServiceClient;
 use casehub_server::proto::dispatch_service_client::DispatchServiceClient;
 use casehub_server::proto::{self as pb};
+use casehub_server::tls::Tls;
 use casehub_server::{Node, NodeOptions};
 use casehub_travel::{GreatCircle, TravelTable};
 use tonic::Code;
 use tonic::transport::Channel;
 
+use common::prereq;
+
 const REGION: &str = include_str!("../../../simulations/sample-county/region-3-sites.toml");
 const TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Three nodes with the API, over TLS with a CA of their own.
 struct Cluster {
     _dir: tempfile::TempDir,
     nodes: BTreeMap<u64, Node>,
+    /// The cluster CA's certificate (PEM), which clients verify nodes with.
+    ca: String,
 }
 
 impl Cluster {
@@ -45,17 +52,24 @@ impl Cluster {
             },
         });
         let dir = tempfile::tempdir().unwrap();
+        let ca = pki::new_ca("api test CA", 1).unwrap();
         let mut nodes = BTreeMap::new();
         for id in 1..=3u64 {
+            let own = pki::node_cert(&ca, id, &["127.0.0.1".into()], 1).unwrap();
             let options = NodeOptions {
                 api: Some(ctx.clone()),
+                tls: Some(Tls::from_pem(&ca.cert, &own).unwrap()),
                 ..NodeOptions::new(id, "127.0.0.1:0", dir.path().join(format!("node-{id}")))
             };
             nodes.insert(id, Node::start_with_options(options).await.unwrap());
         }
         let members: BTreeMap<u64, _> = nodes.iter().map(|(id, n)| (*id, n.basic_node())).collect();
         nodes[&1].raft().initialize(members).await.unwrap();
-        let c = Cluster { _dir: dir, nodes };
+        let c = Cluster {
+            _dir: dir,
+            nodes,
+            ca: ca.cert,
+        };
         c.leader().await;
         // The leader raises the new cluster's rules version first.
         common::rules_current(c.nodes.values()).await;
@@ -73,8 +87,11 @@ impl Cluster {
         }
     }
 
+    /// A TLS channel to node `id`'s client listener, verified with the CA.
     async fn channel(&self, id: u64) -> Channel {
-        Channel::from_shared(format!("http://{}", self.nodes[&id].addr()))
+        Channel::from_shared(format!("https://{}", self.nodes[&id].client_addr()))
+            .unwrap()
+            .tls_config(casehub_server::tls::client_config(&self.ca, None, None))
             .unwrap()
             .connect()
             .await
@@ -565,27 +582,17 @@ async fn bad_requests_get_the_right_code_and_change_nothing() {
     c.shutdown().await;
 }
 
-/// The Python interpreter with Debian's grpcio (`python3-grpcio`), which
-/// `scripts/setup.sh` installs.
-fn python() -> &'static str {
-    if std::path::Path::new("/usr/bin/python3").exists() {
-        "/usr/bin/python3"
-    } else {
-        "python3"
-    }
-}
-
 fn run_python(stubs: &std::path::Path, args: &[&str]) -> serde_json::Value {
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../proto/python/casehub_client.py"
     );
-    let out = std::process::Command::new(python())
+    let out = std::process::Command::new(prereq::PYTHON_BIN)
         .arg(script)
         .args(args)
         .env("PYTHONPATH", stubs)
         .output()
-        .expect("python3 runs (scripts/setup.sh installs python3-grpcio)");
+        .expect("python3 runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -599,6 +606,14 @@ fn run_python(stubs: &std::path::Path, args: &[&str]) -> serde_json::Value {
 async fn a_python_grpcio_client_queries_availability_and_submits_a_case() {
     // Stubs generated from proto/ by protoc and the gRPC Python plugin
     // (Debian's protobuf-compiler and protobuf-compiler-grpc).
+    prereq::require_all(&[
+        prereq::PYTHON,
+        prereq::PROTOC,
+        prereq::WELL_KNOWN_TYPES,
+        prereq::GRPC_PYTHON_PLUGIN,
+        prereq::PYTHON_GRPC,
+        prereq::PYTHON_PROTOBUF,
+    ]);
     let stubs = tempfile::tempdir().unwrap();
     let proto = concat!(env!("CARGO_MANIFEST_DIR"), "/../../proto");
     let status = std::process::Command::new("protoc")
@@ -608,22 +623,26 @@ async fn a_python_grpcio_client_queries_availability_and_submits_a_case() {
         .arg("--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin")
         .arg(format!("{proto}/casehub/v1/casehub.proto"))
         .status()
-        .expect(
-            "protoc runs (scripts/setup.sh installs protobuf-compiler and protobuf-compiler-grpc)",
-        );
+        .expect("protoc runs");
     assert!(status.success(), "protoc failed");
 
     let c = Cluster::start().await;
     let loaded = c.load_region(1).await;
-    let addr = c.nodes[&2].addr().to_string();
+    let addr = c.nodes[&2].client_addr().to_string();
+    let ca_file = stubs.path().join("ca.pem");
+    std::fs::write(&ca_file, &c.ca).unwrap();
+    let ca_arg = ca_file.display().to_string();
     let stubs_path = stubs.path().to_path_buf();
     let addr2 = addr.clone();
     // Wait for node 2 to have the region, through the Python client itself.
     let deadline = Instant::now() + TIMEOUT;
     let avail = loop {
-        let (g, a) = (stubs_path.clone(), addr2.clone());
+        let (g, a, ca) = (stubs_path.clone(), addr2.clone(), ca_arg.clone());
         let v = tokio::task::spawn_blocking(move || {
-            run_python(&g, &["--addr", &a, "availability", "--hours", "12"])
+            run_python(
+                &g,
+                &["--addr", &a, "--ca", &ca, "availability", "--hours", "12"],
+            )
         })
         .await
         .unwrap();
@@ -650,6 +669,8 @@ async fn a_python_grpcio_client_queries_availability_and_submits_a_case() {
             &[
                 "--addr",
                 &addr,
+                "--ca",
+                &ca_arg,
                 "submit",
                 "--case-id",
                 "C-PY-1",
@@ -1028,5 +1049,85 @@ async fn a_late_escort_returns_the_plans_it_breaks_to_replanning() {
         .unwrap_err();
     assert_eq!(e.code(), Code::Unavailable, "{e:?}");
     assert!(e.message().starts_with("addr"), "{}", e.message());
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn load_region_refuses_request_ids_past_the_largest_before_writing() {
+    let c = Cluster::start().await;
+    let mut admin = AdminServiceClient::new(c.channel(1).await);
+    let before = c.nodes[&1].raft().metrics().borrow().last_log_index;
+    let e = admin
+        .load_region(pb::LoadRegionRequest {
+            meta: meta(u64::MAX - 2),
+            file_name: "region-3-sites.toml".into(),
+            text: REGION.into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert!(e.message().contains("meta.request_id"), "{}", e.message());
+    assert!(
+        e.message().contains("past the largest id"),
+        "{}",
+        e.message()
+    );
+    // Nothing was written.
+    assert_eq!(c.nodes[&1].raft().metrics().borrow().last_log_index, before);
+    c.shutdown().await;
+}
+
+/// Every timestamp in a JSON value moved by `by`.
+fn shift_times(v: &mut serde_json::Value, by: chrono::Duration) {
+    match v {
+        serde_json::Value::String(s) => {
+            if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+                *s = (t.with_timezone(&chrono::Utc) + by).to_rfc3339();
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(|x| shift_times(x, by)),
+        serde_json::Value::Object(o) => o.values_mut().for_each(|x| shift_times(x, by)),
+        _ => {}
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn accept_plan_checks_at_the_nodes_clock_not_the_plans() {
+    let c = Cluster::start().await;
+    c.load_region(1).await;
+    let mut dispatch = DispatchServiceClient::new(c.channel(2).await);
+    let proposal = dispatch
+        .submit_case(pb::SubmitCaseRequest {
+            meta: meta(1),
+            case: Some(a_case("C-PAST")),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    // The whole plan, its "now" included, moved two days back: consistent in
+    // itself, but every booking is in the past.
+    let mut plan: serde_json::Value = serde_json::from_str(&proposal.plan_json).unwrap();
+    shift_times(&mut plan, -chrono::Duration::days(2));
+    let e = dispatch
+        .accept_plan(pb::AcceptPlanRequest {
+            meta: meta(2),
+            plan_json: plan.to_string(),
+            versions: proposal.versions.clone(),
+            case_ids: vec![],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    assert!(e.message().contains("before now"), "{}", e.message());
+    // The plan as proposed is accepted.
+    dispatch
+        .accept_plan(pb::AcceptPlanRequest {
+            meta: meta(3),
+            plan_json: proposal.plan_json,
+            versions: proposal.versions,
+            case_ids: vec![],
+        })
+        .await
+        .unwrap();
     c.shutdown().await;
 }

@@ -13,6 +13,11 @@ site = "main"
 listen = "127.0.0.1:7401"
 data_dir = "/var/lib/casehub"
 
+[tls]
+ca = "/etc/casehub/tls/ca.pem"
+cert = "/etc/casehub/tls/node-1.pem"
+key = "/etc/casehub/tls/node-1-key.pem"
+
 [cluster]
 init = true
 members = { "1" = "127.0.0.1:7401", "2" = "127.0.0.1:7402", "3" = "127.0.0.1:7403" }
@@ -42,6 +47,60 @@ fn a_file_alone_resolves_with_defaults() {
     assert!(c.init);
     assert_eq!(c.members.len(), 3);
     assert_eq!(c.members[&2], "127.0.0.1:7402");
+    assert_eq!(c.client_listen.to_string(), "127.0.0.1:7400");
+    let tls = c.tls.unwrap();
+    assert_eq!(tls.cert.to_str(), Some("/etc/casehub/tls/node-1.pem"));
+}
+
+#[test]
+fn tls_is_required_unless_plaintext_is_asked_for() {
+    let mut l = file();
+    l.tls.key = None;
+    let e = refused(l.clone());
+    assert!(e.starts_with("tls.key is not set"), "{e}");
+    assert!(
+        e.contains("CASEHUB_TLS_KEY") && e.contains("--tls-key"),
+        "{e}"
+    );
+    l.tls = Default::default();
+    assert!(refused(l.clone()).starts_with("tls.ca is not set"));
+
+    // Development only, and said so.
+    l.insecure_plaintext = Some(true);
+    let c = NodeConfig::resolve(l.clone()).unwrap();
+    assert_eq!(c.tls, None);
+    // Not both.
+    let both = ConfigLayer {
+        insecure_plaintext: Some(true),
+        ..file()
+    };
+    let e = refused(both);
+    assert!(e.starts_with("insecure_plaintext = \"true\""), "{e}");
+    assert!(e.contains("choose one"), "{e}");
+
+    let e = env(&[
+        ("CASEHUB_TLS_CA", "/x/ca.pem"),
+        ("CASEHUB_TLS_CERT", "/x/n.pem"),
+        ("CASEHUB_TLS_KEY", "/x/n-key.pem"),
+        ("CASEHUB_CLIENT_LISTEN", "127.0.0.1:9400"),
+    ]);
+    let c = NodeConfig::resolve(e.over(l)).unwrap_err();
+    assert!(c.to_string().contains("choose one"), "{c}");
+    let e = ConfigLayer::from_env([("CASEHUB_INSECURE_PLAINTEXT", "yes")]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "CASEHUB_INSECURE_PLAINTEXT = \"yes\": expected true or false"
+    );
+}
+
+#[test]
+fn the_two_listeners_are_apart() {
+    let mut l = file();
+    l.client_listen = Some("127.0.0.1:7401".into());
+    let e = refused(l.clone());
+    assert!(e.starts_with("client_listen = \"127.0.0.1:7401\""), "{e}");
+    l.client_listen = Some("nowhere".into());
+    assert!(refused(l).starts_with("client_listen = \"nowhere\""));
 }
 
 #[test]
@@ -146,12 +205,12 @@ async fn bootstrap_once_then_a_no_op_and_run_stops_on_signal() {
         .port();
     let addr = format!("127.0.0.1:{port}");
     let text = format!(
-        "node_id = 1\nsite = \"main\"\nlisten = \"{addr}\"\ndata_dir = {:?}\n[cluster]\ninit = true\nmembers = {{ \"1\" = \"{addr}\" }}\n",
+        "node_id = 1\nsite = \"main\"\nlisten = \"{addr}\"\nclient_listen = \"127.0.0.1:0\"\ninsecure_plaintext = true\ndata_dir = {:?}\n[cluster]\ninit = true\nmembers = {{ \"1\" = \"{addr}\" }}\n",
         dir.path().join("data")
     );
     let config = NodeConfig::resolve(ConfigLayer::from_toml(&text).unwrap()).unwrap();
 
-    let node = casehub_server::Node::start_with_options(config.node_options())
+    let node = casehub_server::Node::start_with_options(config.node_options().unwrap())
         .await
         .unwrap();
     assert!(bootstrap(&node, &config).await.unwrap());

@@ -80,6 +80,12 @@ async fn an_older_member_keeps_the_first_rules_and_newer_commands_out_of_the_log
             .await
             .unwrap_err();
         assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+        // Nor through Raft's ClientWrite without a node's certificate.
+        let status = common::client_write(&cluster.addrs[&leader], &request)
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+        assert!(status.message().contains("reserved"), "{status:?}");
     }
     assert_eq!(node.read_local().state().rules_version, 0);
     for (_, node) in cluster.nodes {

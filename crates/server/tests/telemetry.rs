@@ -416,7 +416,7 @@ async fn dispatch_is_traced(receiver: &Receiver, guard: &telemetry::TelemetryGua
         .initialize(BTreeMap::from([(9, node.basic_node())]))
         .await
         .unwrap();
-    let channel = tonic::transport::Channel::from_shared(format!("http://{}", node.addr()))
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", node.client_addr()))
         .unwrap()
         .connect()
         .await

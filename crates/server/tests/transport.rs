@@ -36,7 +36,7 @@ async fn replies_and_remote_errors_cross_the_wire() {
     // A lone node, never initialized.
     let cluster = Cluster::start([7], config()).await;
     let target = BasicNode::new(cluster.addrs[&7].clone());
-    let mut network = GrpcNetwork::new(9);
+    let mut network = GrpcNetwork::new(9, None);
     let mut peer = network.new_client(7, &target).await;
 
     // A vote request from node 9 at term 1 is granted by the empty node.
@@ -95,7 +95,7 @@ async fn a_closed_port_is_unreachable_and_a_bad_address_does_not_panic() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     drop(listener);
-    let mut network = GrpcNetwork::new(1);
+    let mut network = GrpcNetwork::new(1, None);
     let mut peer = network.new_client(2, &BasicNode::new(addr)).await;
     let err = peer
         .vote(VoteRequest::new(Vote::new(1, 1), None), option())
@@ -151,7 +151,7 @@ async fn append_entries_stream_answers_each_request_in_order_and_survives_bad_on
         assert!(resp.is_success(), "term {term}: {resp:?}");
     }
     // The sending side uses the stream too.
-    let mut network = GrpcNetwork::new(9);
+    let mut network = GrpcNetwork::new(9, None);
     let mut peer = network
         .new_client(7, &BasicNode::new(cluster.addrs[&7].clone()))
         .await;
@@ -170,7 +170,7 @@ async fn append_entries_stream_answers_each_request_in_order_and_survives_bad_on
 async fn a_node_without_the_stream_gets_unary_append_entries() {
     let (addr, server) = serve(OldBuild).await;
     let addr_of_old = addr.clone();
-    let mut network = GrpcNetwork::new(9);
+    let mut network = GrpcNetwork::new(9, None);
     let mut peer = network.new_client(7, &BasicNode::new(addr)).await;
     for _ in 0..2 {
         let resp = peer.append_entries(heartbeat(1), option()).await.unwrap();
@@ -257,7 +257,7 @@ impl RaftService for EchoTerm {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_call_dropped_mid_way_never_hands_its_answer_to_the_next() {
     let (addr, server) = serve(EchoTerm).await;
-    let mut network = GrpcNetwork::new(9);
+    let mut network = GrpcNetwork::new(9, None);
     let mut peer = network.new_client(7, &BasicNode::new(addr)).await;
     // openraft times AppendEntries out itself and drops the call.
     let dropped = tokio::time::timeout(

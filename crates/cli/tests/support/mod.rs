@@ -2,6 +2,9 @@
 //! SIGTERM, logs on failure.
 #![allow(dead_code)]
 
+#[path = "../../../server/tests/common/prereq.rs"]
+pub mod prereq;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -21,9 +24,14 @@ pub fn free_ports(n: usize) -> Vec<u16> {
         .collect()
 }
 
+/// Three `casehub node` processes over TLS, with certificates made by
+/// `casehub cert` in `dir/tls`.
 pub struct Nodes {
     pub dir: PathBuf,
+    /// The peer listeners (the members' addresses).
     pub addrs: BTreeMap<u64, String>,
+    /// The client listeners (the casehub API).
+    pub client_addrs: BTreeMap<u64, String>,
     pub children: BTreeMap<u64, Child>,
     /// More lines for every node's config file (for example `region = ...`).
     pub extra: String,
@@ -33,20 +41,81 @@ impl Nodes {
     /// Three nodes on free loopback ports, their config files (each with
     /// `extra`) in `dir`, all started.
     pub fn start_three(dir: &std::path::Path, extra: String) -> Nodes {
-        let ports = free_ports(3);
+        let ports = free_ports(6);
         let mut nodes = Nodes {
             dir: dir.to_path_buf(),
             addrs: (1..=3)
                 .map(|id| (id, format!("127.0.0.1:{}", ports[id as usize - 1])))
                 .collect(),
+            client_addrs: (1..=3)
+                .map(|id| (id, format!("127.0.0.1:{}", ports[id as usize + 2])))
+                .collect(),
             children: BTreeMap::new(),
             extra,
         };
+        nodes.make_certificates();
         nodes.write_configs();
         for id in 1..=3 {
             nodes.start(id);
         }
         nodes
+    }
+
+    /// Where the certificates are: ca.pem, node-N.pem, node-N-key.pem.
+    pub fn tls_dir(&self) -> PathBuf {
+        self.dir.join("tls")
+    }
+
+    /// The cluster CA's certificate, for clients (`--ca`).
+    pub fn ca(&self) -> String {
+        self.tls_dir().join("ca.pem").display().to_string()
+    }
+
+    /// The CA and a certificate per node, made by `casehub cert`.
+    fn make_certificates(&self) {
+        let tls = self.tls_dir();
+        let tls = tls.to_str().unwrap();
+        let cert = |args: &[&str]| {
+            let out = Command::new(env!("CARGO_BIN_EXE_casehub"))
+                .arg("cert")
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "casehub cert {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        cert(&["ca", "--out", tls]);
+        for id in self.addrs.keys() {
+            let id = id.to_string();
+            cert(&[
+                "node",
+                "--ca-dir",
+                tls,
+                "--out",
+                tls,
+                "--id",
+                &id,
+                "--host",
+                "127.0.0.1",
+            ]);
+        }
+    }
+
+    /// TLS for a store client on the peer port: node 1's certificate,
+    /// verifying the node against the CA.
+    pub fn peer_tls(&self) -> tonic::transport::ClientTlsConfig {
+        let read = |name: &str| std::fs::read_to_string(self.tls_dir().join(name)).unwrap();
+        casehub_server::tls::client_config(
+            &read("ca.pem"),
+            Some(&casehub_server::pki::CertifiedPem {
+                cert: read("node-1.pem"),
+                key: read("node-1-key.pem"),
+            }),
+            None,
+        )
     }
 
     pub fn config_path(&self, id: u64) -> PathBuf {
@@ -59,11 +128,20 @@ impl Nodes {
             .iter()
             .map(|(id, a)| format!("\"{id}\" = \"{a}\""))
             .collect();
+        let tls = self.tls_dir();
         for (id, addr) in &self.addrs {
             let data = self.dir.join(format!("data-{id}"));
+            let client = &self.client_addrs[id];
+            let (ca, cert, key) = (
+                tls.join("ca.pem"),
+                tls.join(format!("node-{id}.pem")),
+                tls.join(format!("node-{id}-key.pem")),
+            );
             let text = format!(
-                "node_id = {id}\nsite = \"site-{id}\"\nlisten = \"{addr}\"\ndata_dir = {data:?}\n\
-                 log_format = \"json\"\n{}\n[cluster]\ninit = {}\nmembers = {{ {} }}\n",
+                "node_id = {id}\nsite = \"site-{id}\"\nlisten = \"{addr}\"\n\
+                 client_listen = \"{client}\"\ndata_dir = {data:?}\n\
+                 log_format = \"json\"\n{}\n[tls]\nca = {ca:?}\ncert = {cert:?}\nkey = {key:?}\n\
+                 [cluster]\ninit = {}\nmembers = {{ {} }}\n",
                 self.extra,
                 *id == 1,
                 members.join(", ")
@@ -103,6 +181,7 @@ impl Nodes {
     /// SIGTERM, and the exit status once the node has stopped cleanly.
     pub fn terminate(&mut self, id: u64) -> std::process::ExitStatus {
         let mut child = self.children.remove(&id).unwrap();
+        prereq::KILL.require();
         let ok = Command::new("kill")
             .arg("-TERM")
             .arg(child.id().to_string())

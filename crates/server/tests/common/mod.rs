@@ -2,6 +2,8 @@
 //! temporary directory, and the commands the tests write.
 #![allow(dead_code)]
 
+pub mod prereq;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
