@@ -29,6 +29,10 @@
 //! | `StartStep` / `CompleteStep` | a person's step starts or ends, one step at a time |
 //! | `ReleaseRooms` | the case's room bookings end at the request's time (later ones are dropped) |
 //! | `ExitCase` | every booking of the case is released and the case is closed |
+//! | `UpsertUser` / `RemoveUser` | a user: name, roles, site scope (known sites), argon2 password hash ([`users`]) |
+//! | `RecordLogin` | a login's outcome: failures in a row lock the account for the security policy's minutes |
+//! | `SetSecurityPolicy` | lockout and token lifetime |
+//! | `SetTokenKey` | the key login tokens are signed with; only the first is kept |
 //!
 //! # Legal rules at commit
 //!
@@ -97,6 +101,7 @@ pub mod availability;
 mod delay;
 pub mod rocks;
 pub mod state;
+pub mod users;
 
 use std::io::Cursor;
 
@@ -109,6 +114,7 @@ pub use state::{
     PlannedBooking, Proposal, RULES_VERSION, Request, ResourceRef, Response, SchedulingState,
     rules,
 };
+pub use users::{Role, SecurityPolicy, User, UserEntry};
 
 openraft::declare_raft_types!(
     /// The openraft type configuration of casehub: nodes are numbered `u64`s

@@ -24,6 +24,8 @@ use chrono::{DateTime, Datelike, Utc};
 use imbl::{OrdMap, Vector};
 use serde::{Deserialize, Serialize};
 
+use crate::users::{SecurityPolicy, User, Users};
+
 /// A reference to one versioned entity.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -271,6 +273,16 @@ pub enum Command {
     /// proposed by the leader once every member runs a build that has them.
     /// Never lowers the version, and never raises it above this build's.
     SetRulesVersion(u32),
+    /// Add or change a user (name, roles, site scope, password hash).
+    UpsertUser(User),
+    /// Remove a user.
+    RemoveUser { name: String },
+    /// A login attempt's outcome: failures in a row lock the account.
+    RecordLogin { name: String, succeeded: bool },
+    /// Replace the security policy (lockout, token lifetime).
+    SetSecurityPolicy(SecurityPolicy),
+    /// The key login tokens are signed with; only the first one is kept.
+    SetTokenKey { key: Vec<u8> },
 }
 
 /// The years a booking may start and end in (rules version 2): time
@@ -289,6 +301,11 @@ impl Command {
     pub fn rules_needed(&self) -> u32 {
         match self {
             Command::ReportDelay { .. } => 2,
+            Command::UpsertUser(_)
+            | Command::RemoveUser { .. }
+            | Command::RecordLogin { .. }
+            | Command::SetSecurityPolicy(_)
+            | Command::SetTokenKey { .. } => 3,
             _ => 1,
         }
     }
@@ -330,6 +347,28 @@ impl Command {
             }
             Command::ExitCase { case } => format!("exit case {case}"),
             Command::SetRulesVersion(v) => format!("apply the rules of version {v}"),
+            Command::UpsertUser(u) => {
+                let roles: Vec<&str> = u.roles.iter().map(|r| r.name()).collect();
+                let sites: Vec<&str> = u.sites.iter().map(|s| s.as_str()).collect();
+                format!(
+                    "upsert user {} (roles {}; sites {}{}{})",
+                    u.name,
+                    if roles.is_empty() { "none".into() } else { roles.join(", ") },
+                    if sites.is_empty() { "none".into() } else { sites.join(", ") },
+                    if u.password_hash.is_some() { "; password set" } else { "" },
+                    if u.disabled { "; disabled" } else { "" },
+                )
+            }
+            Command::RemoveUser { name } => format!("remove user {name}"),
+            Command::RecordLogin { name, succeeded: true } => format!("login of {name}"),
+            Command::RecordLogin { name, succeeded: false } => {
+                format!("failed login of {name}")
+            }
+            Command::SetSecurityPolicy(p) => format!(
+                "set security policy: lock after {} failed logins for {} min, tokens last {} min",
+                p.lock_after_failures, p.lock_minutes, p.token_minutes
+            ),
+            Command::SetTokenKey { .. } => "set the login token key".to_string(),
             Command::ReportDelay {
                 case,
                 team,
@@ -564,16 +603,20 @@ pub struct SchedulingState {
     /// which applies them as version 1.
     #[serde(default)]
     pub rules_version: u32,
+    /// Users, roles and the security policy (rules version 3).
+    #[serde(default)]
+    pub users: Users,
 }
 
 /// The version of the state machine's rules this build applies: 1, the
 /// first; 2 adds [`Command::ReportDelay`], a step completed early freeing
 /// its room and questioners early, and bookings bounded to the years of
-/// [`BOOKING_TIMES`]. A cluster applies the rules of its
+/// [`BOOKING_TIMES`]; 3 adds users, roles and the security policy
+/// ([`crate::users`]). A cluster applies the rules of its
 /// [`SchedulingState::rules_version`], raised by
 /// [`Command::SetRulesVersion`] once every node runs a build that has them,
 /// so that nodes of two builds never apply one log differently.
-pub const RULES_VERSION: u32 = 2;
+pub const RULES_VERSION: u32 = 3;
 
 type Outcome = Result<Vec<(EntityRef, u64)>, Response>;
 
@@ -947,6 +990,13 @@ impl SchedulingState {
                 self.rules_version = *version;
                 Ok(Vec::new())
             }
+            Command::UpsertUser(user) => self.upsert_user(user).map(|()| Vec::new()),
+            Command::RemoveUser { name } => self.remove_user(name).map(|()| Vec::new()),
+            Command::RecordLogin { name, succeeded } => {
+                self.record_login(name, *succeeded, now).map(|()| Vec::new())
+            }
+            Command::SetSecurityPolicy(p) => self.set_security_policy(p).map(|()| Vec::new()),
+            Command::SetTokenKey { key } => self.set_token_key(key).map(|()| Vec::new()),
             Command::SubmitCase(case) => {
                 if self.cases.contains_key(&case.id) {
                     return Err(invalid(
