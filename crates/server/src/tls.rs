@@ -300,6 +300,11 @@ pub fn incoming(
                     Ok(Ok(stream)) => {
                         let _ = tx.send(Ok(stream)).await;
                     }
+                    // A TCP probe (a load balancer's, a kubelet's) that
+                    // hangs up before saying anything is no news.
+                    Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                        tracing::debug!(%remote, listener = ?which, "connection closed before the TLS handshake")
+                    }
                     Ok(Err(e)) => {
                         tracing::warn!(%remote, listener = ?which, error = %e, "TLS handshake refused")
                     }

@@ -1,12 +1,23 @@
 //! The node configs shipped in `deploy/` are accepted by the node's own
 //! config parser and describe one consistent cluster each: the systemd
 //! examples, the compose stack's configs and the Kubernetes ConfigMap.
+//!
+//! They are also secure by default: every node speaks TLS with its own
+//! certificate, serves clients on port 7400 apart from the peer port 7401,
+//! and no deployment exposes the peer port beyond the other nodes (compose
+//! publishes only client ports, Kubernetes keeps the peer port on the
+//! headless Service behind a NetworkPolicy) or a node's key beyond its node.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use casehub_server::config::{ConfigLayer, NodeConfig};
 use casehub_server::telemetry::LogFormat;
+
+/// The client port of every shipped node.
+const CLIENT_PORT: u16 = 7400;
+/// The peer port of every shipped node: for the other nodes only.
+const PEER_PORT: u16 = 7401;
 
 fn deploy() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy")
@@ -34,7 +45,9 @@ fn configs_in(dir: &Path) -> BTreeMap<String, NodeConfig> {
 
 /// One cluster: distinct ids and sites, exactly one node initializing it,
 /// the same members everywhere, each node among them at its advertised
-/// address.
+/// address. And secure: TLS with the CA and a certificate and key under
+/// /etc/casehub/tls, a client listener on port 7400 of every interface
+/// apart from the peer listener on 7401.
 fn check_cluster(what: &str, configs: &BTreeMap<String, NodeConfig>) {
     assert_eq!(configs.len(), 3, "{what}: {:?}", configs.keys());
     let ids: BTreeSet<u64> = configs.values().map(|c| c.node_id).collect();
@@ -66,13 +79,145 @@ fn check_cluster(what: &str, configs: &BTreeMap<String, NodeConfig>) {
             c.listen
         );
         assert_eq!(c.log_format, LogFormat::Json, "{what}: {name}");
+
+        // The peer listener on 7401, advertised and listed on 7401.
+        assert_eq!(c.listen.port(), PEER_PORT, "{what}: {name}: listen");
+        assert!(
+            c.advertise.ends_with(&format!(":{PEER_PORT}")),
+            "{what}: {name}: advertise {}",
+            c.advertise
+        );
+        // The client listener: every interface, port 7400, not the peer
+        // listener.
+        assert!(
+            c.client_listen.ip().is_unspecified(),
+            "{what}: {name}: client_listen {}",
+            c.client_listen
+        );
+        assert_eq!(
+            c.client_listen.port(),
+            CLIENT_PORT,
+            "{what}: {name}: client_listen"
+        );
+        assert_ne!(c.client_listen, c.listen, "{what}: {name}");
+        assert_ne!(c.client_listen.port(), c.listen.port(), "{what}: {name}");
+        // TLS, never plaintext: the three files under /etc/casehub/tls.
+        let tls = c
+            .tls
+            .as_ref()
+            .unwrap_or_else(|| panic!("{what}: {name}: no [tls]: plaintext"));
+        assert_eq!(
+            tls.ca,
+            Path::new("/etc/casehub/tls/ca.pem"),
+            "{what}: {name}"
+        );
+        for p in [&tls.cert, &tls.key] {
+            assert!(
+                p.starts_with("/etc/casehub/tls/"),
+                "{what}: {name}: {}",
+                p.display()
+            );
+        }
+        assert_ne!(tls.cert, tls.key, "{what}: {name}");
+        assert_ne!(tls.cert, tls.ca, "{what}: {name}");
     }
+}
+
+/// `casehub cert node --id N` writes node-N.pem and node-N-key.pem: the
+/// configs of compose and systemd name this node's.
+fn check_node_cert_files(what: &str, configs: &BTreeMap<String, NodeConfig>) {
+    for (name, c) in configs {
+        let tls = c.tls.as_ref().unwrap();
+        let id = c.node_id;
+        assert_eq!(
+            tls.cert,
+            Path::new(&format!("/etc/casehub/tls/node-{id}.pem")),
+            "{what}: {name}"
+        );
+        assert_eq!(
+            tls.key,
+            Path::new(&format!("/etc/casehub/tls/node-{id}-key.pem")),
+            "{what}: {name}"
+        );
+    }
+}
+
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+fn is_blank_or_comment(line: &str) -> bool {
+    let t = line.trim();
+    t.is_empty() || t.starts_with('#')
+}
+
+/// The lines under the first line equal to `header` (e.g. `"  main:"`): all
+/// that follow it indented deeper, blank and comment lines included, up to
+/// the next line indented as much or less.
+fn block<'a>(text: &'a str, header: &str) -> Vec<&'a str> {
+    let mut lines = text.lines();
+    lines
+        .by_ref()
+        .find(|l| *l == header)
+        .unwrap_or_else(|| panic!("no line {header:?}"));
+    let depth = indent(header);
+    lines
+        .take_while(|l| is_blank_or_comment(l) || indent(l) > depth)
+        .collect()
+}
+
+/// The block under the first line that is `key:` (trimmed) in `lines`, or
+/// nothing if there is none.
+fn block_in<'a>(lines: &[&'a str], key: &str) -> Vec<&'a str> {
+    let Some(i) = lines.iter().position(|l| l.trim() == key) else {
+        return Vec::new();
+    };
+    let depth = indent(lines[i]);
+    lines[i + 1..]
+        .iter()
+        .take_while(|l| is_blank_or_comment(l) || indent(l) > depth)
+        .copied()
+        .collect()
+}
+
+/// The items of the block sequence in `lines` (each item's lines joined,
+/// without comments): an item starts at a line `- …` at the indentation of
+/// the first such line.
+fn items(lines: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut depth = None;
+    for l in lines.iter().filter(|l| !is_blank_or_comment(l)) {
+        let starts = l.trim_start().starts_with("- ");
+        if starts && depth.is_none_or(|d| d == indent(l)) {
+            depth = Some(indent(l));
+            out.push(String::new());
+        }
+        if let Some(item) = out.last_mut() {
+            item.push_str(l);
+            item.push('\n');
+        }
+    }
+    out
+}
+
+/// The container port of a compose short-syntax port mapping
+/// (`"127.0.0.1:7400:7400"`, `7400:7400/tcp`, …).
+fn container_port(mapping: &str) -> String {
+    let m = mapping
+        .trim()
+        .trim_start_matches("- ")
+        .trim()
+        .trim_matches('"')
+        .trim_matches('\'');
+    let last = m.rsplit(':').next().unwrap();
+    last.split('/').next().unwrap().to_string()
 }
 
 #[test]
 fn the_systemd_example_configs_make_one_cluster() {
     let configs = configs_in(&deploy().join("systemd"));
     check_cluster("deploy/systemd", &configs);
+    check_node_cert_files("deploy/systemd", &configs);
     let unit = read(&deploy().join("systemd/casehub@.service"));
     for (name, c) in &configs {
         // The instance name is the site id, and the unit's data directory
@@ -90,9 +235,38 @@ fn the_systemd_example_configs_make_one_cluster() {
 }
 
 #[test]
+fn the_systemd_unit_reads_the_tls_files_and_reloads_them() {
+    let unit = read(&deploy().join("systemd/casehub@.service"));
+    let directives: Vec<&str> = unit
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    // The TLS paths come from the config's [tls] table; the unit makes them
+    // readable by its dynamic user (the group of the key), read-only.
+    assert!(
+        directives.contains(&"SupplementaryGroups=casehub-tls"),
+        "{unit}"
+    );
+    assert!(
+        directives.contains(&"ReadOnlyPaths=-/etc/casehub/tls"),
+        "{unit}"
+    );
+    // `systemctl reload` sends SIGHUP: the node reloads its certificates.
+    assert!(
+        directives.contains(&"ExecReload=/bin/kill -HUP $MAINPID"),
+        "{unit}"
+    );
+    // Nothing in the unit turns TLS off.
+    assert!(!unit.contains("INSECURE_PLAINTEXT"), "{unit}");
+    assert!(!unit.contains("insecure-plaintext"), "{unit}");
+}
+
+#[test]
 fn the_compose_configs_make_one_cluster_of_the_compose_services() {
     let configs = configs_in(&deploy().join("config"));
     check_cluster("deploy/config", &configs);
+    check_node_cert_files("deploy/config", &configs);
     let compose = read(&deploy().join("docker-compose.yml"));
     for (name, c) in &configs {
         // Mounted into the service of the same name, which its peers reach
@@ -111,6 +285,113 @@ fn the_compose_configs_make_one_cluster_of_the_compose_services() {
             c.advertise
         );
     }
+}
+
+#[test]
+fn compose_publishes_client_ports_only_and_mounts_each_node_its_own_certificates() {
+    let configs = configs_in(&deploy().join("config"));
+    let compose = read(&deploy().join("docker-compose.yml"));
+    assert!(
+        !compose.contains("network_mode"),
+        "host networking exposes every port"
+    );
+    assert!(
+        !compose.to_lowercase().contains("insecure"),
+        "plaintext in compose"
+    );
+
+    // The casehub services: those built from the node template.
+    let services: Vec<String> = block(&compose, "services:")
+        .iter()
+        .filter(|l| indent(l) == 2 && !is_blank_or_comment(l))
+        .map(|l| l.trim().trim_end_matches(':').to_string())
+        .collect();
+    let casehub: BTreeSet<String> = services
+        .iter()
+        .filter(|s| {
+            block(&compose, &format!("  {s}:"))
+                .iter()
+                .any(|l| l.trim() == "<<: *node")
+        })
+        .cloned()
+        .collect();
+    assert_eq!(
+        casehub,
+        configs.keys().cloned().collect::<BTreeSet<_>>(),
+        "the casehub services are the configs' sites"
+    );
+
+    // The template publishes nothing; it gives the node the group of the
+    // keys.
+    let template = block(&compose, "x-casehub-node: &node");
+    assert!(block_in(&template, "ports:").is_empty(), "{template:?}");
+    assert!(block_in(&template, "expose:").is_empty(), "{template:?}");
+    assert!(
+        template.iter().any(|l| l.contains("${CASEHUB_TLS_GID")),
+        "no group_add for the keys: {template:?}"
+    );
+
+    let mut host_ports = BTreeSet::new();
+    for name in &casehub {
+        let service = block(&compose, &format!("  {name}:"));
+        // Only the client port, on the host's loopback; never the peer port.
+        let ports = items(&block_in(&service, "ports:"));
+        assert!(!ports.is_empty(), "{name} publishes no client port");
+        for p in &ports {
+            assert!(
+                !p.contains(&PEER_PORT.to_string()),
+                "{name} publishes the peer port: {p}"
+            );
+            assert_eq!(
+                container_port(p),
+                CLIENT_PORT.to_string(),
+                "{name} publishes another port than the client port: {p}"
+            );
+            assert!(
+                p.trim_start()
+                    .trim_start_matches("- ")
+                    .trim_matches('"')
+                    .starts_with("127.0.0.1:"),
+                "{name}: publish on the loopback: {p}"
+            );
+            assert!(host_ports.insert(p.clone()), "{name}: {p} twice");
+        }
+        // Its own TLS directory, read-only, at the configs' directory; a
+        // missing one is an error rather than an empty mount. No CA key.
+        let volumes = items(&block_in(&service, "volumes:"));
+        let tls = volumes
+            .iter()
+            .find(|v| v.contains("target: /etc/casehub/tls\n"))
+            .unwrap_or_else(|| panic!("{name}: no /etc/casehub/tls mount: {volumes:?}"));
+        assert!(tls.contains("type: bind\n"), "{name}: {tls}");
+        assert!(
+            tls.contains(&format!("source: ./tls/{name}\n")),
+            "{name}: {tls}"
+        );
+        assert!(tls.contains("read_only: true\n"), "{name}: {tls}");
+        assert!(tls.contains("create_host_path: false\n"), "{name}: {tls}");
+        for v in &volumes {
+            assert!(!v.contains("./ca"), "{name} mounts the CA: {v}");
+        }
+    }
+    assert!(!compose.contains("./ca"), "the CA's directory is mounted");
+
+    // The keys never reach git or an image.
+    let gitignore = read(&deploy().join(".gitignore"));
+    for dir in ["/ca/", "/tls/", "/.env"] {
+        assert!(gitignore.lines().any(|l| l == dir), ".gitignore: {dir}");
+    }
+    let dockerignore = read(&deploy().join("Dockerfile.dockerignore"));
+    for dir in ["deploy/ca/", "deploy/tls/", "**/*.pem"] {
+        assert!(
+            dockerignore.lines().any(|l| l == dir),
+            "dockerignore: {dir}"
+        );
+    }
+    // The script that makes them names each node's compose service.
+    let script = read(&deploy().join("compose-certs.sh"));
+    assert!(script.contains("for service in main sub-north sub-south"));
+    assert!(script.contains(r#"--host "$service""#));
 }
 
 /// The TOML documents of the ConfigMap's `data`, by key (`casehub-0.toml`).
@@ -141,6 +422,21 @@ fn configmap_tomls(yaml: &str) -> BTreeMap<String, String> {
     out
 }
 
+/// The documents of a multi-document YAML file, by `kind`, in order.
+fn documents(yaml: &str) -> Vec<(String, String)> {
+    yaml.split("\n---\n")
+        .map(|doc| {
+            let kind = doc
+                .lines()
+                .find_map(|l| l.strip_prefix("kind: "))
+                .unwrap_or_else(|| panic!("a document without a kind:\n{doc}"))
+                .trim()
+                .to_string();
+            (kind, format!("{doc}\n"))
+        })
+        .collect()
+}
+
 #[test]
 fn the_kubernetes_configs_make_one_cluster_of_the_statefulset_pods() {
     let yaml = read(&deploy().join("k8s/statefulset.yaml"));
@@ -161,6 +457,11 @@ fn the_kubernetes_configs_make_one_cluster_of_the_statefulset_pods() {
             "{key}"
         );
         assert_eq!(config.data_dir, Path::new("/var/lib/casehub"));
+        // The pod's Secret holds its node's certificate as node.pem and
+        // node-key.pem, whatever the node id.
+        let tls = config.tls.as_ref().unwrap();
+        assert_eq!(tls.cert, Path::new("/etc/casehub/tls/node.pem"), "{key}");
+        assert_eq!(tls.key, Path::new("/etc/casehub/tls/node-key.pem"), "{key}");
         configs.insert(pod, config);
     }
     check_cluster("deploy/k8s", &configs);
@@ -169,4 +470,151 @@ fn the_kubernetes_configs_make_one_cluster_of_the_statefulset_pods() {
     assert!(yaml.contains("serviceName: casehub"));
     assert!(yaml.contains("replicas: 3"));
     assert!(yaml.contains(r#"args: ["node", "--config", "/etc/casehub/$(POD_NAME).toml"]"#));
+    assert!(
+        !yaml.to_lowercase().contains("insecure"),
+        "plaintext in k8s"
+    );
+}
+
+#[test]
+fn kubernetes_mounts_each_pod_its_own_secret_and_keeps_the_peer_port_to_the_pods() {
+    let yaml = read(&deploy().join("k8s/statefulset.yaml"));
+    let docs = documents(&yaml);
+    let kinds: Vec<&str> = docs.iter().map(|(k, _)| k.as_str()).collect();
+    let of = |kind: &str| -> Vec<&String> {
+        docs.iter()
+            .filter(|(k, _)| k == kind)
+            .map(|(_, d)| d)
+            .collect()
+    };
+    let peer = format!("port: {PEER_PORT}\n");
+    let client = format!("port: {CLIENT_PORT}\n");
+
+    // Only the headless Service carries the peer port; a Service carries
+    // the client port.
+    let services = of("Service");
+    assert_eq!(services.len(), 2, "{kinds:?}");
+    for s in &services {
+        let headless = s.contains("  clusterIP: None\n");
+        assert_eq!(s.contains(&peer), headless, "{s}");
+        assert_eq!(s.contains(&client), !headless, "{s}");
+        assert!(!s.contains("nodePort"), "{s}");
+        assert!(!s.contains("LoadBalancer") || !s.contains(&peer), "{s}");
+    }
+    assert!(
+        services
+            .iter()
+            .any(|s| s.contains("  name: casehub-client\n"))
+    );
+
+    // The StatefulSet: both ports on the container, the TLS files from the
+    // Secrets casehub-tls-<n>, each pod mounting its own directory only.
+    let sts = of("StatefulSet");
+    assert_eq!(sts.len(), 1, "{kinds:?}");
+    let sts = sts[0];
+    assert!(
+        sts.contains(&format!("containerPort: {CLIENT_PORT}\n")),
+        "{sts}"
+    );
+    assert!(
+        sts.contains(&format!("containerPort: {PEER_PORT}\n")),
+        "{sts}"
+    );
+    assert!(
+        !sts.contains("hostNetwork") && !sts.contains("hostPort"),
+        "{sts}"
+    );
+    let lines: Vec<&str> = sts.lines().collect();
+    let mounts = items(&block_in(&lines, "volumeMounts:"));
+    let tls_mount = mounts
+        .iter()
+        .find(|m| m.contains("mountPath: /etc/casehub/tls\n"))
+        .unwrap_or_else(|| panic!("no mount at /etc/casehub/tls: {mounts:?}"));
+    assert!(tls_mount.contains("name: tls\n"), "{tls_mount}");
+    assert!(
+        tls_mount.contains("subPathExpr: $(POD_NAME)\n"),
+        "{tls_mount}"
+    );
+    assert!(tls_mount.contains("readOnly: true\n"), "{tls_mount}");
+    let volumes = items(&block_in(&lines, "volumes:"));
+    let tls = volumes
+        .iter()
+        .find(|v| v.trim_start().starts_with("- name: tls\n"))
+        .unwrap_or_else(|| panic!("no volume tls: {volumes:?}"));
+    assert!(tls.contains("projected:\n"), "{tls}");
+    assert!(tls.contains("defaultMode: 0440\n"), "{tls}");
+    for n in 0..3 {
+        // Secret casehub-tls-<n> into the directory of pod casehub-<n>.
+        let source = tls
+            .split("- secret:\n")
+            .find(|s| s.contains(&format!("name: casehub-tls-{n}\n")))
+            .unwrap_or_else(|| panic!("no Secret casehub-tls-{n} in {tls}"));
+        for key in ["ca.pem", "node.pem", "node-key.pem"] {
+            assert!(
+                source.contains(&format!("- key: {key}\n"))
+                    && source.contains(&format!("path: casehub-{n}/{key}\n")),
+                "casehub-tls-{n}: {key}: {source}"
+            );
+        }
+        assert!(!source.contains("optional: true"), "{source}");
+    }
+    assert!(sts.contains("fsGroup: 10001\n") && sts.contains("runAsNonRoot: true\n"));
+
+    // The NetworkPolicy: over the casehub pods, ingress only, the peer port
+    // from the casehub pods only, the client port open, nothing else.
+    let policies = of("NetworkPolicy");
+    assert_eq!(policies.len(), 1, "{kinds:?}");
+    let policy = policies[0];
+    let app = "app.kubernetes.io/name: casehub\n";
+    let spec = block(policy, "spec:");
+    let selector = block_in(&spec, "podSelector:").join("\n");
+    assert!(selector.contains(app.trim_end()), "{policy}");
+    assert!(
+        items(&block_in(&spec, "policyTypes:"))
+            .iter()
+            .any(|t| t.trim() == "- Ingress"),
+        "{policy}"
+    );
+    assert!(!policy.contains("endPort"), "{policy}");
+    let rules = items(&block_in(&spec, "ingress:"));
+    assert_eq!(rules.len(), 2, "{rules:?}");
+    let mut admitted = BTreeSet::new();
+    for rule in &rules {
+        // A rule without ports admits every port.
+        assert!(rule.contains("ports:\n"), "a rule for every port: {rule}");
+        let ports: Vec<String> = rule
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("port: ").map(str::to_string))
+            .collect();
+        assert_eq!(ports.len(), 1, "{rule}");
+        admitted.insert(ports[0].clone());
+        if ports[0] == PEER_PORT.to_string() {
+            // From the casehub pods of this namespace only.
+            assert!(rule.contains("from:\n"), "{rule}");
+            assert!(
+                rule.contains("podSelector:\n") && rule.contains(app),
+                "{rule}"
+            );
+            assert!(!rule.contains("namespaceSelector"), "{rule}");
+            assert!(!rule.contains("ipBlock"), "{rule}");
+            assert_eq!(rule.matches("- podSelector:").count(), 1, "{rule}");
+        } else {
+            assert_eq!(ports[0], CLIENT_PORT.to_string(), "{rule}");
+        }
+    }
+    assert_eq!(
+        admitted,
+        BTreeSet::from([CLIENT_PORT.to_string(), PEER_PORT.to_string()])
+    );
+}
+
+#[test]
+fn the_image_exposes_both_ports() {
+    let dockerfile = read(&deploy().join("Dockerfile"));
+    assert!(
+        dockerfile
+            .lines()
+            .any(|l| l == format!("EXPOSE {CLIENT_PORT} {PEER_PORT}")),
+        "{dockerfile}"
+    );
 }
