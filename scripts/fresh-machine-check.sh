@@ -7,6 +7,7 @@
 #
 #   sudo scripts/fresh-machine-check.sh                      # the test suite
 #   sudo scripts/fresh-machine-check.sh ./scripts/run.sh --cases 3
+#   sudo TARGET_DIR=/tmp/target-copy scripts/fresh-machine-check.sh
 #
 # The root is kept in $ROOT (default ~/.cache/casehub/fresh-root) between runs
 # only as a debootstrap cache: every run starts from a new copy of the pristine
@@ -53,8 +54,11 @@ bind /dev/pts /dev/pts
 bind /sys /sys
 bind "$HOME/.rustup" /root/.rustup
 bind "$HOME/.cargo" /root/.cargo
-mkdir -p "$HOME/.cache/casehub/target"
-bind "$HOME/.cache/casehub/target" /root/.cache/casehub/target
+# The shared target directory (TARGET_DIR to use a copy of it instead, so that
+# the check does not hold the lock of the one you build in).
+target="${TARGET_DIR:-$HOME/.cache/casehub/target}"
+mkdir -p "$target"
+bind "$target" /root/.cache/casehub/target
 bind "$repo" "$repo"
 
 cmd=("$@")
