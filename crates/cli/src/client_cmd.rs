@@ -50,22 +50,20 @@ pub struct Author {
     /// current time in milliseconds.
     #[arg(long)]
     pub request_id: Option<u64>,
-    /// The person acting, for the audit trail.
-    #[arg(long, env = "CASEHUB_ACTOR", default_value = "dispatcher")]
-    pub actor: String,
     /// The site acting, for the audit trail.
     #[arg(long, env = "CASEHUB_SITE", default_value = "")]
     pub site: String,
 }
 
 impl Author {
-    fn meta(&self) -> Option<pb::WriteMeta> {
+    pub(crate) fn meta(&self) -> Option<pb::WriteMeta> {
         Some(pb::WriteMeta {
             client_id: self.client_id.clone(),
             request_id: self
                 .request_id
                 .unwrap_or_else(|| Utc::now().timestamp_millis().max(1) as u64),
-            actor: self.actor.clone(),
+            // The audit names the authenticated user, whatever is sent.
+            actor: String::new(),
             site_id: self.site.clone(),
         })
     }
@@ -207,7 +205,7 @@ pub struct AuditArgs {
     follow: bool,
 }
 
-async fn channel(conn: &Conn) -> Result<Channel> {
+pub(crate) async fn channel(conn: &Conn) -> Result<Channel> {
     if conn.addr.contains("://") {
         bail!(
             "--addr {:?}: give host:port; TLS is on unless --insecure-plaintext",
@@ -258,14 +256,14 @@ async fn channel(conn: &Conn) -> Result<Channel> {
         .with_context(|| format!("cannot reach the node at {uri}"))
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")
 }
 
-fn status(e: tonic::Status) -> anyhow::Error {
+pub(crate) fn status(e: tonic::Status) -> anyhow::Error {
     anyhow::anyhow!("{:?}: {}", e.code(), e.message())
 }
 

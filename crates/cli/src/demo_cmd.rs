@@ -24,6 +24,7 @@ use casehub_server::proto::dispatch_service_client::DispatchServiceClient;
 use casehub_server::proto::{self as pb};
 use casehub_server::tls::Tls;
 use casehub_server::{Node, NodeOptions};
+use casehub_store::Role;
 
 use crate::load;
 
@@ -39,9 +40,6 @@ pub struct DemoArgs {
     /// listener (the API) on 127.0.0.1:(base_port + 10 + n).
     #[arg(long, default_value_t = 7410)]
     base_port: u16,
-    /// Run without TLS (development only).
-    #[arg(long)]
-    insecure_plaintext: bool,
     /// Cases to replay.
     #[arg(long, default_value_t = 8)]
     cases: usize,
@@ -56,21 +54,36 @@ pub struct DemoArgs {
     exit_after_replay: bool,
 }
 
-/// How the demo's client reaches a node: TLS verified against the demo's CA,
-/// or plaintext.
+/// The demo's users: one per role, to try the API as each, and the demo's
+/// own dispatching console.
+const DEMO_USERS: [(&str, &[Role]); 6] = [
+    ("调度员", &[Role::Dispatcher]),
+    ("值班员", &[Role::Site]),
+    ("规划员", &[Role::Planner]),
+    ("监督员", &[Role::Supervisor]),
+    ("管理员", &[Role::Admin]),
+    (DEMO_CONSOLE, &[Role::Admin, Role::Dispatcher]),
+];
+/// The user the demo replays cases as.
+const DEMO_CONSOLE: &str = "演示调度台";
+
+/// How the demo's client reaches a node: TLS verified against the demo's
+/// CA, as the demo console's user.
 #[derive(Clone)]
 struct Dial {
-    ca: Option<String>,
+    ca: String,
+    console: pki::CertifiedPem,
 }
 
 impl Dial {
     async fn connect(&self, addr: &str) -> Result<Channel> {
-        let mut endpoint = match &self.ca {
-            Some(ca) => Channel::from_shared(format!("https://{addr}"))?
-                .tls_config(casehub_server::tls::client_config(ca, None, None))?,
-            None => Channel::from_shared(format!("http://{addr}"))?,
-        };
-        endpoint = endpoint.timeout(Duration::from_secs(60));
+        let endpoint = Channel::from_shared(format!("https://{addr}"))?
+            .tls_config(casehub_server::tls::client_config(
+                &self.ca,
+                Some(&self.console),
+                None,
+            ))?
+            .timeout(Duration::from_secs(60));
         endpoint
             .connect()
             .await
@@ -79,8 +92,9 @@ impl Dial {
 }
 
 /// The demo's development certificates in DIR/tls: the CA (made once, kept
-/// for reruns) and a fresh certificate per node.
-fn demo_tls(dir: &std::path::Path) -> Result<(String, BTreeMap<u64, Arc<Tls>>)> {
+/// for reruns), a fresh certificate per node, and one per user
+/// (`user-NAME.pem`, `user-NAME-key.pem`).
+fn demo_tls(dir: &std::path::Path) -> Result<(Dial, BTreeMap<u64, Arc<Tls>>)> {
     let tls_dir = dir.join("tls");
     let (ca_path, key_path) = (tls_dir.join("ca.pem"), tls_dir.join("ca-key.pem"));
     let ca = if ca_path.exists() && key_path.exists() {
@@ -101,14 +115,72 @@ fn demo_tls(dir: &std::path::Path) -> Result<(String, BTreeMap<u64, Arc<Tls>>)> 
         let own = pki::node_cert(&ca, id, &["127.0.0.1".into(), "localhost".into()], 30)?;
         nodes.insert(id, Tls::from_pem(&ca.cert, &own)?);
     }
-    Ok((ca.cert, nodes))
+    let mut console = None;
+    for (name, _) in DEMO_USERS {
+        let user = pki::user_cert(&ca, name, 30)?;
+        crate::cert_cmd::write(&tls_dir.join(format!("user-{name}.pem")), &user.cert, 0o644)?;
+        crate::cert_cmd::write(
+            &tls_dir.join(format!("user-{name}-key.pem")),
+            &user.key,
+            0o600,
+        )?;
+        if name == DEMO_CONSOLE {
+            console = Some(user);
+        }
+    }
+    let dial = Dial {
+        ca: ca.cert,
+        console: console.expect("the console is a demo user"),
+    };
+    Ok((dial, nodes))
+}
+
+/// The demo users in the cluster, written through node `node` once the
+/// cluster applies the rules that have users.
+async fn add_demo_users(node: &Node, stamp: u64) -> Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while node.state().current().state.rules_version < casehub_store::RULES_VERSION {
+        if std::time::Instant::now() > deadline {
+            bail!(
+                "the cluster did not raise its rules version to {}",
+                casehub_store::RULES_VERSION
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for (i, (name, roles)) in DEMO_USERS.iter().enumerate() {
+        let request = casehub_store::Request {
+            client_id: "casehub-demo-users".into(),
+            request_id: stamp + i as u64,
+            actor: "casehub demo".into(),
+            site: None,
+            time: Utc::now(),
+            command: casehub_store::Command::UpsertUser(casehub_store::User {
+                name: name.to_string(),
+                roles: roles.iter().copied().collect(),
+                sites: Default::default(),
+                password_hash: None,
+                disabled: false,
+            }),
+            trace: None,
+        };
+        let w = node
+            .write(&request)
+            .await
+            .with_context(|| format!("adding the demo user {name}"))?;
+        if let casehub_store::Response::Rejected { reason, .. } = &w.response {
+            bail!("the demo user {name}: {reason}");
+        }
+    }
+    Ok(())
 }
 
 fn meta(request_id: u64) -> Option<pb::WriteMeta> {
     Some(pb::WriteMeta {
         client_id: "casehub-demo".into(),
         request_id,
-        actor: "demo dispatcher".into(),
+        // The audit names the authenticated user (the demo console).
+        actor: String::new(),
         site_id: String::new(),
     })
 }
@@ -132,13 +204,7 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let (ca, mut tls) = if a.insecure_plaintext {
-        (None, BTreeMap::new())
-    } else {
-        let (ca, tls) = demo_tls(&a.data_dir)?;
-        (Some(ca), tls)
-    };
-    let dial = Dial { ca };
+    let (dial, mut tls) = demo_tls(&a.data_dir)?;
     rt.block_on(async move {
         let mut nodes: BTreeMap<u64, Node> = BTreeMap::new();
         for id in 1..=3u64 {
@@ -161,15 +227,10 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
             );
             nodes.insert(id, node);
         }
-        if dial.ca.is_some() {
-            println!(
-                "TLS is on: talk to a node with `casehub availability --addr {} --ca {}`",
-                nodes[&1].client_addr(),
-                a.data_dir.join("tls").join("ca.pem").display()
-            );
-        } else {
-            println!("TLS is OFF (--insecure-plaintext): for development only");
-        }
+        println!(
+            "TLS is on, with a development CA and certificates in {}",
+            a.data_dir.join("tls").display()
+        );
         if nodes[&1].raft().is_initialized().await? {
             println!("reusing the cluster in {}", a.data_dir.display());
         } else {
@@ -187,6 +248,20 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
             .map(|n| n.client_addr().to_string())
             .collect();
         let stamp = Utc::now().timestamp_millis() as u64;
+        add_demo_users(&nodes[&1], stamp).await?;
+        let tls_dir = a.data_dir.join("tls");
+        println!("one user per role; to call the API as one of them:");
+        for (name, roles) in DEMO_USERS {
+            let roles: Vec<&str> = roles.iter().map(|r| r.name()).collect();
+            println!(
+                "  {name} ({}): casehub availability --addr {} --ca {} --cert {} --key {}",
+                roles.join(", "),
+                addrs[0],
+                tls_dir.join("ca.pem").display(),
+                tls_dir.join(format!("user-{name}.pem")).display(),
+                tls_dir.join(format!("user-{name}-key.pem")).display(),
+            );
+        }
         let result = tokio::select! {
             r = replay(&a, &dial, &addrs, &text, &region, stamp) => r,
             _ = tokio::signal::ctrl_c() => {

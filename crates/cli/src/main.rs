@@ -9,6 +9,7 @@ mod node_cmd;
 mod plan_cmd;
 mod region_cmd;
 mod sim_cmd;
+mod user_cmd;
 
 use std::process::ExitCode;
 
@@ -59,6 +60,9 @@ enum Command {
     /// Make the cluster CA, node certificates and user certificates.
     #[command(subcommand)]
     Cert(cert_cmd::CertCmd),
+    /// Users, their roles and site scopes.
+    #[command(subcommand)]
+    User(user_cmd::UserCmd),
     /// A local 3-node cluster with a region, replaying simulated cases
     /// through the API; plans and alerts printed as they come.
     Demo(demo_cmd::DemoArgs),
@@ -85,6 +89,7 @@ fn main() -> ExitCode {
         Command::Alerts(args) => client_cmd::run_alerts(args),
         Command::Audit(args) => client_cmd::run_audit(args),
         Command::Cert(cmd) => cert_cmd::run(cmd),
+        Command::User(cmd) => user_cmd::run(cmd),
         Command::Demo(args) => demo_cmd::run(args),
     };
     match result {
@@ -93,5 +98,15 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_subcommand_has_consistent_flags() {
+        // clap's own checks (unique long flags, valid requirements) for every
+        // subcommand, which otherwise run only when that subcommand is used.
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
     }
 }

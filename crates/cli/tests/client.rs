@@ -12,8 +12,10 @@ const REGION: &str = concat!(
     "/../../simulations/sample-county/region-3-sites.toml"
 );
 
-/// The cluster CA's certificate file, which the commands verify nodes with.
+/// The cluster CA's certificate file, which the commands verify nodes with,
+/// and the operator's certificate and key files.
 static CA: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+static USER: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
 
 /// Run `casehub ARGS` (with CASEHUB_CA set) until it succeeds (the cluster
 /// may still be electing), and return its standard output.
@@ -23,6 +25,8 @@ fn casehub(args: &[&str]) -> String {
         let out = Command::new(env!("CARGO_BIN_EXE_casehub"))
             .args(args)
             .env("CASEHUB_CA", CA.get().unwrap())
+            .env("CASEHUB_CERT", &USER.get().unwrap().0)
+            .env("CASEHUB_KEY", &USER.get().unwrap().1)
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout).to_string();
@@ -48,6 +52,7 @@ fn the_client_commands_drive_a_running_cluster() {
     let dir = tempfile::TempDir::new().unwrap();
     let mut nodes = Nodes::start_three(dir.path(), format!("region = {REGION:?}\n"));
     CA.set(nodes.ca()).unwrap();
+    USER.set(nodes.bootstrap_user("操作员")).unwrap();
     let a1 = nodes.client_addrs[&1].clone();
     let a2 = nodes.client_addrs[&2].clone();
 
@@ -168,6 +173,63 @@ fn the_client_commands_drive_a_running_cluster() {
 
     let audit = casehub(&["audit", "--addr", &a1, "--from", "1"]);
     assert!(audit.contains("submit case C-CLI-1"), "{audit}");
+    // The audit names who acted: the node that wrote the first admin, then
+    // the authenticated user.
+    assert!(
+        audit.contains("node 1") && audit.contains("upsert user 操作员"),
+        "{audit}"
+    );
+    let submit_line = audit
+        .lines()
+        .find(|l| l.contains("submit case C-CLI-1"))
+        .unwrap();
+    assert!(submit_line.contains("操作员"), "{submit_line}");
+    // The admin adds a planner; the planner may read availability but not
+    // submit, and the refusal says why.
+    let added = casehub(&[
+        "user",
+        "add",
+        "--addr",
+        &a1,
+        "--name",
+        "规划员",
+        "--role",
+        "planner",
+    ]);
+    assert!(added.starts_with("user 规划员 written"), "{added}");
+    let users = casehub(&["user", "list", "--addr", &a2]);
+    assert!(users.contains("规划员\troles planner"), "{users}");
+    let out = Command::new(env!("CARGO_BIN_EXE_casehub"))
+        .args(["cert", "user", "--ca-dir"])
+        .arg(nodes.tls_dir())
+        .arg("--out")
+        .arg(nodes.tls_dir())
+        .args(["--name", "规划员"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let planner = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_casehub"))
+            .args(args)
+            .env("CASEHUB_CA", nodes.ca())
+            .env("CASEHUB_CERT", nodes.tls_dir().join("user-规划员.pem"))
+            .env("CASEHUB_KEY", nodes.tls_dir().join("user-规划员-key.pem"))
+            .output()
+            .unwrap()
+    };
+    assert!(planner(&["availability", "--addr", &a1]).status.success());
+    let out = planner(&[
+        "submit",
+        "--addr",
+        &a1,
+        "--case",
+        case.to_str().unwrap(),
+        "--request-id",
+        "77",
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("PermissionDenied"), "{stderr}");
     assert!(
         audit.contains("escort of case C-CLI-1 20 min late: traffic"),
         "{audit}"

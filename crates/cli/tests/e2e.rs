@@ -25,12 +25,14 @@ const REGION: &str = concat!(
 
 /// The cluster CA's certificate, which every channel verifies nodes with.
 static CA: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+/// The operator's certificate, which every channel presents.
+static USER: std::sync::OnceLock<casehub_server::pki::CertifiedPem> = std::sync::OnceLock::new();
 
 async fn channel(addr: &str) -> Option<Channel> {
     let ca = CA.get().expect("the CA is set once the nodes start");
     Channel::from_shared(format!("https://{addr}"))
         .ok()?
-        .tls_config(casehub_server::tls::client_config(ca, None, None))
+        .tls_config(casehub_server::tls::client_config(ca, USER.get(), None))
         .ok()?
         .timeout(Duration::from_secs(30))
         .connect()
@@ -136,6 +138,12 @@ async fn no_acknowledged_booking_is_lost_when_the_leader_process_is_killed() {
     let mut nodes = Nodes::start_three(dir.path(), format!("region = {REGION:?}\n"));
     CA.set(std::fs::read_to_string(nodes.ca()).unwrap())
         .unwrap();
+    let (cert, key) = nodes.bootstrap_user("operator");
+    USER.set(casehub_server::pki::CertifiedPem {
+        cert: std::fs::read_to_string(cert).unwrap(),
+        key: std::fs::read_to_string(key).unwrap(),
+    })
+    .unwrap();
     let all: Vec<String> = nodes.client_addrs.values().cloned().collect();
     eventually("a leader", || async {
         status_of(&all[0]).await.filter(|s| s.leader_id != 0)

@@ -59,7 +59,7 @@ pub struct ApiContext {
 /// The five API services, over one node.
 #[derive(Clone)]
 pub struct Api {
-    core: Arc<Core>,
+    pub(crate) core: Arc<Core>,
     ctx: Arc<ApiContext>,
 }
 
@@ -94,11 +94,21 @@ pub(crate) async fn add_routes(
     reporter.set_serving::<AlertServiceServer<Api>>().await;
     reporter.set_serving::<AuditServiceServer<Api>>().await;
     reporter.set_serving::<AdminServiceServer<Api>>().await;
+    reporter
+        .set_serving::<crate::proto::auth_service_server::AuthServiceServer<Api>>()
+        .await;
+    reporter
+        .set_serving::<crate::proto::user_service_server::UserServiceServer<Api>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .build_v1()?;
     let limit = API_MESSAGE_LIMIT;
+    use crate::proto::auth_service_server::AuthServiceServer;
+    use crate::proto::user_service_server::UserServiceServer;
     Ok(tonic::service::Routes::new(health)
+        .add_service(AuthServiceServer::new(api.clone()).max_decoding_message_size(limit))
+        .add_service(UserServiceServer::new(api.clone()).max_decoding_message_size(limit))
         .add_service(AvailabilityServiceServer::new(api.clone()).max_decoding_message_size(limit))
         .add_service(DispatchServiceServer::new(api.clone()).max_decoding_message_size(limit))
         .add_service(AlertServiceServer::new(api.clone()).max_decoding_message_size(limit))
@@ -129,14 +139,18 @@ const MAX_AUDIT_LIMIT: u32 = 10_000;
 // Conversions and validation at the edge
 // ---------------------------------------------------------------------------
 
-fn invalid(field: &str, value: impl std::fmt::Display, reason: impl std::fmt::Display) -> Status {
+pub(crate) fn invalid(
+    field: &str,
+    value: impl std::fmt::Display,
+    reason: impl std::fmt::Display,
+) -> Status {
     Status::invalid_argument(format!(
         "{field} = {value:?}: {reason}",
         value = value.to_string()
     ))
 }
 
-fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
+pub(crate) fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
         seconds: t.timestamp(),
         nanos: t.timestamp_subsec_nanos() as i32,
@@ -281,13 +295,19 @@ fn alert_message(a: &StoreAlert) -> proto::Alert {
     }
 }
 
-/// A write's identity and author, checked.
-fn meta(m: Option<&proto::WriteMeta>) -> Result<(String, u64, String, Option<SiteId>), Status> {
+/// A write's identity and author, checked. The author is the
+/// authenticated caller ([`crate::auth::caller`]), never the request's
+/// `meta.actor`.
+pub(crate) fn meta(
+    m: Option<&proto::WriteMeta>,
+) -> Result<(String, u64, String, Option<SiteId>), Status> {
     let m = m.ok_or_else(|| Status::invalid_argument("meta: missing"))?;
     if m.client_id.trim().is_empty() {
         return Err(Status::invalid_argument("meta.client_id: missing"));
     }
-    if m.client_id == crate::rules::RULES_CLIENT {
+    if m.client_id == crate::rules::RULES_CLIENT
+        || m.client_id.starts_with(crate::grpc_users::AUTH_CLIENT)
+    {
         return Err(invalid(
             "meta.client_id",
             &m.client_id,
@@ -297,11 +317,11 @@ fn meta(m: Option<&proto::WriteMeta>) -> Result<(String, u64, String, Option<Sit
     if m.request_id == 0 {
         return Err(invalid("meta.request_id", 0, "must be at least 1"));
     }
-    if m.actor.trim().is_empty() {
-        return Err(Status::invalid_argument("meta.actor: missing"));
-    }
+    let actor = crate::auth::caller()
+        .map(|c| c.name)
+        .ok_or_else(|| Status::unauthenticated("a write needs an authenticated user"))?;
     let site = optional_id("meta.site_id", &m.site_id, SiteId::new)?;
-    Ok((m.client_id.clone(), m.request_id, m.actor.clone(), site))
+    Ok((m.client_id.clone(), m.request_id, actor, site))
 }
 
 fn rejected_status(reason: &str, conflicts: &[Conflict]) -> Status {
@@ -324,7 +344,7 @@ fn rejected_status(reason: &str, conflicts: &[Conflict]) -> Status {
 
 impl Api {
     /// Commit one command through Raft; a rejection is an error status.
-    async fn write(
+    pub(crate) async fn write(
         &self,
         rpc: &str,
         m: Option<&proto::WriteMeta>,

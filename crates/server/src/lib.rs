@@ -89,11 +89,13 @@
 //! ```
 
 pub mod api;
+pub mod auth;
 pub mod client;
 pub mod config;
 pub mod dispatch;
 mod forward;
 pub mod grpc_api;
+pub mod grpc_users;
 pub mod network;
 pub mod node;
 pub mod pki;

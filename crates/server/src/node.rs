@@ -15,6 +15,7 @@ use tonic::transport::server::TcpIncoming;
 
 use crate::MAX_MESSAGE_SIZE;
 use crate::api::{ClusterError, ReadState, Written};
+use crate::auth::AuthLayer;
 use crate::forward::{Core, Proposer};
 use crate::network::GrpcNetwork;
 use crate::pki::Principal;
@@ -289,6 +290,7 @@ impl Node {
                 listener,
                 tls.clone(),
                 Listener::Peer,
+                AuthLayer::off(),
                 stopped.clone(),
             ),
             serve(
@@ -296,6 +298,7 @@ impl Node {
                 client_listener,
                 tls,
                 Listener::Client,
+                AuthLayer::new(core.view.clone()),
                 stopped,
             ),
         ];
@@ -405,6 +408,7 @@ fn serve(
     listener: TcpListener,
     tls: Option<Arc<Tls>>,
     which: Listener,
+    auth: AuthLayer,
     stopped: watch::Receiver<bool>,
 ) -> JoinHandle<Result<(), tonic::transport::Error>> {
     let mut until = stopped.clone();
@@ -413,6 +417,7 @@ fn serve(
     };
     let server = tonic::transport::Server::builder()
         .layer(crate::telemetry::TraceContextLayer)
+        .layer(auth)
         .add_routes(routes);
     match tls {
         Some(tls) => tokio::spawn(server.serve_with_incoming_shutdown(

@@ -382,8 +382,14 @@ impl StoreService for StoreGrpc {
         request: tonic::Request<WriteRequest>,
     ) -> Result<tonic::Response<WriteReply>, Status> {
         const RPC: &str = "Write";
-        let req: Request = decode(RPC, "casehub_store::Request", &request.into_inner().request)?;
+        let peer = request.extensions().get::<PeerNode>().copied();
+        let mut req: Request =
+            decode(RPC, "casehub_store::Request", &request.into_inner().request)?;
         reserved_for_nodes(RPC, &req)?;
+        // The audit names who wrote: the node whose certificate called.
+        if let Some(PeerNode(id)) = peer {
+            req.actor = format!("node {id}");
+        }
         let written = self
             .core
             .write(&req)

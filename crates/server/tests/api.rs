@@ -34,8 +34,45 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 struct Cluster {
     _dir: tempfile::TempDir,
     nodes: BTreeMap<u64, Node>,
-    /// The cluster CA's certificate (PEM), which clients verify nodes with.
+    /// The cluster CA (PEM), which clients verify nodes with.
+    ca_pem: pki::CertifiedPem,
     ca: String,
+    /// The certificate of the user the tests act as ([`OPERATOR`], every
+    /// role).
+    user: pki::CertifiedPem,
+}
+
+/// The user the tests act as: every role, a Unicode name.
+const OPERATOR: &str = "调度员 李";
+
+/// Add `name` with `roles` to the cluster through `node` (in process, as an
+/// operator on a node would bootstrap the first admin).
+async fn add_user(node: &Node, name: &str, roles: &[casehub_store::Role]) {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let request = casehub_store::Request {
+        client_id: "test-users".into(),
+        request_id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        actor: "node operator".into(),
+        site: None,
+        time: chrono::Utc::now(),
+        command: casehub_store::Command::UpsertUser(casehub_store::User {
+            name: name.into(),
+            roles: roles.iter().copied().collect(),
+            sites: Default::default(),
+            password_hash: None,
+            disabled: false,
+        }),
+        trace: None,
+    };
+    let w = node.write(&request).await.unwrap();
+    assert!(w.response.is_applied(), "{w:?}");
+    for _ in 0..200 {
+        if node.state().current().state.users.users.contains_key(name) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("user {name} not applied");
 }
 
 impl Cluster {
@@ -65,14 +102,25 @@ impl Cluster {
         }
         let members: BTreeMap<u64, _> = nodes.iter().map(|(id, n)| (*id, n.basic_node())).collect();
         nodes[&1].raft().initialize(members).await.unwrap();
+        let user = pki::user_cert(&ca, OPERATOR, 1).unwrap();
         let c = Cluster {
             _dir: dir,
             nodes,
-            ca: ca.cert,
+            ca: ca.cert.clone(),
+            ca_pem: ca,
+            user,
         };
         c.leader().await;
         // The leader raises the new cluster's rules version first.
         common::rules_current(c.nodes.values()).await;
+        add_user(&c.nodes[&1], OPERATOR, &casehub_store::Role::ALL).await;
+        for n in c.nodes.values() {
+            let deadline = Instant::now() + TIMEOUT;
+            while !n.state().current().state.users.users.contains_key(OPERATOR) {
+                assert!(Instant::now() < deadline, "the user did not replicate");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
         c
     }
 
@@ -87,11 +135,17 @@ impl Cluster {
         }
     }
 
-    /// A TLS channel to node `id`'s client listener, verified with the CA.
+    /// A TLS channel to node `id`'s client listener, verified with the CA,
+    /// presenting the operator's certificate.
     async fn channel(&self, id: u64) -> Channel {
+        self.channel_as(id, Some(&self.user)).await
+    }
+
+    /// A TLS channel to node `id`'s client listener presenting `identity`.
+    async fn channel_as(&self, id: u64, identity: Option<&pki::CertifiedPem>) -> Channel {
         Channel::from_shared(format!("https://{}", self.nodes[&id].client_addr()))
             .unwrap()
-            .tls_config(casehub_server::tls::client_config(&self.ca, None, None))
+            .tls_config(casehub_server::tls::client_config(&self.ca, identity, None))
             .unwrap()
             .connect()
             .await
@@ -312,7 +366,8 @@ async fn a_case_goes_from_submission_to_exit_through_any_node() {
     assert!(mine.iter().all(|e| e.rejected.is_empty()), "{mine:?}");
     assert!(
         mine.iter()
-            .all(|e| e.actor == "dispatcher Li" && e.site_id == "MAIN")
+            .all(|e| e.actor == OPERATOR && e.site_id == "MAIN"),
+        "the audit names the authenticated user, not the declared actor: {mine:?}"
     );
 
     // A case whose clock started 13 hours ago: blocked by the legal limit,
@@ -632,16 +687,39 @@ async fn a_python_grpcio_client_queries_availability_and_submits_a_case() {
     let ca_file = stubs.path().join("ca.pem");
     std::fs::write(&ca_file, &c.ca).unwrap();
     let ca_arg = ca_file.display().to_string();
+    let (cert_file, key_file) = (
+        stubs.path().join("user.pem"),
+        stubs.path().join("user-key.pem"),
+    );
+    std::fs::write(&cert_file, &c.user.cert).unwrap();
+    std::fs::write(&key_file, &c.user.key).unwrap();
+    let (cert_arg, key_arg) = (
+        cert_file.display().to_string(),
+        key_file.display().to_string(),
+    );
     let stubs_path = stubs.path().to_path_buf();
     let addr2 = addr.clone();
     // Wait for node 2 to have the region, through the Python client itself.
     let deadline = Instant::now() + TIMEOUT;
     let avail = loop {
         let (g, a, ca) = (stubs_path.clone(), addr2.clone(), ca_arg.clone());
+        let (cert, key) = (cert_arg.clone(), key_arg.clone());
         let v = tokio::task::spawn_blocking(move || {
             run_python(
                 &g,
-                &["--addr", &a, "--ca", &ca, "availability", "--hours", "12"],
+                &[
+                    "--addr",
+                    &a,
+                    "--ca",
+                    &ca,
+                    "--cert",
+                    &cert,
+                    "--key",
+                    &key,
+                    "availability",
+                    "--hours",
+                    "12",
+                ],
             )
         })
         .await
@@ -671,6 +749,10 @@ async fn a_python_grpcio_client_queries_availability_and_submits_a_case() {
                 &addr,
                 "--ca",
                 &ca_arg,
+                "--cert",
+                &cert_arg,
+                "--key",
+                &key_arg,
                 "submit",
                 "--case-id",
                 "C-PY-1",
@@ -1129,5 +1211,252 @@ async fn accept_plan_checks_at_the_nodes_clock_not_the_plans() {
         })
         .await
         .unwrap();
+    c.shutdown().await;
+}
+
+/// An empty message: every proto3 request decodes from it (as its
+/// defaults), and every answer decodes into it.
+#[derive(Clone, PartialEq, prost::Message)]
+struct Empty {}
+
+/// The code of calling `path` with an empty request over `channel`:
+/// `Ok(())` if the call got past authorization (whatever the handler then
+/// said), else the refusal's code.
+async fn call_code(
+    channel: Channel,
+    path: &str,
+    server_streaming: bool,
+    client_streaming: bool,
+) -> Code {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.unwrap();
+    let path = tonic::codegen::http::uri::PathAndQuery::try_from(path.to_string()).unwrap();
+    let codec = tonic_prost::ProstCodec::<Empty, Empty>::default();
+    let result = if client_streaming {
+        let input = tokio_stream::iter(vec![Empty {}]);
+        grpc.streaming(tonic::Request::new(input), path, codec)
+            .await
+            .map(|_| ())
+    } else if server_streaming {
+        grpc.server_streaming(tonic::Request::new(Empty {}), path, codec)
+            .await
+            .map(|_| ())
+    } else {
+        grpc.unary(tonic::Request::new(Empty {}), path, codec)
+            .await
+            .map(|_| ())
+    };
+    match result {
+        Ok(()) => Code::Ok,
+        Err(s) => s.code(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_rpc_answers_every_role_and_no_credentials_as_the_table_says() {
+    use casehub_server::auth::{self, Access};
+    use casehub_store::Role;
+    use prost::Message as _;
+
+    let c = Cluster::start().await;
+    // Every RPC of the client listener, from the served descriptors.
+    let fds = prost_types::FileDescriptorSet::decode(casehub_server::grpc_api::FILE_DESCRIPTOR_SET)
+        .unwrap();
+    let mut rpcs: Vec<(String, bool, bool)> = Vec::new();
+    for file in &fds.file {
+        let package = file.package();
+        for service in &file.service {
+            // Raft and the raw store are on the peer listener only.
+            if ["RaftService", "StoreService"].contains(&service.name()) {
+                continue;
+            }
+            for m in &service.method {
+                rpcs.push((
+                    format!("/{package}.{}/{}", service.name(), m.name()),
+                    m.server_streaming(),
+                    m.client_streaming(),
+                ));
+            }
+        }
+    }
+    rpcs.push(("/grpc.health.v1.Health/Check".into(), false, false));
+    rpcs.push((
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo".into(),
+        true,
+        true,
+    ));
+    assert!(rpcs.len() >= 25, "{rpcs:?}");
+    for (path, ..) in &rpcs {
+        assert!(
+            auth::access(path).is_some(),
+            "{path} is missing from the authorization table"
+        );
+    }
+
+    // One user per role, each with a certificate; and nobody.
+    let mut callers: Vec<(String, Option<Role>, Option<pki::CertifiedPem>)> =
+        vec![("no credentials".into(), None, None)];
+    for role in Role::ALL {
+        let name = format!("用户-{role}");
+        add_user(&c.nodes[&1], &name, &[role]).await;
+        let cert = pki::user_cert(&c.ca_pem, &name, 1).unwrap();
+        callers.push((name, Some(role), Some(cert)));
+    }
+    // A certificate of the cluster CA for a user the cluster does not know.
+    let stranger = pki::user_cert(&c.ca_pem, "stranger", 1).unwrap();
+    callers.push(("unknown user".into(), None, Some(stranger)));
+
+    let mut checked = 0;
+    for (who, role, cert) in &callers {
+        let channel = c.channel_as(1, cert.as_ref()).await;
+        for (path, server_streaming, client_streaming) in &rpcs {
+            let code = call_code(channel.clone(), path, *server_streaming, *client_streaming).await;
+            let need = auth::access(path).unwrap();
+            let expected_refusal = match (need, role) {
+                (Access::Public, _) => None,
+                (_, None) => Some(Code::Unauthenticated),
+                (Access::Authenticated, Some(_)) => None,
+                (Access::Needs(p), Some(r)) if auth::grants(*r).contains(&p) => None,
+                (Access::Needs(_), Some(_)) => Some(Code::PermissionDenied),
+            };
+            match expected_refusal {
+                Some(refusal) => assert_eq!(code, refusal, "{who} calling {path}"),
+                None => assert!(
+                    code != Code::Unauthenticated && code != Code::PermissionDenied,
+                    "{who} calling {path}: {code:?}"
+                ),
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, rpcs.len() * callers.len());
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_user_logs_in_with_a_password_and_is_locked_out_after_failures() {
+    use casehub_server::proto::auth_service_client::AuthServiceClient;
+    use casehub_server::proto::user_service_client::UserServiceClient;
+
+    let c = Cluster::start().await;
+    // The admin (the operator) adds a supervisor with a password.
+    let mut users = UserServiceClient::new(c.channel(1).await);
+    let ack = users
+        .upsert_user(pb::UpsertUserRequest {
+            meta: meta(1),
+            user: Some(pb::UserRecord {
+                name: "监督员 王".into(),
+                roles: vec!["supervisor".into()],
+                ..Default::default()
+            }),
+            password: "a long passphrase".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(ack.log_index > 0);
+    // Bad input is named.
+    let e = users
+        .upsert_user(pb::UpsertUserRequest {
+            meta: meta(2),
+            user: Some(pb::UserRecord {
+                name: "x".into(),
+                roles: vec!["root".into()],
+                ..Default::default()
+            }),
+            password: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().starts_with("user.roles[0]"), "{}", e.message());
+    let e = users
+        .upsert_user(pb::UpsertUserRequest {
+            meta: meta(3),
+            user: Some(pb::UserRecord {
+                name: "y".into(),
+                roles: vec![],
+                ..Default::default()
+            }),
+            password: "short".into(),
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        e.message().contains("at least 8 characters"),
+        "{}",
+        e.message()
+    );
+    let listed = users
+        .list_users(pb::ListUsersRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let sup = listed.users.iter().find(|u| u.name == "监督员 王").unwrap();
+    assert!(sup.has_password);
+
+    // Log in on another node, without a certificate; the token works there.
+    let anonymous = c.channel_as(2, None).await;
+    let mut auth = AuthServiceClient::new(anonymous.clone());
+    let login = |password: &str| pb::LoginRequest {
+        user: "监督员 王".into(),
+        password: password.into(),
+    };
+    let reply = auth
+        .login(login("a long passphrase"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.roles, vec!["supervisor".to_string()]);
+    let mut audit_call = tonic::Request::new(pb::ReadAuditRequest::default());
+    audit_call.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {}", reply.token).parse().unwrap(),
+    );
+    AuditServiceClient::new(anonymous.clone())
+        .read_audit(audit_call)
+        .await
+        .unwrap();
+    // The token does not make a supervisor an admin.
+    let mut upsert = tonic::Request::new(pb::UpsertUserRequest::default());
+    upsert.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {}", reply.token).parse().unwrap(),
+    );
+    let e = UserServiceClient::new(anonymous.clone())
+        .upsert_user(upsert)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    // A forged token is refused.
+    let mut forged = tonic::Request::new(pb::ReadAuditRequest::default());
+    forged.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {}x", reply.token).parse().unwrap(),
+    );
+    let e = AuditServiceClient::new(anonymous.clone())
+        .read_audit(forged)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unauthenticated);
+
+    // Five wrong passwords lock the account (the default policy), even for
+    // the right password, and say so.
+    for _ in 0..5 {
+        let e = auth.login(login("wrong passphrase")).await.unwrap_err();
+        assert_eq!(e.code(), Code::Unauthenticated);
+    }
+    let e = auth.login(login("a long passphrase")).await.unwrap_err();
+    assert_eq!(e.code(), Code::Unauthenticated);
+    assert!(e.message().contains("locked until"), "{}", e.message());
+    // An unknown user gets the same answer as a wrong password.
+    let e = auth
+        .login(pb::LoginRequest {
+            user: "nobody".into(),
+            password: "a long passphrase".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.message(), "unknown user or wrong password");
     c.shutdown().await;
 }

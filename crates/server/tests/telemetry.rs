@@ -416,11 +416,41 @@ async fn dispatch_is_traced(receiver: &Receiver, guard: &telemetry::TelemetryGua
         .initialize(BTreeMap::from([(9, node.basic_node())]))
         .await
         .unwrap();
-    let channel = tonic::transport::Channel::from_shared(format!("http://{}", node.client_addr()))
+    // A dispatcher with a password, who logs in for a token.
+    rules_current([&node].into_iter()).await;
+    let password = "telemetry passphrase";
+    let user = casehub_store::User {
+        name: "dispatcher".into(),
+        roles: [casehub_store::Role::Dispatcher, casehub_store::Role::Admin].into(),
+        sites: Default::default(),
+        password_hash: Some(casehub_server::grpc_users::hash_password(password).unwrap()),
+        disabled: false,
+    };
+    let w = node.write(&req(Command::UpsertUser(user))).await.unwrap();
+    assert!(w.response.is_applied(), "{w:?}");
+    wait_applied(node.state(), w.log_index).await;
+    let plain = tonic::transport::Channel::from_shared(format!("http://{}", node.client_addr()))
         .unwrap()
         .connect()
         .await
         .unwrap();
+    let token = casehub_server::proto::auth_service_client::AuthServiceClient::new(plain.clone())
+        .login(pb::LoginRequest {
+            user: "dispatcher".into(),
+            password: password.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .token;
+    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
+    let channel = tonic::service::interceptor::InterceptedService::new(
+        plain,
+        move |mut r: tonic::Request<()>| {
+            r.metadata_mut().insert("authorization", bearer.clone());
+            Ok(r)
+        },
+    );
     let meta = |request_id| {
         Some(pb::WriteMeta {
             client_id: "telemetry-console".into(),

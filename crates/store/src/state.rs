@@ -276,13 +276,20 @@ pub enum Command {
     /// Add or change a user (name, roles, site scope, password hash).
     UpsertUser(User),
     /// Remove a user.
-    RemoveUser { name: String },
+    RemoveUser {
+        name: String,
+    },
     /// A login attempt's outcome: failures in a row lock the account.
-    RecordLogin { name: String, succeeded: bool },
+    RecordLogin {
+        name: String,
+        succeeded: bool,
+    },
     /// Replace the security policy (lockout, token lifetime).
     SetSecurityPolicy(SecurityPolicy),
     /// The key login tokens are signed with; only the first one is kept.
-    SetTokenKey { key: Vec<u8> },
+    SetTokenKey {
+        key: Vec<u8>,
+    },
 }
 
 /// The years a booking may start and end in (rules version 2): time
@@ -353,15 +360,33 @@ impl Command {
                 format!(
                     "upsert user {} (roles {}; sites {}{}{})",
                     u.name,
-                    if roles.is_empty() { "none".into() } else { roles.join(", ") },
-                    if sites.is_empty() { "none".into() } else { sites.join(", ") },
-                    if u.password_hash.is_some() { "; password set" } else { "" },
+                    if roles.is_empty() {
+                        "none".into()
+                    } else {
+                        roles.join(", ")
+                    },
+                    if sites.is_empty() {
+                        "none".into()
+                    } else {
+                        sites.join(", ")
+                    },
+                    if u.password_hash.is_some() {
+                        "; password set"
+                    } else {
+                        ""
+                    },
                     if u.disabled { "; disabled" } else { "" },
                 )
             }
             Command::RemoveUser { name } => format!("remove user {name}"),
-            Command::RecordLogin { name, succeeded: true } => format!("login of {name}"),
-            Command::RecordLogin { name, succeeded: false } => {
+            Command::RecordLogin {
+                name,
+                succeeded: true,
+            } => format!("login of {name}"),
+            Command::RecordLogin {
+                name,
+                succeeded: false,
+            } => {
                 format!("failed login of {name}")
             }
             Command::SetSecurityPolicy(p) => format!(
@@ -992,9 +1017,9 @@ impl SchedulingState {
             }
             Command::UpsertUser(user) => self.upsert_user(user).map(|()| Vec::new()),
             Command::RemoveUser { name } => self.remove_user(name).map(|()| Vec::new()),
-            Command::RecordLogin { name, succeeded } => {
-                self.record_login(name, *succeeded, now).map(|()| Vec::new())
-            }
+            Command::RecordLogin { name, succeeded } => self
+                .record_login(name, *succeeded, now)
+                .map(|()| Vec::new()),
             Command::SetSecurityPolicy(p) => self.set_security_policy(p).map(|()| Vec::new()),
             Command::SetTokenKey { key } => self.set_token_key(key).map(|()| Vec::new()),
             Command::SubmitCase(case) => {

@@ -161,7 +161,9 @@ pub fn check_user_name(name: &str) -> Result<(), String> {
         ));
     }
     if name.chars().any(char::is_control) || name.trim() != name {
-        return Err("a user name has no control characters and no leading or trailing space".into());
+        return Err(
+            "a user name has no control characters and no leading or trailing space".into(),
+        );
     }
     Ok(())
 }
@@ -174,7 +176,11 @@ impl SchedulingState {
                 return Err(invalid("user.sites", format!("site {s} is unknown")));
             }
         }
-        if user.password_hash.as_ref().is_some_and(|h| !h.starts_with("$argon2")) {
+        if user
+            .password_hash
+            .as_ref()
+            .is_some_and(|h| !h.starts_with("$argon2"))
+        {
             return Err(invalid("user.password_hash", "not an argon2 hash"));
         }
         let entry = self
@@ -219,8 +225,7 @@ impl SchedulingState {
             entry.failed_logins += 1;
             if entry.failed_logins >= policy.lock_after_failures {
                 entry.failed_logins = 0;
-                entry.locked_until =
-                    Some(now + TimeDelta::minutes(i64::from(policy.lock_minutes)));
+                entry.locked_until = Some(now + TimeDelta::minutes(i64::from(policy.lock_minutes)));
             }
         }
         Ok(())
@@ -230,7 +235,10 @@ impl SchedulingState {
         if p.lock_after_failures == 0 {
             return Err(invalid("lock_after_failures", "at least 1"));
         }
-        for (field, v) in [("lock_minutes", p.lock_minutes), ("token_minutes", p.token_minutes)] {
+        for (field, v) in [
+            ("lock_minutes", p.lock_minutes),
+            ("token_minutes", p.token_minutes),
+        ] {
             if !(1..=1440).contains(&v) {
                 return Err(invalid(field, format!("{v}: from 1 to 1440")));
             }

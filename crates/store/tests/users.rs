@@ -16,7 +16,10 @@ fn state() -> SchedulingState {
         rules_version: RULES_VERSION,
         ..SchedulingState::default()
     };
-    assert!(s.apply(1, &req(1, Command::UpsertSite(site()))).is_applied());
+    assert!(
+        s.apply(1, &req(1, Command::UpsertSite(site())))
+            .is_applied()
+    );
     s
 }
 
@@ -43,18 +46,31 @@ fn field_of(r: &Response) -> String {
 #[test]
 fn users_are_added_changed_and_removed_with_unicode_names() {
     let mut s = state();
-    let r = s.apply(2, &req(2, Command::UpsertUser(user("调度员 李", &[Role::Dispatcher]))));
+    let r = s.apply(
+        2,
+        &req(
+            2,
+            Command::UpsertUser(user("调度员 李", &[Role::Dispatcher])),
+        ),
+    );
     assert!(r.is_applied(), "{r:?}");
     let e = &s.users.users["调度员 李"];
     assert_eq!(e.version, 1);
     assert!(e.user.roles.contains(&Role::Dispatcher));
     let changed = user("调度员 李", &[Role::Dispatcher, Role::Supervisor]);
-    assert!(s.apply(3, &req(3, Command::UpsertUser(changed))).is_applied());
+    assert!(
+        s.apply(3, &req(3, Command::UpsertUser(changed)))
+            .is_applied()
+    );
     assert_eq!(s.users.users["调度员 李"].version, 2);
     assert_eq!(s.users.users["调度员 李"].user.roles.len(), 2);
     // The audit names the change, never a password hash.
     let last = s.audit.last().unwrap();
-    assert!(last.summary.contains("upsert user 调度员 李"), "{}", last.summary);
+    assert!(
+        last.summary.contains("upsert user 调度员 李"),
+        "{}",
+        last.summary
+    );
     let remove = Command::RemoveUser {
         name: "调度员 李".into(),
     };
@@ -90,7 +106,10 @@ fn bad_users_are_refused_naming_the_field() {
     .enumerate()
     {
         let id = 10 + i as u64;
-        assert_eq!(field_of(&s.apply(id, &req(id, Command::UpsertUser(u)))), field);
+        assert_eq!(
+            field_of(&s.apply(id, &req(id, Command::UpsertUser(u)))),
+            field
+        );
     }
     assert!(s.users.users.is_empty());
 }
@@ -98,13 +117,19 @@ fn bad_users_are_refused_naming_the_field() {
 #[test]
 fn failed_logins_in_a_row_lock_the_account_for_the_policys_minutes() {
     let mut s = state();
-    assert!(s.apply(2, &req(2, Command::UpsertUser(user("u", &[Role::Site])))).is_applied());
+    assert!(
+        s.apply(2, &req(2, Command::UpsertUser(user("u", &[Role::Site]))))
+            .is_applied()
+    );
     let policy = SecurityPolicy {
         lock_after_failures: 3,
         lock_minutes: 10,
         token_minutes: 60,
     };
-    assert!(s.apply(3, &req(3, Command::SetSecurityPolicy(policy))).is_applied());
+    assert!(
+        s.apply(3, &req(3, Command::SetSecurityPolicy(policy)))
+            .is_applied()
+    );
     let login = |ok| Command::RecordLogin {
         name: "u".into(),
         succeeded: ok,
@@ -138,7 +163,10 @@ fn failed_logins_in_a_row_lock_the_account_for_the_policys_minutes() {
         lock_minutes: 0,
         ..policy
     };
-    assert_eq!(field_of(&s.apply(90, &req(90, Command::SetSecurityPolicy(bad)))), "lock_minutes");
+    assert_eq!(
+        field_of(&s.apply(90, &req(90, Command::SetSecurityPolicy(bad)))),
+        "lock_minutes"
+    );
 }
 
 #[test]
@@ -146,8 +174,14 @@ fn the_first_token_key_is_kept() {
     let mut s = state();
     let short = Command::SetTokenKey { key: vec![1; 8] };
     assert_eq!(field_of(&s.apply(2, &req(2, short))), "key");
-    assert!(s.apply(3, &req(3, Command::SetTokenKey { key: vec![7; 32] })).is_applied());
-    assert!(s.apply(4, &req(4, Command::SetTokenKey { key: vec![9; 32] })).is_applied());
+    assert!(
+        s.apply(3, &req(3, Command::SetTokenKey { key: vec![7; 32] }))
+            .is_applied()
+    );
+    assert!(
+        s.apply(4, &req(4, Command::SetTokenKey { key: vec![9; 32] }))
+            .is_applied()
+    );
     assert_eq!(s.users.token_key, Some(vec![7; 32]));
     // The key is not in the audit.
     assert!(s.audit.iter().all(|a| !a.summary.contains('7')));
@@ -168,7 +202,10 @@ fn roles_parse_by_name_and_say_which_are_site_scoped() {
         assert_eq!(r.name().parse::<Role>().unwrap(), r);
     }
     let e = "root".parse::<Role>().unwrap_err();
-    assert!(e.contains("dispatcher, site, planner, supervisor, admin"), "{e}");
+    assert!(
+        e.contains("dispatcher, site, planner, supervisor, admin"),
+        "{e}"
+    );
     assert!(Role::Dispatcher.site_scoped() && Role::Site.site_scoped());
     assert!(!Role::Supervisor.site_scoped() && !Role::Admin.site_scoped());
 }

@@ -104,6 +104,72 @@ impl Nodes {
         }
     }
 
+    /// Add the user `name` with every role, as the first admin is added: the
+    /// CLI's `user add --peer` through node 1's peer port with its node
+    /// certificate (retried while the cluster elects and raises its rules),
+    /// and make its certificate with `casehub cert user`. Returns the
+    /// certificate and key files.
+    pub fn bootstrap_user(&self, name: &str) -> (String, String) {
+        let tls = self.tls_dir();
+        let file = |f: &str| tls.join(f).display().to_string();
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let out = Command::new(env!("CARGO_BIN_EXE_casehub"))
+                .args(["user", "add", "--peer", "--addr", &self.addrs[&1]])
+                .args(["--ca", &file("ca.pem")])
+                .args([
+                    "--cert",
+                    &file("node-1.pem"),
+                    "--key",
+                    &file("node-1-key.pem"),
+                ])
+                .args(["--name", name])
+                .args([
+                    "--role",
+                    "admin",
+                    "--role",
+                    "dispatcher",
+                    "--role",
+                    "supervisor",
+                ])
+                .output()
+                .unwrap();
+            if out.status.success() {
+                break;
+            }
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            // Only what a moment fixes is retried: an election, the rules
+            // version not raised yet.
+            let transient = [
+                "Unavailable",
+                "no leader",
+                "rules of version",
+                "cannot reach",
+            ]
+            .iter()
+            .any(|t| stderr.contains(t));
+            assert!(
+                transient && Instant::now() < deadline,
+                "casehub user add --peer: {stderr}"
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_casehub"))
+            .args(["cert", "user", "--ca-dir", &file(""), "--out", &file("")])
+            .args(["--name", name])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            file(&format!("user-{name}.pem")),
+            file(&format!("user-{name}-key.pem")),
+        )
+    }
+
     /// TLS for a store client on the peer port: node 1's certificate,
     /// verifying the node against the CA.
     pub fn peer_tls(&self) -> tonic::transport::ClientTlsConfig {

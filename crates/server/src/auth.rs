@@ -1,0 +1,450 @@
+//! Who calls, and whether they may: the one authorization layer of the
+//! client listener.
+//!
+//! Every call on the client listener passes [`AuthLayer`]:
+//!
+//! 1. **Who.** A login token (`authorization: Bearer TOKEN`, from
+//!    `AuthService.Login`), else the user a TLS client certificate of the
+//!    cluster CA names. The user must exist in the replicated state and not
+//!    be disabled; a node certificate is not a user.
+//! 2. **May they.** [`RPC_ACCESS`] maps every RPC to what it needs: nothing
+//!    (`Login`, health), any authenticated user (reflection), or a
+//!    [`Permission`]. A user may what one of their roles grants
+//!    ([`grants`]). An RPC missing from the table is refused
+//!    (UNIMPLEMENTED, like an RPC the listener does not serve).
+//! 3. The handler runs with the [`Caller`] in scope ([`caller`]): the audit
+//!    names them ([`crate::grpc_api`]'s writes take the actor from here, never
+//!    from the request).
+//!
+//! UNAUTHENTICATED: no credentials, a bad or expired token, an unknown or
+//! disabled user. PERMISSION_DENIED: a user whose roles do not grant the
+//! RPC's permission. No handler checks permissions itself.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use casehub_model::SiteId;
+use casehub_store::{Role, SchedulingState};
+use chrono::{DateTime, Utc};
+use tonic::Status;
+use tonic::codegen::http;
+use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
+
+use crate::pki::{self, Principal};
+use crate::view::StateView;
+
+/// What an RPC needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Permission {
+    /// Availability, the earliest slot.
+    ReadAvailability,
+    /// The change stream.
+    Watch,
+    /// Submit a case (and get its proposal).
+    SubmitCase,
+    /// Propose, accept or override plans, run steps, exit, report delays.
+    Dispatch,
+    /// The alerts.
+    ReadAlerts,
+    /// The audit trail.
+    ReadAudit,
+    /// Sites, stations, officers, teams, policy, region.
+    ManageRegion,
+    /// The cluster's members and leader.
+    ReadCluster,
+    /// Add and remove members.
+    ManageCluster,
+    /// Users and roles.
+    ManageUsers,
+}
+
+/// What a call needs before its handler runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No credentials: logging in, health.
+    Public,
+    /// Any authenticated user.
+    Authenticated,
+    /// A role that grants the permission.
+    Needs(Permission),
+}
+
+/// Every RPC of the client listener and what it needs. The role × RPC
+/// matrix test checks that it names every RPC the node serves.
+pub const RPC_ACCESS: &[(&str, Access)] = {
+    use Access::*;
+    use Permission::*;
+    &[
+        ("/casehub.v1.AuthService/Login", Public),
+        ("/grpc.health.v1.Health/Check", Public),
+        ("/grpc.health.v1.Health/Watch", Public),
+        (
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            Authenticated,
+        ),
+        (
+            "/casehub.v1.AvailabilityService/GetAvailability",
+            Needs(ReadAvailability),
+        ),
+        (
+            "/casehub.v1.AvailabilityService/EarliestSlot",
+            Needs(ReadAvailability),
+        ),
+        ("/casehub.v1.AvailabilityService/Watch", Needs(Watch)),
+        ("/casehub.v1.DispatchService/SubmitCase", Needs(SubmitCase)),
+        ("/casehub.v1.DispatchService/ProposePlan", Needs(Dispatch)),
+        ("/casehub.v1.DispatchService/AcceptPlan", Needs(Dispatch)),
+        ("/casehub.v1.DispatchService/StartStep", Needs(Dispatch)),
+        ("/casehub.v1.DispatchService/CompleteStep", Needs(Dispatch)),
+        ("/casehub.v1.DispatchService/ExitCase", Needs(Dispatch)),
+        ("/casehub.v1.DispatchService/ReportDelay", Needs(Dispatch)),
+        (
+            "/casehub.v1.DispatchService/WatchProposals",
+            Needs(Dispatch),
+        ),
+        ("/casehub.v1.AlertService/ListAlerts", Needs(ReadAlerts)),
+        ("/casehub.v1.AlertService/StreamAlerts", Needs(ReadAlerts)),
+        ("/casehub.v1.AuditService/ReadAudit", Needs(ReadAudit)),
+        ("/casehub.v1.AuditService/StreamAudit", Needs(ReadAudit)),
+        ("/casehub.v1.AdminService/Upsert", Needs(ManageRegion)),
+        ("/casehub.v1.AdminService/LoadRegion", Needs(ManageRegion)),
+        ("/casehub.v1.AdminService/ClusterStatus", Needs(ReadCluster)),
+        ("/casehub.v1.AdminService/AddLearner", Needs(ManageCluster)),
+        (
+            "/casehub.v1.AdminService/ChangeMembership",
+            Needs(ManageCluster),
+        ),
+        ("/casehub.v1.UserService/UpsertUser", Needs(ManageUsers)),
+        ("/casehub.v1.UserService/RemoveUser", Needs(ManageUsers)),
+        ("/casehub.v1.UserService/ListUsers", Needs(ManageUsers)),
+    ]
+};
+
+/// What `path` needs, if the node serves it.
+pub fn access(path: &str) -> Option<Access> {
+    RPC_ACCESS.iter().find(|(p, _)| *p == path).map(|(_, a)| *a)
+}
+
+/// The permissions a role grants.
+pub fn grants(role: Role) -> &'static [Permission] {
+    use Permission::*;
+    match role {
+        Role::Dispatcher => &[
+            ReadAvailability,
+            Watch,
+            SubmitCase,
+            Dispatch,
+            ReadAlerts,
+            ReadCluster,
+        ],
+        Role::Site => &[ReadAvailability, Watch, SubmitCase, ReadCluster],
+        Role::Planner => &[ReadAvailability, ReadCluster],
+        Role::Supervisor => &[ReadAvailability, Watch, ReadAlerts, ReadAudit, ReadCluster],
+        Role::Admin => &[
+            ReadAvailability,
+            ManageRegion,
+            ReadCluster,
+            ManageCluster,
+            ManageUsers,
+        ],
+    }
+}
+
+/// The authenticated user of a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub name: String,
+    pub roles: BTreeSet<Role>,
+    pub sites: BTreeSet<SiteId>,
+}
+
+impl Caller {
+    /// Whether one of the caller's roles grants `p`.
+    pub fn may(&self, p: Permission) -> bool {
+        self.roles.iter().any(|r| grants(*r).contains(&p))
+    }
+}
+
+tokio::task_local! {
+    static CALLER: Caller;
+}
+
+/// The caller of the call being handled (set by [`AuthLayer`]); `None`
+/// outside one, or for a public call.
+pub fn caller() -> Option<Caller> {
+    CALLER.try_with(Caller::clone).ok()
+}
+
+/// The version tag of login tokens.
+const TOKEN_VERSION: &str = "v1";
+
+fn mac(key: &[u8], user: &str, expires: i64) -> ring::hmac::Tag {
+    let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key);
+    ring::hmac::sign(&k, format!("{TOKEN_VERSION}\n{user}\n{expires}").as_bytes())
+}
+
+/// A login token for `user`, valid until `expires`, signed with `key`.
+pub fn issue_token(key: &[u8], user: &str, expires: DateTime<Utc>) -> String {
+    let exp = expires.timestamp();
+    format!(
+        "{TOKEN_VERSION}.{}.{exp}.{}",
+        B64.encode(user.as_bytes()),
+        B64.encode(mac(key, user, exp).as_ref())
+    )
+}
+
+/// The user of a token signed with `key` and not expired at `now`.
+pub fn verify_token(key: &[u8], token: &str, now: DateTime<Utc>) -> Result<String, String> {
+    let bad = || "the token is not one of this cluster's".to_string();
+    let mut parts = token.split('.');
+    let (Some(TOKEN_VERSION), Some(user), Some(exp), Some(sig), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return Err(bad());
+    };
+    let user = B64
+        .decode(user)
+        .ok()
+        .and_then(|u| String::from_utf8(u).ok())
+        .ok_or_else(bad)?;
+    let exp: i64 = exp.parse().map_err(|_| bad())?;
+    let sig = B64.decode(sig).map_err(|_| bad())?;
+    let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key);
+    ring::hmac::verify(
+        &k,
+        format!("{TOKEN_VERSION}\n{user}\n{exp}").as_bytes(),
+        &sig,
+    )
+    .map_err(|_| bad())?;
+    if now.timestamp() >= exp {
+        return Err("the token has expired: log in again".into());
+    }
+    Ok(user)
+}
+
+/// The caller of a request with these headers and TLS info, in `state`.
+fn authenticate(
+    state: &SchedulingState,
+    headers: &http::HeaderMap,
+    tls: Option<&TlsConnectInfo<TcpConnectInfo>>,
+    now: DateTime<Utc>,
+) -> Result<Caller, Status> {
+    let name = match headers.get("authorization") {
+        Some(v) => {
+            let token = v
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .ok_or_else(|| {
+                    Status::unauthenticated("authorization: expected \"Bearer TOKEN\"")
+                })?;
+            let key = state.users.token_key.as_deref().ok_or_else(|| {
+                Status::unauthenticated("the cluster has issued no token yet: log in")
+            })?;
+            verify_token(key, token.trim(), now).map_err(Status::unauthenticated)?
+        }
+        None => {
+            let leaf = tls
+                .and_then(|t| t.peer_certs())
+                .and_then(|c| c.first().cloned())
+                .ok_or_else(|| {
+                    Status::unauthenticated(
+                        "no credentials: log in (AuthService.Login) and send the token, \
+                         or present a user certificate",
+                    )
+                })?;
+            match pki::principal_of(&leaf) {
+                Ok(Principal::User(name)) => name,
+                Ok(Principal::Node(id)) => {
+                    return Err(Status::unauthenticated(format!(
+                        "node {id}'s certificate is not a user's"
+                    )));
+                }
+                Err(e) => return Err(Status::unauthenticated(e.to_string())),
+            }
+        }
+    };
+    let entry = state
+        .users
+        .users
+        .get(&name)
+        .filter(|e| !e.user.disabled)
+        .ok_or_else(|| Status::unauthenticated(format!("no user {name:?} may log in")))?;
+    Ok(Caller {
+        name,
+        roles: entry.user.roles.clone(),
+        sites: entry.user.sites.clone(),
+    })
+}
+
+/// The decision for a call: the caller (none for a public call) or the
+/// status that refuses it.
+pub fn authorize(
+    state: &SchedulingState,
+    path: &str,
+    headers: &http::HeaderMap,
+    tls: Option<&TlsConnectInfo<TcpConnectInfo>>,
+    now: DateTime<Utc>,
+) -> Result<Option<Caller>, Status> {
+    let Some(need) = access(path) else {
+        // Not served here (Raft and the raw store are on the peer
+        // listener), or served without an entry in the table: refused
+        // either way, before any handler.
+        return Err(Status::unimplemented(format!(
+            "{path} is not served on the client listener"
+        )));
+    };
+    if need == Access::Public {
+        return Ok(None);
+    }
+    let caller = authenticate(state, headers, tls, now)?;
+    match need {
+        Access::Needs(p) if !caller.may(p) => {
+            let roles: Vec<&str> = caller.roles.iter().map(|r| r.name()).collect();
+            Err(Status::permission_denied(format!(
+                "{path} needs {p:?}, which no role of user {:?} grants (roles: {})",
+                caller.name,
+                if roles.is_empty() {
+                    "none".to_string()
+                } else {
+                    roles.join(", ")
+                }
+            )))
+        }
+        _ => Ok(Some(caller)),
+    }
+}
+
+/// The client listener's authorization layer: see the module docs.
+/// [`AuthLayer::off`] lets every call through (the peer listener, whose
+/// calls [`crate::tls::PeerIdentity`] checks).
+#[derive(Debug, Clone)]
+pub struct AuthLayer {
+    view: Option<StateView>,
+}
+
+impl AuthLayer {
+    /// Authorize with the users of `view`'s state.
+    pub fn new(view: StateView) -> Self {
+        AuthLayer { view: Some(view) }
+    }
+
+    /// No authorization.
+    pub fn off() -> Self {
+        AuthLayer { view: None }
+    }
+}
+
+impl<S> tower_layer::Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService {
+            inner,
+            view: self.view.clone(),
+        }
+    }
+}
+
+/// See [`AuthLayer`].
+#[derive(Debug, Clone)]
+pub struct AuthService<S> {
+    inner: S,
+    view: Option<StateView>,
+}
+
+type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+
+impl<S, B, RB> tonic::codegen::Service<http::Request<B>> for AuthService<S>
+where
+    S: tonic::codegen::Service<http::Request<B>, Response = http::Response<RB>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    RB: Default + Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<S::Response, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let Some(view) = &self.view else {
+            return Box::pin(self.inner.call(req));
+        };
+        let decision = {
+            let applied = view.current();
+            authorize(
+                &applied.state,
+                req.uri().path(),
+                req.headers(),
+                req.extensions().get::<TlsConnectInfo<TcpConnectInfo>>(),
+                Utc::now(),
+            )
+        };
+        match decision {
+            Err(status) => {
+                tracing::info!(path = req.uri().path(), code = ?status.code(), message = status.message(), "call refused");
+                Box::pin(std::future::ready(Ok(status.into_http())))
+            }
+            Ok(None) => Box::pin(self.inner.call(req)),
+            Ok(Some(caller)) => Box::pin(CALLER.scope(caller, self.inner.call(req))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_verify_only_with_their_key_and_before_they_expire() {
+        let key = [7u8; 32];
+        let now = Utc::now();
+        let t = issue_token(&key, "张三", now + chrono::TimeDelta::minutes(5));
+        assert_eq!(verify_token(&key, &t, now).unwrap(), "张三");
+        assert!(verify_token(&[8u8; 32], &t, now).is_err());
+        let e = verify_token(&key, &t, now + chrono::TimeDelta::minutes(6)).unwrap_err();
+        assert!(e.contains("expired"), "{e}");
+        // A token for another user with this one's signature.
+        let mut parts: Vec<&str> = t.split('.').collect();
+        let other = B64.encode("李四");
+        parts[1] = &other;
+        assert!(verify_token(&key, &parts.join("."), now).is_err());
+        for junk in ["", "v1", "v1.a.b.c.d", "v2.YQ.1.AA"] {
+            assert!(verify_token(&key, junk, now).is_err(), "{junk}");
+        }
+    }
+
+    #[test]
+    fn every_permission_is_granted_to_some_role_and_admins_see_no_audit() {
+        use Permission::*;
+        for p in [
+            ReadAvailability,
+            Watch,
+            SubmitCase,
+            Dispatch,
+            ReadAlerts,
+            ReadAudit,
+            ManageRegion,
+            ReadCluster,
+            ManageCluster,
+            ManageUsers,
+        ] {
+            assert!(Role::ALL.iter().any(|r| grants(*r).contains(&p)), "{p:?}");
+        }
+        assert!(!grants(Role::Admin).contains(&ReadAudit));
+        assert!(!grants(Role::Planner).contains(&SubmitCase));
+        assert!(grants(Role::Supervisor).contains(&ReadAudit));
+    }
+}
