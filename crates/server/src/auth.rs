@@ -426,10 +426,62 @@ mod tests {
         }
     }
 
+    /// `ReadAvailability` → `read_availability`.
+    fn snake(p: Permission) -> String {
+        let mut out = String::new();
+        for (i, ch) in format!("{p:?}").chars().enumerate() {
+            if ch.is_uppercase() && i > 0 {
+                out.push('_');
+            }
+            out.push(ch.to_ascii_lowercase());
+        }
+        out
+    }
+
     #[test]
-    fn every_permission_is_granted_to_some_role_and_admins_see_no_audit() {
+    fn the_role_table_in_docs_security_md_is_the_code() {
+        let doc = include_str!("../../../docs/security.md");
+        let mut rows = 0;
+        for line in doc.lines().filter(|l| l.starts_with("| ")) {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            // "", permission, rpcs, five roles, ""
+            if cells.len() != 9 {
+                continue;
+            }
+            let Some(p) = ALL_PERMISSIONS.iter().find(|p| snake(**p) == cells[1]) else {
+                continue;
+            };
+            rows += 1;
+            for (i, role) in Role::ALL.iter().enumerate() {
+                let documented = cells[3 + i] == "✓";
+                assert_eq!(
+                    documented,
+                    grants(*role).contains(p),
+                    "docs/security.md: {} for {role}",
+                    cells[1]
+                );
+            }
+            // Every RPC the row names needs that permission.
+            for rpc in cells[2].split(", ") {
+                let needs: Vec<Permission> = RPC_ACCESS
+                    .iter()
+                    .filter(|(path, _)| {
+                        path.rsplit('/').next() == Some(rpc.rsplit('.').next().unwrap())
+                    })
+                    .filter_map(|(_, a)| match a {
+                        Access::Needs(n) => Some(*n),
+                        _ => None,
+                    })
+                    .collect();
+                assert!(needs.contains(p), "docs/security.md: {rpc} needs {p:?}");
+            }
+        }
+        assert_eq!(rows, ALL_PERMISSIONS.len(), "one row per permission");
+    }
+
+    const ALL_PERMISSIONS: [Permission; 10] = {
         use Permission::*;
-        for p in [
+        [
             ReadAvailability,
             Watch,
             SubmitCase,
@@ -440,7 +492,13 @@ mod tests {
             ReadCluster,
             ManageCluster,
             ManageUsers,
-        ] {
+        ]
+    };
+
+    #[test]
+    fn every_permission_is_granted_to_some_role_and_admins_see_no_audit() {
+        use Permission::*;
+        for p in ALL_PERMISSIONS {
             assert!(Role::ALL.iter().any(|r| grants(*r).contains(&p)), "{p:?}");
         }
         assert!(!grants(Role::Admin).contains(&ReadAudit));
