@@ -194,15 +194,31 @@ pub struct AlertsArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct AuditArgs {
+    #[command(subcommand)]
+    verify: Option<AuditVerify>,
     #[command(flatten)]
-    conn: Conn,
+    conn: Option<Conn>,
     /// The first log index to print.
     #[arg(long, default_value_t = 1)]
     from: u64,
     /// Keep printing new entries as they are applied.
     #[arg(long)]
     follow: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditVerify {
+    /// Check the audit's hash chain on the node, and (with --also) that the
+    /// other nodes hold the same chain. Exit status 1 if it does not verify.
+    Verify {
+        #[command(flatten)]
+        conn: Conn,
+        /// Another node's client address to compare with (repeat it).
+        #[arg(long = "also", value_name = "ADDR")]
+        also: Vec<String>,
+    },
 }
 
 pub(crate) async fn channel(conn: &Conn) -> Result<Channel> {
@@ -677,8 +693,12 @@ fn print_audit(e: &pb::AuditEntry) {
 }
 
 pub fn run_audit(a: AuditArgs) -> Result<ExitCode> {
+    if let Some(AuditVerify::Verify { conn, also }) = a.verify {
+        return runtime()?.block_on(verify_audit(conn, also));
+    }
+    let conn = a.conn.context("--addr and the connection flags")?;
     runtime()?.block_on(async {
-        let mut c = AuditServiceClient::new(channel(&a.conn).await?);
+        let mut c = AuditServiceClient::new(channel(&conn).await?);
         if !a.follow {
             let r = c
                 .read_audit(pb::ReadAuditRequest {
@@ -702,5 +722,65 @@ pub fn run_audit(a: AuditArgs) -> Result<ExitCode> {
             print_audit(&e);
         }
         Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `casehub audit verify`: the chain on one node, then the same entry's
+/// hash on every other node named.
+async fn verify_audit(conn: Conn, also: Vec<String>) -> Result<ExitCode> {
+    let ask = |conn: Conn, at_index: u64| async move {
+        let mut c = AuditServiceClient::new(channel(&conn).await?);
+        let r = c
+            .verify_audit(pb::VerifyAuditRequest { at_index })
+            .await
+            .map_err(status)?
+            .into_inner();
+        Ok::<_, anyhow::Error>(r)
+    };
+    let first = ask(conn.clone(), 0).await?;
+    if !first.ok {
+        println!(
+            "{}: the audit does not verify: entry at log index {}: {}",
+            conn.addr, first.broken_at_index, first.reason
+        );
+        return Ok(ExitCode::from(1));
+    }
+    println!(
+        "{}: {} hashed entries verify; last index {} hash {}",
+        conn.addr, first.hashed_entries, first.last_index, first.last_hash
+    );
+    let mut ok = true;
+    for addr in also {
+        let other = Conn {
+            addr: addr.clone(),
+            ..conn.clone()
+        };
+        let mine = first.last_index;
+        let r = ask(other, mine).await?;
+        if !r.ok {
+            println!(
+                "{addr}: the audit does not verify: entry at log index {}: {}",
+                r.broken_at_index, r.reason
+            );
+            ok = false;
+        } else if r.hash_at_index.is_empty() {
+            println!(
+                "{addr}: has not applied log index {mine} yet (at {}): not compared",
+                r.last_index
+            );
+        } else if r.hash_at_index != first.last_hash {
+            println!(
+                "{addr}: the entry at log index {mine} differs: hash {} (a node's log or state was changed)",
+                r.hash_at_index
+            );
+            ok = false;
+        } else {
+            println!("{addr}: the same chain at log index {mine}");
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     })
 }

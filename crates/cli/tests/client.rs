@@ -179,6 +179,14 @@ fn the_client_commands_drive_a_running_cluster() {
         audit.contains("node 1") && audit.contains("upsert user 操作员"),
         "{audit}"
     );
+    // The hash chain verifies, and node 2 holds the same chain.
+    let verified = casehub(&["audit", "verify", "--addr", &a1, "--also", &a2]);
+    assert!(verified.contains("hashed entries verify"), "{verified}");
+    assert!(
+        verified.contains("the same chain at log index")
+            || verified.contains("has not applied log index"),
+        "{verified}"
+    );
     let submit_line = audit
         .lines()
         .find(|l| l.contains("submit case C-CLI-1"))

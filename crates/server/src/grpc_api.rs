@@ -277,6 +277,7 @@ fn audit_entry(a: &StoreAudit) -> proto::AuditEntry {
         request_id: a.request_id,
         summary: a.summary.clone(),
         rejected: a.rejected.clone().unwrap_or_default(),
+        hash: a.hash.clone(),
     }
 }
 
@@ -1210,6 +1211,42 @@ impl AuditService for Api {
     }
 
     type StreamAuditStream = BoxStream<proto::AuditEntry>;
+
+    #[tracing::instrument(name = "casehub.v1.AuditService/VerifyAudit", skip_all)]
+    async fn verify_audit(
+        &self,
+        request: GrpcRequest<proto::VerifyAuditRequest>,
+    ) -> Result<GrpcResponse<proto::VerifyAuditReply>, Status> {
+        let at = request.into_inner().at_index;
+        let applied = self.core.view.current();
+        let audit = &applied.state.audit;
+        let last = audit.last();
+        let mut reply = proto::VerifyAuditReply {
+            last_index: last.map_or(0, |e| e.index),
+            last_hash: last.map(|e| e.hash.clone()).unwrap_or_default(),
+            hash_at_index: if at == 0 {
+                String::new()
+            } else {
+                audit
+                    .iter()
+                    .find(|e| e.index == at)
+                    .map(|e| e.hash.clone())
+                    .unwrap_or_default()
+            },
+            ..Default::default()
+        };
+        match applied.state.verify_audit() {
+            Ok(n) => {
+                reply.ok = true;
+                reply.hashed_entries = n as u64;
+            }
+            Err(b) => {
+                reply.broken_at_index = b.index;
+                reply.reason = b.reason;
+            }
+        }
+        Ok(GrpcResponse::new(reply))
+    }
 
     #[tracing::instrument(name = "casehub.v1.AuditService/StreamAudit", skip_all)]
     async fn stream_audit(

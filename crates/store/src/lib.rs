@@ -97,6 +97,7 @@
 //! ```
 
 pub mod alerts;
+pub mod audit;
 pub mod availability;
 mod delay;
 pub mod rocks;

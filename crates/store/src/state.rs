@@ -607,6 +607,10 @@ pub struct AuditEntry {
     /// `None` when applied, else the rejection reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected: Option<String>,
+    /// SHA-256 (hex) of this entry and the one before it (rules version 3;
+    /// empty before): see [`crate::audit`].
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hash: String,
 }
 
 /// The whole replicated scheduling state.
@@ -909,7 +913,7 @@ impl SchedulingState {
             Ok(versions) => Response::Applied { versions },
             Err(rejected) => rejected,
         };
-        self.audit.push_back(AuditEntry {
+        let mut entry = AuditEntry {
             index,
             time: request.time,
             actor: request.actor.clone(),
@@ -917,11 +921,16 @@ impl SchedulingState {
             client_id: request.client_id.clone(),
             request_id: request.request_id,
             summary: request.command.summary(),
+            hash: String::new(),
             rejected: match &response {
                 Response::Applied { .. } => None,
                 Response::Rejected { reason, .. } => Some(reason.clone()),
             },
-        });
+        };
+        if self.rules_at_least(3) {
+            entry.hash = crate::audit::entry_hash(&self.audit_head(), &entry);
+        }
+        self.audit.push_back(entry);
         self.applied_requests
             .entry(request.client_id.clone())
             .or_default()

@@ -4,7 +4,9 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use casehub_store::rocks::{self, ALL_CFS, CF_LOGS, CF_SM, LogStore, StateMachineStore};
+use casehub_store::rocks::{
+    self, ALL_CFS, CF_LOGS, CF_SM, CF_SNAPSHOT, LogStore, StateMachineStore,
+};
 use casehub_store::{Command, Response, TypeConfig};
 use common::*;
 use openraft::storage::{RaftLogStorage, RaftLogStorageExt, RaftStateMachine};
@@ -340,4 +342,70 @@ async fn rules_newer_than_this_build_stop_the_state_machine() {
         .to_string();
     assert!(err.contains("upgrade this node"), "{err}");
     assert_eq!(sm.state().rules_version, current);
+}
+
+/// The state of the newest snapshot as stored in RocksDB, as JSON.
+fn stored_state(dir: &std::path::Path) -> serde_json::Value {
+    let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), dir, ALL_CFS).unwrap();
+    let bytes = db
+        .get_cf(db.cf_handle(CF_SNAPSHOT).unwrap(), b"data")
+        .unwrap()
+        .expect("the snapshot is stored");
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[tokio::test]
+async fn an_audit_entry_edited_or_removed_in_rocksdb_breaks_the_chain() {
+    let dir = TempDir::new().unwrap();
+    {
+        let (_log, mut sm) = rocks::open(dir.path()).await.unwrap();
+        let mut batch = vec![normal(
+            1,
+            Command::SetRulesVersion(casehub_store::RULES_VERSION),
+        )];
+        for c in setup_commands() {
+            batch.push(normal(batch.len() as u64 + 1, c));
+        }
+        sm.apply(batch).await.unwrap();
+        assert!(sm.state().verify_audit().unwrap() >= 8);
+        // The state on disk is the snapshot's (the log after it is replayed).
+        sm.get_snapshot_builder()
+            .await
+            .build_snapshot()
+            .await
+            .unwrap();
+    }
+    let original = stored_state(dir.path());
+    let write = |state: &serde_json::Value| {
+        put_raw(
+            dir.path(),
+            CF_SNAPSHOT,
+            b"data",
+            &serde_json::to_vec(state).unwrap(),
+        )
+        .unwrap();
+    };
+    // Someone with the disk edits who acted in the fourth entry.
+    let mut edited = original.clone();
+    edited["audit"][3]["actor"] = serde_json::json!("someone else");
+    write(&edited);
+    {
+        let (_log, sm) = rocks::open(dir.path()).await.unwrap();
+        let err = sm.state().verify_audit().unwrap_err();
+        assert_eq!(err.index, original["audit"][3]["index"].as_u64().unwrap());
+        assert!(err.to_string().contains("does not match"), "{err}");
+    }
+    // Or removes the third entry.
+    let mut removed = original.clone();
+    removed["audit"].as_array_mut().unwrap().remove(2);
+    write(&removed);
+    {
+        let (_log, sm) = rocks::open(dir.path()).await.unwrap();
+        let err = sm.state().verify_audit().unwrap_err();
+        assert_eq!(err.index, original["audit"][3]["index"].as_u64().unwrap());
+    }
+    // Put back as it was: the chain verifies again.
+    write(&original);
+    let (_log, sm) = rocks::open(dir.path()).await.unwrap();
+    assert!(sm.state().verify_audit().is_ok());
 }
