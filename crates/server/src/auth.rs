@@ -62,6 +62,25 @@ pub enum Permission {
     ManageUsers,
 }
 
+impl Permission {
+    /// Every permission.
+    pub const ALL: [Permission; 10] = {
+        use Permission::*;
+        [
+            ReadAvailability,
+            Watch,
+            SubmitCase,
+            Dispatch,
+            ReadAlerts,
+            ReadAudit,
+            ManageRegion,
+            ReadCluster,
+            ManageCluster,
+            ManageUsers,
+        ]
+    };
+}
+
 /// What a call needs before its handler runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -449,7 +468,7 @@ mod tests {
             if cells.len() != 9 {
                 continue;
             }
-            let Some(p) = ALL_PERMISSIONS.iter().find(|p| snake(**p) == cells[1]) else {
+            let Some(p) = Permission::ALL.iter().find(|p| snake(**p) == cells[1]) else {
                 continue;
             };
             rows += 1;
@@ -477,29 +496,13 @@ mod tests {
                 assert!(needs.contains(p), "docs/security.md: {rpc} needs {p:?}");
             }
         }
-        assert_eq!(rows, ALL_PERMISSIONS.len(), "one row per permission");
+        assert_eq!(rows, Permission::ALL.len(), "one row per permission");
     }
-
-    const ALL_PERMISSIONS: [Permission; 10] = {
-        use Permission::*;
-        [
-            ReadAvailability,
-            Watch,
-            SubmitCase,
-            Dispatch,
-            ReadAlerts,
-            ReadAudit,
-            ManageRegion,
-            ReadCluster,
-            ManageCluster,
-            ManageUsers,
-        ]
-    };
 
     #[test]
     fn every_permission_is_granted_to_some_role_and_admins_see_no_audit() {
         use Permission::*;
-        for p in ALL_PERMISSIONS {
+        for p in Permission::ALL {
             assert!(Role::ALL.iter().any(|r| grants(*r).contains(&p)), "{p:?}");
         }
         assert!(!grants(Role::Admin).contains(&ReadAudit));
