@@ -19,6 +19,8 @@ use openraft::BasicNode;
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+
+use crate::streams::until_closed;
 use tonic::{Code, Request as GrpcRequest, Response as GrpcResponse, Status};
 
 use casehub_model::{
@@ -61,11 +63,22 @@ pub struct ApiContext {
 pub struct Api {
     pub(crate) core: Arc<Core>,
     ctx: Arc<ApiContext>,
+    streams: Arc<crate::streams::StreamLimits>,
 }
 
 impl Api {
     pub(crate) fn new(core: Arc<Core>, ctx: Arc<ApiContext>) -> Self {
-        Api { core, ctx }
+        Api {
+            core,
+            ctx,
+            streams: Arc::default(),
+        }
+    }
+
+    /// A place for a new stream of the caller (see [`crate::streams`]).
+    fn stream_permit(&self) -> Result<crate::streams::StreamPermit, Status> {
+        let who = crate::auth::caller().map_or_else(String::new, |c| c.name);
+        self.streams.acquire(&who)
     }
 }
 
@@ -684,7 +697,8 @@ impl AvailabilityService for Api {
         request: GrpcRequest<proto::WatchRequest>,
     ) -> Result<GrpcResponse<Self::WatchStream>, Status> {
         let from = request.into_inner().from_index;
-        let rx = self.follow_audit(from, |a| proto::Change {
+        let permit = self.stream_permit()?;
+        let rx = self.follow_audit(permit, from, |a| proto::Change {
             entry: Some(audit_entry(a)),
         });
         Ok(GrpcResponse::new(Box::pin(ReceiverStream::new(rx))))
@@ -696,12 +710,14 @@ impl Api {
     /// new one, until the client goes away or the node stops.
     fn follow_audit<T: Send + 'static>(
         &self,
+        permit: crate::streams::StreamPermit,
         from: u64,
         make: impl Fn(&StoreAudit) -> T + Send + 'static,
     ) -> mpsc::Receiver<Result<T, Status>> {
         let (tx, rx) = mpsc::channel(64);
         let api = self.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             let mut next = if from == 0 {
                 api.core.view.applied_index().map_or(1, |i| i + 1)
             } else {
@@ -716,7 +732,8 @@ impl Api {
                     next = a.index + 1;
                 }
                 let seen = applied.index;
-                if !api.next_change(seen, Duration::from_secs(3600)).await || tx.is_closed() {
+                let next_change = api.next_change(seen, Duration::from_secs(3600));
+                if until_closed(&tx, next_change).await != Some(true) {
                     return;
                 }
             }
@@ -961,9 +978,11 @@ impl DispatchService for Api {
         request: GrpcRequest<proto::WatchProposalsRequest>,
     ) -> Result<GrpcResponse<Self::WatchProposalsStream>, Status> {
         let m = method(&request.into_inner().method)?;
+        let permit = self.stream_permit()?;
         let (tx, rx) = mpsc::channel(16);
         let api = self.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             loop {
                 let applied = api.core.view.current();
                 let waiting = applied
@@ -980,11 +999,8 @@ impl DispatchService for Api {
                         return;
                     }
                 }
-                if !api
-                    .next_change(applied.index, Duration::from_secs(3600))
-                    .await
-                    || tx.is_closed()
-                {
+                let next_change = api.next_change(applied.index, Duration::from_secs(3600));
+                if until_closed(&tx, next_change).await != Some(true) {
                     return;
                 }
             }
@@ -1144,9 +1160,11 @@ impl AlertService for Api {
                 ));
             }
         };
+        let permit = self.stream_permit()?;
         let (tx, rx) = mpsc::channel(64);
         let api = self.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             // Keys of the conditions already sent and still standing.
             let mut sent: BTreeSet<String> = BTreeSet::new();
             loop {
@@ -1158,11 +1176,9 @@ impl AlertService for Api {
                     }
                 }
                 sent = standing;
-                if !api
-                    .next_change(Some(index), Duration::from_secs(u64::from(every)))
-                    .await
-                    || tx.is_closed()
-                {
+                let next_change =
+                    api.next_change(Some(index), Duration::from_secs(u64::from(every)));
+                if until_closed(&tx, next_change).await != Some(true) {
                     return;
                 }
             }
@@ -1254,7 +1270,8 @@ impl AuditService for Api {
         request: GrpcRequest<proto::WatchRequest>,
     ) -> Result<GrpcResponse<Self::StreamAuditStream>, Status> {
         let from = request.into_inner().from_index;
-        let rx = self.follow_audit(from, audit_entry);
+        let permit = self.stream_permit()?;
+        let rx = self.follow_audit(permit, from, audit_entry);
         Ok(GrpcResponse::new(Box::pin(ReceiverStream::new(rx))))
     }
 }

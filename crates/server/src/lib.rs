@@ -101,6 +101,7 @@ pub mod node;
 pub mod pki;
 pub mod rules;
 pub mod service;
+pub mod streams;
 pub mod telemetry;
 pub mod tls;
 pub mod view;

@@ -1460,3 +1460,65 @@ async fn a_user_logs_in_with_a_password_and_is_locked_out_after_failures() {
     assert_eq!(e.message(), "unknown user or wrong password");
     c.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_flood_of_streams_from_one_user_is_refused_past_the_limit_and_freed_on_close() {
+    use casehub_server::proto::availability_service_client::AvailabilityServiceClient;
+    use casehub_server::streams::MAX_STREAMS_PER_USER;
+
+    let c = Cluster::start().await;
+    let mut watch = AvailabilityServiceClient::new(c.channel(1).await);
+    let mut open = Vec::new();
+    for _ in 0..MAX_STREAMS_PER_USER {
+        open.push(
+            watch
+                .watch(pb::WatchRequest { from_index: 0 })
+                .await
+                .unwrap()
+                .into_inner(),
+        );
+    }
+    // A bounded flood past the limit: every one refused, none served.
+    for _ in 0..(2 * MAX_STREAMS_PER_USER) {
+        let e = watch
+            .watch(pb::WatchRequest { from_index: 0 })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
+    }
+    let mut alerts = AlertServiceClient::new(c.channel(1).await);
+    let e = alerts
+        .stream_alerts(pb::StreamAlertsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.code(),
+        Code::ResourceExhausted,
+        "every kind of stream counts"
+    );
+    // Another user is not held back by this one's streams.
+    add_user(
+        &c.nodes[&1],
+        "另一位监督员",
+        &[casehub_store::Role::Supervisor],
+    )
+    .await;
+    let other = pki::user_cert(&c.ca_pem, "另一位监督员", 1).unwrap();
+    AvailabilityServiceClient::new(c.channel_as(1, Some(&other)).await)
+        .watch(pb::WatchRequest { from_index: 0 })
+        .await
+        .unwrap();
+    // Closing the streams frees their places.
+    drop(open);
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        match watch.watch(pb::WatchRequest { from_index: 0 }).await {
+            Ok(_) => break,
+            Err(e) if e.code() == Code::ResourceExhausted && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    c.shutdown().await;
+}
