@@ -43,7 +43,6 @@ use crate::forward::Core;
 use crate::proto;
 use crate::proto::admin_service_server::AdminService;
 use crate::proto::alert_service_server::AlertService;
-use crate::proto::audit_service_server::AuditService;
 use crate::proto::availability_service_server::AvailabilityService;
 use crate::proto::dispatch_service_server::DispatchService;
 use crate::service::cluster_status;
@@ -76,7 +75,7 @@ impl Api {
     }
 
     /// A place for a new stream of the caller (see [`crate::streams`]).
-    fn stream_permit(&self) -> Result<crate::streams::StreamPermit, Status> {
+    pub(crate) fn stream_permit(&self) -> Result<crate::streams::StreamPermit, Status> {
         let who = crate::auth::caller().map_or_else(String::new, |c| c.name);
         self.streams.acquire(&who)
     }
@@ -139,14 +138,11 @@ const ACCEPT_GRACE: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
 /// code for a message over the limit).
 pub const API_MESSAGE_LIMIT: usize = 4 << 20;
 
-type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+pub(crate) type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
 /// The default and the bounds of an alert stream's check period.
 const DEFAULT_CHECK_S: u32 = 30;
 const MAX_CHECK_S: u32 = 3600;
-/// Audit entries per ReadAudit by default, and at most.
-const DEFAULT_AUDIT_LIMIT: u32 = 1000;
-const MAX_AUDIT_LIMIT: u32 = 10_000;
 
 // ---------------------------------------------------------------------------
 // Conversions and validation at the edge
@@ -280,7 +276,7 @@ fn entity_ref(field: &str, kind: &str, value: &str) -> Result<EntityRef, Status>
     })
 }
 
-fn audit_entry(a: &StoreAudit) -> proto::AuditEntry {
+pub(crate) fn audit_entry(a: &StoreAudit) -> proto::AuditEntry {
     proto::AuditEntry {
         index: a.index,
         time: Some(ts(a.time)),
@@ -708,7 +704,7 @@ impl AvailabilityService for Api {
 impl Api {
     /// Send the audit entries from `from` on (0: only new ones), then each
     /// new one, until the client goes away or the node stops.
-    fn follow_audit<T: Send + 'static>(
+    pub(crate) fn follow_audit<T: Send + 'static>(
         &self,
         permit: crate::streams::StreamPermit,
         from: u64,
@@ -1183,95 +1179,6 @@ impl AlertService for Api {
                 }
             }
         });
-        Ok(GrpcResponse::new(Box::pin(ReceiverStream::new(rx))))
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Audit
-// ---------------------------------------------------------------------------
-
-#[tonic::async_trait]
-impl AuditService for Api {
-    #[tracing::instrument(name = "casehub.v1.AuditService/ReadAudit", skip_all)]
-    async fn read_audit(
-        &self,
-        request: GrpcRequest<proto::ReadAuditRequest>,
-    ) -> Result<GrpcResponse<proto::ReadAuditReply>, Status> {
-        let r = request.into_inner();
-        let limit = match r.limit {
-            0 => DEFAULT_AUDIT_LIMIT,
-            l if l <= MAX_AUDIT_LIMIT => l,
-            l => return Err(invalid("limit", l, "must be 0 (default 1000) to 10000")),
-        };
-        let read = self.core.read_local();
-        Ok(GrpcResponse::new(proto::ReadAuditReply {
-            applied_index: read.applied_index().unwrap_or(0),
-            entries: read
-                .state()
-                .audit_from(r.from_index.max(1))
-                .iter()
-                .enumerate()
-                // Requests written together share a log index: the limit
-                // never splits them, so `from_index` = last index + 1 resumes.
-                .scan(None, |last_index, (i, a)| {
-                    if i >= limit as usize && *last_index != Some(a.index) {
-                        return None;
-                    }
-                    *last_index = Some(a.index);
-                    Some(a)
-                })
-                .map(audit_entry)
-                .collect(),
-        }))
-    }
-
-    type StreamAuditStream = BoxStream<proto::AuditEntry>;
-
-    #[tracing::instrument(name = "casehub.v1.AuditService/VerifyAudit", skip_all)]
-    async fn verify_audit(
-        &self,
-        request: GrpcRequest<proto::VerifyAuditRequest>,
-    ) -> Result<GrpcResponse<proto::VerifyAuditReply>, Status> {
-        let at = request.into_inner().at_index;
-        let applied = self.core.view.current();
-        let audit = &applied.state.audit;
-        let last = audit.last();
-        let mut reply = proto::VerifyAuditReply {
-            last_index: last.map_or(0, |e| e.index),
-            last_hash: last.map(|e| e.hash.clone()).unwrap_or_default(),
-            hash_at_index: if at == 0 {
-                String::new()
-            } else {
-                audit
-                    .iter()
-                    .find(|e| e.index == at)
-                    .map(|e| e.hash.clone())
-                    .unwrap_or_default()
-            },
-            ..Default::default()
-        };
-        match applied.state.verify_audit() {
-            Ok(n) => {
-                reply.ok = true;
-                reply.hashed_entries = n as u64;
-            }
-            Err(b) => {
-                reply.broken_at_index = b.index;
-                reply.reason = b.reason;
-            }
-        }
-        Ok(GrpcResponse::new(reply))
-    }
-
-    #[tracing::instrument(name = "casehub.v1.AuditService/StreamAudit", skip_all)]
-    async fn stream_audit(
-        &self,
-        request: GrpcRequest<proto::WatchRequest>,
-    ) -> Result<GrpcResponse<Self::StreamAuditStream>, Status> {
-        let from = request.into_inner().from_index;
-        let permit = self.stream_permit()?;
-        let rx = self.follow_audit(permit, from, audit_entry);
         Ok(GrpcResponse::new(Box::pin(ReceiverStream::new(rx))))
     }
 }

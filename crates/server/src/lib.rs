@@ -95,6 +95,7 @@ pub mod config;
 pub mod dispatch;
 mod forward;
 pub mod grpc_api;
+mod grpc_audit;
 pub mod grpc_users;
 pub mod network;
 pub mod node;

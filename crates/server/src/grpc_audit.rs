@@ -1,0 +1,100 @@
+//! `AuditService` of the casehub API: the audit trail, read, streamed and
+//! verified (its hash chain, see `casehub_store::audit`).
+
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request as GrpcRequest, Response as GrpcResponse, Status};
+
+use crate::grpc_api::{Api, audit_entry, invalid};
+use crate::proto;
+use crate::proto::audit_service_server::AuditService;
+
+type BoxStream<T> = crate::grpc_api::BoxStream<T>;
+
+/// Audit entries per ReadAudit by default, and at most.
+const DEFAULT_AUDIT_LIMIT: u32 = 1000;
+const MAX_AUDIT_LIMIT: u32 = 10_000;
+
+#[tonic::async_trait]
+impl AuditService for Api {
+    #[tracing::instrument(name = "casehub.v1.AuditService/ReadAudit", skip_all)]
+    async fn read_audit(
+        &self,
+        request: GrpcRequest<proto::ReadAuditRequest>,
+    ) -> Result<GrpcResponse<proto::ReadAuditReply>, Status> {
+        let r = request.into_inner();
+        let limit = match r.limit {
+            0 => DEFAULT_AUDIT_LIMIT,
+            l if l <= MAX_AUDIT_LIMIT => l,
+            l => return Err(invalid("limit", l, "must be 0 (default 1000) to 10000")),
+        };
+        let read = self.core.read_local();
+        Ok(GrpcResponse::new(proto::ReadAuditReply {
+            applied_index: read.applied_index().unwrap_or(0),
+            entries: read
+                .state()
+                .audit_from(r.from_index.max(1))
+                .iter()
+                .enumerate()
+                // Requests written together share a log index: the limit
+                // never splits them, so `from_index` = last index + 1 resumes.
+                .scan(None, |last_index, (i, a)| {
+                    if i >= limit as usize && *last_index != Some(a.index) {
+                        return None;
+                    }
+                    *last_index = Some(a.index);
+                    Some(a)
+                })
+                .map(audit_entry)
+                .collect(),
+        }))
+    }
+
+    type StreamAuditStream = BoxStream<proto::AuditEntry>;
+
+    #[tracing::instrument(name = "casehub.v1.AuditService/VerifyAudit", skip_all)]
+    async fn verify_audit(
+        &self,
+        request: GrpcRequest<proto::VerifyAuditRequest>,
+    ) -> Result<GrpcResponse<proto::VerifyAuditReply>, Status> {
+        let at = request.into_inner().at_index;
+        let applied = self.core.view.current();
+        let audit = &applied.state.audit;
+        let last = audit.last();
+        let mut reply = proto::VerifyAuditReply {
+            last_index: last.map_or(0, |e| e.index),
+            last_hash: last.map(|e| e.hash.clone()).unwrap_or_default(),
+            hash_at_index: if at == 0 {
+                String::new()
+            } else {
+                audit
+                    .iter()
+                    .find(|e| e.index == at)
+                    .map(|e| e.hash.clone())
+                    .unwrap_or_default()
+            },
+            ..Default::default()
+        };
+        match applied.state.verify_audit() {
+            Ok(n) => {
+                reply.ok = true;
+                reply.hashed_entries = n as u64;
+            }
+            Err(b) => {
+                reply.broken_at_index = b.index;
+                reply.reason = b.reason;
+            }
+        }
+        Ok(GrpcResponse::new(reply))
+    }
+
+    #[tracing::instrument(name = "casehub.v1.AuditService/StreamAudit", skip_all)]
+    async fn stream_audit(
+        &self,
+        request: GrpcRequest<proto::WatchRequest>,
+    ) -> Result<GrpcResponse<Self::StreamAuditStream>, Status> {
+        let from = request.into_inner().from_index;
+        let permit = self.stream_permit()?;
+        let rx = self.follow_audit(permit, from, audit_entry);
+        Ok(GrpcResponse::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}
