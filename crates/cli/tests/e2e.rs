@@ -83,6 +83,8 @@ where
                             | tonic::Code::Unknown
                             | tonic::Code::DeadlineExceeded
                             | tonic::Code::Cancelled
+                            // A node that has not applied the operator's user yet.
+                            | tonic::Code::Unauthenticated
                     ) =>
                 {
                     last = format!("{addr}: {s:?}");

@@ -1395,7 +1395,20 @@ async fn a_user_logs_in_with_a_password_and_is_locked_out_after_failures() {
     let sup = listed.users.iter().find(|u| u.name == "监督员 王").unwrap();
     assert!(sup.has_password);
 
-    // Log in on another node, without a certificate; the token works there.
+    // Log in on another node, without a certificate, once it has the user;
+    // the token works there.
+    let deadline = Instant::now() + TIMEOUT;
+    while !c.nodes[&2]
+        .state()
+        .current()
+        .state
+        .users
+        .users
+        .contains_key("监督员 王")
+    {
+        assert!(Instant::now() < deadline, "node 2 does not have the user");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let anonymous = c.channel_as(2, None).await;
     let mut auth = AuthServiceClient::new(anonymous.clone());
     let login = |password: &str| pb::LoginRequest {
