@@ -171,6 +171,9 @@ async fn add_demo_users(node: &Node, stamp: u64) -> Result<()> {
         if let casehub_store::Response::Rejected { reason, .. } = &w.response {
             bail!("the demo user {name}: {reason}");
         }
+        // The demo's calls go to this node: it authenticates with its own
+        // applied state.
+        node.state().wait_applied(w.log_index).await;
     }
     Ok(())
 }
