@@ -18,7 +18,9 @@
 //!
 //! UNAUTHENTICATED: no credentials, a bad or expired token, an unknown or
 //! disabled user. PERMISSION_DENIED: a user whose roles do not grant the
-//! RPC's permission. No handler checks permissions itself.
+//! RPC's permission. RESOURCE_EXHAUSTED: a user past the security policy's
+//! request rate on this node ([`RateLimits`]). No handler checks
+//! permissions itself.
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -343,23 +345,70 @@ pub fn authorize(
     }
 }
 
+/// Each user's calls on this node, as token buckets: `request_burst` calls
+/// at once, refilled at `requests_per_second` (the security policy's).
+#[derive(Debug, Default)]
+pub struct RateLimits {
+    buckets: std::sync::Mutex<std::collections::HashMap<String, Bucket>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: std::time::Instant,
+}
+
+/// The longest a user's bucket is kept without a call.
+const BUCKET_IDLE: std::time::Duration = std::time::Duration::from_secs(600);
+
+impl RateLimits {
+    /// Whether `user` may make one more call at `now`, taking it if so.
+    pub fn take(&self, user: &str, per_second: u32, burst: u32, now: std::time::Instant) -> bool {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() > 10_000 {
+            buckets.retain(|_, b| now.saturating_duration_since(b.at) < BUCKET_IDLE);
+        }
+        let burst = f64::from(burst.max(1));
+        let b = buckets.entry(user.to_string()).or_insert(Bucket {
+            tokens: burst,
+            at: now,
+        });
+        let elapsed = now.saturating_duration_since(b.at).as_secs_f64();
+        b.tokens = (b.tokens + elapsed * f64::from(per_second.max(1))).min(burst);
+        b.at = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 /// The client listener's authorization layer: see the module docs.
 /// [`AuthLayer::off`] lets every call through (the peer listener, whose
 /// calls [`crate::tls::PeerIdentity`] checks).
 #[derive(Debug, Clone)]
 pub struct AuthLayer {
     view: Option<StateView>,
+    limits: std::sync::Arc<RateLimits>,
 }
 
 impl AuthLayer {
     /// Authorize with the users of `view`'s state.
     pub fn new(view: StateView) -> Self {
-        AuthLayer { view: Some(view) }
+        AuthLayer {
+            view: Some(view),
+            limits: Default::default(),
+        }
     }
 
     /// No authorization.
     pub fn off() -> Self {
-        AuthLayer { view: None }
+        AuthLayer {
+            view: None,
+            limits: Default::default(),
+        }
     }
 }
 
@@ -370,6 +419,7 @@ impl<S> tower_layer::Layer<S> for AuthLayer {
         AuthService {
             inner,
             view: self.view.clone(),
+            limits: self.limits.clone(),
         }
     }
 }
@@ -379,6 +429,7 @@ impl<S> tower_layer::Layer<S> for AuthLayer {
 pub struct AuthService<S> {
     inner: S,
     view: Option<StateView>,
+    limits: std::sync::Arc<RateLimits>,
 }
 
 type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
@@ -404,6 +455,7 @@ where
         };
         let decision = {
             let applied = view.current();
+            let policy = applied.state.users.policy;
             authorize(
                 &applied.state,
                 req.uri().path(),
@@ -411,6 +463,22 @@ where
                 req.extensions().get::<TlsConnectInfo<TcpConnectInfo>>(),
                 Utc::now(),
             )
+            .and_then(|caller| match caller {
+                Some(c)
+                    if !self.limits.take(
+                        &c.name,
+                        policy.requests_per_second,
+                        policy.request_burst,
+                        std::time::Instant::now(),
+                    ) =>
+                {
+                    Err(Status::resource_exhausted(format!(
+                        "user {:?} calls this node more than {} times a second: slow down",
+                        c.name, policy.requests_per_second
+                    )))
+                }
+                other => Ok(other),
+            })
         };
         match decision {
             Err(status) => {
@@ -426,6 +494,28 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_users_calls_are_limited_to_its_burst_then_its_rate() {
+        let limits = RateLimits::default();
+        let t0 = std::time::Instant::now();
+        // A burst of 3, then nothing until the bucket refills at 2 a second.
+        for _ in 0..3 {
+            assert!(limits.take("a", 2, 3, t0));
+        }
+        assert!(!limits.take("a", 2, 3, t0));
+        // Another user has a bucket of its own.
+        assert!(limits.take("b", 2, 3, t0));
+        let half = t0 + std::time::Duration::from_millis(500);
+        assert!(limits.take("a", 2, 3, half));
+        assert!(!limits.take("a", 2, 3, half));
+        // Never more than the burst, however long the pause.
+        let later = t0 + std::time::Duration::from_secs(60);
+        for _ in 0..3 {
+            assert!(limits.take("a", 2, 3, later));
+        }
+        assert!(!limits.take("a", 2, 3, later));
+    }
 
     #[test]
     fn tokens_verify_only_with_their_key_and_before_they_expire() {

@@ -1535,3 +1535,65 @@ async fn a_flood_of_streams_from_one_user_is_refused_past_the_limit_and_freed_on
     }
     c.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_user_past_the_policys_request_rate_is_refused_and_others_are_not() {
+    let c = Cluster::start().await;
+    // A strict policy: 2 calls a second, bursts of 5.
+    let policy = casehub_store::SecurityPolicy {
+        requests_per_second: 2,
+        request_burst: 5,
+        ..Default::default()
+    };
+    let request = casehub_store::Request {
+        client_id: "test-policy".into(),
+        request_id: 1,
+        actor: "node operator".into(),
+        site: None,
+        time: chrono::Utc::now(),
+        command: casehub_store::Command::SetSecurityPolicy(policy),
+        trace: None,
+    };
+    let w = c.nodes[&1].write(&request).await.unwrap();
+    assert!(w.response.is_applied(), "{w:?}");
+    c.nodes[&1].state().wait_applied(w.log_index).await;
+    let mut admin = AdminServiceClient::new(c.channel(1).await);
+    let mut codes = Vec::new();
+    for _ in 0..30 {
+        codes.push(
+            match admin.cluster_status(pb::ClusterStatusRequest {}).await {
+                Ok(_) => Code::Ok,
+                Err(e) => {
+                    assert!(e.message().contains("slow down"), "{e:?}");
+                    e.code()
+                }
+            },
+        );
+    }
+    let refused = codes
+        .iter()
+        .filter(|c| **c == Code::ResourceExhausted)
+        .count();
+    // 30 calls as fast as they go: the burst of 5 and the few refilled
+    // meanwhile pass, the rest are refused.
+    assert!(refused >= 4, "{codes:?}");
+    assert!(
+        codes
+            .iter()
+            .all(|c| *c == Code::Ok || *c == Code::ResourceExhausted)
+    );
+    assert_eq!(codes[0], Code::Ok);
+    // Another user has a budget of its own.
+    add_user(
+        &c.nodes[&1],
+        "另一位调度员",
+        &[casehub_store::Role::Dispatcher],
+    )
+    .await;
+    let other = pki::user_cert(&c.ca_pem, "另一位调度员", 1).unwrap();
+    AdminServiceClient::new(c.channel_as(1, Some(&other)).await)
+        .cluster_status(pb::ClusterStatusRequest {})
+        .await
+        .unwrap();
+    c.shutdown().await;
+}

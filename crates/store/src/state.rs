@@ -390,8 +390,12 @@ impl Command {
                 format!("failed login of {name}")
             }
             Command::SetSecurityPolicy(p) => format!(
-                "set security policy: lock after {} failed logins for {} min, tokens last {} min",
-                p.lock_after_failures, p.lock_minutes, p.token_minutes
+                "set security policy: lock after {} failed logins for {} min, tokens last {} min, {} calls/s per user (bursts of {})",
+                p.lock_after_failures,
+                p.lock_minutes,
+                p.token_minutes,
+                p.requests_per_second,
+                p.request_burst
             ),
             Command::SetTokenKey { .. } => "set the login token key".to_string(),
             Command::ReportDelay {

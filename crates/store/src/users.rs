@@ -128,6 +128,21 @@ pub struct SecurityPolicy {
     pub lock_minutes: u32,
     /// How long a login token lasts, in minutes (1 to 1440).
     pub token_minutes: u32,
+    /// Calls one user may make to one node per second, on average (at
+    /// least 1).
+    #[serde(default = "default_requests_per_second")]
+    pub requests_per_second: u32,
+    /// Calls one user may make to one node in a burst (at least 1).
+    #[serde(default = "default_request_burst")]
+    pub request_burst: u32,
+}
+
+fn default_requests_per_second() -> u32 {
+    100
+}
+
+fn default_request_burst() -> u32 {
+    200
 }
 
 impl Default for SecurityPolicy {
@@ -136,6 +151,8 @@ impl Default for SecurityPolicy {
             lock_after_failures: 5,
             lock_minutes: 15,
             token_minutes: 480,
+            requests_per_second: default_requests_per_second(),
+            request_burst: default_request_burst(),
         }
     }
 }
@@ -234,6 +251,12 @@ impl SchedulingState {
     pub(crate) fn set_security_policy(&mut self, p: &SecurityPolicy) -> Result<(), Response> {
         if p.lock_after_failures == 0 {
             return Err(invalid("lock_after_failures", "at least 1"));
+        }
+        if p.requests_per_second == 0 || p.request_burst == 0 {
+            return Err(invalid(
+                "requests_per_second",
+                "the request rate and burst are at least 1",
+            ));
         }
         for (field, v) in [
             ("lock_minutes", p.lock_minutes),

@@ -125,6 +125,7 @@ fn failed_logins_in_a_row_lock_the_account_for_the_policys_minutes() {
         lock_after_failures: 3,
         lock_minutes: 10,
         token_minutes: 60,
+        ..SecurityPolicy::default()
     };
     assert!(
         s.apply(3, &req(3, Command::SetSecurityPolicy(policy)))
@@ -166,6 +167,14 @@ fn failed_logins_in_a_row_lock_the_account_for_the_policys_minutes() {
     assert_eq!(
         field_of(&s.apply(90, &req(90, Command::SetSecurityPolicy(bad)))),
         "lock_minutes"
+    );
+    let no_rate = SecurityPolicy {
+        requests_per_second: 0,
+        ..policy
+    };
+    assert_eq!(
+        field_of(&s.apply(91, &req(91, Command::SetSecurityPolicy(no_rate)))),
+        "requests_per_second"
     );
 }
 
