@@ -133,10 +133,10 @@ pub(crate) async fn add_routes(
 /// reviewing it. An older plan is checked at the node's clock less this.
 const ACCEPT_GRACE: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
 
-/// The largest API request a node accepts: 4 MiB (a region scenario fits
-/// many times over). Larger ones are refused with OUT_OF_RANGE (tonic's
-/// code for a message over the limit).
-pub const API_MESSAGE_LIMIT: usize = 4 << 20;
+/// The largest API request a node accepts: [`crate::MAX_REQUEST_SIZE`].
+/// Larger ones are refused with OUT_OF_RANGE (tonic's code for a message
+/// over the limit).
+pub const API_MESSAGE_LIMIT: usize = crate::MAX_REQUEST_SIZE;
 
 pub(crate) type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 

@@ -112,8 +112,14 @@ pub use forward::{LEADER_ADDR_KEY, LEADER_ID_KEY, leader_of};
 pub use node::{Node, NodeError, NodeOptions};
 pub use view::{Applied, StateView};
 
-/// The largest gRPC message a node sends or accepts: 64 MiB.
+/// The largest gRPC message a node sends or accepts between nodes (Raft's
+/// AppendEntries carry up to 32 entries of grouped requests): 64 MiB.
 pub const MAX_MESSAGE_SIZE: usize = 64 << 20;
+
+/// The largest request a node takes from a client, by any way in: an API
+/// message, a raw store write, a request forwarded to the leader: 4 MiB
+/// (a region scenario fits many times over). Larger ones are OUT_OF_RANGE.
+pub const MAX_REQUEST_SIZE: usize = 4 << 20;
 
 /// Generated gRPC code for package `casehub.v1` (`proto/casehub/v1/raft.proto`).
 #[allow(missing_docs, clippy::all)]

@@ -271,7 +271,7 @@ impl Node {
         );
         let store_service = InterceptedService::new(
             StoreServiceServer::new(StoreGrpc::new(core.clone()))
-                .max_decoding_message_size(MAX_MESSAGE_SIZE)
+                .max_decoding_message_size(crate::MAX_REQUEST_SIZE)
                 .max_encoding_message_size(MAX_MESSAGE_SIZE),
             identity,
         );

@@ -278,7 +278,17 @@ impl RaftService for RaftGrpc {
         // A node forwards its own requests (a rules-version raise whose
         // leader changed); nobody else may use the nodes' reserved id.
         let from_node = request.extensions().get::<PeerNode>().is_some();
-        let req: Request = decode(RPC, "casehub_store::Request", &request.into_inner().request)?;
+        let bytes = request.into_inner().request;
+        // One request size for every way in (RaftService itself takes Raft's
+        // larger messages).
+        if bytes.len() > crate::MAX_REQUEST_SIZE {
+            return Err(Status::out_of_range(format!(
+                "{RPC}: a request of {} bytes is over the limit of {} bytes",
+                bytes.len(),
+                crate::MAX_REQUEST_SIZE
+            )));
+        }
+        let req: Request = decode(RPC, "casehub_store::Request", &bytes)?;
         if !from_node {
             reserved_for_nodes(RPC, &req)?;
         }

@@ -388,3 +388,37 @@ async fn certificates_reload_without_a_restart() {
     );
     node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_request_size_limit_for_every_way_in() {
+    use casehub_server::MAX_REQUEST_SIZE;
+    use casehub_server::proto::{ClientWriteRequest, WriteRequest};
+
+    let c = TlsCluster::start().await;
+    let node2 = pki::node_cert(&c.ca, 2, &[], 1).unwrap();
+    let ch = connect(tls_endpoint(
+        c.nodes[&1].addr(),
+        &c.ca.cert,
+        Some(&node2),
+        None,
+    ))
+    .await
+    .unwrap();
+    let oversized = vec![b' '; MAX_REQUEST_SIZE + 1024];
+    let e = StoreServiceClient::new(ch.clone())
+        .write(WriteRequest {
+            request: oversized.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::OutOfRange, "{e:?}");
+    let e = RaftServiceClient::new(ch)
+        .client_write(ClientWriteRequest { request: oversized })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::OutOfRange, "{e:?}");
+    assert!(e.message().contains("over the limit"), "{}", e.message());
+    // Nothing reached the log, and the cluster carries on.
+    c.leader().await;
+    c.shutdown().await;
+}
