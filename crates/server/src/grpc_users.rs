@@ -113,8 +113,15 @@ impl AuthService for Api {
         }
         let now = Utc::now();
         let refused = || Status::unauthenticated("unknown user or wrong password");
-        let state = self.core.view.current().state.clone();
-        let Some(entry) = state.users.users.get(&r.user).filter(|e| !e.user.disabled) else {
+        // The applied state as it is now (shared, not copied).
+        let applied = self.core.view.current();
+        let Some(entry) = applied
+            .state
+            .users
+            .users
+            .get(&r.user)
+            .filter(|e| !e.user.disabled)
+        else {
             return Err(refused());
         };
         if entry.locked_at(now) {
@@ -154,8 +161,7 @@ impl AuthService for Api {
             key = self.core.view.current().state.users.token_key.clone();
         }
         let key = key.ok_or_else(|| Status::unavailable("the token key is not set yet"))?;
-        let state = self.core.view.current().state.clone();
-        let minutes = i64::from(state.users.policy.token_minutes);
+        let minutes = i64::from(self.core.view.current().state.users.policy.token_minutes);
         let expires = now + TimeDelta::minutes(minutes);
         Ok(GrpcResponse::new(proto::LoginReply {
             token: issue_token(&key, &r.user, expires),
@@ -248,9 +254,9 @@ impl UserService for Api {
         &self,
         _: GrpcRequest<proto::ListUsersRequest>,
     ) -> Result<GrpcResponse<proto::ListUsersReply>, Status> {
-        let state = self.core.view.current().state.clone();
+        let applied = self.core.view.current();
         Ok(GrpcResponse::new(proto::ListUsersReply {
-            users: state.users.users.values().map(record).collect(),
+            users: applied.state.users.users.values().map(record).collect(),
         }))
     }
 }

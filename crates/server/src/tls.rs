@@ -233,10 +233,7 @@ impl Tls {
     /// this certificate.
     pub fn client_config(&self, server_name: &str) -> ClientTlsConfig {
         let l = self.current();
-        ClientTlsConfig::new()
-            .ca_certificate(Certificate::from_pem(&l.ca))
-            .identity(Identity::from_pem(&l.own.cert, &l.own.key))
-            .domain_name(server_name)
+        client_config(&l.ca, Some(&l.own), Some(server_name))
     }
 
     fn acceptor(&self, listener: Listener) -> TlsAcceptor {
