@@ -496,6 +496,7 @@ pub fn case_proto(case: &casehub_model::Case) -> pb::Case {
                     .as_ref()
                     .map(|g| g.to_string())
                     .unwrap_or_default(),
+                ..Default::default()
             })
             .collect(),
     }

@@ -3,6 +3,7 @@
 mod cert_cmd;
 mod client_cmd;
 mod demo_cmd;
+mod key_cmd;
 mod layout_cmd;
 mod load;
 mod node_cmd;
@@ -60,6 +61,9 @@ enum Command {
     /// Make the cluster CA, node certificates and user certificates.
     #[command(subcommand)]
     Cert(cert_cmd::CertCmd),
+    /// The key file that seals the persons' particulars.
+    #[command(subcommand)]
+    Key(key_cmd::KeyCmd),
     /// Users, their roles and site scopes.
     #[command(subcommand)]
     User(user_cmd::UserCmd),
@@ -90,6 +94,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => client_cmd::run_audit(args),
         Command::Cert(cmd) => cert_cmd::run(cmd),
         Command::User(cmd) => user_cmd::run(cmd),
+        Command::Key(cmd) => key_cmd::run(cmd),
         Command::Demo(args) => demo_cmd::run(args),
     };
     match result {

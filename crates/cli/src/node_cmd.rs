@@ -58,6 +58,12 @@ pub struct NodeArgs {
     /// and the store.
     #[arg(long)]
     region: Option<PathBuf>,
+    /// The key file that seals the persons' particulars, outside the data
+    /// directory (`casehub key new`; overrides CASEHUB_PARTICULARS_KEY and
+    /// particulars_key). Without one the node refuses names and identity
+    /// numbers.
+    #[arg(long, value_name = "FILE")]
+    particulars_key: Option<PathBuf>,
     /// Bootstrap the cluster with the configured members if the data
     /// directory is new (overrides CASEHUB_CLUSTER_INIT and cluster.init).
     #[arg(long)]
@@ -85,6 +91,7 @@ impl NodeArgs {
             log_format: self.log_format.clone(),
             request_deadline_ms: None,
             region: self.region.clone(),
+            particulars_key: self.particulars_key.clone(),
             cluster: ClusterLayer {
                 init: self.init.then_some(true),
                 members: None,

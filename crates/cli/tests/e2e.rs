@@ -130,6 +130,7 @@ fn case(id: &str, station: &str) -> pb::Case {
             gender: "male".into(),
             juvenile: false,
             co_suspect_group: String::new(),
+            ..Default::default()
         }],
     }
 }

@@ -35,7 +35,7 @@ pub const DEFAULT_REQUEST_DEADLINE_MS: u64 = 10_000;
 
 /// The environment variables read by [`ConfigLayer::from_env`], with the key
 /// each sets.
-pub const ENV_VARS: [(&str, &str); 15] = [
+pub const ENV_VARS: [(&str, &str); 16] = [
     ("CASEHUB_NODE_ID", "node_id"),
     ("CASEHUB_SITE", "site"),
     ("CASEHUB_LISTEN", "listen"),
@@ -51,6 +51,7 @@ pub const ENV_VARS: [(&str, &str); 15] = [
     ("CASEHUB_CLUSTER_INIT", "cluster.init"),
     ("CASEHUB_CLUSTER_MEMBERS", "cluster.members"),
     ("CASEHUB_REGION", "region"),
+    ("CASEHUB_PARTICULARS_KEY", "particulars_key"),
 ];
 
 /// Why a configuration was refused. Every variant names the key (or the
@@ -125,6 +126,10 @@ pub struct ConfigLayer {
     /// caseload, travel) the casehub API plans with; without it the node
     /// serves only Raft and the store.
     pub region: Option<PathBuf>,
+    /// The key file that seals the persons' particulars (outside
+    /// `data_dir`; `casehub key new`); without it the node refuses
+    /// particulars.
+    pub particulars_key: Option<PathBuf>,
     /// The `[cluster]` table.
     #[serde(default)]
     pub cluster: ClusterLayer,
@@ -206,6 +211,7 @@ impl ConfigLayer {
                 "CASEHUB_ADVERTISE" => layer.advertise = Some(v.to_string()),
                 "CASEHUB_DATA_DIR" => layer.data_dir = Some(PathBuf::from(v)),
                 "CASEHUB_REGION" => layer.region = Some(PathBuf::from(v)),
+                "CASEHUB_PARTICULARS_KEY" => layer.particulars_key = Some(PathBuf::from(v)),
                 "CASEHUB_LOG_FORMAT" => layer.log_format = Some(v.to_string()),
                 "CASEHUB_REQUEST_DEADLINE_MS" => {
                     layer.request_deadline_ms = Some(
@@ -253,6 +259,7 @@ impl ConfigLayer {
             log_format: self.log_format.or(lower.log_format),
             request_deadline_ms: self.request_deadline_ms.or(lower.request_deadline_ms),
             region: self.region.or(lower.region),
+            particulars_key: self.particulars_key.or(lower.particulars_key),
             cluster: ClusterLayer {
                 init: self.cluster.init.or(lower.cluster.init),
                 members: self.cluster.members.or(lower.cluster.members),
@@ -291,6 +298,8 @@ pub struct NodeConfig {
     pub members: BTreeMap<NodeId, String>,
     /// The region scenario for the casehub API, if the node serves it.
     pub region: Option<PathBuf>,
+    /// The particulars key file, if the node takes particulars.
+    pub particulars_key: Option<PathBuf>,
 }
 
 /// Whether `addr` can be a node's address (`host:port`) in a gRPC URI.
@@ -392,6 +401,18 @@ impl NodeConfig {
         if data_dir.as_os_str().is_empty() {
             return Err(invalid("data_dir", "", "the path is empty"));
         }
+        let particulars_key = match layer.particulars_key {
+            Some(p) if p.as_os_str().is_empty() => {
+                return Err(invalid("particulars_key", "", "the path is empty"));
+            }
+            Some(p) => {
+                crate::particulars::check_outside(&p, &data_dir).map_err(|reason| {
+                    invalid("particulars_key", p.display().to_string(), reason)
+                })?;
+                Some(p)
+            }
+            None => None,
+        };
         let log_format = match layer.log_format {
             None => LogFormat::Text,
             Some(f) => f
@@ -466,6 +487,7 @@ impl NodeConfig {
             init,
             members,
             region: layer.region,
+            particulars_key,
         })
     }
 
@@ -529,6 +551,11 @@ pub enum RunError {
     Start(#[from] NodeError),
     #[error("node {id}: {source}")]
     Tls { id: NodeId, source: TlsError },
+    #[error("node {id}: {source}")]
+    Particulars {
+        id: NodeId,
+        source: crate::particulars::KeyError,
+    },
     #[error("node {id}: bootstrapping the cluster failed: {message}")]
     Bootstrap { id: NodeId, message: String },
 }
@@ -574,11 +601,23 @@ pub async fn run(
         id: config.node_id,
         source,
     })?;
+    let particulars = match &config.particulars_key {
+        Some(path) => Some(crate::particulars::Keys::from_file(path).map_err(|source| {
+            RunError::Particulars {
+                id: config.node_id,
+                source,
+            }
+        })?),
+        None => None,
+    };
     let tls = options.tls.clone();
-    let node = Node::start_with_options(NodeOptions { api, ..options }).await?;
-    if let Some(tls) = tls {
-        spawn_reload_on_sighup(config.node_id, tls);
-    }
+    let node = Node::start_with_options(NodeOptions {
+        api,
+        particulars: particulars.clone(),
+        ..options
+    })
+    .await?;
+    spawn_reload_on_sighup(config.node_id, tls, particulars);
     tracing::info!(
         node_id = config.node_id,
         site = %config.site,
@@ -606,24 +645,46 @@ pub async fn run(
     Ok(())
 }
 
-/// Reload the TLS files on every SIGHUP: new connections use the new
-/// certificates; a file that does not load is logged and the old material
-/// stays in use.
-fn spawn_reload_on_sighup(id: NodeId, tls: std::sync::Arc<Tls>) {
+/// Reload the TLS files and the particulars key file on every SIGHUP: new
+/// connections use the new certificates, new particulars are sealed with
+/// the new first key; a file that does not load is logged and the old
+/// material stays in use.
+fn spawn_reload_on_sighup(
+    id: NodeId,
+    tls: Option<std::sync::Arc<Tls>>,
+    particulars: Option<std::sync::Arc<crate::particulars::Keys>>,
+) {
+    if tls.is_none() && particulars.is_none() {
+        return;
+    }
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut hup) = signal(SignalKind::hangup()) else {
         tracing::warn!(
             node_id = id,
-            "cannot listen for SIGHUP: certificates reload only on restart"
+            "cannot listen for SIGHUP: certificates and keys reload only on restart"
         );
         return;
     };
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
-            match tls.reload() {
-                Ok(()) => tracing::info!(node_id = id, "TLS certificates reloaded"),
-                Err(e) => {
-                    tracing::error!(node_id = id, error = %e, "TLS reload failed; the certificates in use stay")
+            if let Some(tls) = &tls {
+                match tls.reload() {
+                    Ok(()) => tracing::info!(node_id = id, "TLS certificates reloaded"),
+                    Err(e) => {
+                        tracing::error!(node_id = id, error = %e, "TLS reload failed; the certificates in use stay")
+                    }
+                }
+            }
+            if let Some(keys) = &particulars {
+                match keys.reload() {
+                    Ok(()) => tracing::info!(
+                        node_id = id,
+                        sealing_key = keys.current().active_id(),
+                        "particulars keys reloaded"
+                    ),
+                    Err(e) => {
+                        tracing::error!(node_id = id, error = %e, "particulars key reload failed; the keys in use stay")
+                    }
                 }
             }
         }

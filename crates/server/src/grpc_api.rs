@@ -36,6 +36,7 @@ use casehub_store::state::{CaseStatus, DelayOutcome, MAX_DELAY_MIN, MAX_REASON_C
 use casehub_store::{AuditEntry as StoreAudit, Command, Conflict, EntityRef, Request, Response};
 use casehub_travel::TravelTable;
 
+use crate::auth::Permission;
 use crate::dispatch::{
     DispatchError, plan_bookings_for, planning_state, region_commands, versions_for,
 };
@@ -61,16 +62,23 @@ pub struct ApiContext {
 #[derive(Clone)]
 pub struct Api {
     pub(crate) core: Arc<Core>,
-    ctx: Arc<ApiContext>,
+    pub(crate) ctx: Arc<ApiContext>,
     streams: Arc<crate::streams::StreamLimits>,
+    /// The particulars keys (see [`crate::particulars`]).
+    pub(crate) keys: Option<Arc<crate::particulars::Keys>>,
 }
 
 impl Api {
-    pub(crate) fn new(core: Arc<Core>, ctx: Arc<ApiContext>) -> Self {
+    pub(crate) fn new(
+        core: Arc<Core>,
+        ctx: Arc<ApiContext>,
+        keys: Option<Arc<crate::particulars::Keys>>,
+    ) -> Self {
         Api {
             core,
             ctx,
             streams: Arc::default(),
+            keys,
         }
     }
 
@@ -91,13 +99,14 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 pub(crate) async fn add_routes(
     core: Arc<Core>,
     ctx: Arc<ApiContext>,
+    keys: Option<Arc<crate::particulars::Keys>>,
 ) -> Result<tonic::service::Routes, tonic_reflection::server::Error> {
     use crate::proto::admin_service_server::AdminServiceServer;
     use crate::proto::alert_service_server::AlertServiceServer;
     use crate::proto::audit_service_server::AuditServiceServer;
     use crate::proto::availability_service_server::AvailabilityServiceServer;
     use crate::proto::dispatch_service_server::DispatchServiceServer;
-    let api = Api::new(core, ctx);
+    let api = Api::new(core, ctx, keys);
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter
         .set_serving::<AvailabilityServiceServer<Api>>()
@@ -316,6 +325,7 @@ pub(crate) fn meta(
         return Err(Status::invalid_argument("meta.client_id: missing"));
     }
     if m.client_id == crate::rules::RULES_CLIENT
+        || m.client_id == crate::retention::RETENTION_CLIENT
         || m.client_id.starts_with(crate::grpc_users::AUTH_CLIENT)
     {
         return Err(invalid(
@@ -362,6 +372,22 @@ impl Api {
         command: Command,
     ) -> Result<proto::WriteAck, Status> {
         let (client_id, first_id, actor, site) = meta(m)?;
+        if let Some(caller) = crate::auth::caller() {
+            let permission = match command {
+                Command::SubmitCase(_) | Command::SubmitCaseWithParticulars { .. } => {
+                    Permission::SubmitCase
+                }
+                _ => Permission::Dispatch,
+            };
+            let read = self.core.read_local();
+            crate::scope::check_command(
+                &caller,
+                permission,
+                read.state(),
+                &self.ctx.travel,
+                &command,
+            )?;
+        }
         let request_id = first_id.checked_add(offset).ok_or_else(|| {
             invalid(
                 "meta.request_id",
@@ -790,6 +816,10 @@ impl DispatchService for Api {
     ) -> Result<GrpcResponse<proto::ProposePlanReply>, Status> {
         let r = request.into_inner();
         let case = case_of("case", r.case.as_ref())?;
+        let given = match r.case.as_ref() {
+            Some(c) => crate::grpc_cases::given("case", c)?,
+            None => Default::default(),
+        };
         meta(r.meta.as_ref())?;
         self.known(
             "case.origin_station_id",
@@ -797,8 +827,9 @@ impl DispatchService for Api {
         )
         .await?;
         let id = case.id.clone();
+        let command = self.submit_command(case, given)?;
         let ack = self
-            .write("SubmitCase", r.meta.as_ref(), 0, Command::SubmitCase(case))
+            .write("SubmitCase", r.meta.as_ref(), 0, command)
             .await?;
         // Read our own write: this node may be a follower not there yet.
         self.applied(ack.log_index).await?;
@@ -811,6 +842,22 @@ impl DispatchService for Api {
                 .await
                 .map_err(|e| Status::internal(format!("planning task: {e}")))??;
         Ok(GrpcResponse::new(reply))
+    }
+
+    #[tracing::instrument(name = "casehub.v1.DispatchService/GetCase", skip_all)]
+    async fn get_case(
+        &self,
+        request: GrpcRequest<proto::GetCaseRequest>,
+    ) -> Result<GrpcResponse<proto::CaseRecord>, Status> {
+        self.get_case_impl(request).await
+    }
+
+    #[tracing::instrument(name = "casehub.v1.DispatchService/ListCases", skip_all)]
+    async fn list_cases(
+        &self,
+        request: GrpcRequest<proto::ListCasesRequest>,
+    ) -> Result<GrpcResponse<proto::ListCasesReply>, Status> {
+        self.list_cases_impl(request).await
     }
 
     #[tracing::instrument(name = "casehub.v1.DispatchService/ProposePlan", skip_all)]

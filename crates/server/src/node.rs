@@ -54,6 +54,9 @@ pub enum NodeError {
     /// The TLS material does not fit this node.
     #[error("node {id}: {message}")]
     Tls { id: NodeId, message: String },
+    /// The particulars key file is inside the data directory.
+    #[error("node {id}: particulars key: {message}")]
+    Particulars { id: NodeId, message: String },
     /// The API's reflection descriptors did not load.
     #[error("node {id}: the API did not start: {source}")]
     Api {
@@ -92,6 +95,10 @@ pub struct NodeOptions {
     /// the region's static parts it plans with; `None` serves only Raft and
     /// the store.
     pub api: Option<Arc<crate::grpc_api::ApiContext>>,
+    /// The keys that seal and open the persons' particulars (a file
+    /// outside `data_dir`); `None`: the API refuses particulars, and shows
+    /// the ones in the state as unavailable.
+    pub particulars: Option<Arc<crate::particulars::Keys>>,
 }
 
 impl NodeOptions {
@@ -114,6 +121,7 @@ impl NodeOptions {
             raft: Node::default_config(),
             request_deadline: Node::DEFAULT_REQUEST_DEADLINE,
             api: None,
+            particulars: None,
         }
     }
 }
@@ -203,7 +211,12 @@ impl Node {
             raft: config,
             request_deadline,
             api,
+            particulars,
         } = options;
+        if let Some(keys) = &particulars {
+            crate::particulars::check_outside(keys.path(), &data_dir)
+                .map_err(|message| NodeError::Particulars { id, message })?;
+        }
         match tls.as_ref().map(|t| t.principal()) {
             None => tracing::warn!(
                 node_id = id,
@@ -260,6 +273,7 @@ impl Node {
         ));
         let (stop, stopped) = watch::channel(false);
         crate::rules::spawn(core.clone(), stopped.clone());
+        crate::retention::spawn(core.clone(), stopped.clone());
 
         // The peer listener: the other nodes only.
         let identity = PeerIdentity { tls: tls.is_some() };
@@ -279,7 +293,7 @@ impl Node {
 
         // The client listener: the public API, health and reflection.
         let client_routes = match api {
-            Some(ctx) => crate::grpc_api::add_routes(core.clone(), ctx)
+            Some(ctx) => crate::grpc_api::add_routes(core.clone(), ctx, particulars)
                 .await
                 .map_err(|source| NodeError::Api { id, source })?,
             None => tonic::service::Routes::new(tonic_health::server::health_reporter().1),

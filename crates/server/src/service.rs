@@ -102,11 +102,17 @@ fn check_sender(rpc: &str, peer: Option<PeerNode>, claimed: NodeId) -> Result<()
 /// `SetRulesVersion`: only the nodes raise the rules version.
 fn reserved_for_nodes(rpc: &str, req: &Request) -> Result<(), Status> {
     if req.client_id == crate::rules::RULES_CLIENT
-        || matches!(req.command, casehub_store::Command::SetRulesVersion(_))
+        || req.client_id == crate::retention::RETENTION_CLIENT
+        || matches!(
+            req.command,
+            casehub_store::Command::SetRulesVersion(_)
+                | casehub_store::Command::PurgeParticulars { .. }
+        )
     {
         return Err(Status::invalid_argument(format!(
-            "{rpc}: client id {:?} and SetRulesVersion are reserved for the nodes themselves",
-            crate::rules::RULES_CLIENT
+            "{rpc}: client ids {:?} and {:?}, SetRulesVersion and PurgeParticulars are reserved for the nodes themselves",
+            crate::rules::RULES_CLIENT,
+            crate::retention::RETENTION_CLIENT
         )));
     }
     Ok(())

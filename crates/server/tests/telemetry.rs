@@ -495,6 +495,7 @@ async fn dispatch_is_traced(receiver: &Receiver, guard: &telemetry::TelemetryGua
                     gender: "male".into(),
                     juvenile: false,
                     co_suspect_group: String::new(),
+                    ..Default::default()
                 }],
             }),
         })

@@ -100,6 +100,7 @@ pub mod alerts;
 pub mod audit;
 pub mod availability;
 mod delay;
+pub mod particulars;
 pub mod rocks;
 pub mod state;
 pub mod users;
@@ -110,6 +111,7 @@ use std::io::Cursor;
 /// `applied_requests`), re-exported for readers that name their types.
 pub use imbl;
 
+pub use particulars::{PersonRecord, Sealed};
 pub use state::{
     AuditEntry, Booking, Command, Conflict, Delay, DelayOutcome, EntityRef, PlanBroken,
     PlannedBooking, Proposal, RULES_VERSION, Request, ResourceRef, Response, SchedulingState,

@@ -24,6 +24,7 @@ use chrono::{DateTime, Datelike, Utc};
 use imbl::{OrdMap, Vector};
 use serde::{Deserialize, Serialize};
 
+use crate::particulars::PersonRecord;
 use crate::users::{SecurityPolicy, User, Users};
 
 /// A reference to one versioned entity.
@@ -158,6 +159,13 @@ pub struct CaseEntry {
     /// new plan for the case is committed, or its rooms are released.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan_broken: Option<PlanBroken>,
+    /// Each person's pseudonym and sealed particulars, when the case came
+    /// with them (rules version 4; see [`crate::particulars`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub person_records: BTreeMap<PersonId, PersonRecord>,
+    /// When the case exited (rules version 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exited_at: Option<DateTime<Utc>>,
 }
 
 /// An escort delay reported for a case (see [`Command::ReportDelay`]).
@@ -220,6 +228,17 @@ pub enum Command {
     SetPolicy(Policy),
     /// A new case; its id must be new and its origin station known.
     SubmitCase(Case),
+    /// A new case as [`Command::SubmitCase`], with its persons' pseudonyms
+    /// and sealed particulars (rules version 4).
+    SubmitCaseWithParticulars {
+        case: Case,
+        particulars: BTreeMap<PersonId, PersonRecord>,
+    },
+    /// Drop the sealed particulars of the cases that exited at or before
+    /// `exited_before` (proposed by the leader after the retention period).
+    PurgeParticulars {
+        exited_before: DateTime<Utc>,
+    },
     /// Book resources for cases, all or nothing. `expected_versions` are the
     /// versions the plan was computed against; any difference rejects it.
     CommitPlan {
@@ -313,6 +332,7 @@ impl Command {
             | Command::RecordLogin { .. }
             | Command::SetSecurityPolicy(_)
             | Command::SetTokenKey { .. } => 3,
+            Command::SubmitCaseWithParticulars { .. } | Command::PurgeParticulars { .. } => 4,
             _ => 1,
         }
     }
@@ -328,6 +348,22 @@ impl Command {
             Command::SubmitCase(c) => {
                 format!("submit case {} ({} persons)", c.id, c.persons.len())
             }
+            Command::SubmitCaseWithParticulars { case, particulars } => {
+                let names: Vec<String> = particulars
+                    .iter()
+                    .map(|(p, r)| format!("{p} {}", r.pseudonym))
+                    .collect();
+                format!(
+                    "submit case {} ({} persons; particulars sealed: {})",
+                    case.id,
+                    case.persons.len(),
+                    names.join(", ")
+                )
+            }
+            Command::PurgeParticulars { exited_before } => format!(
+                "purge the particulars of the cases exited by {}",
+                exited_before.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
             Command::CommitPlan { bookings, .. } => {
                 let mut cases: Vec<&str> =
                     bookings.iter().map(|b| b.booking.case.as_str()).collect();
@@ -390,12 +426,13 @@ impl Command {
                 format!("failed login of {name}")
             }
             Command::SetSecurityPolicy(p) => format!(
-                "set security policy: lock after {} failed logins for {} min, tokens last {} min, {} calls/s per user (bursts of {})",
+                "set security policy: lock after {} failed logins for {} min, tokens last {} min, {} calls/s per user (bursts of {}), particulars kept {} days after exit",
                 p.lock_after_failures,
                 p.lock_minutes,
                 p.token_minutes,
                 p.requests_per_second,
-                p.request_burst
+                p.request_burst,
+                p.particulars_retention_days
             ),
             Command::SetTokenKey { .. } => "set the login token key".to_string(),
             Command::ReportDelay {
@@ -645,11 +682,12 @@ pub struct SchedulingState {
 /// first; 2 adds [`Command::ReportDelay`], a step completed early freeing
 /// its room and questioners early, and bookings bounded to the years of
 /// [`BOOKING_TIMES`]; 3 adds users, roles and the security policy
-/// ([`crate::users`]). A cluster applies the rules of its
+/// ([`crate::users`]); 4 adds the persons' sealed particulars, their
+/// purge and the exit time of a case ([`crate::particulars`]). A cluster applies the rules of its
 /// [`SchedulingState::rules_version`], raised by
 /// [`Command::SetRulesVersion`] once every node runs a build that has them,
 /// so that nodes of two builds never apply one log differently.
-pub const RULES_VERSION: u32 = 3;
+pub const RULES_VERSION: u32 = 4;
 
 type Outcome = Result<Vec<(EntityRef, u64)>, Response>;
 
@@ -1035,37 +1073,12 @@ impl SchedulingState {
                 .map(|()| Vec::new()),
             Command::SetSecurityPolicy(p) => self.set_security_policy(p).map(|()| Vec::new()),
             Command::SetTokenKey { key } => self.set_token_key(key).map(|()| Vec::new()),
-            Command::SubmitCase(case) => {
-                if self.cases.contains_key(&case.id) {
-                    return Err(invalid(
-                        "case.id",
-                        format!("case {} was already submitted", case.id),
-                    ));
-                }
-                if !self.stations.contains_key(&case.origin) {
-                    return Err(unknown(EntityRef::Station(case.origin.clone())));
-                }
-                let progress = case
-                    .persons
-                    .iter()
-                    .map(|p| (p.id.clone(), PersonProgress::default()))
-                    .collect();
-                self.cases.insert(
-                    case.id.clone(),
-                    Versioned {
-                        version: 1,
-                        value: CaseEntry {
-                            case: case.clone(),
-                            status: CaseStatus::Submitted,
-                            submitted_at: now,
-                            progress,
-                            delays: Vec::new(),
-                            plan_broken: None,
-                        },
-                    },
-                );
-                Ok(vec![(EntityRef::Case(case.id.clone()), 1)])
+            Command::SubmitCase(case) => self.submit_case(case, BTreeMap::new(), now),
+            Command::SubmitCaseWithParticulars { case, particulars } => {
+                self.check_person_records(case, particulars)?;
+                self.submit_case(case, particulars.clone(), now)
             }
+            Command::PurgeParticulars { exited_before } => self.purge_particulars(*exited_before),
             Command::CommitPlan {
                 bookings,
                 expected_versions,
@@ -1192,13 +1205,58 @@ impl SchedulingState {
                         changed.push((resource.entity(), *version));
                     }
                 }
+                let v4 = self.rules_at_least(4);
                 let entry = self.open_case_mut(case)?;
                 entry.value.status = CaseStatus::Exited;
+                if v4 {
+                    entry.value.exited_at = Some(now);
+                }
                 entry.version += 1;
                 changed.push((EntityRef::Case(case.clone()), entry.version));
                 Ok(changed)
             }
         }
+    }
+
+    /// A new case, with its persons' records (empty when it came without
+    /// particulars).
+    fn submit_case(
+        &mut self,
+        case: &Case,
+        person_records: BTreeMap<PersonId, PersonRecord>,
+        now: DateTime<Utc>,
+    ) -> Outcome {
+        if self.cases.contains_key(&case.id) {
+            return Err(invalid(
+                "case.id",
+                format!("case {} was already submitted", case.id),
+            ));
+        }
+        if !self.stations.contains_key(&case.origin) {
+            return Err(unknown(EntityRef::Station(case.origin.clone())));
+        }
+        let progress = case
+            .persons
+            .iter()
+            .map(|p| (p.id.clone(), PersonProgress::default()))
+            .collect();
+        self.cases.insert(
+            case.id.clone(),
+            Versioned {
+                version: 1,
+                value: CaseEntry {
+                    case: case.clone(),
+                    status: CaseStatus::Submitted,
+                    submitted_at: now,
+                    progress,
+                    delays: Vec::new(),
+                    plan_broken: None,
+                    person_records,
+                    exited_at: None,
+                },
+            },
+        );
+        Ok(vec![(EntityRef::Case(case.id.clone()), 1)])
     }
 
     /// A known case that has not exited.

@@ -135,6 +135,18 @@ pub struct SecurityPolicy {
     /// Calls one user may make to one node in a burst (at least 1).
     #[serde(default = "default_request_burst")]
     pub request_burst: u32,
+    /// Days after a case exits until its persons' particulars are purged
+    /// from the live state (0: at the next check after the exit; at most
+    /// [`MAX_RETENTION_DAYS`]).
+    #[serde(default = "default_particulars_retention_days")]
+    pub particulars_retention_days: u32,
+}
+
+/// The longest retention of particulars, in days (ten years).
+pub const MAX_RETENTION_DAYS: u32 = 3650;
+
+fn default_particulars_retention_days() -> u32 {
+    30
 }
 
 fn default_requests_per_second() -> u32 {
@@ -153,6 +165,7 @@ impl Default for SecurityPolicy {
             token_minutes: 480,
             requests_per_second: default_requests_per_second(),
             request_burst: default_request_burst(),
+            particulars_retention_days: default_particulars_retention_days(),
         }
     }
 }
@@ -265,6 +278,15 @@ impl SchedulingState {
             if !(1..=1440).contains(&v) {
                 return Err(invalid(field, format!("{v}: from 1 to 1440")));
             }
+        }
+        if p.particulars_retention_days > MAX_RETENTION_DAYS {
+            return Err(invalid(
+                "particulars_retention_days",
+                format!(
+                    "{}: at most {MAX_RETENTION_DAYS}",
+                    p.particulars_retention_days
+                ),
+            ));
         }
         self.users.policy = *p;
         Ok(())

@@ -2,6 +2,7 @@
 //! temporary directory, and the commands the tests write.
 #![allow(dead_code)]
 
+pub mod api;
 pub mod prereq;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,0 +1,265 @@
+//! Cases with their persons' particulars: taking them in (sealed, with
+//! pseudonyms) and showing them (`GetCase`, `ListCases`) to the roles that
+//! need them, within the caller's site scope ([`crate::scope`]).
+//!
+//! Which roles see particulars is [`Permission::ReadParticulars`] in the
+//! one authorization table ([`crate::auth::grants`]); this module only
+//! asks it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use casehub_model::{Case, CaseId, Gender, PersonId};
+use casehub_store::state::{CaseEntry, CaseStatus};
+use casehub_store::{Command, PersonRecord, SchedulingState};
+use tonic::{Request as GrpcRequest, Response as GrpcResponse, Status};
+
+use crate::auth::{Caller, Permission};
+use crate::grpc_api::{Api, invalid, ts};
+use crate::particulars::{self, Particulars};
+use crate::proto;
+
+/// The most cases one `ListCases` answer holds.
+pub const MAX_LIST: usize = 1000;
+
+/// The particulars given for the persons of `c` (those with a name or an
+/// identity number), checked.
+pub(crate) fn given(
+    field: &str,
+    c: &proto::Case,
+) -> Result<BTreeMap<PersonId, Particulars>, Status> {
+    let mut out = BTreeMap::new();
+    for (i, p) in c.persons.iter().enumerate() {
+        if p.name.is_empty() && p.id_number.is_empty() {
+            continue;
+        }
+        let f = format!("{field}.persons[{i}]");
+        if !p.pseudonym.is_empty() {
+            return Err(invalid(
+                &format!("{f}.pseudonym"),
+                &p.pseudonym,
+                "set by the node, not the client",
+            ));
+        }
+        let particulars = Particulars {
+            name: p.name.clone(),
+            id_number: p.id_number.clone(),
+        };
+        particulars::check(&f, &particulars).map_err(|(field, reason)| {
+            let value = if field.ends_with("id_number") {
+                &p.id_number
+            } else {
+                &p.name
+            };
+            invalid(&field, value, reason)
+        })?;
+        let id = casehub_model::PersonId::new(p.person_id.clone())
+            .map_err(|e| invalid(&format!("{f}.person_id"), &p.person_id, e.reason))?;
+        out.insert(id, particulars);
+    }
+    Ok(out)
+}
+
+impl Api {
+    /// The command that submits `case`: with pseudonyms for every person
+    /// and the given particulars sealed, once the cluster applies rules
+    /// version 4; before that, without (and particulars are refused).
+    pub(crate) fn submit_command(
+        &self,
+        case: Case,
+        given: BTreeMap<PersonId, Particulars>,
+    ) -> Result<Command, Status> {
+        let state = self.core.view.current();
+        if !state.state.rules_at_least(4) {
+            if !given.is_empty() {
+                return Err(Status::failed_precondition(format!(
+                    "case.persons: the cluster applies rules version {}, and particulars need 4 (a member runs an older build)",
+                    state.state.applied_rules()
+                )));
+            }
+            return Ok(Command::SubmitCase(case));
+        }
+        let keys = match (&self.keys, given.is_empty()) {
+            (Some(k), _) => Some(k.current()),
+            (None, true) => None,
+            (None, false) => {
+                return Err(Status::failed_precondition(
+                    "case.persons: this node has no particulars key (the particulars_key setting), so it cannot take names or identity numbers",
+                ));
+            }
+        };
+        let rng = ring::rand::SystemRandom::new();
+        let mut used = BTreeSet::new();
+        let mut records = BTreeMap::new();
+        for p in &case.persons {
+            let pseudonym = loop {
+                let candidate = particulars::pseudonym(&rng);
+                if used.insert(candidate.clone()) {
+                    break candidate;
+                }
+            };
+            let sealed = given
+                .get(&p.id)
+                .zip(keys.as_ref())
+                .map(|(clear, k)| k.seal(&case.id, &p.id, clear));
+            records.insert(p.id.clone(), PersonRecord { pseudonym, sealed });
+        }
+        Ok(Command::SubmitCaseWithParticulars {
+            case,
+            particulars: records,
+        })
+    }
+
+    /// A case as `caller` may see it.
+    fn case_record(
+        &self,
+        caller: &Caller,
+        state: &SchedulingState,
+        entry: &CaseEntry,
+    ) -> proto::CaseRecord {
+        let shown = caller.may(Permission::ReadParticulars);
+        let keys = self.keys.as_ref().map(|k| k.current());
+        let sealed_any = entry.person_records.values().any(|r| r.sealed.is_some());
+        let mut outcome = if entry.person_records.is_empty() {
+            "none"
+        } else if !sealed_any {
+            if entry.status == CaseStatus::Exited {
+                "purged"
+            } else {
+                "none"
+            }
+        } else if shown {
+            "shown"
+        } else {
+            "withheld"
+        };
+        let c = &entry.case;
+        let mut persons = Vec::new();
+        for p in &c.persons {
+            let record = entry.person_records.get(&p.id);
+            let mut out = proto::Person {
+                person_id: p.id.to_string(),
+                gender: match p.gender {
+                    Gender::Female => "female",
+                    Gender::Male => "male",
+                }
+                .into(),
+                juvenile: p.juvenile,
+                co_suspect_group: p
+                    .co_suspect_group
+                    .as_ref()
+                    .map(|g| g.to_string())
+                    .unwrap_or_default(),
+                pseudonym: record.map(|r| r.pseudonym.clone()).unwrap_or_default(),
+                ..Default::default()
+            };
+            if let (true, Some(sealed)) = (shown, record.and_then(|r| r.sealed.as_ref())) {
+                match keys.as_ref().map(|k| k.open(&c.id, &p.id, sealed)) {
+                    Some(Ok(clear)) => {
+                        out.name = clear.name;
+                        out.id_number = clear.id_number;
+                    }
+                    Some(Err(e)) => {
+                        tracing::warn!(case = %c.id, person = %p.id, error = %e, "particulars do not open");
+                        outcome = "unavailable";
+                    }
+                    None => outcome = "unavailable",
+                }
+            }
+            persons.push(out);
+        }
+        proto::CaseRecord {
+            case: Some(proto::Case {
+                case_id: c.id.to_string(),
+                origin_station_id: c.origin.to_string(),
+                clock_started_at: Some(ts(c.clock_started_at)),
+                category: c.category.to_string(),
+                persons,
+            }),
+            status: match entry.status {
+                CaseStatus::Submitted => "submitted",
+                CaseStatus::Planned => "planned",
+                CaseStatus::InProgress => "in_progress",
+                CaseStatus::Exited => "exited",
+            }
+            .into(),
+            submitted_at: Some(ts(entry.submitted_at)),
+            exited_at: entry.exited_at.map(ts),
+            particulars: outcome.into(),
+            site_ids: crate::scope::case_sites(state, &self.ctx.travel, &c.id)
+                .into_iter()
+                .map(|s| s.to_string())
+                .collect(),
+        }
+    }
+
+    fn reader() -> Result<Caller, Status> {
+        crate::auth::caller().ok_or_else(|| Status::unauthenticated("a case read needs a user"))
+    }
+
+    pub(crate) async fn get_case_impl(
+        &self,
+        request: GrpcRequest<proto::GetCaseRequest>,
+    ) -> Result<GrpcResponse<proto::CaseRecord>, Status> {
+        let caller = Self::reader()?;
+        let r = request.into_inner();
+        let id =
+            CaseId::new(r.case_id.clone()).map_err(|e| invalid("case_id", &r.case_id, e.reason))?;
+        let read = self.core.read_local();
+        let state = read.state();
+        let limit = crate::scope::limit(&caller, Permission::ReadCases);
+        let entry = state
+            .cases
+            .get(&id)
+            .filter(|_| {
+                crate::scope::allows(
+                    limit,
+                    &crate::scope::case_sites(state, &self.ctx.travel, &id),
+                )
+            })
+            .ok_or_else(|| Status::not_found(format!("case_id: no case {id}")))?;
+        Ok(GrpcResponse::new(self.case_record(
+            &caller,
+            state,
+            &entry.value,
+        )))
+    }
+
+    pub(crate) async fn list_cases_impl(
+        &self,
+        request: GrpcRequest<proto::ListCasesRequest>,
+    ) -> Result<GrpcResponse<proto::ListCasesReply>, Status> {
+        let caller = Self::reader()?;
+        let r = request.into_inner();
+        let limit_n = match r.limit {
+            0 => MAX_LIST,
+            n if n as usize <= MAX_LIST => n as usize,
+            n => return Err(invalid("limit", n, format!("at most {MAX_LIST}"))),
+        };
+        let read = self.core.read_local();
+        let state = read.state();
+        let scope = crate::scope::limit(&caller, Permission::ReadCases);
+        let mut entries: Vec<&CaseEntry> = state
+            .cases
+            .iter()
+            .filter(|(_, e)| r.include_exited || e.value.status != CaseStatus::Exited)
+            .filter(|(id, _)| {
+                crate::scope::allows(
+                    scope,
+                    &crate::scope::case_sites(state, &self.ctx.travel, id),
+                )
+            })
+            .map(|(_, e)| &e.value)
+            .collect();
+        entries.sort_by(|a, b| {
+            b.submitted_at
+                .cmp(&a.submitted_at)
+                .then_with(|| a.case.id.cmp(&b.case.id))
+        });
+        let cases = entries
+            .into_iter()
+            .take(limit_n)
+            .map(|e| self.case_record(&caller, state, e))
+            .collect();
+        Ok(GrpcResponse::new(proto::ListCasesReply { cases }))
+    }
+}
