@@ -208,6 +208,15 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
         .enable_all()
         .build()?;
     let (dial, mut tls) = demo_tls(&a.data_dir)?;
+    // The particulars key, beside the nodes' data directories (not in them).
+    let key_path = a.data_dir.join("particulars.key");
+    if !key_path.exists() {
+        std::fs::create_dir_all(&a.data_dir)
+            .with_context(|| format!("cannot create {}", a.data_dir.display()))?;
+        let text = casehub_server::particulars::new_key_file("demo").map_err(anyhow::Error::msg)?;
+        crate::cert_cmd::write(&key_path, &text, 0o600)?;
+    }
+    let keys = casehub_server::particulars::Keys::from_file(&key_path)?;
     rt.block_on(async move {
         let mut nodes: BTreeMap<u64, Node> = BTreeMap::new();
         for id in 1..=3u64 {
@@ -217,6 +226,7 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
                 api: Some(ctx.clone()),
                 client_listen: format!("127.0.0.1:{}", a.base_port + 10 + id as u16),
                 tls: tls.remove(&id),
+                particulars: Some(keys.clone()),
                 ..NodeOptions::new(id, listen, &dir)
             };
             let node = Node::start_with_options(options)
@@ -233,6 +243,10 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
         println!(
             "TLS is on, with a development CA and certificates in {}",
             a.data_dir.join("tls").display()
+        );
+        println!(
+            "persons' particulars are sealed with the key in {}",
+            key_path.display()
         );
         if nodes[&1].raft().is_initialized().await? {
             println!("reusing the cluster in {}", a.data_dir.display());

@@ -25,6 +25,8 @@ pub enum UserCmd {
         #[command(flatten)]
         conn: Conn,
     },
+    /// The security policy; with any of its flags, change those fields.
+    Policy(PolicyArgs),
     /// Remove a user.
     Remove {
         #[command(flatten)]
@@ -34,6 +36,33 @@ pub enum UserCmd {
         #[arg(long)]
         name: String,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct PolicyArgs {
+    #[command(flatten)]
+    conn: Conn,
+    #[command(flatten)]
+    author: Author,
+    /// Failed logins in a row that lock an account.
+    #[arg(long)]
+    lock_after_failures: Option<u32>,
+    /// Minutes a locked account stays locked (1 to 1440).
+    #[arg(long)]
+    lock_minutes: Option<u32>,
+    /// Minutes a login token lasts (1 to 1440).
+    #[arg(long)]
+    token_minutes: Option<u32>,
+    /// Calls per second one user may make to one node.
+    #[arg(long)]
+    requests_per_second: Option<u32>,
+    /// Calls one user may make to one node in a burst.
+    #[arg(long)]
+    request_burst: Option<u32>,
+    /// Days after a case exits until its persons' particulars are purged
+    /// (0 to 3650).
+    #[arg(long)]
+    particulars_retention_days: Option<u32>,
 }
 
 #[derive(Args, Debug)]
@@ -108,6 +137,7 @@ pub fn run(cmd: UserCmd) -> Result<ExitCode> {
                     );
                 }
             }
+            UserCmd::Policy(a) => policy(a).await?,
             UserCmd::Remove { conn, author, name } => {
                 let mut c = UserServiceClient::new(channel(&conn).await?);
                 let ack = c
@@ -123,6 +153,54 @@ pub fn run(cmd: UserCmd) -> Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+async fn policy(a: PolicyArgs) -> Result<()> {
+    let mut c = UserServiceClient::new(channel(&a.conn).await?);
+    let mut p = c
+        .get_security_policy(pb::GetSecurityPolicyRequest {})
+        .await
+        .map_err(status)?
+        .into_inner();
+    let changes = [
+        (a.lock_after_failures, &mut p.lock_after_failures),
+        (a.lock_minutes, &mut p.lock_minutes),
+        (a.token_minutes, &mut p.token_minutes),
+        (a.requests_per_second, &mut p.requests_per_second),
+        (a.request_burst, &mut p.request_burst),
+        (
+            a.particulars_retention_days,
+            &mut p.particulars_retention_days,
+        ),
+    ];
+    let mut changed = false;
+    for (new, field) in changes {
+        if let Some(v) = new {
+            *field = v;
+            changed = true;
+        }
+    }
+    if changed {
+        let ack = c
+            .set_security_policy(pb::SetSecurityPolicyRequest {
+                meta: a.author.meta(),
+                policy: Some(p),
+            })
+            .await
+            .map_err(status)?
+            .into_inner();
+        println!("security policy set at log index {}", ack.log_index);
+    }
+    println!(
+        "lock after {} failed logins for {} min; tokens last {} min; {} calls/s per user (bursts of {}); particulars kept {} days after exit",
+        p.lock_after_failures,
+        p.lock_minutes,
+        p.token_minutes,
+        p.requests_per_second,
+        p.request_burst,
+        p.particulars_retention_days
+    );
+    Ok(())
 }
 
 async fn add(a: AddArgs) -> Result<()> {

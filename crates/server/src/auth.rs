@@ -153,6 +153,14 @@ pub const RPC_ACCESS: &[(&str, Access)] = {
         ("/casehub.v1.UserService/UpsertUser", Needs(ManageUsers)),
         ("/casehub.v1.UserService/RemoveUser", Needs(ManageUsers)),
         ("/casehub.v1.UserService/ListUsers", Needs(ManageUsers)),
+        (
+            "/casehub.v1.UserService/GetSecurityPolicy",
+            Needs(ManageUsers),
+        ),
+        (
+            "/casehub.v1.UserService/SetSecurityPolicy",
+            Needs(ManageUsers),
+        ),
     ]
 };
 

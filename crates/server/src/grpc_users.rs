@@ -249,6 +249,53 @@ impl UserService for Api {
         Ok(GrpcResponse::new(ack))
     }
 
+    #[tracing::instrument(name = "casehub.v1.UserService/GetSecurityPolicy", skip_all)]
+    async fn get_security_policy(
+        &self,
+        _: GrpcRequest<proto::GetSecurityPolicyRequest>,
+    ) -> Result<GrpcResponse<proto::SecurityPolicy>, Status> {
+        let p = self.core.view.current().state.users.policy;
+        Ok(GrpcResponse::new(proto::SecurityPolicy {
+            lock_after_failures: p.lock_after_failures,
+            lock_minutes: p.lock_minutes,
+            token_minutes: p.token_minutes,
+            requests_per_second: p.requests_per_second,
+            request_burst: p.request_burst,
+            particulars_retention_days: p.particulars_retention_days,
+        }))
+    }
+
+    #[tracing::instrument(name = "casehub.v1.UserService/SetSecurityPolicy", skip_all)]
+    async fn set_security_policy(
+        &self,
+        request: GrpcRequest<proto::SetSecurityPolicyRequest>,
+    ) -> Result<GrpcResponse<proto::WriteAck>, Status> {
+        let r = request.into_inner();
+        let p = r
+            .policy
+            .ok_or_else(|| Status::invalid_argument("policy: missing"))?;
+        let policy = casehub_store::SecurityPolicy {
+            lock_after_failures: p.lock_after_failures,
+            lock_minutes: p.lock_minutes,
+            token_minutes: p.token_minutes,
+            requests_per_second: p.requests_per_second,
+            request_burst: p.request_burst,
+            particulars_retention_days: p.particulars_retention_days,
+        };
+        policy.check().map_err(|(field, reason)| {
+            Status::invalid_argument(format!("policy.{field}: {reason}"))
+        })?;
+        let ack = self
+            .write(
+                "SetSecurityPolicy",
+                r.meta.as_ref(),
+                0,
+                Command::SetSecurityPolicy(policy),
+            )
+            .await?;
+        Ok(GrpcResponse::new(ack))
+    }
+
     #[tracing::instrument(name = "casehub.v1.UserService/ListUsers", skip_all)]
     async fn list_users(
         &self,

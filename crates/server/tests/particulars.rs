@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use casehub_server::pki;
 use casehub_server::proto::audit_service_client::AuditServiceClient;
 use casehub_server::proto::dispatch_service_client::DispatchServiceClient;
+use casehub_server::proto::user_service_client::UserServiceClient;
 use casehub_server::proto::{self as pb};
 use casehub_store::Role;
 use tonic::Code;
@@ -235,23 +236,35 @@ async fn particulars_are_purged_after_the_retention_period_and_the_pseudonym_sta
     let c = Cluster::start_with(true).await;
     c.load_region(1).await;
     // Retention 0 days: purged at the leader's next check after the exit.
-    let policy = casehub_store::SecurityPolicy {
-        particulars_retention_days: 0,
-        ..Default::default()
-    };
-    let w = c.nodes[&1]
-        .write(&casehub_store::Request {
-            client_id: "test-policy".into(),
-            request_id: 1,
-            actor: "node operator".into(),
-            site: None,
-            time: chrono::Utc::now(),
-            command: casehub_store::Command::SetSecurityPolicy(policy),
-            trace: None,
+    // An admin sets it over the API; a value out of bounds is refused.
+    let mut users = UserServiceClient::new(c.channel(1).await);
+    let mut policy = users
+        .get_security_policy(pb::GetSecurityPolicyRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(policy.particulars_retention_days, 30, "the default");
+    policy.particulars_retention_days = 4000;
+    let e = users
+        .set_security_policy(pb::SetSecurityPolicyRequest {
+            meta: meta(100),
+            policy: Some(policy.clone()),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(
+        e.message().contains("policy.particulars_retention_days"),
+        "{e:?}"
+    );
+    policy.particulars_retention_days = 0;
+    users
+        .set_security_policy(pb::SetSecurityPolicyRequest {
+            meta: meta(101),
+            policy: Some(policy.clone()),
         })
         .await
         .unwrap();
-    assert!(w.response.is_applied(), "{w:?}");
 
     let mut op = dispatch_as(&c, 1, None).await;
     submit(&mut op, 1, case_with_particulars("C-OUT", "S03"))

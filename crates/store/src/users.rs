@@ -142,6 +142,39 @@ pub struct SecurityPolicy {
     pub particulars_retention_days: u32,
 }
 
+impl SecurityPolicy {
+    /// Check every field: the first one out of bounds, with why.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        if self.lock_after_failures == 0 {
+            return Err(("lock_after_failures", "at least 1".into()));
+        }
+        if self.requests_per_second == 0 || self.request_burst == 0 {
+            return Err((
+                "requests_per_second",
+                "the request rate and burst are at least 1".into(),
+            ));
+        }
+        for (field, v) in [
+            ("lock_minutes", self.lock_minutes),
+            ("token_minutes", self.token_minutes),
+        ] {
+            if !(1..=1440).contains(&v) {
+                return Err((field, format!("{v}: from 1 to 1440")));
+            }
+        }
+        if self.particulars_retention_days > MAX_RETENTION_DAYS {
+            return Err((
+                "particulars_retention_days",
+                format!(
+                    "{}: at most {MAX_RETENTION_DAYS}",
+                    self.particulars_retention_days
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The longest retention of particulars, in days (ten years).
 pub const MAX_RETENTION_DAYS: u32 = 3650;
 
@@ -262,32 +295,8 @@ impl SchedulingState {
     }
 
     pub(crate) fn set_security_policy(&mut self, p: &SecurityPolicy) -> Result<(), Response> {
-        if p.lock_after_failures == 0 {
-            return Err(invalid("lock_after_failures", "at least 1"));
-        }
-        if p.requests_per_second == 0 || p.request_burst == 0 {
-            return Err(invalid(
-                "requests_per_second",
-                "the request rate and burst are at least 1",
-            ));
-        }
-        for (field, v) in [
-            ("lock_minutes", p.lock_minutes),
-            ("token_minutes", p.token_minutes),
-        ] {
-            if !(1..=1440).contains(&v) {
-                return Err(invalid(field, format!("{v}: from 1 to 1440")));
-            }
-        }
-        if p.particulars_retention_days > MAX_RETENTION_DAYS {
-            return Err(invalid(
-                "particulars_retention_days",
-                format!(
-                    "{}: at most {MAX_RETENTION_DAYS}",
-                    p.particulars_retention_days
-                ),
-            ));
-        }
+        p.check()
+            .map_err(|(field, reason)| invalid(field, reason))?;
         self.users.policy = *p;
         Ok(())
     }
