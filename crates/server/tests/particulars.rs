@@ -248,7 +248,7 @@ async fn particulars_are_purged_after_the_retention_period_and_the_pseudonym_sta
     let e = users
         .set_security_policy(pb::SetSecurityPolicyRequest {
             meta: meta(100),
-            policy: Some(policy.clone()),
+            policy: Some(policy),
         })
         .await
         .unwrap_err();
@@ -261,7 +261,7 @@ async fn particulars_are_purged_after_the_retention_period_and_the_pseudonym_sta
     users
         .set_security_policy(pb::SetSecurityPolicyRequest {
             meta: meta(101),
-            policy: Some(policy.clone()),
+            policy: Some(policy),
         })
         .await
         .unwrap();
