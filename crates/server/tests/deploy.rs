@@ -7,6 +7,9 @@
 //! and no deployment exposes the peer port beyond the other nodes (compose
 //! publishes only client ports, Kubernetes keeps the peer port on the
 //! headless Service behind a NetworkPolicy) or a node's key beyond its node.
+//! Every node names the cluster's one particulars key file, outside its data
+//! directory, which each deployment mounts read-only and shared by all nodes,
+//! never in a node's data volume.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -18,6 +21,11 @@ use casehub_server::telemetry::LogFormat;
 const CLIENT_PORT: u16 = 7400;
 /// The peer port of every shipped node: for the other nodes only.
 const PEER_PORT: u16 = 7401;
+/// The particulars key file of every shipped node: the same file on every
+/// node, in a directory of its own, outside the data directory.
+const PARTICULARS_KEY: &str = "/etc/casehub/keys/particulars.key";
+/// The directory deployments mount the particulars key file in.
+const KEYS_DIR: &str = "/etc/casehub/keys";
 
 fn deploy() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy")
@@ -47,7 +55,8 @@ fn configs_in(dir: &Path) -> BTreeMap<String, NodeConfig> {
 /// the same members everywhere, each node among them at its advertised
 /// address. And secure: TLS with the CA and a certificate and key under
 /// /etc/casehub/tls, a client listener on port 7400 of every interface
-/// apart from the peer listener on 7401.
+/// apart from the peer listener on 7401, and the one particulars key file
+/// under /etc/casehub/keys, outside the data directory.
 fn check_cluster(what: &str, configs: &BTreeMap<String, NodeConfig>) {
     assert_eq!(configs.len(), 3, "{what}: {:?}", configs.keys());
     let ids: BTreeSet<u64> = configs.values().map(|c| c.node_id).collect();
@@ -120,6 +129,32 @@ fn check_cluster(what: &str, configs: &BTreeMap<String, NodeConfig>) {
         }
         assert_ne!(tls.cert, tls.key, "{what}: {name}");
         assert_ne!(tls.cert, tls.ca, "{what}: {name}");
+        // The particulars key: the same file on every node, in its own
+        // directory, neither in the data directory nor beside the node's own
+        // TLS files.
+        check_particulars_key(&format!("{what}: {name}"), c);
+    }
+}
+
+/// A node's particulars key is the shared file under /etc/casehub/keys,
+/// outside its data directory (which `NodeConfig::resolve` also checks).
+fn check_particulars_key(what: &str, c: &NodeConfig) {
+    let key = c
+        .particulars_key
+        .as_ref()
+        .unwrap_or_else(|| panic!("{what}: no particulars_key: particulars refused"));
+    assert_eq!(key, Path::new(PARTICULARS_KEY), "{what}");
+    assert!(key.starts_with(KEYS_DIR), "{what}: {}", key.display());
+    assert!(key.is_absolute(), "{what}: {}", key.display());
+    assert!(
+        !key.starts_with(&c.data_dir) && !c.data_dir.starts_with(KEYS_DIR),
+        "{what}: {} and the data directory {}",
+        key.display(),
+        c.data_dir.display()
+    );
+    if let Some(tls) = &c.tls {
+        let tls_dir = tls.key.parent().unwrap();
+        assert!(!key.starts_with(tls_dir), "{what}: {}", key.display());
     }
 }
 
@@ -232,6 +267,34 @@ fn the_systemd_example_configs_make_one_cluster() {
     assert!(unit.contains("ExecStart=/usr/local/bin/casehub node --config /etc/casehub/%i.toml"));
     assert!(unit.contains("Environment=CASEHUB_DATA_DIR=%S/casehub/%i"));
     assert!(unit.contains("StateDirectory=casehub/%i"));
+
+    // The unit's environment over each config, as the node resolves it
+    // (%S = /var/lib, %i = the site): still a valid config, whose
+    // particulars key stays outside the data directory the unit gives it.
+    let env: Vec<(String, String)> = unit
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Environment="))
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap();
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    assert!(
+        !env.iter().any(|(k, _)| k == "CASEHUB_PARTICULARS_KEY"),
+        "the particulars key comes from the config, as the TLS paths: {env:?}"
+    );
+    for name in configs.keys() {
+        let path = deploy().join(format!("systemd/{name}.toml"));
+        let vars = env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.replace("%S", "/var/lib").replace("%i", name)));
+        let layer = ConfigLayer::from_env(vars)
+            .unwrap()
+            .over(ConfigLayer::from_file(&path).unwrap());
+        let c = NodeConfig::resolve(layer).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(c.data_dir, Path::new("/var/lib/casehub").join(name));
+        check_particulars_key(&format!("deploy/systemd: {name} under the unit"), &c);
+    }
 }
 
 #[test]
@@ -252,7 +315,23 @@ fn the_systemd_unit_reads_the_tls_files_and_reloads_them() {
         directives.contains(&"ReadOnlyPaths=-/etc/casehub/tls"),
         "{unit}"
     );
-    // `systemctl reload` sends SIGHUP: the node reloads its certificates.
+    // The particulars key's directory likewise, read-only; not the state
+    // directory, nor under it.
+    assert!(
+        directives.contains(&format!("ReadOnlyPaths=-{KEYS_DIR}").as_str()),
+        "{unit}"
+    );
+    for d in &directives {
+        if let Some(dir) = d
+            .strip_prefix("StateDirectory=")
+            .or_else(|| d.strip_prefix("Environment=CASEHUB_DATA_DIR="))
+        {
+            assert!(!dir.contains("/etc/casehub"), "{d}");
+            assert!(!dir.contains("keys"), "{d}");
+        }
+    }
+    // `systemctl reload` sends SIGHUP: the node reloads its certificates
+    // and its particulars key.
     assert!(
         directives.contains(&"ExecReload=/bin/kill -HUP $MAINPID"),
         "{unit}"
@@ -378,11 +457,17 @@ fn compose_publishes_client_ports_only_and_mounts_each_node_its_own_certificates
 
     // The keys never reach git or an image.
     let gitignore = read(&deploy().join(".gitignore"));
-    for dir in ["/ca/", "/tls/", "/.env"] {
+    for dir in ["/ca/", "/tls/", "/keys/", "/.env"] {
         assert!(gitignore.lines().any(|l| l == dir), ".gitignore: {dir}");
     }
     let dockerignore = read(&deploy().join("Dockerfile.dockerignore"));
-    for dir in ["deploy/ca/", "deploy/tls/", "**/*.pem"] {
+    for dir in [
+        "deploy/ca/",
+        "deploy/tls/",
+        "deploy/keys/",
+        "**/*.pem",
+        "**/particulars.key",
+    ] {
         assert!(
             dockerignore.lines().any(|l| l == dir),
             "dockerignore: {dir}"
@@ -392,6 +477,102 @@ fn compose_publishes_client_ports_only_and_mounts_each_node_its_own_certificates
     let script = read(&deploy().join("compose-certs.sh"));
     assert!(script.contains("for service in main sub-north sub-south"));
     assert!(script.contains(r#"--host "$service""#));
+}
+
+#[test]
+fn compose_mounts_the_one_particulars_key_read_only_into_every_node() {
+    let configs = configs_in(&deploy().join("config"));
+    let compose = read(&deploy().join("docker-compose.yml"));
+    assert!(
+        Path::new(PARTICULARS_KEY).starts_with(KEYS_DIR),
+        "{PARTICULARS_KEY}"
+    );
+    for name in configs.keys() {
+        let service = block(&compose, &format!("  {name}:"));
+        let volumes = items(&block_in(&service, "volumes:"));
+
+        // The particulars key: the one directory deploy/keys/ in every node,
+        // read-only, at the configs' directory, never a missing one made
+        // empty.
+        let keys = volumes
+            .iter()
+            .filter(|v| v.contains(&format!("target: {KEYS_DIR}\n")))
+            .collect::<Vec<_>>();
+        assert_eq!(
+            keys.len(),
+            1,
+            "{name}: no one {KEYS_DIR} mount: {volumes:?}"
+        );
+        let keys = keys[0];
+        assert!(keys.contains("type: bind\n"), "{name}: {keys}");
+        assert!(keys.contains("source: ./keys\n"), "{name}: {keys}");
+        assert!(keys.contains("read_only: true\n"), "{name}: {keys}");
+        assert!(keys.contains("create_host_path: false\n"), "{name}: {keys}");
+        // ...and in no other mount: not in the data volume (nor is the data
+        // volume under it), not beside the TLS files.
+        let data_dir = &configs[name].data_dir;
+        for v in &volumes {
+            let target = mount_target(v);
+            if v == keys {
+                continue;
+            }
+            assert!(
+                !Path::new(PARTICULARS_KEY).starts_with(&target),
+                "{name}: the particulars key is under the mount {v}"
+            );
+            assert!(
+                !Path::new(&target).starts_with(KEYS_DIR),
+                "{name}: a mount inside {KEYS_DIR}: {v}"
+            );
+            assert!(!v.contains("keys"), "{name}: {v}");
+        }
+        assert!(
+            volumes
+                .iter()
+                .any(|v| mount_target(v) == data_dir.to_string_lossy() && !v.contains("./")),
+            "{name}: no data volume at {}: {volumes:?}",
+            data_dir.display()
+        );
+    }
+
+    // The script makes the key, with the node's own command, once: an
+    // existing key is never replaced (what it sealed opens with it only).
+    let script = read(&deploy().join("compose-certs.sh"));
+    assert!(
+        script.contains("if [ ! -f keys/particulars.key ]; then"),
+        "{script}"
+    );
+    assert!(
+        script.contains(r#""$casehub" key new --out keys/particulars.key"#),
+        "{script}"
+    );
+    assert!(
+        !script
+            .lines()
+            .any(|l| l.contains("key new") && l.contains("force")),
+        "the particulars key is never overwritten"
+    );
+    assert!(
+        script.contains("chmod 0640 keys/particulars.key"),
+        "{script}"
+    );
+}
+
+/// The path a compose volume item mounts at: `target:` of the long syntax,
+/// the second field of the short one (`src:target[:ro]`).
+fn mount_target(item: &str) -> String {
+    if let Some(t) = item
+        .lines()
+        .find_map(|l| l.trim().trim_start_matches("- ").strip_prefix("target: "))
+    {
+        return t.trim().to_string();
+    }
+    let short = item
+        .trim()
+        .trim_start_matches("- ")
+        .trim()
+        .trim_matches('"');
+    short.split(':').nth(1).unwrap_or(short).to_string()
 }
 
 /// The TOML documents of the ConfigMap's `data`, by key (`casehub-0.toml`).
@@ -605,6 +786,103 @@ fn kubernetes_mounts_each_pod_its_own_secret_and_keeps_the_peer_port_to_the_pods
     assert_eq!(
         admitted,
         BTreeSet::from([CLIENT_PORT.to_string(), PEER_PORT.to_string()])
+    );
+}
+
+#[test]
+fn kubernetes_mounts_one_particulars_secret_shared_by_every_pod() {
+    let yaml = read(&deploy().join("k8s/statefulset.yaml"));
+    let docs = documents(&yaml);
+    let sts: Vec<&String> = docs
+        .iter()
+        .filter(|(k, _)| k == "StatefulSet")
+        .map(|(_, d)| d)
+        .collect();
+    assert_eq!(sts.len(), 1);
+    let sts = sts[0];
+    let lines: Vec<&str> = sts.lines().collect();
+    let mounts = items(&block_in(&lines, "volumeMounts:"));
+    let volumes = items(&block_in(&lines, "volumes:"));
+    let tls = volumes
+        .iter()
+        .find(|v| v.trim_start().starts_with("- name: tls\n"))
+        .unwrap_or_else(|| panic!("no volume tls: {volumes:?}"));
+
+    // The particulars key: one Secret, casehub-particulars, the same for
+    // every pod (not one per pod), mounted whole and read-only at the
+    // configs' directory, apart from the data claim.
+    let keys_mounts: Vec<&String> = mounts
+        .iter()
+        .filter(|m| m.contains(&format!("mountPath: {KEYS_DIR}\n")))
+        .collect();
+    assert_eq!(
+        keys_mounts.len(),
+        1,
+        "no one mount at {KEYS_DIR}: {mounts:?}"
+    );
+    let keys_mount = keys_mounts[0];
+    assert!(keys_mount.contains("name: particulars\n"), "{keys_mount}");
+    assert!(keys_mount.contains("readOnly: true\n"), "{keys_mount}");
+    // A subPath would not follow a rotated Secret; a per-pod path would
+    // mean one key per pod.
+    assert!(!keys_mount.contains("subPath"), "{keys_mount}");
+    assert!(!keys_mount.contains("POD_NAME"), "{keys_mount}");
+    for m in &mounts {
+        let path = m
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("mountPath: "))
+            .unwrap_or_else(|| panic!("a mount without a mountPath: {m}"))
+            .trim();
+        if m.contains("name: data\n") {
+            assert!(
+                !Path::new(PARTICULARS_KEY).starts_with(path),
+                "the key is in the data claim: {m}"
+            );
+            assert!(!Path::new(path).starts_with(KEYS_DIR), "{m}");
+        }
+        if m != keys_mount {
+            assert!(
+                !Path::new(path).starts_with(KEYS_DIR),
+                "another mount inside {KEYS_DIR}: {m}"
+            );
+        }
+    }
+    let keys = volumes
+        .iter()
+        .find(|v| v.trim_start().starts_with("- name: particulars\n"))
+        .unwrap_or_else(|| panic!("no volume particulars: {volumes:?}"));
+    assert!(keys.contains("secret:\n"), "{keys}");
+    assert!(!keys.contains("projected:"), "{keys}");
+    assert!(keys.contains("secretName: casehub-particulars\n"), "{keys}");
+    assert_eq!(keys.matches("secretName:").count(), 1, "one Secret: {keys}");
+    // As the TLS files: owner root, group 10001 (fsGroup), which the node
+    // reads it with; 0400 or 0600 would leave it to root.
+    assert!(keys.contains("defaultMode: 0440\n"), "{keys}");
+    assert!(sts.contains("fsGroup: 10001\n"), "{sts}");
+    assert!(
+        keys.contains("- key: particulars.key\n") && keys.contains("path: particulars.key\n"),
+        "{keys}"
+    );
+    assert!(!keys.contains("optional: true"), "{keys}");
+    assert!(
+        !keys.contains("POD_NAME") && !keys.contains("casehub-0"),
+        "{keys}"
+    );
+    let refs: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| !is_blank_or_comment(l) && l.contains("particulars"))
+        .collect();
+    assert_eq!(
+        refs.iter()
+            .filter(|l| l.contains("casehub-particulars"))
+            .count(),
+        1,
+        "one particulars Secret for the StatefulSet: {refs:?}"
+    );
+    assert!(
+        !tls.contains("particulars"),
+        "the particulars key is not with a pod's own TLS files: {tls}"
     );
 }
 
