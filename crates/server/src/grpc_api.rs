@@ -1151,8 +1151,15 @@ fn step_of(r: &proto::StepRequest) -> Result<(CaseId, PersonId, Step), Status> {
 // ---------------------------------------------------------------------------
 
 impl Api {
-    fn standing(&self, site: &Option<SiteId>) -> (u64, Vec<StoreAlert>) {
+    /// The alerts standing now, of `site` (or all), within `scope` (a
+    /// site-scoped caller's sites; `None`: every site).
+    fn standing(
+        &self,
+        site: &Option<SiteId>,
+        scope: Option<&BTreeSet<SiteId>>,
+    ) -> (u64, Vec<StoreAlert>) {
         let read = self.core.read_local();
+        let state = read.state();
         let list = alerts(
             read.state(),
             &self.ctx.region.shifts,
@@ -1161,9 +1168,28 @@ impl Api {
         )
         .into_iter()
         .filter(|a| site.is_none() || a.site.is_none() || a.site == *site)
+        .filter(|a| {
+            let Some(scope) = scope else { return true };
+            let travel = &self.ctx.travel;
+            let sites: BTreeSet<SiteId> = match (&a.case, &a.site, &a.station) {
+                (Some(case), _, _) => crate::scope::case_sites(state, travel, case),
+                (None, Some(site), _) => BTreeSet::from([site.clone()]),
+                (None, None, Some(station)) => crate::scope::home_site(state, travel, station)
+                    .into_iter()
+                    .collect(),
+                // A condition of the whole region.
+                (None, None, None) => return true,
+            };
+            crate::scope::allows(Some(scope), &sites)
+        })
         .collect();
         (read.applied_index().unwrap_or(0), list)
     }
+}
+
+/// The sites the caller's alerts are limited to (see [`crate::scope`]).
+fn alert_scope() -> Option<BTreeSet<SiteId>> {
+    crate::auth::caller().and_then(|c| crate::scope::limit(&c, Permission::ReadAlerts).cloned())
 }
 
 #[tonic::async_trait]
@@ -1175,7 +1201,8 @@ impl AlertService for Api {
     ) -> Result<GrpcResponse<proto::ListAlertsReply>, Status> {
         let site = optional_id("site_id", &request.into_inner().site_id, SiteId::new)?;
         check_site(&self.core.read_local().applied.state, site.as_ref()).map_err(query_status)?;
-        let (applied_index, list) = self.standing(&site);
+        let scope = alert_scope();
+        let (applied_index, list) = self.standing(&site, scope.as_ref());
         Ok(GrpcResponse::new(proto::ListAlertsReply {
             applied_index,
             alerts: list.iter().map(alert_message).collect(),
@@ -1206,12 +1233,14 @@ impl AlertService for Api {
         let permit = self.stream_permit()?;
         let (tx, rx) = mpsc::channel(64);
         let api = self.clone();
+        // Taken here: the stream's task runs outside the call's scope.
+        let scope = alert_scope();
         tokio::spawn(async move {
             let _permit = permit;
             // Keys of the conditions already sent and still standing.
             let mut sent: BTreeSet<String> = BTreeSet::new();
             loop {
-                let (index, list) = api.standing(&site);
+                let (index, list) = api.standing(&site, scope.as_ref());
                 let standing: BTreeSet<String> = list.iter().map(|a| a.key.clone()).collect();
                 for a in list.iter().filter(|a| !sent.contains(&a.key)) {
                     if tx.send(Ok(alert_message(a))).await.is_err() {

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use casehub_server::pki;
+use casehub_server::proto::alert_service_client::AlertServiceClient;
 use casehub_server::proto::audit_service_client::AuditServiceClient;
 use casehub_server::proto::dispatch_service_client::DispatchServiceClient;
 use casehub_server::proto::user_service_client::UserServiceClient;
@@ -345,9 +346,11 @@ async fn a_site_scoped_user_sees_and_acts_on_the_cases_of_its_own_sites_only() {
     let mut op = dispatch_as(&c, 1, None).await;
     // S03 lies beside the main center (MC), S21 beside the south-west
     // sub-center (SC-SW), S14 beside the north-east one (SC-NE).
+    // Both past their legal limit: each raises an alert of its own.
     for (i, (case, station)) in [("C-MC", "S03"), ("C-SW", "S21")].iter().enumerate() {
         let mut k = a_case(case);
         k.origin_station_id = (*station).into();
+        k.clock_started_at = Some(ts(chrono::Utc::now() - chrono::Duration::hours(13)));
         submit(&mut op, 10 + i as u64, k).await.unwrap();
     }
     let site_sw = "值班员 黄泥";
@@ -374,6 +377,38 @@ async fn a_site_scoped_user_sees_and_acts_on_the_cases_of_its_own_sites_only() {
         get(&mut sw, "C-MC").await.unwrap_err().code(),
         Code::NotFound
     );
+    // The alerts too: the operator sees both cases', a scoped dispatcher
+    // only its own sites' (none here); a site user reads no alerts at all.
+    let alert_cases = |reply: pb::ListAlertsReply| {
+        let mut v: Vec<String> = reply
+            .alerts
+            .into_iter()
+            .map(|a| a.case_id)
+            .filter(|c| !c.is_empty())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let all = AlertServiceClient::new(c.channel(1).await)
+        .list_alerts(pb::ListAlertsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        alert_cases(all),
+        vec!["C-MC".to_string(), "C-SW".to_string()]
+    );
+    let own = AlertServiceClient::new(c.channel_as(1, Some(&sw_cert)).await)
+        .list_alerts(pb::ListAlertsRequest::default())
+        .await;
+    assert_eq!(own.unwrap_err().code(), Code::PermissionDenied);
+    let ne_alerts = AlertServiceClient::new(c.channel_as(1, Some(&ne_cert)).await)
+        .list_alerts(pb::ListAlertsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(alert_cases(ne_alerts), Vec::<String>::new());
     // Submitting for a station of another site: refused, and nothing written.
     let mut other = a_case("C-SW-2");
     other.origin_station_id = "S03".into();
