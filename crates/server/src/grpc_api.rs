@@ -449,12 +449,62 @@ impl Api {
         }
     }
 
-    /// Propose a plan for the submitted cases named (or all of them).
+    /// The submitted cases within `scope` (a site-scoped caller's sites),
+    /// or all of them (`None`).
+    fn waiting_in_scope(
+        &self,
+        state: &casehub_store::SchedulingState,
+        scope: Option<&BTreeSet<SiteId>>,
+    ) -> Vec<CaseId> {
+        state
+            .cases
+            .iter()
+            .filter(|(_, c)| c.value.status == CaseStatus::Submitted)
+            .filter(|(id, _)| {
+                crate::scope::allows(
+                    scope,
+                    &crate::scope::case_sites(state, &self.ctx.travel, id),
+                )
+            })
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// Propose a plan for the submitted cases named (or all of them),
+    /// within `scope` (a site-scoped caller's sites; `None`: every site).
     #[tracing::instrument(name = "plan", skip_all, fields(cases = cases.len(), method = ?method))]
-    fn propose(&self, cases: &[CaseId], method: Method) -> Result<proto::ProposePlanReply, Status> {
+    fn propose(
+        &self,
+        cases: &[CaseId],
+        method: Method,
+        scope: Option<&BTreeSet<SiteId>>,
+    ) -> Result<proto::ProposePlanReply, Status> {
         let read = self.core.read_local();
         let state = read.state();
         let now = Utc::now();
+        let scoped: Vec<CaseId>;
+        let cases = match scope {
+            None => cases,
+            Some(_) if cases.is_empty() => {
+                scoped = self.waiting_in_scope(state, scope);
+                if scoped.is_empty() {
+                    // Nothing of the caller's sites waits.
+                    return Ok(proto::ProposePlanReply::default());
+                }
+                &scoped
+            }
+            Some(_) => {
+                for id in cases {
+                    if !crate::scope::allows(
+                        scope,
+                        &crate::scope::case_sites(state, &self.ctx.travel, id),
+                    ) {
+                        return Err(Status::not_found(format!("case_ids: no case {id}")));
+                    }
+                }
+                cases
+            }
+        };
         let s = planning_state(state, &self.ctx.region, &self.ctx.travel, now, cases)
             .map_err(dispatch_status)?;
         let settings = Settings {
@@ -720,8 +770,20 @@ impl AvailabilityService for Api {
     ) -> Result<GrpcResponse<Self::WatchStream>, Status> {
         let from = request.into_inner().from_index;
         let permit = self.stream_permit()?;
-        let rx = self.follow_audit(permit, from, |a| proto::Change {
-            entry: Some(audit_entry(a)),
+        // A site-scoped caller learns that the state changed (index and
+        // time), not what or who changed it elsewhere: that is the audit's.
+        let scoped = crate::auth::caller()
+            .is_some_and(|c| crate::scope::limit(&c, Permission::Watch).is_some());
+        let rx = self.follow_audit(permit, from, move |a| proto::Change {
+            entry: Some(if scoped {
+                proto::AuditEntry {
+                    index: a.index,
+                    time: Some(ts(a.time)),
+                    ..Default::default()
+                }
+            } else {
+                audit_entry(a)
+            }),
         });
         Ok(GrpcResponse::new(Box::pin(ReceiverStream::new(rx))))
     }
@@ -836,11 +898,14 @@ impl DispatchService for Api {
         // Plan it with the others still waiting, on the state that has it.
         let api = self.clone();
         let ids = vec![id];
+        let scope = crate::auth::caller()
+            .and_then(|c| crate::scope::limit(&c, Permission::SubmitCase).cloned());
         let span = tracing::Span::current();
-        let reply =
-            tokio::task::spawn_blocking(move || span.in_scope(|| api.propose(&ids, Method::Milp)))
-                .await
-                .map_err(|e| Status::internal(format!("planning task: {e}")))??;
+        let reply = tokio::task::spawn_blocking(move || {
+            span.in_scope(|| api.propose(&ids, Method::Milp, scope.as_ref()))
+        })
+        .await
+        .map_err(|e| Status::internal(format!("planning task: {e}")))??;
         Ok(GrpcResponse::new(reply))
     }
 
@@ -875,9 +940,12 @@ impl DispatchService for Api {
         let m = method(&r.method)?;
         let api = self.clone();
         let span = tracing::Span::current();
-        let reply = tokio::task::spawn_blocking(move || span.in_scope(|| api.propose(&ids, m)))
-            .await
-            .map_err(|e| Status::internal(format!("planning task: {e}")))??;
+        let scope = dispatch_scope();
+        let reply = tokio::task::spawn_blocking(move || {
+            span.in_scope(|| api.propose(&ids, m, scope.as_ref()))
+        })
+        .await
+        .map_err(|e| Status::internal(format!("planning task: {e}")))??;
         Ok(GrpcResponse::new(reply))
     }
 
@@ -1024,20 +1092,24 @@ impl DispatchService for Api {
         let permit = self.stream_permit()?;
         let (tx, rx) = mpsc::channel(16);
         let api = self.clone();
+        // Taken here: the stream's task runs outside the call's scope.
+        let scope = dispatch_scope();
         tokio::spawn(async move {
             let _permit = permit;
             loop {
                 let applied = api.core.view.current();
-                let waiting = applied
-                    .state
-                    .cases
-                    .values()
-                    .any(|c| c.value.status == CaseStatus::Submitted);
+                let waiting = !api
+                    .waiting_in_scope(&applied.state, scope.as_ref())
+                    .is_empty();
                 if waiting {
                     let a = api.clone();
-                    let reply = tokio::task::spawn_blocking(move || a.propose(&[], m))
-                        .await
-                        .unwrap_or_else(|e| Err(Status::internal(format!("planning task: {e}"))));
+                    let scope = scope.clone();
+                    let reply =
+                        tokio::task::spawn_blocking(move || a.propose(&[], m, scope.as_ref()))
+                            .await
+                            .unwrap_or_else(|e| {
+                                Err(Status::internal(format!("planning task: {e}")))
+                            });
                     if tx.send(reply).await.is_err() {
                         return;
                     }
@@ -1185,6 +1257,11 @@ impl Api {
         .collect();
         (read.applied_index().unwrap_or(0), list)
     }
+}
+
+/// The sites the caller's dispatching is limited to (see [`crate::scope`]).
+fn dispatch_scope() -> Option<BTreeSet<SiteId>> {
+    crate::auth::caller().and_then(|c| crate::scope::limit(&c, Permission::Dispatch).cloned())
 }
 
 /// The sites the caller's alerts are limited to (see [`crate::scope`]).

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use casehub_server::pki;
 use casehub_server::proto::alert_service_client::AlertServiceClient;
 use casehub_server::proto::audit_service_client::AuditServiceClient;
+use casehub_server::proto::availability_service_client::AvailabilityServiceClient;
 use casehub_server::proto::dispatch_service_client::DispatchServiceClient;
 use casehub_server::proto::user_service_client::UserServiceClient;
 use casehub_server::proto::{self as pb};
@@ -436,6 +437,53 @@ async fn a_site_scoped_user_sees_and_acts_on_the_cases_of_its_own_sites_only() {
     let mut ne_case = a_case("C-NE");
     ne_case.origin_station_id = "S14".into();
     submit(&mut ne, 31, ne_case).await.unwrap();
+    // The change stream: the index and time of each change, not what or
+    // who, for a scoped user; everything for the region-wide operator.
+    let first_change = |channel| async move {
+        let mut w = AvailabilityServiceClient::new(channel)
+            .watch(pb::WatchRequest { from_index: 1 })
+            .await
+            .unwrap()
+            .into_inner();
+        w.message().await.unwrap().unwrap().entry.unwrap()
+    };
+    let scoped = first_change(c.channel_as(1, Some(&sw_cert)).await).await;
+    assert!(scoped.index >= 1 && scoped.time.is_some());
+    assert_eq!((scoped.summary.as_str(), scoped.actor.as_str()), ("", ""));
+    let full = first_change(c.channel(1).await).await;
+    assert_eq!(full.index, scoped.index);
+    assert!(!full.summary.is_empty() && !full.actor.is_empty());
+    // Its proposals cover its own sites' waiting cases only.
+    let cases_of = |r: pb::ProposePlanReply| {
+        let mut v: Vec<String> = r
+            .summary
+            .iter()
+            .map(|l| l.split(':').next().unwrap().to_string())
+            .chain(r.blocked.iter().map(|b| b.case_id.clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    let mine = ne
+        .propose_plan(pb::ProposePlanRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(cases_of(mine), vec!["C-NE".to_string()]);
+    let everyone = op
+        .propose_plan(pb::ProposePlanRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(cases_of(everyone).len() >= 3);
+    let e = ne
+        .propose_plan(pb::ProposePlanRequest {
+            case_ids: vec!["C-SW".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound, "{e:?}");
     ne.exit_case(pb::ExitCaseRequest {
         meta: meta(32),
         case_id: "C-NE".into(),
