@@ -140,9 +140,31 @@ pub struct SubmitArgs {
     /// "persons": [{"id", "gender", "juvenile", "co_suspect_group"}]}.
     #[arg(long)]
     case: PathBuf,
+    /// A person's name, PERSON=NAME (repeatable): personal data, sealed by
+    /// the node and shown only to the roles that need it.
+    #[arg(long = "name", value_name = "PERSON=NAME")]
+    names: Vec<String>,
+    /// A person's resident identity number, PERSON=NUMBER (repeatable).
+    #[arg(long = "id-number", value_name = "PERSON=NUMBER")]
+    id_numbers: Vec<String>,
     /// Where to write the proposal (plan and versions) for `casehub accept`.
     #[arg(long)]
     proposal_out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct CasesArgs {
+    #[command(flatten)]
+    conn: Conn,
+    /// One case, in full.
+    #[arg(long)]
+    case: Option<String>,
+    /// Also the cases that have exited.
+    #[arg(long)]
+    all: bool,
+    /// JSON instead of lines.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -514,8 +536,31 @@ fn print_proposal(p: &pb::ProposePlanReply) {
     }
 }
 
+/// Set `field` of the persons named in `pairs` (`PERSON=VALUE`).
+fn set_particulars(
+    case: &mut pb::Case,
+    flag: &str,
+    pairs: &[String],
+    field: fn(&mut pb::Person) -> &mut String,
+) -> Result<()> {
+    for pair in pairs {
+        let Some((person, value)) = pair.split_once('=') else {
+            anyhow::bail!("{flag} {pair:?}: expected PERSON=VALUE");
+        };
+        let Some(p) = case.persons.iter_mut().find(|p| p.person_id == person) else {
+            anyhow::bail!("{flag} {pair:?}: the case has no person {person:?}");
+        };
+        *field(p) = value.to_string();
+    }
+    Ok(())
+}
+
 pub fn run_submit(a: SubmitArgs) -> Result<ExitCode> {
-    let case = case_message(&a.case)?;
+    let mut case = case_message(&a.case)?;
+    set_particulars(&mut case, "--name", &a.names, |p| &mut p.name)?;
+    set_particulars(&mut case, "--id-number", &a.id_numbers, |p| {
+        &mut p.id_number
+    })?;
     runtime()?.block_on(async {
         let mut c = DispatchServiceClient::new(channel(&a.conn).await?);
         let p = c
@@ -537,6 +582,80 @@ pub fn run_submit(a: SubmitArgs) -> Result<ExitCode> {
             std::fs::write(out, serde_json::to_string_pretty(&v)?)
                 .with_context(|| format!("--proposal-out {}: cannot write", out.display()))?;
             println!("proposal written to {}", out.display());
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub fn run_cases(a: CasesArgs) -> Result<ExitCode> {
+    runtime()?.block_on(async {
+        let mut c = DispatchServiceClient::new(channel(&a.conn).await?);
+        let records = match &a.case {
+            Some(id) => vec![
+                c.get_case(pb::GetCaseRequest {
+                    case_id: id.clone(),
+                })
+                .await
+                .map_err(status)?
+                .into_inner(),
+            ],
+            None => {
+                c.list_cases(pb::ListCasesRequest {
+                    include_exited: a.all,
+                    limit: 0,
+                })
+                .await
+                .map_err(status)?
+                .into_inner()
+                .cases
+            }
+        };
+        for r in &records {
+            let Some(case) = &r.case else { continue };
+            if a.json {
+                let persons: Vec<_> = case
+                    .persons
+                    .iter()
+                    .map(|p| {
+                        serde_json::json!({
+                            "person_id": p.person_id, "pseudonym": p.pseudonym,
+                            "name": p.name, "id_number": p.id_number,
+                            "gender": p.gender, "juvenile": p.juvenile,
+                        })
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "case_id": case.case_id, "status": r.status,
+                        "origin_station_id": case.origin_station_id,
+                        "category": case.category, "sites": r.site_ids,
+                        "particulars": r.particulars, "persons": persons,
+                    })
+                );
+                continue;
+            }
+            let persons: Vec<String> = case
+                .persons
+                .iter()
+                .map(|p| {
+                    let who = if p.name.is_empty() {
+                        p.pseudonym.clone()
+                    } else {
+                        format!("{} {}", p.name, p.id_number)
+                    };
+                    format!("{} {}", p.person_id, who.trim())
+                })
+                .collect();
+            println!(
+                "{}\t{}\t{} ({})\tsites {}\t{}",
+                case.case_id,
+                r.status,
+                case.origin_station_id,
+                case.category,
+                r.site_ids.join(","),
+                persons.join("; ")
+            );
         }
         Ok(ExitCode::SUCCESS)
     })

@@ -54,6 +54,9 @@ enum Command {
     /// Report an escort running late: the plan slips, and the plans it
     /// breaks are returned to re-planning.
     Delay(client_cmd::DelayArgs),
+    /// The cases (or one, --case) with their persons: names to the roles
+    /// that need them, pseudonyms to the others.
+    Cases(client_cmd::CasesArgs),
     /// The alerts standing now, or (--follow) as they arise.
     Alerts(client_cmd::AlertsArgs),
     /// The audit trail, or (--follow) each entry as it is applied.
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
         Command::Submit(args) => client_cmd::run_submit(args),
         Command::Accept(args) => client_cmd::run_accept(args),
         Command::Delay(args) => client_cmd::run_delay(args),
+        Command::Cases(args) => client_cmd::run_cases(args),
         Command::Alerts(args) => client_cmd::run_alerts(args),
         Command::Audit(args) => client_cmd::run_audit(args),
         Command::Cert(cmd) => cert_cmd::run(cmd),

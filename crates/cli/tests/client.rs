@@ -53,7 +53,30 @@ fn casehub(args: &[&str]) -> String {
 #[test]
 fn the_client_commands_drive_a_running_cluster() {
     let dir = tempfile::TempDir::new().unwrap();
-    let mut nodes = Nodes::start_three(dir.path(), format!("region = {REGION:?}\n"));
+    // One particulars key for the three nodes, beside their data.
+    let key = dir.path().join("particulars.key");
+    let out = Command::new(env!("CARGO_BIN_EXE_casehub"))
+        .args(["key", "new", "--out"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // It is not overwritten without --force.
+    let again = Command::new(env!("CARGO_BIN_EXE_casehub"))
+        .args(["key", "new", "--out"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    let mut nodes = Nodes::start_three(
+        dir.path(),
+        format!("region = {REGION:?}\nparticulars_key = {key:?}\n"),
+    );
     CA.set(nodes.ca()).unwrap();
     USER.set(nodes.bootstrap_user("操作员")).unwrap();
     let a1 = nodes.client_addrs[&1].clone();
@@ -125,10 +148,31 @@ fn the_client_commands_drive_a_running_cluster() {
         "1",
         "--case",
         case.to_str().unwrap(),
+        "--name",
+        "P1=欧阳娜娜",
+        "--id-number",
+        "P1=11010519491231002X",
         "--proposal-out",
         proposal.to_str().unwrap(),
     ]);
     assert!(submitted.starts_with("C-CLI-1: to "), "{submitted}");
+    // The operator (a dispatcher) reads the name back.
+    let cases = casehub(&["cases", "--addr", &a1, "--case", "C-CLI-1"]);
+    assert!(
+        cases.contains("C-CLI-1\tsubmitted\tS03")
+            && cases.contains("P1 欧阳娜娜 11010519491231002X"),
+        "{cases}"
+    );
+    // A flag naming no person of the case is refused before any call.
+    let out = Command::new(env!("CARGO_BIN_EXE_casehub"))
+        .args(["submit", "--addr", &a1, "--case"])
+        .arg(&case)
+        .args(["--name", "P9=某人"])
+        .env("CASEHUB_CA", nodes.ca())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no person \"P9\""));
     let accepted = casehub(&[
         "accept",
         "--addr",
@@ -229,6 +273,17 @@ fn the_client_commands_drive_a_running_cluster() {
             .unwrap()
     };
     assert!(planner(&["availability", "--addr", &a1]).status.success());
+    // A planner sees the case, with a pseudonym instead of the name.
+    let out = planner(&["cases", "--addr", &a1, "--json"]);
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && listed.contains("\"withheld\""),
+        "{listed}"
+    );
+    assert!(
+        !listed.contains("欧阳娜娜") && listed.contains("人员-"),
+        "{listed}"
+    );
     let out = planner(&[
         "submit",
         "--addr",
@@ -247,6 +302,62 @@ fn the_client_commands_drive_a_running_cluster() {
     );
     let alerts = casehub(&["alerts", "--addr", &a1]);
     assert!(!alerts.is_empty());
+
+    // The security policy: shown, and changed field by field.
+    let policy = casehub(&["user", "policy", "--addr", &a1]);
+    assert!(
+        policy.contains("particulars kept 30 days after exit"),
+        "{policy}"
+    );
+    let policy = casehub(&[
+        "user",
+        "policy",
+        "--addr",
+        &a1,
+        "--particulars-retention-days",
+        "7",
+        "--request-id",
+        "500",
+    ]);
+    assert!(
+        policy.contains("particulars kept 7 days after exit"),
+        "{policy}"
+    );
+    assert!(policy.contains("lock after 5 failed logins"), "{policy}");
+
+    // Rotation: a new key first, the old one kept; the nodes reload it on
+    // SIGHUP and the name sealed under the old key still opens.
+    let out = Command::new(env!("CARGO_BIN_EXE_casehub"))
+        .args(["key", "rotate", "--file"])
+        .arg(&key)
+        .args(["--id", "k2"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = std::fs::read_to_string(&key).unwrap();
+    let ids: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(ids, ["k2", "k1"]);
+    for id in 1..=3 {
+        nodes.signal(id, "HUP");
+    }
+    for id in 1..=3 {
+        let deadline = std::time::Instant::now() + support::DEADLINE;
+        while !nodes.log(id).contains("particulars keys reloaded") {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "node {id}: {}",
+                nodes.log(id)
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(nodes.log(id).contains("k2"), "node {id} seals with k2");
+    }
+    let cases = casehub(&["cases", "--addr", &a2, "--case", "C-CLI-1"]);
+    assert!(cases.contains("欧阳娜娜"), "{cases}");
 
     // A bad flag is named, exit 2.
     let out = Command::new(env!("CARGO_BIN_EXE_casehub"))

@@ -244,6 +244,27 @@ impl Nodes {
         child.wait().unwrap();
     }
 
+    /// Send node `id` the signal `name` (HUP, …) with kill(1).
+    pub fn signal(&self, id: u64, name: &str) {
+        prereq::KILL.require();
+        let ok = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.children[&id].id().to_string())
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    /// The node's log so far (its standard output and error).
+    pub fn log(&self, id: u64) -> String {
+        ["stdout", "stderr"]
+            .iter()
+            .map(|k| {
+                std::fs::read_to_string(self.dir.join(format!("node-{id}.{k}"))).unwrap_or_default()
+            })
+            .collect()
+    }
+
     /// SIGTERM, and the exit status once the node has stopped cleanly.
     pub fn terminate(&mut self, id: u64) -> std::process::ExitStatus {
         let mut child = self.children.remove(&id).unwrap();
