@@ -25,6 +25,8 @@ packages=(
   libprotobuf-dev         # google/protobuf/*.proto, the well-known types protoc needs (only recommended by protobuf-compiler)
   protobuf-compiler-grpc  # grpc_python_plugin
   chromium       # renders the simulation report in its test (headless)
+  chromium-driver  # chromedriver: the console's browser tests drive Chromium over WebDriver
+  fonts-noto-cjk   # Chinese glyphs for the console's screenshots (headless Chromium)
 )
 
 missing=()

@@ -137,7 +137,8 @@ fn demo_tls(dir: &std::path::Path) -> Result<(Dial, BTreeMap<u64, Arc<Tls>>)> {
 
 /// The demo users in the cluster, written through node `node` once the
 /// cluster applies the rules that have users.
-async fn add_demo_users(node: &Node, stamp: u64) -> Result<()> {
+async fn add_demo_users(node: &Node, stamp: u64, password: &str) -> Result<()> {
+    let hash = casehub_server::grpc_users::hash_password(password).map_err(anyhow::Error::msg)?;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while node.state().current().state.rules_version < casehub_store::RULES_VERSION {
         if std::time::Instant::now() > deadline {
@@ -159,7 +160,7 @@ async fn add_demo_users(node: &Node, stamp: u64) -> Result<()> {
                 name: name.to_string(),
                 roles: roles.iter().copied().collect(),
                 sites: Default::default(),
-                password_hash: None,
+                password_hash: Some(hash.clone()),
                 disabled: false,
             }),
             trace: None,
@@ -176,6 +177,20 @@ async fn add_demo_users(node: &Node, stamp: u64) -> Result<()> {
         node.state().wait_applied(w.log_index).await;
     }
     Ok(())
+}
+
+/// The demo users' console password: made once, kept in DATA_DIR.
+fn demo_password(dir: &std::path::Path) -> Result<String> {
+    let path = dir.join("console-password.txt");
+    if let Ok(p) = std::fs::read_to_string(&path) {
+        return Ok(p.trim().to_string());
+    }
+    let mut bytes = [0u8; 6];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+        .map_err(|_| anyhow::anyhow!("no randomness for the demo password"))?;
+    let password: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    crate::cert_cmd::write(&path, &format!("{password}\n"), 0o600)?;
+    Ok(password)
 }
 
 fn meta(request_id: u64) -> Option<pb::WriteMeta> {
@@ -265,8 +280,14 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
             .map(|n| n.client_addr().to_string())
             .collect();
         let stamp = Utc::now().timestamp_millis() as u64;
-        add_demo_users(&nodes[&1], stamp).await?;
+        let password = demo_password(&a.data_dir)?;
+        add_demo_users(&nodes[&1], stamp, &password).await?;
         let tls_dir = a.data_dir.join("tls");
+        println!(
+            "the console: https://{}/console/ (the browser must trust {}); every demo user's password: {password}",
+            addrs[0],
+            a.data_dir.join("tls").join("ca.pem").display()
+        );
         println!("one user per role; to call the API as one of them:");
         for (name, roles) in DEMO_USERS {
             let roles: Vec<&str> = roles.iter().map(|r| r.name()).collect();

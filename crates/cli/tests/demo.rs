@@ -63,6 +63,14 @@ fn the_demo_dispatches_cases_on_a_local_cluster_and_a_rerun_reuses_its_data() {
     // TLS by default, with the development CA kept for the rerun and the key
     // readable by its owner only.
     assert!(first.contains("TLS is on"), "{first}");
+    // The console's address and the demo users' password, kept in the
+    // data directory (owner-only) and the same on the second run.
+    let password = std::fs::read_to_string(dir.path().join("console-password.txt")).unwrap();
+    assert!(
+        first.contains("/console/") && first.contains(password.trim()),
+        "{first}"
+    );
+    assert!(first.contains("persons' particulars are sealed"), "{first}");
     let key = dir.path().join("tls").join("ca-key.pem");
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;

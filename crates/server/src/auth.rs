@@ -363,8 +363,18 @@ pub fn authorize(
         return Ok(None);
     }
     let caller = authenticate(state, headers, tls, now)?;
-    match need {
-        Access::Needs(p) if !caller.may(p) => {
+    allowed(&caller, path)?;
+    Ok(Some(caller))
+}
+
+/// Whether `caller` may call the RPC at `path`, by [`RPC_ACCESS`]: the one
+/// check for the API and the console alike.
+pub fn allowed(caller: &Caller, path: &str) -> Result<(), Status> {
+    match access(path) {
+        None => Err(Status::unimplemented(format!(
+            "{path} is not served on the client listener"
+        ))),
+        Some(Access::Needs(p)) if !caller.may(p) => {
             let roles: Vec<&str> = caller.roles.iter().map(|r| r.name()).collect();
             Err(Status::permission_denied(format!(
                 "{path} needs {p:?}, which no role of user {:?} grants (roles: {})",
@@ -376,8 +386,28 @@ pub fn authorize(
                 }
             )))
         }
-        _ => Ok(Some(caller)),
+        Some(_) => Ok(()),
     }
+}
+
+/// The caller of a console request (its session cookie), `None` for the
+/// console's public paths.
+fn console_caller(
+    state: &SchedulingState,
+    path: &str,
+    headers: &http::HeaderMap,
+    now: DateTime<Utc>,
+) -> Result<Option<Caller>, Status> {
+    if crate::console::is_public(path) {
+        return Ok(None);
+    }
+    let token = crate::console::cookie(headers, crate::console::SESSION_COOKIE)
+        .ok_or_else(|| Status::unauthenticated("no session"))?;
+    let mut h = http::HeaderMap::new();
+    let bearer = http::HeaderValue::from_str(&format!("Bearer {token}"))
+        .map_err(|_| Status::unauthenticated("a malformed session"))?;
+    h.insert("authorization", bearer);
+    authenticate(state, &h, None, now).map(Some)
 }
 
 /// Each user's calls on this node, as token buckets: `request_burst` calls
@@ -488,17 +518,22 @@ where
         let Some(view) = &self.view else {
             return Box::pin(self.inner.call(req));
         };
+        let console = req.uri().path().starts_with("/console");
         let decision = {
             let applied = view.current();
             let policy = applied.state.users.policy;
-            authorize(
-                &applied.state,
-                req.uri().path(),
-                req.headers(),
-                req.extensions().get::<TlsConnectInfo<TcpConnectInfo>>(),
-                Utc::now(),
-            )
-            .and_then(|caller| match caller {
+            let who = if console {
+                console_caller(&applied.state, req.uri().path(), req.headers(), Utc::now())
+            } else {
+                authorize(
+                    &applied.state,
+                    req.uri().path(),
+                    req.headers(),
+                    req.extensions().get::<TlsConnectInfo<TcpConnectInfo>>(),
+                    Utc::now(),
+                )
+            };
+            who.and_then(|caller| match caller {
                 Some(c)
                     if !self.limits.take(
                         &c.name,
@@ -516,6 +551,26 @@ where
             })
         };
         match decision {
+            // A browser without a valid session goes to the login page.
+            Err(status) if console && status.code() == tonic::Code::Unauthenticated => {
+                let mut response = http::Response::new(RB::default());
+                *response.status_mut() = http::StatusCode::SEE_OTHER;
+                response.headers_mut().insert(
+                    http::header::LOCATION,
+                    http::HeaderValue::from_static("/console/login"),
+                );
+                Box::pin(std::future::ready(Ok(response)))
+            }
+            Err(status) if console => {
+                let mut response = http::Response::new(RB::default());
+                *response.status_mut() = http::StatusCode::TOO_MANY_REQUESTS;
+                tracing::info!(
+                    path = req.uri().path(),
+                    message = status.message(),
+                    "console request refused"
+                );
+                Box::pin(std::future::ready(Ok(response)))
+            }
             Err(status) => {
                 tracing::info!(path = req.uri().path(), code = ?status.code(), message = status.message(), "call refused");
                 Box::pin(std::future::ready(Ok(status.into_http())))

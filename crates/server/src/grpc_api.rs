@@ -134,8 +134,11 @@ pub(crate) async fn add_routes(
         .add_service(DispatchServiceServer::new(api.clone()).max_decoding_message_size(limit))
         .add_service(AlertServiceServer::new(api.clone()).max_decoding_message_size(limit))
         .add_service(AuditServiceServer::new(api.clone()).max_decoding_message_size(limit))
-        .add_service(AdminServiceServer::new(api).max_decoding_message_size(limit))
-        .add_service(reflection))
+        .add_service(AdminServiceServer::new(api.clone()).max_decoding_message_size(limit))
+        .add_service(reflection)
+        .into_axum_router()
+        .merge(crate::console::router(api))
+        .into())
 }
 
 /// How old a proposal's "now" may be when it is accepted: a dispatcher
@@ -626,7 +629,7 @@ impl Api {
 
     /// Wait until this node applies an index after `after` (or `tick`
     /// passes); false when the node stops.
-    async fn next_change(&self, after: Option<u64>, tick: Duration) -> bool {
+    pub(crate) async fn next_change(&self, after: Option<u64>, tick: Duration) -> bool {
         let want = after.map_or(1, |i| i + 1);
         match tokio::time::timeout(tick, self.core.view.wait_applied(want)).await {
             Ok(Some(_)) | Err(_) => true,

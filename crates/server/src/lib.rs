@@ -92,6 +92,7 @@ pub mod api;
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod console;
 pub mod dispatch;
 mod forward;
 pub mod grpc_api;

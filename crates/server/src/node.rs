@@ -429,7 +429,10 @@ fn serve(
     let shutdown = async move {
         let _ = until.wait_for(|s| *s).await;
     };
+    // Browsers (the console) may speak HTTP/1.1 to the client listener.
+    let http1 = matches!(which, Listener::Client);
     let server = tonic::transport::Server::builder()
+        .accept_http1(http1)
         .layer(crate::telemetry::TraceContextLayer)
         .layer(auth)
         .add_routes(routes);

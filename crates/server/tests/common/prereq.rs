@@ -55,6 +55,10 @@ pub const CHROMIUM: Prereq = Prereq {
     need: Need::Program("chromium"),
     package: "chromium",
 };
+pub const CHROMEDRIVER: Prereq = Prereq {
+    need: Need::Program("chromedriver"),
+    package: "chromium-driver",
+};
 pub const KILL: Prereq = Prereq {
     need: Need::Program("kill"),
     package: "procps",
@@ -73,6 +77,7 @@ pub const ALL: &[Prereq] = &[
     PYTHON_GRPC,
     PYTHON_PROTOBUF,
     CHROMIUM,
+    CHROMEDRIVER,
     KILL,
     ETCD,
 ];

@@ -1,0 +1,256 @@
+//! The console's pages and fragments (maud): every string through the
+//! catalogue, every time in Asia/Shanghai.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use maud::{DOCTYPE, Markup, html};
+
+use super::i18n::{Lang, t, t_args};
+use crate::auth::{Caller, Permission};
+use crate::proto;
+
+/// Asia/Shanghai: UTC+8 all year.
+fn shanghai() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("UTC+8")
+}
+
+/// A time as the room reads it: 24-hour clock, Chinese date format in zh-CN.
+pub fn local(lang: Lang, t: DateTime<Utc>) -> String {
+    let l = t.with_timezone(&shanghai());
+    match lang {
+        Lang::ZhCn => l.format("%m月%d日 %H:%M").to_string(),
+        Lang::En => l.format("%m-%d %H:%M").to_string(),
+    }
+}
+
+fn span(lang: Lang, minutes: i64) -> String {
+    let m = minutes.abs();
+    if m < 60 {
+        t_args(lang, "minutes", &[("m", m.into())])
+    } else {
+        t_args(
+            lang,
+            "hours-minutes",
+            &[("h", (m / 60).into()), ("m", (m % 60).into())],
+        )
+    }
+}
+
+fn time_of(ts: Option<&prost_types::Timestamp>) -> Option<DateTime<Utc>> {
+    ts.and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
+}
+
+/// The whole page around `body`.
+pub fn layout(lang: Lang, title: &str, who: Option<&Caller>, body: Markup) -> Markup {
+    let nav: Vec<(&str, &str, Permission)> = vec![
+        ("/console/", "nav-board", Permission::ReadCases),
+        ("/console/proposals", "nav-proposals", Permission::Dispatch),
+        ("/console/alerts", "nav-alerts", Permission::ReadAlerts),
+    ];
+    let here = t(lang, "nav-board");
+    html! {
+        (DOCTYPE)
+        html lang=(lang.tag()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · " (t(lang, "app-title")) }
+                link rel="stylesheet" href="/console/static/console.css";
+                script src="/console/static/htmx.min.js" {}
+                script src="/console/static/console.js" defer {}
+            }
+            body {
+                header {
+                    h1 { (t(lang, "app-title")) }
+                    @if let Some(c) = who {
+                        nav {
+                            @for (href, key, p) in &nav {
+                                @if c.may(*p) {
+                                    @let label = t(lang, key);
+                                    a href=(href) class=[(label == title || (key == &"nav-board" && title == here)).then_some("here")] { (label) }
+                                }
+                            }
+                        }
+                        span.who {
+                            (t_args(lang, "signed-in-as", &[
+                                ("user", c.name.clone().into()),
+                                ("roles", c.roles.iter().map(|r| t(lang, &format!("role-{}", r.name()))).collect::<Vec<_>>().join(lang.list_separator()).into()),
+                            ]))
+                        }
+                        form method="post" action="/console/logout" {
+                            button type="submit" id="logout" { (t(lang, "nav-logout")) }
+                        }
+                    }
+                    form method="post" action="/console/lang" {
+                        input type="hidden" name="to" value=(lang.other().tag());
+                        button type="submit" id="lang" { (t(lang, "lang-switch")) }
+                    }
+                }
+                main { h2 { (title) } (body) }
+            }
+        }
+    }
+}
+
+/// A part of the page that re-reads `src` at load and at every change.
+pub fn live(src: &str) -> Markup {
+    html! {
+        div data-live hx-get=(src) hx-trigger="load, changed from:body" hx-swap="innerHTML" {}
+    }
+}
+
+/// A notice (or an error, `bad`).
+pub fn message(text: &str, bad: bool) -> Markup {
+    html! { div.msg.bad[bad] role="status" { (text) } }
+}
+
+/// The login page.
+pub fn login(lang: Lang, error: Option<&str>) -> Markup {
+    let body = html! {
+        form.login method="post" action="/console/login" {
+            @if let Some(e) = error { (message(e, true)) }
+            label for="user" { (t(lang, "login-user")) }
+            input id="user" name="user" autocomplete="username" required autofocus;
+            label for="password" { (t(lang, "login-password")) }
+            input id="password" name="password" type="password" autocomplete="current-password" required;
+            p { button.primary type="submit" id="login" { (t(lang, "login-submit")) } }
+        }
+    };
+    layout(lang, &t(lang, "login-title"), None, body)
+}
+
+/// The board's table: every open case with its clocks.
+pub fn board(
+    lang: Lang,
+    cases: &[proto::CaseRecord],
+    policy: &casehub_model::legal::Policy,
+    now: DateTime<Utc>,
+) -> Markup {
+    let lead = policy.alert_lead_min.iter().copied().max().unwrap_or(60) as i64;
+    html! {
+        @if cases.is_empty() {
+            p { (t(lang, "board-empty")) }
+        } @else {
+            table id="board" {
+                thead { tr {
+                    th { (t(lang, "col-case")) } th { (t(lang, "col-persons")) }
+                    th { (t(lang, "col-station")) } th { (t(lang, "col-status")) }
+                    th { (t(lang, "col-held")) } th { (t(lang, "col-deadline")) }
+                    th { (t(lang, "col-left")) } th { (t(lang, "col-sites")) }
+                } }
+                tbody {
+                    @for r in cases {
+                        @if let Some(c) = &r.case {
+                            @let started = time_of(c.clock_started_at.as_ref());
+                            @let limit = c.category.parse::<casehub_model::LegalCategory>().ok()
+                                .map(|k| i64::from(policy.legal_limits.limit_min(k)));
+                            @let deadline = started.zip(limit).map(|(s, l)| s + chrono::TimeDelta::minutes(l));
+                            @let left = deadline.map(|d| (d - now).num_minutes());
+                            @let class = match left {
+                                Some(l) if l < 0 => Some("overdue"),
+                                Some(l) if l <= lead => Some("lead"),
+                                _ => None,
+                            };
+                            tr class=[class] data-case=(c.case_id) {
+                                td { (c.case_id) }
+                                td {
+                                    @for p in &c.persons {
+                                        div {
+                                            @if !p.name.is_empty() {
+                                                (p.name)
+                                                @if !p.id_number.is_empty() { " " small { (p.id_number) } }
+                                            } @else {
+                                                span.pseudonym { (if p.pseudonym.is_empty() { &p.person_id } else { &p.pseudonym }) }
+                                                @match r.particulars.as_str() {
+                                                    "withheld" => { " " small { (t(lang, "particulars-withheld")) } }
+                                                    "unavailable" => { " " small { (t(lang, "particulars-unavailable")) } }
+                                                    "purged" => { " " small { (t(lang, "particulars-purged")) } }
+                                                    _ => {}
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                                td { (c.origin_station_id) }
+                                td { (t(lang, &format!("status-{}", r.status))) }
+                                td { @if let Some(s) = started { (span(lang, (now - s).num_minutes())) } }
+                                td { @if let Some(d) = deadline { (local(lang, d)) } }
+                                td {
+                                    @if let Some(l) = left {
+                                        @if l < 0 { (t_args(lang, "overdue", &[("t", span(lang, l).into())])) }
+                                        @else { (span(lang, l)) }
+                                    }
+                                }
+                                td { (r.site_ids.join(", ")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A proposal with its explanation and the accept button.
+pub fn proposal(lang: Lang, p: &proto::ProposePlanReply, notice: Option<Markup>) -> Markup {
+    let versions: Vec<(&str, &str, u64)> = p
+        .versions
+        .iter()
+        .map(|v| (v.kind.as_str(), v.id.as_str(), v.version))
+        .collect();
+    let versions_json = serde_json::to_string(&versions).unwrap_or_else(|_| "[]".into());
+    html! {
+        @if let Some(n) = notice { (n) }
+        @if p.summary.is_empty() && p.blocked.is_empty() {
+            p id="no-proposal" { (t(lang, "proposals-empty")) }
+        } @else {
+            ul.plan id="plan" {
+                @for line in &p.summary { li { (line) } }
+            }
+            @for b in &p.blocked {
+                (message(&t_args(lang, "proposal-blocked", &[
+                    ("case", b.case_id.clone().into()),
+                    ("rule", b.rule.clone().into()),
+                    ("reason", b.reason.clone().into()),
+                ]), true))
+            }
+            @if !p.warnings.is_empty() {
+                h3 { (t(lang, "proposal-warnings")) }
+                ul { @for w in &p.warnings { li { (w) } } }
+            }
+            @if !p.summary.is_empty() {
+                form method="post" action="/console/proposals/accept" {
+                    input type="hidden" name="plan_json" value=(p.plan_json);
+                    input type="hidden" name="versions_json" value=(versions_json);
+                    button.primary type="submit" id="accept" accesskey="a" { (t(lang, "proposal-accept")) }
+                }
+            }
+        }
+    }
+}
+
+/// The alerts standing now.
+pub fn alerts(lang: Lang, list: &[proto::Alert]) -> Markup {
+    html! {
+        @if list.is_empty() {
+            p { (t(lang, "alerts-empty")) }
+        } @else {
+            table id="alerts" {
+                thead { tr {
+                    th { (t(lang, "col-kind")) } th { (t(lang, "col-case")) }
+                    th { (t(lang, "col-at")) } th { (t(lang, "col-deadline")) }
+                    th { (t(lang, "col-message")) }
+                } }
+                tbody {
+                    @for a in list {
+                        tr data-alert=(a.key) {
+                            td { (a.kind) } td { (a.case_id) }
+                            td { @if let Some(at) = time_of(a.at.as_ref()) { (local(lang, at)) } }
+                            td { @if let Some(d) = time_of(a.deadline.as_ref()) { (local(lang, d)) } }
+                            td { (a.message) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

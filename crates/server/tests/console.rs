@@ -1,0 +1,289 @@
+//! The console in a real browser: Debian's headless Chromium driven over
+//! WebDriver (chromium-driver, fantoccini) against a 3-node cluster over
+//! TLS. Log in as a dispatcher and as a planner, see the board change when
+//! another client submits a case, accept a proposal with its key, see a
+//! forbidden page refused, switch to English. A screenshot of every page
+//! goes to `screenshots/console/` (git-ignored).
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use casehub_server::proto::dispatch_service_client::DispatchServiceClient;
+use casehub_server::proto::{self as pb};
+use casehub_store::Role;
+use fantoccini::{Client, ClientBuilder, Locator};
+
+use common::api::*;
+use common::prereq;
+
+const PASSWORD: &str = "correct horse battery";
+
+/// A user with a password, written through `node` as an operator would.
+async fn add_user_with_password(c: &Cluster, name: &str, role: Role) {
+    add_user(&c.nodes[&1], name, &[role]).await;
+    let request = casehub_store::Request {
+        client_id: "console-test".into(),
+        request_id: u64::from(name.chars().map(u32::from).sum::<u32>()),
+        actor: "node operator".into(),
+        site: None,
+        time: chrono::Utc::now(),
+        command: casehub_store::Command::UpsertUser(casehub_store::User {
+            name: name.into(),
+            roles: [role].into(),
+            sites: Default::default(),
+            password_hash: Some(casehub_server::grpc_users::hash_password(PASSWORD).unwrap()),
+            disabled: false,
+        }),
+        trace: None,
+    };
+    let w = c.nodes[&1].write(&request).await.unwrap();
+    assert!(w.response.is_applied(), "{w:?}");
+    for n in c.nodes.values() {
+        n.state().wait_applied(w.log_index).await;
+    }
+}
+
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn chromedriver() -> Driver {
+    prereq::CHROMIUM.require();
+    prereq::CHROMEDRIVER.require();
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let deadline = Instant::now() + TIMEOUT;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not listen");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Driver { child, port }
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+                // The cluster's CA is the test's own.
+                "--ignore-certificate-errors",
+                "--window-size=1366,768",
+            ],
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a Chromium session")
+}
+
+fn shots() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../screenshots/console");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn shot(b: &Client, name: &str) {
+    let png = b.screenshot().await.unwrap();
+    std::fs::write(shots().join(format!("{name}.png")), png).unwrap();
+}
+
+/// Wait until the page's text contains `want`.
+async fn wait_text(b: &Client, want: &str) -> String {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        // The page may be navigating: a body gone stale is read again.
+        let text = match b.find(Locator::Css("body")).await {
+            Ok(body) => body.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if text.contains(want) {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{want:?} not on the page:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn log_in(b: &Client, base: &str, user: &str, password: &str) {
+    b.goto(&format!("{base}/console/")).await.unwrap();
+    // Without a session: the login page.
+    b.wait().for_element(Locator::Id("user")).await.unwrap();
+    b.find(Locator::Id("user"))
+        .await
+        .unwrap()
+        .send_keys(user)
+        .await
+        .unwrap();
+    b.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(password)
+        .await
+        .unwrap();
+    b.find(Locator::Id("login"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_console_in_chromium() {
+    let c = Cluster::start_with(true).await;
+    c.load_region(1).await;
+    add_user_with_password(&c, "调度员 王", Role::Dispatcher).await;
+    add_user_with_password(&c, "规划员 赵", Role::Planner).await;
+    let base = format!("https://{}", c.nodes[&2].client_addr());
+    let driver = chromedriver().await;
+    let b = browser(&driver).await;
+
+    // A wrong password: refused on the login page, in Chinese.
+    log_in(&b, &base, "调度员 王", "wrong password").await;
+    wait_text(&b, "用户名或密码错误").await;
+    shot(&b, "login-refused").await;
+
+    // The dispatcher logs in and sees the (empty) board, live.
+    log_in(&b, &base, "调度员 王", PASSWORD).await;
+    wait_text(&b, "暂无在办案件").await;
+    let html = b.source().await.unwrap();
+    assert!(html.contains("lang=\"zh-CN\""), "zh-CN by default");
+    shot(&b, "board-empty").await;
+
+    // Another client submits a case: the open board shows it, with the
+    // person's name (a dispatcher needs it).
+    let mut op = DispatchServiceClient::new(c.channel(1).await);
+    let mut case = a_case("C-WEB-1");
+    case.persons[0].name = "司马相如".into();
+    op.submit_case(pb::SubmitCaseRequest {
+        meta: meta(1),
+        case: Some(case),
+    })
+    .await
+    .unwrap();
+    let text = wait_text(&b, "C-WEB-1").await;
+    assert!(
+        text.contains("司马相如") && text.contains("待调度"),
+        "{text}"
+    );
+    shot(&b, "board").await;
+
+    // The proposal, accepted with its key (A).
+    b.goto(&format!("{base}/console/proposals")).await.unwrap();
+    wait_text(&b, "采纳方案").await;
+    shot(&b, "proposal").await;
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let press_a = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: 'a' })
+        .then(KeyAction::Up { value: 'a' });
+    b.perform_actions(press_a).await.unwrap();
+    wait_text(&b, "方案已采纳").await;
+    shot(&b, "proposal-accepted").await;
+    let record = op
+        .get_case(pb::GetCaseRequest {
+            case_id: "C-WEB-1".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(record.status, "planned");
+    // The audit names the dispatcher who accepted it in the browser.
+    let audit =
+        casehub_server::proto::audit_service_client::AuditServiceClient::new(c.channel(1).await)
+            .read_audit(pb::ReadAuditRequest {
+                from_index: 0,
+                limit: 0,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+    assert!(
+        audit
+            .entries
+            .iter()
+            .any(|e| e.actor == "调度员 王" && e.summary.starts_with("commit plan")),
+        "{:?}",
+        audit.entries
+    );
+
+    // Alerts and English, one click away.
+    b.goto(&format!("{base}/console/alerts")).await.unwrap();
+    wait_text(&b, "预警").await;
+    shot(&b, "alerts").await;
+    b.find(Locator::Id("lang"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&b, "Log out").await;
+    b.goto(&format!("{base}/console/")).await.unwrap();
+    let text = wait_text(&b, "C-WEB-1").await;
+    assert!(text.contains("Planned") && text.contains("Board"), "{text}");
+    assert!(b.source().await.unwrap().contains("lang=\"en\""));
+    shot(&b, "board-en").await;
+    b.find(Locator::Id("logout"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait().for_element(Locator::Id("user")).await.unwrap();
+
+    // A planner: pseudonyms, not names, and no proposals.
+    b.find(Locator::Id("lang"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    log_in(&b, &base, "规划员 赵", PASSWORD).await;
+    let text = wait_text(&b, "C-WEB-1").await;
+    assert!(
+        !text.contains("司马相如") && text.contains("人员-"),
+        "{text}"
+    );
+    assert!(text.contains("身份信息不可见"), "{text}");
+    shot(&b, "board-planner").await;
+    b.goto(&format!("{base}/console/proposals")).await.unwrap();
+    let text = wait_text(&b, "无权操作").await;
+    assert!(!text.contains("采纳方案"), "{text}");
+    shot(&b, "forbidden").await;
+
+    b.close().await.unwrap();
+    drop(driver);
+    c.shutdown().await;
+}
