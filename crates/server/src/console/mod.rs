@@ -16,7 +16,7 @@
 //! (UTC+8, no daylight saving), 24-hour clock.
 
 pub mod i18n;
-mod pages;
+pub mod pages;
 
 use std::time::Duration;
 
