@@ -149,6 +149,48 @@ struct EntriesStream {
     awaiting: bool,
 }
 
+/// The most JSON an AppendEntries carries when it holds more than one
+/// entry: openraft times every AppendEntries out after the heartbeat
+/// interval, so a message of many multi-MiB entries would never arrive in
+/// time, and its retries would carry as many (the followers would then
+/// elect). One entry is always sent, whatever its size (at most
+/// [`crate::MAX_REQUEST_SIZE`]).
+pub const ENTRIES_BUDGET: usize = 1 << 20;
+
+/// How many of the leading `entries` fit in `budget` bytes of JSON (at
+/// least one). Counts without keeping the bytes, and stops past the budget.
+pub fn entries_within<T: Serialize>(entries: &[T], budget: usize) -> usize {
+    struct Counter {
+        n: usize,
+        limit: usize,
+    }
+    impl std::io::Write for Counter {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.n += b.len();
+            if self.n > self.limit {
+                Err(std::io::Error::other("over the budget"))
+            } else {
+                Ok(b.len())
+            }
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut used = 0usize;
+    for (i, e) in entries.iter().enumerate() {
+        let mut c = Counter {
+            n: 0,
+            limit: budget.saturating_sub(used),
+        };
+        if serde_json::to_writer(&mut c, e).is_err() {
+            return i.max(1);
+        }
+        used += c.n;
+    }
+    entries.len()
+}
+
 type RpcResult<T, E = openraft::error::Infallible> =
     Result<T, RPCError<NodeId, BasicNode, RaftError<NodeId, E>>>;
 
@@ -338,6 +380,14 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> RpcResult<AppendEntriesResponse<NodeId>> {
+        // Many large entries in one message would not cross within the
+        // heartbeat's timeout: ask openraft to send fewer at once.
+        let fit = entries_within(&rpc.entries, ENTRIES_BUDGET);
+        if fit < rpc.entries.len() {
+            return Err(RPCError::PayloadTooLarge(
+                openraft::error::PayloadTooLarge::new_entries_hint(fit as u64),
+            ));
+        }
         if !self.unary_only
             && let Some(resp) = self.append_on_stream(&rpc, &option).await?
         {
@@ -360,5 +410,23 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         option: RPCOption,
     ) -> RpcResult<VoteResponse<NodeId>> {
         self.call(RPCTypes::Vote, &rpc, &option).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_entries_are_sent_a_few_at_a_time_and_one_always_goes() {
+        let big = "x".repeat(400_000);
+        let entries = vec![big.clone(), big.clone(), big.clone(), big];
+        // Two strings of 400,002 bytes of JSON fit in 1 MiB, not three.
+        assert_eq!(entries_within(&entries, ENTRIES_BUDGET), 2);
+        let huge = vec!["y".repeat(4 << 20), "z".into()];
+        assert_eq!(entries_within(&huge, ENTRIES_BUDGET), 1);
+        let small: Vec<u32> = (0..1000).collect();
+        assert_eq!(entries_within(&small, ENTRIES_BUDGET), 1000);
+        assert_eq!(entries_within::<u32>(&[], ENTRIES_BUDGET), 0);
     }
 }
