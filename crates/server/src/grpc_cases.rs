@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use casehub_model::{Case, CaseId, Gender, PersonId};
 use casehub_store::state::{CaseEntry, CaseStatus};
-use casehub_store::{Command, PersonRecord, SchedulingState};
+use casehub_store::{Command, PersonRecord};
 use tonic::{Request as GrpcRequest, Response as GrpcResponse, Status};
 
 use crate::auth::{Caller, Permission};
@@ -109,12 +109,13 @@ impl Api {
         })
     }
 
-    /// A case as `caller` may see it.
+    /// A case as `caller` may see it, with its sites
+    /// ([`crate::scope::case_sites`]).
     fn case_record(
         &self,
         caller: &Caller,
-        state: &SchedulingState,
         entry: &CaseEntry,
+        sites: BTreeSet<casehub_model::SiteId>,
     ) -> proto::CaseRecord {
         let shown = caller.may(Permission::ReadParticulars);
         let keys = self.keys.as_ref().map(|k| k.current());
@@ -185,10 +186,7 @@ impl Api {
             submitted_at: Some(ts(entry.submitted_at)),
             exited_at: entry.exited_at.map(ts),
             particulars: outcome.into(),
-            site_ids: crate::scope::case_sites(state, &self.ctx.travel, &c.id)
-                .into_iter()
-                .map(|s| s.to_string())
-                .collect(),
+            site_ids: sites.into_iter().map(|s| s.to_string()).collect(),
         }
     }
 
@@ -207,20 +205,16 @@ impl Api {
         let read = self.core.read_local();
         let state = read.state();
         let limit = crate::scope::limit(&caller, Permission::ReadCases);
+        let sites = crate::scope::case_sites(state, &self.ctx.travel, &id);
         let entry = state
             .cases
             .get(&id)
-            .filter(|_| {
-                crate::scope::allows(
-                    limit,
-                    &crate::scope::case_sites(state, &self.ctx.travel, &id),
-                )
-            })
+            .filter(|_| crate::scope::allows(limit, &sites))
             .ok_or_else(|| Status::not_found(format!("case_id: no case {id}")))?;
         Ok(GrpcResponse::new(self.case_record(
             &caller,
-            state,
             &entry.value,
+            sites,
         )))
     }
 
@@ -238,19 +232,20 @@ impl Api {
         let read = self.core.read_local();
         let state = read.state();
         let scope = crate::scope::limit(&caller, Permission::ReadCases);
-        let mut entries: Vec<&CaseEntry> = state
+        // Each case's sites found once: for the scope, then the answer.
+        let mut entries: Vec<(&CaseEntry, BTreeSet<casehub_model::SiteId>)> = state
             .cases
             .iter()
             .filter(|(_, e)| r.include_exited || e.value.status != CaseStatus::Exited)
-            .filter(|(id, _)| {
-                crate::scope::allows(
-                    scope,
-                    &crate::scope::case_sites(state, &self.ctx.travel, id),
+            .map(|(id, e)| {
+                (
+                    &e.value,
+                    crate::scope::case_sites(state, &self.ctx.travel, id),
                 )
             })
-            .map(|(_, e)| &e.value)
+            .filter(|(_, sites)| crate::scope::allows(scope, sites))
             .collect();
-        entries.sort_by(|a, b| {
+        entries.sort_by(|(a, _), (b, _)| {
             b.submitted_at
                 .cmp(&a.submitted_at)
                 .then_with(|| a.case.id.cmp(&b.case.id))
@@ -258,7 +253,7 @@ impl Api {
         let cases = entries
             .into_iter()
             .take(limit_n)
-            .map(|e| self.case_record(&caller, state, e))
+            .map(|(e, sites)| self.case_record(&caller, e, sites))
             .collect();
         Ok(GrpcResponse::new(proto::ListCasesReply { cases }))
     }
