@@ -28,14 +28,16 @@
 //! messages (`PutRequest`, `PutResponse`, `ResponseHeader`, field numbers
 //! from etcd's `rpc.proto`), so that no `protoc` is needed.
 
+mod common;
+
 use std::collections::BTreeMap;
+
+use common::{Certs, start_etcd};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use casehub_server::client::Client;
-use casehub_server::pki;
 use casehub_server::tls::Tls;
 use casehub_server::{Node, NodeOptions};
 use casehub_store::{Command as StoreCommand, Request};
@@ -178,38 +180,6 @@ fn print(system: &str, levels: &[Level]) {
     }
 }
 
-/// The bench's certificates: one CA, a certificate per casehub node (and
-/// one for the clients, node 9's), and etcd's server certificate.
-struct Certs {
-    ca: pki::CertifiedPem,
-    dir: PathBuf,
-}
-
-impl Certs {
-    fn new(dir: &Path) -> Certs {
-        let ca = pki::new_ca("bench CA", 1).expect("a CA");
-        let dir = dir.join("tls");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("ca.pem"), &ca.cert).unwrap();
-        Certs { ca, dir }
-    }
-
-    fn node(&self, id: u64) -> pki::CertifiedPem {
-        pki::node_cert(&self.ca, id, &["127.0.0.1".into()], 1).expect("a node certificate")
-    }
-
-    /// A certificate's files, for etcd.
-    fn files(&self, name: &str, pem: &pki::CertifiedPem) -> (PathBuf, PathBuf) {
-        let (c, k) = (
-            self.dir.join(format!("{name}.pem")),
-            self.dir.join(format!("{name}-key.pem")),
-        );
-        std::fs::write(&c, &pem.cert).unwrap();
-        std::fs::write(&k, &pem.key).unwrap();
-        (c, k)
-    }
-}
-
 async fn casehub(args: &Args, dir: &Path, certs: Option<&Certs>) -> Vec<Level> {
     let mut nodes = BTreeMap::new();
     for id in 1..=3u64 {
@@ -337,101 +307,8 @@ async fn etcd_put(channel: Channel, key: Vec<u8>, value: Vec<u8>) -> Result<PutR
         .map_err(|s| s.to_string())
 }
 
-struct Etcd {
-    children: Vec<Child>,
-}
-
-impl Drop for Etcd {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_etcd(bin: &Path, dir: &Path, certs: Option<&Certs>) -> (Etcd, Vec<String>) {
-    let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
-    let scheme = if certs.is_some() { "https" } else { "http" };
-    let cluster: Vec<String> = ports
-        .iter()
-        .enumerate()
-        .map(|(i, (_, peer))| format!("e{i}={scheme}://127.0.0.1:{peer}"))
-        .collect();
-    // One certificate for etcd's members (server and client use; etcd checks
-    // its peers against the CA and the address).
-    let tls_args: Vec<String> = match certs {
-        Some(c) => {
-            let (cert, key) = c.files("etcd", &c.node(100));
-            let ca = c.dir.join("ca.pem");
-            vec![
-                format!("--cert-file={}", cert.display()),
-                format!("--key-file={}", key.display()),
-                format!("--trusted-ca-file={}", ca.display()),
-                "--client-cert-auth".into(),
-                format!("--peer-cert-file={}", cert.display()),
-                format!("--peer-key-file={}", key.display()),
-                format!("--peer-trusted-ca-file={}", ca.display()),
-                "--peer-client-cert-auth".into(),
-            ]
-        }
-        None => Vec::new(),
-    };
-    let mut etcd = Etcd {
-        children: Vec::new(),
-    };
-    for (i, (client, peer)) in ports.iter().enumerate() {
-        let log = std::fs::File::create(dir.join(format!("etcd-{i}.log"))).unwrap();
-        let child = Command::new(bin)
-            .arg(format!("--name=e{i}"))
-            .arg(format!(
-                "--data-dir={}",
-                dir.join(format!("etcd-{i}")).display()
-            ))
-            .arg(format!(
-                "--listen-client-urls={scheme}://127.0.0.1:{client}"
-            ))
-            .arg(format!(
-                "--advertise-client-urls={scheme}://127.0.0.1:{client}"
-            ))
-            .arg(format!("--listen-peer-urls={scheme}://127.0.0.1:{peer}"))
-            .arg(format!(
-                "--initial-advertise-peer-urls={scheme}://127.0.0.1:{peer}"
-            ))
-            .args(&tls_args)
-            .arg(format!("--initial-cluster={}", cluster.join(",")))
-            .arg("--initial-cluster-state=new")
-            .arg("--initial-cluster-token=casehub-bench")
-            .arg("--logger=zap")
-            .arg("--log-level=error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot run {}: {e} (apt-get install etcd-server)",
-                    bin.display()
-                )
-            });
-        etcd.children.push(child);
-    }
-    let addrs = ports
-        .iter()
-        .map(|(c, _)| format!("127.0.0.1:{c}"))
-        .collect();
-    (etcd, addrs)
-}
-
 async fn etcd(args: &Args, dir: &Path, certs: Option<&Certs>) -> Vec<Level> {
-    let (_etcd, addrs) = start_etcd(&args.etcd_bin, dir, certs);
+    let (_etcd, addrs) = start_etcd(&args.etcd_bin, dir, certs).unwrap_or_else(|e| panic!("{e}"));
     let channels: Vec<Channel> = addrs
         .iter()
         .map(|a| match certs {

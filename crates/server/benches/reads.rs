@@ -38,9 +38,12 @@
 //! Everything runs on this machine: the nodes (one process, one runtime),
 //! the etcd members and the clients share its cores.
 
+mod common;
+
+use common::{Certs, start_etcd};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -186,59 +189,6 @@ fn print(system: &str, levels: &[Level]) {
             l.p99.as_secs_f64() * 1e3,
             l.errors
         );
-    }
-}
-
-/// The bench's certificates: one CA, a certificate per casehub node, the
-/// store client's (node 9's, as `casehub user add --peer` presents a node's),
-/// the two users' and etcd's.
-struct Certs {
-    ca: pki::CertifiedPem,
-    dir: PathBuf,
-}
-
-impl Certs {
-    fn new(dir: &Path) -> Certs {
-        let ca = pki::new_ca("bench CA", 1).expect("a CA");
-        let dir = dir.join("tls");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("ca.pem"), &ca.cert).unwrap();
-        Certs { ca, dir }
-    }
-
-    fn node(&self, id: u64) -> pki::CertifiedPem {
-        pki::node_cert(&self.ca, id, &["127.0.0.1".into()], 1).expect("a node certificate")
-    }
-
-    fn user(&self, name: &str) -> pki::CertifiedPem {
-        pki::user_cert(&self.ca, name, 1).expect("a user certificate")
-    }
-
-    /// A certificate's files, for etcd.
-    fn files(&self, name: &str, pem: &pki::CertifiedPem) -> (PathBuf, PathBuf) {
-        let (c, k) = (
-            self.dir.join(format!("{name}.pem")),
-            self.dir.join(format!("{name}-key.pem")),
-        );
-        std::fs::write(&c, &pem.cert).unwrap();
-        std::fs::write(&k, &pem.key).unwrap();
-        (c, k)
-    }
-
-    /// A TLS channel to `addr` presenting `identity`, connected.
-    async fn channel(&self, addr: &str, identity: &pki::CertifiedPem) -> Channel {
-        Endpoint::from_shared(format!("https://{addr}"))
-            .unwrap()
-            .tls_config(casehub_server::tls::client_config(
-                &self.ca.cert,
-                Some(identity),
-                None,
-            ))
-            .unwrap()
-            .tcp_nodelay(true)
-            .connect()
-            .await
-            .unwrap_or_else(|e| panic!("cannot connect to {addr}: {e:?}"))
     }
 }
 
@@ -605,94 +555,10 @@ where
         .map_err(|s| format!("{:?}: {}", s.code(), s.message()))
 }
 
-struct Etcd {
-    children: Vec<Child>,
-}
-
-impl Drop for Etcd {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Three etcd members over mutual TLS (clients and peers), or why not.
-fn start_etcd(bin: &Path, dir: &Path, certs: &Certs) -> Result<(Etcd, Vec<String>), String> {
-    let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
-    let cluster: Vec<String> = ports
-        .iter()
-        .enumerate()
-        .map(|(i, (_, peer))| format!("e{i}=https://127.0.0.1:{peer}"))
-        .collect();
-    let (cert, key) = certs.files("etcd", &certs.node(100));
-    let ca = certs.dir.join("ca.pem");
-    let tls_args = [
-        format!("--cert-file={}", cert.display()),
-        format!("--key-file={}", key.display()),
-        format!("--trusted-ca-file={}", ca.display()),
-        "--client-cert-auth".into(),
-        format!("--peer-cert-file={}", cert.display()),
-        format!("--peer-key-file={}", key.display()),
-        format!("--peer-trusted-ca-file={}", ca.display()),
-        "--peer-client-cert-auth".into(),
-    ];
-    let mut etcd = Etcd {
-        children: Vec::new(),
-    };
-    for (i, (client, peer)) in ports.iter().enumerate() {
-        let log = std::fs::File::create(dir.join(format!("etcd-{i}.log"))).unwrap();
-        let child = Command::new(bin)
-            .arg(format!("--name=e{i}"))
-            .arg(format!(
-                "--data-dir={}",
-                dir.join(format!("etcd-{i}")).display()
-            ))
-            .arg(format!("--listen-client-urls=https://127.0.0.1:{client}"))
-            .arg(format!(
-                "--advertise-client-urls=https://127.0.0.1:{client}"
-            ))
-            .arg(format!("--listen-peer-urls=https://127.0.0.1:{peer}"))
-            .arg(format!(
-                "--initial-advertise-peer-urls=https://127.0.0.1:{peer}"
-            ))
-            .args(&tls_args)
-            .arg(format!("--initial-cluster={}", cluster.join(",")))
-            .arg("--initial-cluster-state=new")
-            .arg("--initial-cluster-token=casehub-read-bench")
-            .arg("--logger=zap")
-            .arg("--log-level=error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .map_err(|e| {
-                format!(
-                    "cannot run {}: {e} (apt-get install etcd-server)",
-                    bin.display()
-                )
-            })?;
-        etcd.children.push(child);
-    }
-    let addrs = ports
-        .iter()
-        .map(|(c, _)| format!("127.0.0.1:{c}"))
-        .collect();
-    Ok((etcd, addrs))
-}
-
 const ETCD_KEY: &[u8] = b"casehub/availability";
 
 async fn etcd(args: &Args, dir: &Path, certs: &Certs, value_size: usize) -> Vec<Level> {
-    let (_etcd, addrs) = match start_etcd(&args.etcd_bin, dir, certs) {
+    let (_etcd, addrs) = match start_etcd(&args.etcd_bin, dir, Some(certs)) {
         Ok(started) => started,
         Err(e) => {
             eprintln!("etcd: not compared: {e}");
