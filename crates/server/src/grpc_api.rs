@@ -459,15 +459,15 @@ impl Api {
         state: &casehub_store::SchedulingState,
         scope: Option<&BTreeSet<SiteId>>,
     ) -> Vec<CaseId> {
+        let sites = scope.map(|_| crate::scope::sites_by_case(state, &self.ctx.travel));
         state
             .cases
             .iter()
             .filter(|(_, c)| c.value.status == CaseStatus::Submitted)
             .filter(|(id, _)| {
-                crate::scope::allows(
-                    scope,
-                    &crate::scope::case_sites(state, &self.ctx.travel, id),
-                )
+                sites
+                    .as_ref()
+                    .is_none_or(|s| s.get(*id).is_some_and(|s| crate::scope::allows(scope, s)))
             })
             .map(|(id, _)| id.clone())
             .collect()
@@ -1235,6 +1235,8 @@ impl Api {
     ) -> (u64, Vec<StoreAlert>) {
         let read = self.core.read_local();
         let state = read.state();
+        let travel = &self.ctx.travel;
+        let case_sites = scope.map(|_| crate::scope::sites_by_case(state, travel));
         let list = alerts(
             read.state(),
             &self.ctx.region.shifts,
@@ -1245,9 +1247,11 @@ impl Api {
         .filter(|a| site.is_none() || a.site.is_none() || a.site == *site)
         .filter(|a| {
             let Some(scope) = scope else { return true };
-            let travel = &self.ctx.travel;
             let sites: BTreeSet<SiteId> = match (&a.case, &a.site, &a.station) {
-                (Some(case), _, _) => crate::scope::case_sites(state, travel, case),
+                (Some(case), _, _) => case_sites
+                    .as_ref()
+                    .and_then(|all| all.get(case).cloned())
+                    .unwrap_or_default(),
                 (None, Some(site), _) => BTreeSet::from([site.clone()]),
                 (None, None, Some(station)) => crate::scope::home_site(state, travel, station)
                     .into_iter()

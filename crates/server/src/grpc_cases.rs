@@ -232,17 +232,13 @@ impl Api {
         let read = self.core.read_local();
         let state = read.state();
         let scope = crate::scope::limit(&caller, Permission::ReadCases);
-        // Each case's sites found once: for the scope, then the answer.
+        // Every case's sites found in one pass: for the scope, then the answer.
+        let mut all_sites = crate::scope::sites_by_case(state, &self.ctx.travel);
         let mut entries: Vec<(&CaseEntry, BTreeSet<casehub_model::SiteId>)> = state
             .cases
             .iter()
             .filter(|(_, e)| r.include_exited || e.value.status != CaseStatus::Exited)
-            .map(|(id, e)| {
-                (
-                    &e.value,
-                    crate::scope::case_sites(state, &self.ctx.travel, id),
-                )
-            })
+            .map(|(id, e)| (&e.value, all_sites.remove(id).unwrap_or_default()))
             .filter(|(_, sites)| crate::scope::allows(scope, sites))
             .collect();
         entries.sort_by(|(a, _), (b, _)| {

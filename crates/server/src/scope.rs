@@ -15,7 +15,7 @@
 //! as for a case that does not exist: a scoped user learns nothing of the
 //! cases of other sites.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use casehub_model::{CaseId, SiteId, StationId};
 use casehub_store::{Command, SchedulingState};
@@ -76,22 +76,48 @@ pub fn case_sites(
     travel: &TravelTable,
     case: &CaseId,
 ) -> BTreeSet<SiteId> {
-    let mut sites = BTreeSet::new();
-    let Some(entry) = state.cases.get(case) else {
-        return sites;
-    };
-    sites.extend(home_site(state, travel, &entry.value.case.origin));
-    for room in state.rooms.values() {
-        if room.bookings.iter().any(|b| &b.case == case) {
-            sites.insert(room.value.site.clone());
+    sites_of(state, travel, |c| c == case)
+        .remove(case)
+        .unwrap_or_default()
+}
+
+/// [`case_sites`] of every case, in one pass over the bookings (for the
+/// reads that look at many cases).
+pub fn sites_by_case(
+    state: &SchedulingState,
+    travel: &TravelTable,
+) -> BTreeMap<CaseId, BTreeSet<SiteId>> {
+    sites_of(state, travel, |_| true)
+}
+
+/// The sites of the cases `which` selects.
+fn sites_of(
+    state: &SchedulingState,
+    travel: &TravelTable,
+    which: impl Fn(&CaseId) -> bool,
+) -> BTreeMap<CaseId, BTreeSet<SiteId>> {
+    let mut homes: BTreeMap<&StationId, Option<SiteId>> = BTreeMap::new();
+    let mut out: BTreeMap<CaseId, BTreeSet<SiteId>> = BTreeMap::new();
+    for (id, entry) in state.cases.iter().filter(|(id, _)| which(id)) {
+        let origin = &entry.value.case.origin;
+        let home = homes
+            .entry(origin)
+            .or_insert_with(|| home_site(state, travel, origin));
+        out.insert(id.clone(), home.iter().cloned().collect());
+    }
+    let booked = state
+        .rooms
+        .values()
+        .map(|r| (&r.value.site, &r.bookings))
+        .chain(state.teams.values().map(|t| (&t.value.site, &t.bookings)));
+    for (site, bookings) in booked {
+        for b in bookings {
+            if let Some(sites) = out.get_mut(&b.case) {
+                sites.insert(site.clone());
+            }
         }
     }
-    for team in state.teams.values() {
-        if team.bookings.iter().any(|b| &b.case == case) {
-            sites.insert(team.value.site.clone());
-        }
-    }
-    sites
+    out
 }
 
 /// Whether a caller limited to `limit` may see or act on a case of `sites`.
