@@ -177,6 +177,14 @@ pub struct AcceptArgs {
     /// `plan_json` may be edited to override the plan).
     #[arg(long)]
     proposal: PathBuf,
+    /// The plan was edited (another site, room, escort, officers or time):
+    /// why, 1 to 500 characters, kept in the audit. Required by policy
+    /// whenever the plan is not the engine's proposal as is.
+    #[arg(long, value_name = "REASON")]
+    override_reason: Option<String>,
+    /// Check every rule and the versions; commit nothing.
+    #[arg(long)]
+    validate_only: bool,
 }
 
 #[derive(Args, Debug)]
@@ -225,9 +233,20 @@ pub struct AuditArgs {
     /// The first log index to print.
     #[arg(long, default_value_t = 1)]
     from: u64,
-    /// Keep printing new entries as they are applied.
-    #[arg(long)]
+    /// Keep printing new entries as they are applied (every entry: the
+    /// filters below read what is applied already).
+    #[arg(long, conflicts_with_all = ["actor", "contains", "overrides"])]
     follow: bool,
+    /// Only the entries of this actor.
+    #[arg(long, default_value = "")]
+    actor: String,
+    /// Only the entries whose summary or reason contains this text (for
+    /// example a case id).
+    #[arg(long, default_value = "")]
+    contains: String,
+    /// Only overrides, with their reasons.
+    #[arg(long)]
+    overrides: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -688,10 +707,16 @@ pub fn run_accept(a: AcceptArgs) -> Result<ExitCode> {
                 plan_json: plan.to_string(),
                 versions,
                 case_ids: vec![],
+                override_reason: a.override_reason.clone().unwrap_or_default(),
+                validate_only: a.validate_only,
             })
             .await
             .map_err(status)?
             .into_inner();
+        if a.validate_only {
+            println!("the plan keeps every rule and its versions are current (nothing committed)");
+            return Ok(ExitCode::SUCCESS);
+        }
         println!(
             "committed at log index {}{}",
             ack.log_index,
@@ -824,6 +849,10 @@ pub fn run_audit(a: AuditArgs) -> Result<ExitCode> {
                 .read_audit(pb::ReadAuditRequest {
                     from_index: a.from,
                     limit: 0,
+                    actor: a.actor.clone(),
+                    contains: a.contains.clone(),
+                    overrides_only: a.overrides,
+                    ..Default::default()
                 })
                 .await
                 .map_err(status)?

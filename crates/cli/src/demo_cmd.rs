@@ -442,6 +442,7 @@ async fn replan(dispatch: &mut DispatchServiceClient<Channel>, cases: Vec<String
         .propose_plan(pb::ProposePlanRequest {
             case_ids: cases,
             method: String::new(),
+            ..Default::default()
         })
         .await
     {
@@ -483,6 +484,7 @@ async fn show_and_accept(
             plan_json: proposal.plan_json,
             versions: proposal.versions,
             case_ids: vec![],
+            ..Default::default()
         })
         .await
     {

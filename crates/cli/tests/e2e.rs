@@ -217,6 +217,7 @@ async fn no_acknowledged_booking_is_lost_when_the_leader_process_is_killed() {
                         plan_json,
                         versions,
                         case_ids: vec![],
+                        ..Default::default()
                     })
                     .await
                     .map(|r| r.into_inner())

@@ -92,7 +92,11 @@ pub fn pending_cases(
             persons,
         )
         .expect("generated cases are valid");
-        out.push(PendingCase { case, pinned: None });
+        out.push(PendingCase {
+            case,
+            pinned: None,
+            restriction: None,
+        });
     }
     out
 }

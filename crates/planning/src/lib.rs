@@ -34,7 +34,7 @@ pub use plan::{
 };
 pub use settings::{Method, Settings, Weights};
 pub use state::{
-    Booked, Commitment, DispatchInput, PendingCase, RoomBooking, State, TeamCommitment,
+    Booked, Commitment, DispatchInput, PendingCase, Restriction, RoomBooking, State, TeamCommitment,
 };
 pub use validate::{Violation, validate};
 
@@ -193,7 +193,14 @@ fn block_reason(
         pruned.sort_by(|a, b| near(a).total_cmp(&near(b)));
         let rule = pruned.first().map_or(Rule::Reference, |p| p.rule);
         let detail = if pruned.is_empty() {
-            "no site to send the case to".to_string()
+            match &ctx.state.pending[ci].restriction {
+                Some(r) => format!(
+                    "no way to serve it as overridden (site {}, escort {})",
+                    r.site.as_ref().map_or("any", |s| s.as_str()),
+                    r.escort.map_or("any", mode_name)
+                ),
+                None => "no site to send the case to".to_string(),
+            }
         } else {
             pruned
                 .iter()

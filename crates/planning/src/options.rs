@@ -701,6 +701,7 @@ pub fn case_options(ctx: &Context<'_>, ci: usize) -> CaseOptions {
     let region = ctx.region;
     let policy = &region.policy;
     let case = &ctx.state.pending[ci].case;
+    let restriction = ctx.state.pending[ci].restriction.as_ref();
     let mut out = CaseOptions::default();
     let Some(&sti) = ctx.station_index.get(case.origin.as_str()) else {
         out.pruned.push(Pruned {
@@ -716,8 +717,11 @@ pub fn case_options(ctx: &Context<'_>, ci: usize) -> CaseOptions {
     let any_female = case.persons.iter().any(|p| p.gender == Gender::Female);
     let (deadline_at, deadline) = ctx.deadline(case);
     let deadline_min = deadline_at.timestamp().div_euclid(60) - ctx.t0_min;
+    let not_before = restriction
+        .and_then(|r| r.not_before)
+        .map_or(ctx.state.now, |t| t.max(ctx.state.now));
     let earliest = ctx
-        .slot_of_ceil(case.clock_started_at.max(ctx.state.now))
+        .slot_of_ceil(case.clock_started_at.max(not_before))
         .max(0);
     let k_escort = policy.min_escort_officers as usize;
     let k_q = policy.min_questioning_officers as usize;
@@ -757,6 +761,9 @@ pub fn case_options(ctx: &Context<'_>, ci: usize) -> CaseOptions {
             {
                 escorts.push((EscortMode::Team, Some(ts)));
             }
+        }
+        if let Some(r) = restriction {
+            escorts.retain(|&(mode, _)| r.allows(&site.id, mode));
         }
         for (mode, team_site) in escorts {
             let mut reason: Option<(Rule, Why)> = None;

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use casehub_model::{Case, CaseId, GroupId, OfficerId, PersonId, Region, RoomId, TeamId};
+use casehub_model::{Case, CaseId, GroupId, OfficerId, PersonId, Region, RoomId, SiteId, TeamId};
 use casehub_travel::TravelTable;
 
 use crate::plan::{CasePlan, EscortMode};
@@ -54,6 +54,30 @@ pub struct PendingCase {
     pub case: Case,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pinned: Option<CasePlan>,
+    /// A dispatcher's override: plan the case only this way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restriction: Option<Restriction>,
+}
+
+/// A dispatcher's restriction of one case's plan (an override): only at
+/// this site, only with this kind of escort, not setting off before this
+/// time. What is left unset stays the engine's choice.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Restriction {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<SiteId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escort: Option<EscortMode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<DateTime<Utc>>,
+}
+
+impl Restriction {
+    /// Whether an option at `site` with escort `mode` is allowed.
+    pub fn allows(&self, site: &SiteId, mode: EscortMode) -> bool {
+        self.site.as_ref().is_none_or(|s| s == site) && self.escort.is_none_or(|m| m == mode)
+    }
 }
 
 /// Everything the engine knows at `now`.

@@ -222,6 +222,7 @@ fn case(
     PendingCase {
         case: c,
         pinned: None,
+        restriction: None,
     }
 }
 
@@ -750,4 +751,54 @@ fn no_caseload_generates_no_cases() {
         *v = 0.0;
     }
     assert!(casehub_planning::generate::pending_cases(&r, now(), 5, 60, 0, 1).is_empty());
+}
+
+#[test]
+fn an_override_restricts_the_site_the_escort_and_the_start() {
+    use casehub_model::SiteId;
+    use casehub_planning::Restriction;
+    let near = || {
+        case(
+            "C1",
+            "NEAR",
+            5,
+            LegalCategory::CriminalSummonsSerious,
+            vec![person("P1", Gender::Male, false, None)],
+        )
+    };
+    let free = state(region("00:00-24:00", true), vec![near()]);
+    let chosen = both(&free)[0].cases[0].escort.mode;
+    let other = match chosen {
+        EscortMode::Station => EscortMode::Team,
+        EscortMode::Team => EscortMode::Station,
+    };
+    let later = now() + Duration::hours(2);
+    let mut c = near();
+    c.restriction = Some(Restriction {
+        site: Some(SiteId::new("MC").unwrap()),
+        escort: Some(other),
+        not_before: Some(later),
+    });
+    for p in both(&state(region("00:00-24:00", true), vec![c])) {
+        assert_eq!(p.cases.len(), 1, "{:?}", p.blocked);
+        let e = &p.cases[0].escort;
+        assert_eq!(e.mode, other, "the overridden escort");
+        assert!(e.depart >= later, "departs {} before {later}", e.depart);
+    }
+    // A site the case cannot go to blocks it, and says so.
+    let mut c = near();
+    c.restriction = Some(Restriction {
+        site: Some(SiteId::new("ELSEWHERE").unwrap()),
+        ..Restriction::default()
+    });
+    for p in both(&state(region("00:00-24:00", true), vec![c])) {
+        assert!(p.cases.is_empty());
+        assert!(
+            p.blocked[0]
+                .detail
+                .contains("as overridden (site ELSEWHERE"),
+            "{}",
+            p.blocked[0].detail
+        );
+    }
 }

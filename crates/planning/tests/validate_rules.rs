@@ -244,7 +244,11 @@ fn state() -> State {
         team_commitments: Vec::new(),
         pending: cases()
             .into_iter()
-            .map(|case| PendingCase { case, pinned: None })
+            .map(|case| PendingCase {
+                case,
+                pinned: None,
+                restriction: None,
+            })
             .collect(),
     }
 }

@@ -147,6 +147,7 @@ pub fn planning_state(
         .map(|c| PendingCase {
             case: c.value.case.clone(),
             pinned: None,
+            restriction: None,
         })
         .collect();
     Ok(State {

@@ -27,7 +27,7 @@ use casehub_model::{
     Case, CaseId, EscortTeam, Gender, GroupId, LegalCategory, Officer, OfficerId, Person, PersonId,
     Policy, Region, RoomId, Site, SiteId, Station, StationId, Step, TeamId,
 };
-use casehub_planning::{Method, Plan, Settings, validate};
+use casehub_planning::{EscortMode, Method, Plan, Restriction, Settings, validate};
 use casehub_store::alerts::{Alert as StoreAlert, alerts};
 use casehub_store::availability::{
     QueryError, availability, check_site, check_window, earliest_slot,
@@ -299,7 +299,30 @@ pub(crate) fn audit_entry(a: &StoreAudit) -> proto::AuditEntry {
         summary: a.summary.clone(),
         rejected: a.rejected.clone().unwrap_or_default(),
         hash: a.hash.clone(),
+        reason: a.reason.clone().unwrap_or_default(),
+        is_override: a.is_override(),
     }
+}
+
+/// An override's reason: `None` when empty; at most
+/// [`MAX_REASON_CHARS`] characters, none of them control characters.
+fn override_reason(raw: &str) -> Result<Option<String>, Status> {
+    let reason = raw.trim();
+    if reason.is_empty() {
+        return Ok(None);
+    }
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return Err(Status::invalid_argument(format!(
+            "override_reason: {} characters; at most {MAX_REASON_CHARS}",
+            reason.chars().count()
+        )));
+    }
+    if reason.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(Status::invalid_argument(
+            "override_reason: contains a control character",
+        ));
+    }
+    Ok(Some(reason.to_string()))
 }
 
 fn alert_message(a: &StoreAlert) -> proto::Alert {
@@ -475,12 +498,61 @@ impl Api {
 
     /// Propose a plan for the submitted cases named (or all of them),
     /// within `scope` (a site-scoped caller's sites; `None`: every site).
+    /// A proposal's restriction (an override of one case), checked: `None`
+    /// when every field is empty.
+    fn restriction(
+        &self,
+        r: &proto::PlanRestriction,
+        cases: &[CaseId],
+    ) -> Result<Option<Restriction>, Status> {
+        let site = optional_id("restriction.site_id", &r.site_id, SiteId::new)?;
+        let escort = match r.escort.as_str() {
+            "" => None,
+            "team" => Some(EscortMode::Team),
+            "station" => Some(EscortMode::Station),
+            other => {
+                return Err(invalid(
+                    "restriction.escort",
+                    other,
+                    "must be team, station or empty",
+                ));
+            }
+        };
+        let not_before = r
+            .not_before
+            .as_ref()
+            .map(|t| time("restriction.not_before", Some(t)))
+            .transpose()?;
+        if site.is_none() && escort.is_none() && not_before.is_none() {
+            return Ok(None);
+        }
+        if cases.len() != 1 {
+            return Err(Status::invalid_argument(format!(
+                "restriction: overrides one case; case_ids names {}",
+                cases.len()
+            )));
+        }
+        if let Some(site) = &site
+            && !self.core.read_local().state().sites.contains_key(site)
+        {
+            return Err(Status::not_found(format!(
+                "restriction.site_id: no site {site}"
+            )));
+        }
+        Ok(Some(Restriction {
+            site,
+            escort,
+            not_before,
+        }))
+    }
+
     #[tracing::instrument(name = "plan", skip_all, fields(cases = cases.len(), method = ?method))]
     fn propose(
         &self,
         cases: &[CaseId],
         method: Method,
         scope: Option<&BTreeSet<SiteId>>,
+        restriction: Option<Restriction>,
     ) -> Result<proto::ProposePlanReply, Status> {
         let read = self.core.read_local();
         let state = read.state();
@@ -508,8 +580,13 @@ impl Api {
                 cases
             }
         };
-        let s = planning_state(state, &self.ctx.region, &self.ctx.travel, now, cases)
+        let mut s = planning_state(state, &self.ctx.region, &self.ctx.travel, now, cases)
             .map_err(dispatch_status)?;
+        if let Some(r) = restriction {
+            for p in &mut s.pending {
+                p.restriction = Some(r.clone());
+            }
+        }
         let settings = Settings {
             method,
             ..self.ctx.settings.clone()
@@ -905,7 +982,7 @@ impl DispatchService for Api {
             .and_then(|c| crate::scope::limit(&c, Permission::SubmitCase).cloned());
         let span = tracing::Span::current();
         let reply = tokio::task::spawn_blocking(move || {
-            span.in_scope(|| api.propose(&ids, Method::Milp, scope.as_ref()))
+            span.in_scope(|| api.propose(&ids, Method::Milp, scope.as_ref(), None))
         })
         .await
         .map_err(|e| Status::internal(format!("planning task: {e}")))??;
@@ -941,11 +1018,15 @@ impl DispatchService for Api {
             .map(|(i, c)| id(&format!("case_ids[{i}]"), c, CaseId::new))
             .collect::<Result<Vec<_>, _>>()?;
         let m = method(&r.method)?;
+        let restriction = match r.restriction.as_ref() {
+            Some(pr) => self.restriction(pr, &ids)?,
+            None => None,
+        };
         let api = self.clone();
         let span = tracing::Span::current();
         let scope = dispatch_scope();
         let reply = tokio::task::spawn_blocking(move || {
-            span.in_scope(|| api.propose(&ids, m, scope.as_ref()))
+            span.in_scope(|| api.propose(&ids, m, scope.as_ref(), restriction))
         })
         .await
         .map_err(|e| Status::internal(format!("planning task: {e}")))??;
@@ -1014,6 +1095,13 @@ impl DispatchService for Api {
             ));
         }
         plan.blocked.clear();
+        let reason = override_reason(&r.override_reason)?;
+        if reason.is_some() && !read.state().rules_at_least(5) {
+            return Err(Status::failed_precondition(format!(
+                "override_reason: overrides need rules version 5 on every node; the cluster applies version {}",
+                read.state().applied_rules()
+            )));
+        }
         // Every rule again, on the state as it is now, with the plan's cases
         // as the pending ones: an override may have broken one. "Now" is the
         // node's clock (the plan's own, if it was proposed within
@@ -1033,16 +1121,46 @@ impl DispatchService for Api {
             )));
         }
         let bookings = plan_bookings_for(&plan, &[]);
+        if r.validate_only {
+            // What the commit would say of the versions; nothing is written.
+            let stale: Vec<Conflict> = expected
+                .iter()
+                .filter_map(|(entity, v)| match read.state().version_of(entity) {
+                    Some(actual) if actual != *v => Some(Conflict::StaleVersion {
+                        entity: entity.clone(),
+                        expected: *v,
+                        actual,
+                    }),
+                    Some(_) => None,
+                    None => Some(Conflict::Unknown {
+                        entity: entity.clone(),
+                    }),
+                })
+                .collect();
+            if !stale.is_empty() {
+                return Err(rejected_status(
+                    "the plan was computed against stale versions",
+                    &stale,
+                ));
+            }
+            return Ok(GrpcResponse::new(proto::WriteAck {
+                log_index: 0,
+                duplicate: false,
+            }));
+        }
+        let command = match reason {
+            Some(reason) => Command::OverridePlan {
+                bookings,
+                expected_versions: expected,
+                reason,
+            },
+            None => Command::CommitPlan {
+                bookings,
+                expected_versions: expected,
+            },
+        };
         let ack = self
-            .write(
-                "AcceptPlan",
-                r.meta.as_ref(),
-                0,
-                Command::CommitPlan {
-                    bookings,
-                    expected_versions: expected,
-                },
-            )
+            .write("AcceptPlan", r.meta.as_ref(), 0, command)
             .await?;
         Ok(GrpcResponse::new(ack))
     }
@@ -1107,12 +1225,11 @@ impl DispatchService for Api {
                 if waiting {
                     let a = api.clone();
                     let scope = scope.clone();
-                    let reply =
-                        tokio::task::spawn_blocking(move || a.propose(&[], m, scope.as_ref()))
-                            .await
-                            .unwrap_or_else(|e| {
-                                Err(Status::internal(format!("planning task: {e}")))
-                            });
+                    let reply = tokio::task::spawn_blocking(move || {
+                        a.propose(&[], m, scope.as_ref(), None)
+                    })
+                    .await
+                    .unwrap_or_else(|e| Err(Status::internal(format!("planning task: {e}"))));
                     if tx.send(reply).await.is_err() {
                         return;
                     }

@@ -10,6 +10,63 @@ use crate::proto::audit_service_server::AuditService;
 
 type BoxStream<T> = crate::grpc_api::BoxStream<T>;
 
+/// ReadAudit's filters, checked.
+struct AuditFilter {
+    actor: Option<String>,
+    /// Lower case.
+    contains: Option<String>,
+    overrides_only: bool,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl AuditFilter {
+    fn of(r: &proto::ReadAuditRequest) -> Result<Self, Status> {
+        let when = |field: &str, t: Option<&prost_types::Timestamp>| {
+            t.map(|t| {
+                chrono::DateTime::from_timestamp(t.seconds, 0)
+                    .ok_or_else(|| invalid(&format!("{field}.seconds"), t.seconds, "out of range"))
+            })
+            .transpose()
+        };
+        let since = when("since", r.since.as_ref())?;
+        let until = when("until", r.until.as_ref())?;
+        if let (Some(a), Some(b)) = (since, until)
+            && b <= a
+        {
+            return Err(invalid("until", b, "must be after since"));
+        }
+        if r.contains.chars().count() > 200 {
+            return Err(invalid(
+                "contains",
+                r.contains.chars().count(),
+                "at most 200 characters",
+            ));
+        }
+        let text = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
+        Ok(AuditFilter {
+            actor: text(&r.actor),
+            contains: text(&r.contains).map(|c| c.to_lowercase()),
+            overrides_only: r.overrides_only,
+            since,
+            until,
+        })
+    }
+
+    fn matches(&self, a: &casehub_store::AuditEntry) -> bool {
+        self.actor.as_ref().is_none_or(|x| &a.actor == x)
+            && (!self.overrides_only || a.is_override())
+            && self.since.is_none_or(|t| a.time >= t)
+            && self.until.is_none_or(|t| a.time < t)
+            && self.contains.as_ref().is_none_or(|c| {
+                a.summary.to_lowercase().contains(c)
+                    || a.reason
+                        .as_ref()
+                        .is_some_and(|r| r.to_lowercase().contains(c))
+            })
+    }
+}
+
 /// Audit entries per ReadAudit by default, and at most.
 const DEFAULT_AUDIT_LIMIT: u32 = 1000;
 const MAX_AUDIT_LIMIT: u32 = 10_000;
@@ -27,13 +84,29 @@ impl AuditService for Api {
             l if l <= MAX_AUDIT_LIMIT => l,
             l => return Err(invalid("limit", l, "must be 0 (default 1000) to 10000")),
         };
+        let filter = AuditFilter::of(&r)?;
         let read = self.core.read_local();
+        if r.newest_first {
+            return Ok(GrpcResponse::new(proto::ReadAuditReply {
+                applied_index: read.applied_index().unwrap_or(0),
+                entries: read
+                    .state()
+                    .audit_from(r.from_index.max(1))
+                    .iter()
+                    .rev()
+                    .filter(|a| filter.matches(a))
+                    .take(limit as usize)
+                    .map(audit_entry)
+                    .collect(),
+            }));
+        }
         Ok(GrpcResponse::new(proto::ReadAuditReply {
             applied_index: read.applied_index().unwrap_or(0),
             entries: read
                 .state()
                 .audit_from(r.from_index.max(1))
                 .iter()
+                .filter(|a| filter.matches(a))
                 .enumerate()
                 // Requests written together share a log index: the limit
                 // never splits them, so `from_index` = last index + 1 resumes.

@@ -131,7 +131,7 @@ fn command_cases(command: &Command) -> (Vec<&CaseId>, Option<&StationId>) {
         Command::SubmitCase(c) | Command::SubmitCaseWithParticulars { case: c, .. } => {
             (Vec::new(), Some(&c.origin))
         }
-        Command::CommitPlan { bookings, .. } => {
+        Command::CommitPlan { bookings, .. } | Command::OverridePlan { bookings, .. } => {
             let mut cases: Vec<&CaseId> = bookings.iter().map(|b| &b.booking.case).collect();
             cases.sort();
             cases.dedup();

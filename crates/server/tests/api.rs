@@ -28,6 +28,7 @@ async fn audit_len(c: &Cluster, node: u64) -> usize {
         .read_audit(pb::ReadAuditRequest {
             from_index: 0,
             limit: 0,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -77,6 +78,7 @@ async fn a_case_goes_from_submission_to_exit_through_any_node() {
         plan_json: proposal.plan_json.clone(),
         versions: proposal.versions.clone(),
         case_ids: vec![],
+        ..Default::default()
     };
     let ack = dispatch
         .accept_plan(accept.clone())
@@ -162,6 +164,7 @@ async fn a_case_goes_from_submission_to_exit_through_any_node() {
             .read_audit(pb::ReadAuditRequest {
                 from_index: 0,
                 limit: 0,
+                ..Default::default()
             })
             .await
             .unwrap()
@@ -358,6 +361,7 @@ async fn bad_requests_get_the_right_code_and_change_nothing() {
         .propose_plan(pb::ProposePlanRequest {
             case_ids: vec!["C-404".into()],
             method: String::new(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -702,6 +706,7 @@ async fn an_override_is_checked_again_and_the_audit_streams() {
             plan_json: broken.to_string(),
             versions: proposal.versions.clone(),
             case_ids: vec![],
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -735,6 +740,7 @@ async fn an_override_is_checked_again_and_the_audit_streams() {
             plan_json: plan.to_string(),
             versions: proposal.versions.clone(),
             case_ids: vec![],
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -787,6 +793,7 @@ async fn a_late_escort_returns_the_plans_it_breaks_to_replanning() {
             plan_json: proposal.plan_json.clone(),
             versions: proposal.versions.clone(),
             case_ids: vec![],
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -1015,6 +1022,7 @@ async fn accept_plan_checks_at_the_nodes_clock_not_the_plans() {
             plan_json: plan.to_string(),
             versions: proposal.versions.clone(),
             case_ids: vec![],
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -1027,6 +1035,7 @@ async fn accept_plan_checks_at_the_nodes_clock_not_the_plans() {
             plan_json: proposal.plan_json,
             versions: proposal.versions,
             case_ids: vec![],
+            ..Default::default()
         })
         .await
         .unwrap();

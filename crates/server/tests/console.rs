@@ -226,6 +226,7 @@ async fn the_console_in_chromium() {
             .read_audit(pb::ReadAuditRequest {
                 from_index: 0,
                 limit: 0,
+                ..Default::default()
             })
             .await
             .unwrap()

@@ -173,6 +173,7 @@ async fn particulars_are_sealed_at_rest_and_shown_only_to_the_roles_that_need_th
         .read_audit(pb::ReadAuditRequest {
             from_index: 0,
             limit: 0,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -308,6 +309,7 @@ async fn particulars_are_purged_after_the_retention_period_and_the_pseudonym_sta
         .read_audit(pb::ReadAuditRequest {
             from_index: 0,
             limit: 0,
+            ..Default::default()
         })
         .await
         .unwrap()

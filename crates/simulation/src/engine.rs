@@ -618,6 +618,7 @@ impl<'a> Sim<'a> {
             .map(|&ci| PendingCase {
                 case: self.cases[ci].case.clone(),
                 pinned: None,
+                restriction: None,
             })
             .collect();
         self.policy_calls += 1;

@@ -26,6 +26,7 @@
 //! | `SetPolicy` | replace the policy |
 //! | `SubmitCase` | a new case (new id, known origin station) |
 //! | `CommitPlan` | book rooms, officers and teams for cases over intervals; optimistic concurrency on `expected_versions`; no booking may take a resource beyond its capacity (one, or a holding room's capacity); the legal rules below |
+//! | `OverridePlan` | `CommitPlan` for a plan the dispatcher changed, with the reason kept in the audit entry (rules version 5) |
 //! | `StartStep` / `CompleteStep` | a person's step starts or ends, one step at a time |
 //! | `ReleaseRooms` | the case's room bookings end at the request's time (later ones are dropped) |
 //! | `ExitCase` | every booking of the case is released and the case is closed |

@@ -91,6 +91,21 @@ impl Booking {
     }
 }
 
+/// How the audit summary of an override begins.
+pub const OVERRIDE_SUMMARY: &str = "override plan:";
+
+/// "N bookings for case(s) A, B": a plan's bookings in one line.
+fn bookings_summary(bookings: &[PlannedBooking]) -> String {
+    let mut cases: Vec<&str> = bookings.iter().map(|b| b.booking.case.as_str()).collect();
+    cases.sort_unstable();
+    cases.dedup();
+    format!(
+        "{} bookings for case(s) {}",
+        bookings.len(),
+        cases.join(", ")
+    )
+}
+
 /// One booking in a [`Command::CommitPlan`]: which resource, and the booking.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedBooking {
@@ -246,6 +261,15 @@ pub enum Command {
         #[serde(default)]
         expected_versions: Vec<(EntityRef, u64)>,
     },
+    /// A plan the dispatcher changed from the engine's proposal (an
+    /// override): checked and committed as [`Command::CommitPlan`], with the
+    /// dispatcher's reason in the audit (rules version 5).
+    OverridePlan {
+        bookings: Vec<PlannedBooking>,
+        #[serde(default)]
+        expected_versions: Vec<(EntityRef, u64)>,
+        reason: String,
+    },
     StartStep {
         case: CaseId,
         person: PersonId,
@@ -333,7 +357,17 @@ impl Command {
             | Command::SetSecurityPolicy(_)
             | Command::SetTokenKey { .. } => 3,
             Command::SubmitCaseWithParticulars { .. } | Command::PurgeParticulars { .. } => 4,
+            Command::OverridePlan { .. } => 5,
             _ => 1,
+        }
+    }
+
+    /// The reason the actor gave with the command, if it carries one.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Command::OverridePlan { reason, .. } => Some(reason),
+            Command::ReportDelay { reason, .. } if !reason.is_empty() => Some(reason),
+            _ => None,
         }
     }
 
@@ -365,16 +399,14 @@ impl Command {
                 exited_before.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             ),
             Command::CommitPlan { bookings, .. } => {
-                let mut cases: Vec<&str> =
-                    bookings.iter().map(|b| b.booking.case.as_str()).collect();
-                cases.sort_unstable();
-                cases.dedup();
-                format!(
-                    "commit plan: {} bookings for case(s) {}",
-                    bookings.len(),
-                    cases.join(", ")
-                )
+                format!("commit plan: {}", bookings_summary(bookings))
             }
+            Command::OverridePlan {
+                bookings, reason, ..
+            } => format!(
+                "{OVERRIDE_SUMMARY} {} (reason: {reason})",
+                bookings_summary(bookings)
+            ),
             Command::StartStep { case, person, step } => {
                 format!("start {step} of {person} in case {case}")
             }
@@ -645,6 +677,10 @@ pub struct AuditEntry {
     pub request_id: u64,
     /// What the command did, in one line.
     pub summary: String,
+    /// The reason the actor gave: an override's, or a delay's (rules
+    /// version 5; `None` before, and for commands without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// `None` when applied, else the rejection reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected: Option<String>,
@@ -652,6 +688,13 @@ pub struct AuditEntry {
     /// empty before): see [`crate::audit`].
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub hash: String,
+}
+
+impl AuditEntry {
+    /// The entry is an override ([`Command::OverridePlan`]).
+    pub fn is_override(&self) -> bool {
+        self.summary.starts_with(OVERRIDE_SUMMARY)
+    }
 }
 
 /// The whole replicated scheduling state.
@@ -683,11 +726,13 @@ pub struct SchedulingState {
 /// its room and questioners early, and bookings bounded to the years of
 /// [`BOOKING_TIMES`]; 3 adds users, roles and the security policy
 /// ([`crate::users`]); 4 adds the persons' sealed particulars, their
-/// purge and the exit time of a case ([`crate::particulars`]). A cluster applies the rules of its
+/// purge and the exit time of a case ([`crate::particulars`]); 5 adds
+/// [`Command::OverridePlan`] and the reason in the audit
+/// ([`AuditEntry::reason`]). A cluster applies the rules of its
 /// [`SchedulingState::rules_version`], raised by
 /// [`Command::SetRulesVersion`] once every node runs a build that has them,
 /// so that nodes of two builds never apply one log differently.
-pub const RULES_VERSION: u32 = 4;
+pub const RULES_VERSION: u32 = 5;
 
 type Outcome = Result<Vec<(EntityRef, u64)>, Response>;
 
@@ -963,6 +1008,11 @@ impl SchedulingState {
             client_id: request.client_id.clone(),
             request_id: request.request_id,
             summary: request.command.summary(),
+            reason: if self.rules_at_least(5) {
+                request.command.reason().map(str::to_string)
+            } else {
+                None
+            },
             hash: String::new(),
             rejected: match &response {
                 Response::Applied { .. } => None,
@@ -1082,6 +1132,11 @@ impl SchedulingState {
             Command::CommitPlan {
                 bookings,
                 expected_versions,
+            }
+            | Command::OverridePlan {
+                bookings,
+                expected_versions,
+                ..
             } => self.commit_plan(bookings, expected_versions),
             Command::StartStep { case, person, step } => {
                 let entry = self.open_case_mut(case)?;

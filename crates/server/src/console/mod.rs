@@ -16,7 +16,9 @@
 //! (UTC+8, no daylight saving), 24-hour clock.
 
 pub mod i18n;
+pub mod overrides;
 pub mod pages;
+pub mod supervision;
 
 use std::time::Duration;
 
@@ -69,8 +71,15 @@ pub fn router(api: Api) -> axum::Router {
         .route("/console/board", get(board_fragment))
         .route("/console/proposals", get(proposals_page))
         .route("/console/proposals/accept", post(accept))
+        .route(
+            "/console/proposals/override",
+            get(overrides::override_page).post(overrides::submit),
+        )
+        .route("/console/proposals/override/check", post(overrides::check))
         .route("/console/alerts", get(alerts_page))
         .route("/console/alerts/list", get(alerts_fragment))
+        .route("/console/supervision", get(supervision::supervision_page))
+        .route("/console/supervision/audit.csv", get(supervision::export))
         .route("/console/events", get(events))
         .route("/console/login", get(login_page).post(login))
         .route("/console/logout", post(logout))
@@ -203,6 +212,7 @@ async fn accept(State(api): State<Api>, headers: HeaderMap, Form(f): Form<Accept
             .map(|(kind, id, version)| proto::EntityVersion { kind, id, version })
             .collect(),
         case_ids: Vec::new(),
+        ..Default::default()
     };
     let accepted = call(
         "/casehub.v1.DispatchService/AcceptPlan",

@@ -9,7 +9,7 @@ use crate::auth::{Caller, Permission};
 use crate::proto;
 
 /// Asia/Shanghai: UTC+8 all year.
-fn shanghai() -> FixedOffset {
+pub fn shanghai() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("UTC+8")
 }
 
@@ -45,6 +45,11 @@ pub fn layout(lang: Lang, title: &str, who: Option<&Caller>, body: Markup) -> Ma
         ("/console/", "nav-board", Permission::ReadCases),
         ("/console/proposals", "nav-proposals", Permission::Dispatch),
         ("/console/alerts", "nav-alerts", Permission::ReadAlerts),
+        (
+            "/console/supervision",
+            "nav-supervision",
+            Permission::ReadAudit,
+        ),
     ];
     let here = t(lang, "nav-board");
     html! {
@@ -216,6 +221,18 @@ pub fn proposal(lang: Lang, p: &proto::ProposePlanReply, notice: Option<Markup>)
             @if !p.warnings.is_empty() {
                 h3 { (t(lang, "proposal-warnings")) }
                 ul { @for w in &p.warnings { li { (w) } } }
+            }
+            @if let Ok(plan) = serde_json::from_str::<casehub_planning::Plan>(&p.plan_json) {
+                @if !plan.cases.is_empty() {
+                    p.overrides {
+                        @for c in plan.cases.iter().filter(|c| !c.pinned) {
+                            a.override href=(format!("/console/proposals/override?case={}", c.case)) data-case=(c.case) {
+                                (t(lang, "override-link")) " " (c.case)
+                            }
+                            " "
+                        }
+                    }
+                }
             }
             @if !p.summary.is_empty() {
                 form method="post" action="/console/proposals/accept" {
