@@ -1,8 +1,10 @@
 //! The console in a real browser: Debian's headless Chromium driven over
 //! WebDriver (chromium-driver, fantoccini) against a 3-node cluster over
 //! TLS. Log in as a dispatcher and as a planner, see the board change when
-//! another client submits a case, accept a proposal with its key, see a
-//! forbidden page refused, switch to English. A screenshot of every page
+//! another client submits a case, accept a proposal with its key, override
+//! one (another site, another room checked as it is chosen, a reason) and
+//! find it with its reason as a supervisor, see a forbidden page refused,
+//! switch to English. A screenshot of every page
 //! goes to `screenshots/console/` (git-ignored).
 
 mod common;
@@ -19,6 +21,44 @@ use common::api::*;
 use common::prereq;
 
 const PASSWORD: &str = "correct horse battery";
+const OVERRIDE_REASON: &str = "家属在西南分中心附近等候，改派该处";
+
+/// A site other than the engine's first choice where `case` can go.
+async fn another_site(
+    op: &mut DispatchServiceClient<tonic::transport::Channel>,
+    case: &str,
+) -> String {
+    let plan = |r: &pb::ProposePlanReply| -> casehub_planning::Plan {
+        serde_json::from_str(&r.plan_json).unwrap()
+    };
+    let first = op
+        .propose_plan(pb::ProposePlanRequest {
+            case_ids: vec![case.into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = plan(&first).cases[0].site.to_string();
+    for site in ["MC", "SC-NE", "SC-SW"].into_iter().filter(|s| *s != first) {
+        let r = op
+            .propose_plan(pb::ProposePlanRequest {
+                case_ids: vec![case.into()],
+                restriction: Some(pb::PlanRestriction {
+                    site_id: site.into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if plan(&r).cases.len() == 1 {
+            return site.into();
+        }
+    }
+    panic!("{case} can go nowhere but {first}");
+}
 
 /// A user with a password, written through `node` as an operator would.
 async fn add_user_with_password(c: &Cluster, name: &str, role: Role) {
@@ -167,6 +207,7 @@ async fn the_console_in_chromium() {
     c.load_region(1).await;
     add_user_with_password(&c, "调度员 王", Role::Dispatcher).await;
     add_user_with_password(&c, "规划员 赵", Role::Planner).await;
+    add_user_with_password(&c, "监督员 孙", Role::Supervisor).await;
     let base = format!("https://{}", c.nodes[&2].client_addr());
     let driver = chromedriver().await;
     let b = browser(&driver).await;
@@ -240,6 +281,96 @@ async fn the_console_in_chromium() {
         audit.entries
     );
 
+    // An override: the engine re-plans the next case at another site,
+    // another room is checked as it is chosen, and the reason is required.
+    op.submit_case(pb::SubmitCaseRequest {
+        meta: meta(2),
+        case: Some(a_case("C-WEB-2")),
+    })
+    .await
+    .unwrap();
+    let site = another_site(&mut op, "C-WEB-2").await;
+    b.goto(&format!("{base}/console/proposals")).await.unwrap();
+    wait_text(&b, "改派 C-WEB-2").await;
+    b.find(Locator::Css("a.override[data-case='C-WEB-2']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&b, "改派理由").await;
+    b.find(Locator::Id("override-site"))
+        .await
+        .unwrap()
+        .select_by_value(&site)
+        .await
+        .unwrap();
+    // The re-planned case, at the chosen site (the form's hidden site).
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let chosen = match b
+            .find(Locator::Css("#override-form input[name='site']"))
+            .await
+        {
+            Ok(e) => e.attr("value").await.unwrap_or_default(),
+            Err(_) => None,
+        };
+        if chosen.as_deref() == Some(site.as_str()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not re-planned at {site}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The first step with a choice of rooms: another room.
+    let mut changed = false;
+    for select in b
+        .find_all(Locator::Css("#override-form select[name^='room/']"))
+        .await
+        .unwrap()
+    {
+        let current = select.prop("value").await.unwrap().unwrap_or_default();
+        let mut other = None;
+        for o in select.find_all(Locator::Css("option")).await.unwrap() {
+            let v = o.attr("value").await.unwrap().unwrap_or_default();
+            if v != current {
+                other = Some(v);
+            }
+        }
+        if let Some(other) = other {
+            select.select_by_value(&other).await.unwrap();
+            changed = true;
+            break;
+        }
+    }
+    assert!(changed, "no step with a choice of rooms");
+    wait_text(&b, "已按所选房间检查").await;
+    shot(&b, "override").await;
+    // Without a reason the browser keeps the form (required); with one it
+    // is accepted.
+    b.find(Locator::Id("reason"))
+        .await
+        .unwrap()
+        .send_keys(OVERRIDE_REASON)
+        .await
+        .unwrap();
+    b.find(Locator::Id("override-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&b, "已改派并采纳").await;
+    shot(&b, "override-accepted").await;
+    let record = op
+        .get_case(pb::GetCaseRequest {
+            case_id: "C-WEB-2".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(record.status, "planned");
+    assert!(record.site_ids.contains(&site), "{record:?}");
+
     // Alerts and English, one click away.
     b.goto(&format!("{base}/console/alerts")).await.unwrap();
     wait_text(&b, "预警").await;
@@ -283,6 +414,46 @@ async fn the_console_in_chromium() {
     let text = wait_text(&b, "无权操作").await;
     assert!(!text.contains("采纳方案"), "{text}");
     shot(&b, "forbidden").await;
+    b.find(Locator::Id("logout"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // A supervisor finds the override with its reason and who made it.
+    log_in(&b, &base, "监督员 孙", PASSWORD).await;
+    b.goto(&format!("{base}/console/supervision"))
+        .await
+        .unwrap();
+    wait_text(&b, "仅看改派").await;
+    b.find(Locator::Id("audit-overrides"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.find(Locator::Id("audit-search"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let text = wait_text(&b, OVERRIDE_REASON).await;
+    assert!(
+        text.contains("调度员 王") && text.contains("C-WEB-2"),
+        "{text}"
+    );
+    assert!(!text.contains("commit plan"), "overrides only: {text}");
+    shot(&b, "supervision").await;
+    // The dispatcher's page is not the supervisor's: the supervisor may
+    // not accept.
+    assert!(
+        b.find(Locator::Css("a[href='/console/proposals']"))
+            .await
+            .is_err(),
+        "no proposals link for a supervisor"
+    );
 
     b.close().await.unwrap();
     drop(driver);

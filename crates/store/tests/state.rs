@@ -641,3 +641,48 @@ fn new_rules_apply_only_once_the_cluster_raises_its_rules_version() {
     // Now the delay is applied.
     assert!(s.apply(86, &req(86, delay)).is_applied());
 }
+
+#[test]
+fn an_override_keeps_its_reason_in_the_audit_from_rules_version_5() {
+    let override_of = |room: &str| Command::OverridePlan {
+        bookings: vec![room_booking(room, "c1", 0, 90)],
+        expected_versions: vec![],
+        reason: "家属在附近等候".into(),
+    };
+    // Before version 5: refused, and the entry has no reason field.
+    let mut s = ready();
+    s.rules_version = 4;
+    let r = s.apply(200, &req(200, override_of("q1")));
+    assert!(
+        matches!(&r, Response::Rejected { conflicts, .. }
+            if matches!(&conflicts[0], Conflict::Invalid { field, .. } if field == "command")),
+        "{r:?}"
+    );
+    assert_eq!(s.audit.back().unwrap().reason, None);
+
+    // From version 5: booked like a plan, the reason in its entry, the
+    // chain intact, and the entry found as an override.
+    let mut s = ready();
+    assert!(s.rules_at_least(5));
+    let r = s.apply(200, &req(200, override_of("q1")));
+    assert!(r.is_applied(), "{r:?}");
+    let q1 = ResourceRef::Room(RoomId::new("q1").unwrap());
+    assert_eq!(s.bookings_of(&q1).unwrap().len(), 1);
+    let e = s.audit.back().unwrap();
+    assert_eq!(e.reason.as_deref(), Some("家属在附近等候"));
+    assert!(e.is_override(), "{}", e.summary);
+    assert!(e.summary.contains("c1"), "{}", e.summary);
+    assert!(s.verify_audit().is_ok());
+    // The same rules as a plan: a second booking of the room is refused.
+    let again = s.apply(201, &req(201, override_of("q1")));
+    assert!(!again.is_applied(), "{again:?}");
+    // A plain commit is not an override and has no reason.
+    let plain = commit(&mut s, 3, vec![room_booking("q2", "c1", 0, 90)]);
+    assert!(plain.is_applied(), "{plain:?}");
+    let e = s.audit.back().unwrap();
+    assert!(!e.is_override() && e.reason.is_none(), "{e:?}");
+    // Editing the reason in place breaks the chain.
+    let last = s.audit.len() - 2;
+    s.audit[last].reason = Some("另一理由".into());
+    assert!(s.verify_audit().is_err());
+}

@@ -243,7 +243,7 @@ pub async fn check(
     let lang = lang(&headers);
     let posted = Posted::of(fields);
     match accept(&api, &posted, true).await {
-        Ok(_) => pages::message(&t(lang, "override-valid"), false).into_response(),
+        Ok(_) => pages::message(&t(lang, "override-checked"), false).into_response(),
         // The fragment replaces the check line; htmx swaps 200s only.
         Err(e) => pages::message(&failure(lang, &e).1, true).into_response(),
     }

@@ -247,3 +247,69 @@ fn entries(lang: Lang, list: &[proto::AuditEntry]) -> Markup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_export_is_utf8_csv_with_a_bom_oldest_first_and_quoted() {
+        let entry = |index: u64, reason: &str| proto::AuditEntry {
+            index,
+            time: Some(prost_types::Timestamp {
+                seconds: 1_796_000_000 + index as i64,
+                nanos: 0,
+            }),
+            actor: "调度员 王".into(),
+            summary: format!("override plan: 11 bookings for case(s) C-{index}"),
+            reason: reason.into(),
+            is_override: true,
+            ..Default::default()
+        };
+        // As ReadAudit answers with newest_first.
+        let bytes = csv_of(&[entry(8, "家属等候, \"西南\""), entry(7, "车辆故障")]).unwrap();
+        assert_eq!(&bytes[..3], &[0xEF, 0xBB, 0xBF]);
+        let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+        let mut r = csv::Reader::from_reader(text.as_bytes());
+        let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+        assert_eq!(r.headers().unwrap().get(7), Some("reason"));
+        assert_eq!(rows.len(), 2);
+        assert_eq!(&rows[0][0], "7", "oldest first");
+        assert_eq!(
+            &rows[1][7], "家属等候, \"西南\"",
+            "quoted and read back whole"
+        );
+        assert_eq!(&rows[1][2], "调度员 王");
+        assert_eq!(&rows[1][8], "yes");
+        assert!(rows[0][1].ends_with('Z'), "{}", &rows[0][1]);
+    }
+
+    #[test]
+    fn days_are_read_in_shanghai_and_bad_ones_named() {
+        let f = Filter {
+            since: "2026-12-07".into(),
+            until: "2026-12-07".into(),
+            ..Filter::default()
+        };
+        let r = f.request(10).unwrap();
+        let since = r.since.unwrap().seconds;
+        let until = r.until.unwrap().seconds;
+        // 00:00 in Shanghai is 16:00 UTC the day before; the end is the
+        // next midnight.
+        assert_eq!(
+            DateTime::from_timestamp(since, 0).unwrap().to_rfc3339(),
+            "2026-12-06T16:00:00+00:00"
+        );
+        assert_eq!(until - since, 86_400);
+        let bad = Filter {
+            since: "07/12/2026".into(),
+            ..Filter::default()
+        };
+        let e = bad.request(10).unwrap_err();
+        assert!(
+            e.message().starts_with("since: 07/12/2026"),
+            "{}",
+            e.message()
+        );
+    }
+}

@@ -100,3 +100,4 @@ col-index = Log index
 col-actor = Actor
 col-reason = Reason
 col-outcome = Outcome
+override-checked = Checked with the rooms chosen: keeps every rule.

@@ -100,3 +100,4 @@ col-index = 日志序号
 col-actor = 操作人
 col-reason = 理由
 col-outcome = 结果
+override-checked = 已按所选房间检查：符合全部规则。
