@@ -8,15 +8,90 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use casehub_model::{Case, CaseId, Gender, PersonId};
+use casehub_model::{Case, CaseId, Gender, PersonId, Step};
 use casehub_store::state::{CaseEntry, CaseStatus};
-use casehub_store::{Command, PersonRecord};
+use casehub_store::{Command, PersonRecord, SchedulingState};
+use chrono::{DateTime, Utc};
 use tonic::{Request as GrpcRequest, Response as GrpcResponse, Status};
 
 use crate::auth::{Caller, Permission};
 use crate::grpc_api::{Api, invalid, ts};
 use crate::particulars::{self, Particulars};
 use crate::proto;
+
+/// A case's timeline: each person's steps, booked (its room booking) or
+/// done (its progress), in time order.
+pub(crate) fn timeline(state: &SchedulingState, entry: &CaseEntry) -> Vec<proto::CaseStep> {
+    type Key = (PersonId, Step);
+    struct Row {
+        room: Option<(String, DateTime<Utc>, DateTime<Utc>)>,
+        started: Option<DateTime<Utc>>,
+        completed: Option<DateTime<Utc>>,
+    }
+    let id = &entry.case.id;
+    let mut rows: BTreeMap<Key, Row> = BTreeMap::new();
+    let blank = || Row {
+        room: None,
+        started: None,
+        completed: None,
+    };
+    for (room_id, room) in &state.rooms {
+        for b in room.bookings.iter().filter(|b| &b.case == id) {
+            if let (Some(p), Some(step)) = (&b.person, b.step) {
+                let row = rows.entry((p.clone(), step)).or_insert_with(blank);
+                // The earliest booking of the step (a re-plan may add one).
+                if row.room.as_ref().is_none_or(|r| b.start < r.1) {
+                    row.room = Some((room_id.to_string(), b.start, b.end));
+                }
+            }
+        }
+    }
+    for (p, progress) in &entry.progress {
+        for &(step, start, end) in &progress.completed {
+            let row = rows.entry((p.clone(), step)).or_insert_with(blank);
+            row.started = Some(start);
+            row.completed = Some(end);
+        }
+        if let Some((step, start)) = progress.current {
+            let row = rows.entry((p.clone(), step)).or_insert_with(blank);
+            row.started = Some(start);
+        }
+    }
+    let mut out: Vec<(DateTime<Utc>, proto::CaseStep)> = rows
+        .into_iter()
+        .map(|((person, step), row)| {
+            let when = row
+                .started
+                .or(row.room.as_ref().map(|r| r.1))
+                .unwrap_or(entry.submitted_at);
+            let state = if row.completed.is_some() {
+                "done"
+            } else if row.started.is_some() {
+                "under_way"
+            } else {
+                "booked"
+            };
+            (
+                when,
+                proto::CaseStep {
+                    person_id: person.to_string(),
+                    step: step.as_str().into(),
+                    room_id: row.room.as_ref().map(|r| r.0.clone()).unwrap_or_default(),
+                    planned_start: row.room.as_ref().map(|r| ts(r.1)),
+                    planned_end: row.room.as_ref().map(|r| ts(r.2)),
+                    started_at: row.started.map(ts),
+                    completed_at: row.completed.map(ts),
+                    state: state.into(),
+                },
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| a.1.person_id.cmp(&b.1.person_id))
+    });
+    out.into_iter().map(|(_, s)| s).collect()
+}
 
 /// The most cases one `ListCases` answer holds.
 pub const MAX_LIST: usize = 1000;
@@ -187,6 +262,7 @@ impl Api {
             exited_at: entry.exited_at.map(ts),
             particulars: outcome.into(),
             site_ids: sites.into_iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
         }
     }
 
@@ -211,11 +287,26 @@ impl Api {
             .get(&id)
             .filter(|_| crate::scope::allows(limit, &sites))
             .ok_or_else(|| Status::not_found(format!("case_id: no case {id}")))?;
-        Ok(GrpcResponse::new(self.case_record(
-            &caller,
-            &entry.value,
-            sites,
-        )))
+        let mut record = self.case_record(&caller, &entry.value, sites);
+        record.steps = timeline(state, &entry.value);
+        record.delays = entry
+            .value
+            .delays
+            .iter()
+            .map(|d| proto::CaseDelay {
+                reported_at: Some(ts(d.reported_at)),
+                minutes: d.minutes,
+                team_id: d.team.as_ref().map(|t| t.to_string()).unwrap_or_default(),
+                reason: d.reason.clone(),
+            })
+            .collect();
+        record.plan_broken = entry
+            .value
+            .plan_broken
+            .as_ref()
+            .map(|b| b.reason.clone())
+            .unwrap_or_default();
+        Ok(GrpcResponse::new(record))
     }
 
     pub(crate) async fn list_cases_impl(

@@ -371,6 +371,68 @@ async fn the_console_in_chromium() {
     assert_eq!(record.status, "planned");
     assert!(record.site_ids.contains(&site), "{record:?}");
 
+    // The case page from the board: start and complete a step (the
+    // timeline follows live), report an escort delay.
+    b.goto(&format!("{base}/console/")).await.unwrap();
+    wait_text(&b, "C-WEB-1").await;
+    b.find(Locator::Css("a[href='/console/cases/C-WEB-1']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&b, "办案环节").await;
+    b.find(Locator::Css("button.step-start"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&b, "已开始").await;
+    b.wait()
+        .for_element(Locator::Css("tr.under_way button.step-complete"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&b, "已完成").await;
+    b.wait().for_element(Locator::Css("tr.done")).await.unwrap();
+    b.find(Locator::Id("delay-minutes"))
+        .await
+        .unwrap()
+        .send_keys("20")
+        .await
+        .unwrap();
+    b.find(Locator::Id("delay-reason"))
+        .await
+        .unwrap()
+        .send_keys("国道施工，绕行")
+        .await
+        .unwrap();
+    b.find(Locator::Id("delay-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&b, "延误已记录").await;
+    wait_text(&b, "国道施工，绕行").await;
+    shot(&b, "case").await;
+    let record = op
+        .get_case(pb::GetCaseRequest {
+            case_id: "C-WEB-1".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(record.delays.len(), 1, "{record:?}");
+    assert!(
+        record.steps.iter().any(|s| s.state == "done"),
+        "{:?}",
+        record.steps
+    );
+
     // Alerts and English, one click away.
     b.goto(&format!("{base}/console/alerts")).await.unwrap();
     wait_text(&b, "预警").await;
@@ -446,6 +508,24 @@ async fn the_console_in_chromium() {
     );
     assert!(!text.contains("commit plan"), "overrides only: {text}");
     shot(&b, "supervision").await;
+    // The supervisor reads a case's own audit history on its page.
+    b.goto(&format!("{base}/console/cases/C-WEB-1"))
+        .await
+        .unwrap();
+    let text = wait_text(&b, "本案审计记录").await;
+    assert!(
+        text.contains("submit case C-WEB-1") && text.contains("国道施工，绕行"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("C-WEB-2"),
+        "only this case's entries: {text}"
+    );
+    assert!(
+        b.find(Locator::Id("delay-form")).await.is_err(),
+        "a supervisor does not dispatch"
+    );
+    shot(&b, "case-supervisor").await;
     // The dispatcher's page is not the supervisor's: the supervisor may
     // not accept.
     assert!(

@@ -15,6 +15,7 @@
 //! English one click away (the `lang` cookie). Times: Asia/Shanghai
 //! (UTC+8, no daylight saving), 24-hour clock.
 
+pub mod case;
 pub mod i18n;
 pub mod overrides;
 pub mod pages;
@@ -78,6 +79,11 @@ pub fn router(api: Api) -> axum::Router {
         .route("/console/proposals/override/check", post(overrides::check))
         .route("/console/alerts", get(alerts_page))
         .route("/console/alerts/list", get(alerts_fragment))
+        .route("/console/cases/{id}", get(case::case_page))
+        .route("/console/cases/{id}/detail", get(case::detail))
+        .route("/console/cases/{id}/step", post(case::step))
+        .route("/console/cases/{id}/delay", post(case::delay))
+        .route("/console/cases/{id}/exit", post(case::exit))
         .route("/console/supervision", get(supervision::supervision_page))
         .route("/console/supervision/audit.csv", get(supervision::export))
         .route("/console/events", get(events))

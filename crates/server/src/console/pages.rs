@@ -156,7 +156,7 @@ pub fn board(
                                 _ => None,
                             };
                             tr class=[class] data-case=(c.case_id) {
-                                td { (c.case_id) }
+                                td { a href=(format!("/console/cases/{}", c.case_id)) { (c.case_id) } }
                                 td {
                                     @for p in &c.persons {
                                         div {
