@@ -472,6 +472,30 @@ async fn the_console_in_chromium() {
     );
     assert!(text.contains("身份信息不可见"), "{text}");
     shot(&b, "board-planner").await;
+    // The availability chart of the first site, and the earliest slot.
+    b.goto(&format!("{base}/console/availability"))
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::Css("svg#gantt rect.free"))
+        .await
+        .unwrap();
+    let rows = b
+        .find_all(Locator::Css("svg#gantt rect.busy"))
+        .await
+        .unwrap()
+        .len();
+    assert!(rows > 5, "a row per room, team and officer: {rows}");
+    let text = wait_text(&b, "讯问室").await;
+    assert!(text.contains("MC-"), "{text}");
+    b.find(Locator::Id("slot-search"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&b, "最早可用").await;
+    shot(&b, "availability").await;
     b.goto(&format!("{base}/console/proposals")).await.unwrap();
     let text = wait_text(&b, "无权操作").await;
     assert!(!text.contains("采纳方案"), "{text}");

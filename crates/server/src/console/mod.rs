@@ -15,6 +15,7 @@
 //! English one click away (the `lang` cookie). Times: Asia/Shanghai
 //! (UTC+8, no daylight saving), 24-hour clock.
 
+pub mod availability;
 pub mod case;
 pub mod i18n;
 pub mod overrides;
@@ -79,6 +80,12 @@ pub fn router(api: Api) -> axum::Router {
         .route("/console/proposals/override/check", post(overrides::check))
         .route("/console/alerts", get(alerts_page))
         .route("/console/alerts/list", get(alerts_fragment))
+        .route(
+            "/console/availability",
+            get(availability::availability_page),
+        )
+        .route("/console/availability/chart", get(availability::chart))
+        .route("/console/availability/slot", get(availability::slot))
         .route("/console/cases/{id}", get(case::case_page))
         .route("/console/cases/{id}/detail", get(case::detail))
         .route("/console/cases/{id}/step", post(case::step))

@@ -46,6 +46,11 @@ pub fn layout(lang: Lang, title: &str, who: Option<&Caller>, body: Markup) -> Ma
         ("/console/proposals", "nav-proposals", Permission::Dispatch),
         ("/console/alerts", "nav-alerts", Permission::ReadAlerts),
         (
+            "/console/availability",
+            "nav-availability",
+            Permission::ReadAvailability,
+        ),
+        (
             "/console/supervision",
             "nav-supervision",
             Permission::ReadAudit,
