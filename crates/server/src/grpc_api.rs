@@ -1495,6 +1495,17 @@ impl Api {
                     node_id: *id,
                     addr: n.addr.clone(),
                     voter: voters.contains(id),
+                    matched_index: m
+                        .replication
+                        .as_ref()
+                        .and_then(|r| r.get(id).copied().flatten())
+                        .map(|l| l.index)
+                        .or_else(|| {
+                            (m.replication.is_some() && *id == self.core.id)
+                                .then_some(m.last_log_index)
+                                .flatten()
+                        })
+                        .unwrap_or(0),
                 })
                 .collect(),
         }

@@ -457,6 +457,35 @@ async fn bad_requests_get_the_right_code_and_change_nothing() {
     assert_eq!(status.members.len(), 3);
     assert!(status.members.iter().all(|m| m.voter));
     assert_ne!(status.leader_id, 0);
+    // The leader knows how far each member has replicated; a follower
+    // does not say.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let leader = AdminServiceClient::new(c.channel(status.leader_id).await)
+            .cluster_status(pb::ClusterStatusRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        let matched: Vec<u64> = leader.members.iter().map(|m| m.matched_index).collect();
+        if matched.iter().all(|&m| m >= leader.applied_index && m > 0) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "matched {matched:?} of {leader:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let follower = (1..=3).find(|&i| i != status.leader_id).unwrap();
+    let theirs = AdminServiceClient::new(c.channel(follower).await)
+        .cluster_status(pb::ClusterStatusRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        theirs.members.iter().all(|m| m.matched_index == 0),
+        "{theirs:?}"
+    );
     c.shutdown().await;
 }
 

@@ -208,6 +208,7 @@ async fn the_console_in_chromium() {
     add_user_with_password(&c, "调度员 王", Role::Dispatcher).await;
     add_user_with_password(&c, "规划员 赵", Role::Planner).await;
     add_user_with_password(&c, "监督员 孙", Role::Supervisor).await;
+    add_user_with_password(&c, "管理员 周", Role::Admin).await;
     let base = format!("https://{}", c.nodes[&2].client_addr());
     let driver = chromedriver().await;
     let b = browser(&driver).await;
@@ -550,6 +551,78 @@ async fn the_console_in_chromium() {
         "a supervisor does not dispatch"
     );
     shot(&b, "case-supervisor").await;
+    // The cluster on the admin page, but not the users.
+    b.goto(&format!("{base}/console/admin")).await.unwrap();
+    let text = wait_text(&b, "集群节点").await;
+    assert!(!text.contains("用户与角色"), "{text}");
+    b.find(Locator::Id("logout"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // An admin: the members, and a new site user scoped to one site.
+    log_in(&b, &base, "管理员 周", PASSWORD).await;
+    b.goto(&format!("{base}/console/admin")).await.unwrap();
+    wait_text(&b, "用户与角色").await;
+    let members = b
+        .find_all(Locator::Css("#members tbody tr"))
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(members, 3);
+    b.find(Locator::Id("new-user"))
+        .await
+        .unwrap()
+        .send_keys("值班员 吴")
+        .await
+        .unwrap();
+    b.find(Locator::Id("role-site"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.find(Locator::Css("#user-form input[name='site'][value='SC-NE']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.find(Locator::Id("new-password"))
+        .await
+        .unwrap()
+        .send_keys("another long secret")
+        .await
+        .unwrap();
+    b.find(Locator::Id("user-save"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&b, "已保存").await;
+    shot(&b, "admin").await;
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let users = c.nodes[&1].state().current().state.users.users.clone();
+        if let Some(u) = users.get("值班员 吴") {
+            assert_eq!(u.user.roles, [Role::Site].into());
+            assert_eq!(
+                u.user
+                    .sites
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>(),
+                ["SC-NE"]
+            );
+            assert!(u.user.password_hash.is_some());
+            break;
+        }
+        assert!(Instant::now() < deadline, "the new user did not apply");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     // The dispatcher's page is not the supervisor's: the supervisor may
     // not accept.
     assert!(

@@ -15,6 +15,7 @@
 //! English one click away (the `lang` cookie). Times: Asia/Shanghai
 //! (UTC+8, no daylight saving), 24-hour clock.
 
+pub mod admin;
 pub mod availability;
 pub mod case;
 pub mod i18n;
@@ -80,6 +81,9 @@ pub fn router(api: Api) -> axum::Router {
         .route("/console/proposals/override/check", post(overrides::check))
         .route("/console/alerts", get(alerts_page))
         .route("/console/alerts/list", get(alerts_fragment))
+        .route("/console/admin", get(admin::admin_page))
+        .route("/console/admin/users", post(admin::save_user))
+        .route("/console/admin/users/remove", post(admin::remove_user))
         .route(
             "/console/availability",
             get(availability::availability_page),

@@ -55,6 +55,7 @@ pub fn layout(lang: Lang, title: &str, who: Option<&Caller>, body: Markup) -> Ma
             "nav-supervision",
             Permission::ReadAudit,
         ),
+        ("/console/admin", "nav-admin", Permission::ReadCluster),
     ];
     let here = t(lang, "nav-board");
     html! {
