@@ -123,6 +123,10 @@ pub const RPC_ACCESS: &[(&str, Access)] = {
             "/casehub.v1.AvailabilityService/EarliestSlot",
             Needs(ReadAvailability),
         ),
+        (
+            "/casehub.v1.AvailabilityService/GetOverview",
+            Needs(ReadAvailability),
+        ),
         ("/casehub.v1.AvailabilityService/Watch", Needs(Watch)),
         ("/casehub.v1.DispatchService/SubmitCase", Needs(SubmitCase)),
         ("/casehub.v1.DispatchService/ProposePlan", Needs(Dispatch)),

@@ -790,6 +790,80 @@ impl AvailabilityService for Api {
         }))
     }
 
+    #[tracing::instrument(name = "casehub.v1.AvailabilityService/GetOverview", skip_all)]
+    async fn get_overview(
+        &self,
+        _request: GrpcRequest<proto::GetOverviewRequest>,
+    ) -> Result<GrpcResponse<proto::GetOverviewReply>, Status> {
+        let read = self.core.read_local();
+        let state = read.state();
+        let now = Utc::now();
+        let limit = crate::auth::caller()
+            .and_then(|c| crate::scope::limit(&c, Permission::ReadAvailability).cloned());
+        let staffing = casehub_store::staffing::stations(
+            state,
+            &self.ctx.region.shifts,
+            self.ctx.region.info.utc_offset_min,
+            now,
+        );
+        Ok(GrpcResponse::new(proto::GetOverviewReply {
+            applied_index: read.applied_index().unwrap_or(0),
+            at: Some(ts(now)),
+            sites: state
+                .sites
+                .values()
+                .map(|s| {
+                    let s = &s.value;
+                    proto::SitePoint {
+                        site_id: s.id.to_string(),
+                        name: s.name.clone(),
+                        kind: match s.kind {
+                            casehub_model::SiteKind::MainCenter => "main_center",
+                            casehub_model::SiteKind::SubCenter => "sub_center",
+                        }
+                        .into(),
+                        lat: s.location.lat(),
+                        lon: s.location.lon(),
+                    }
+                })
+                .collect(),
+            stations: staffing
+                .iter()
+                .filter_map(|st| {
+                    let s = &state.stations.get(&st.station)?.value;
+                    Some(proto::StationStaffing {
+                        station_id: s.id.to_string(),
+                        name: s.name.clone(),
+                        lat: s.location.lat(),
+                        lon: s.location.lon(),
+                        on_duty: st.on_duty,
+                        away: st.away,
+                        min_on_duty: st.min_on_duty,
+                        rural: s.rural,
+                    })
+                })
+                .collect(),
+            escorts: casehub_store::staffing::escorts(state, now)
+                .into_iter()
+                .filter(|e| {
+                    crate::scope::allows(
+                        limit.as_ref(),
+                        &crate::scope::case_sites(state, &self.ctx.travel, &e.case),
+                    )
+                })
+                .map(|e| proto::EscortUnderWay {
+                    case_id: e.case.to_string(),
+                    team_id: e.team.map(|t| t.to_string()).unwrap_or_default(),
+                    officers: e.officers,
+                    station_id: e.station.to_string(),
+                    site_id: e.site.map(|s| s.to_string()).unwrap_or_default(),
+                    start: Some(ts(e.start)),
+                    end: Some(ts(e.end)),
+                })
+                .collect(),
+        }))
+    }
+
     #[tracing::instrument(name = "casehub.v1.AvailabilityService/EarliestSlot", skip_all)]
     async fn earliest_slot(
         &self,

@@ -497,6 +497,28 @@ async fn the_console_in_chromium() {
         .unwrap();
     wait_text(&b, "最早可用").await;
     shot(&b, "availability").await;
+    // The map: every station of the region, coloured by its minimum.
+    b.goto(&format!("{base}/console/map")).await.unwrap();
+    b.wait()
+        .for_element(Locator::Css("svg#map g.station circle"))
+        .await
+        .unwrap();
+    let drawn = b
+        .find_all(Locator::Css("svg#map g.station"))
+        .await
+        .unwrap()
+        .len();
+    let stations = c.nodes[&1].state().current().state.stations.len();
+    assert_eq!(drawn, stations);
+    assert_eq!(
+        b.find_all(Locator::Css("svg#map g.site"))
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    wait_text(&b, "各派出所警力").await;
+    shot(&b, "map").await;
     b.goto(&format!("{base}/console/proposals")).await.unwrap();
     let text = wait_text(&b, "无权操作").await;
     assert!(!text.contains("采纳方案"), "{text}");

@@ -14,9 +14,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use casehub_model::{CaseId, PersonId, Post, Shift, SiteId, StationId, Step};
+use casehub_model::{CaseId, PersonId, Shift, SiteId, StationId, Step};
 
-use crate::availability::daily_intervals;
 use crate::state::{CaseStatus, SchedulingState};
 
 /// How late a booked step may start before the plan counts as broken.
@@ -289,32 +288,19 @@ pub fn alerts(
         }
     }
     // Stations short of officers because of escorts.
-    let on_shift = |shift: &casehub_model::ShiftId| {
-        shifts.iter().find(|s| &s.id == shift).is_some_and(|s| {
-            !daily_intervals(&s.window, utc_offset_min, now, now + Duration::minutes(1)).is_empty()
-        })
-    };
-    for (id, st) in &state.stations {
-        let mut on_duty = 0u32;
-        let mut away = 0u32;
-        for o in state.officers.values() {
-            if o.value.post != Post::Station(id.clone()) || !on_shift(&o.value.shift) {
-                continue;
-            }
-            on_duty += 1;
-            if o.bookings.iter().any(|b| b.start <= now && now < b.end) {
-                away += 1;
-            }
-        }
-        let min = st.value.min_on_duty;
-        if away > 0 && on_duty - away < min {
+    for st in crate::staffing::stations(state, shifts, utc_offset_min, now) {
+        if st.below_minimum() {
+            let id = &st.station;
             let mut a = Alert::new(
                 AlertKind::StationBelowMinimum,
                 format!("station_below_minimum/{id}"),
                 now,
                 format!(
-                    "station {id}: {} of {on_duty} officers on duty remain ({away} out on escorts), below its minimum of {min}",
-                    on_duty - away
+                    "station {id}: {} of {} officers on duty remain ({} out on escorts), below its minimum of {}",
+                    st.present(),
+                    st.on_duty,
+                    st.away,
+                    st.min_on_duty
                 ),
             );
             a.station = Some(id.clone());

@@ -103,6 +103,7 @@ pub mod availability;
 mod delay;
 pub mod particulars;
 pub mod rocks;
+pub mod staffing;
 pub mod state;
 pub mod users;
 

@@ -19,6 +19,7 @@ pub mod admin;
 pub mod availability;
 pub mod case;
 pub mod i18n;
+pub mod map;
 pub mod overrides;
 pub mod pages;
 pub mod supervision;
@@ -90,6 +91,8 @@ pub fn router(api: Api) -> axum::Router {
         )
         .route("/console/availability/chart", get(availability::chart))
         .route("/console/availability/slot", get(availability::slot))
+        .route("/console/map", get(map::map_page))
+        .route("/console/map/view", get(map::view))
         .route("/console/cases/{id}", get(case::case_page))
         .route("/console/cases/{id}/detail", get(case::detail))
         .route("/console/cases/{id}/step", post(case::step))

@@ -50,6 +50,7 @@ pub fn layout(lang: Lang, title: &str, who: Option<&Caller>, body: Markup) -> Ma
             "nav-availability",
             Permission::ReadAvailability,
         ),
+        ("/console/map", "nav-map", Permission::ReadAvailability),
         (
             "/console/supervision",
             "nav-supervision",
