@@ -219,8 +219,17 @@ pub struct AlertsArgs {
     #[arg(long, default_value = "")]
     site: String,
     /// Keep printing new alerts as they arise.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["history", "ack"])]
     follow: bool,
+    /// Also the resolved alerts, newest first.
+    #[arg(long)]
+    history: bool,
+    /// Acknowledge the open alert with this key (its record names you).
+    #[arg(long, value_name = "KEY", conflicts_with = "history")]
+    ack: Option<String>,
+    /// A stable id of this client, for --ack.
+    #[arg(long, env = "CASEHUB_CLIENT_ID", default_value = "casehub-cli")]
+    client_id: String,
 }
 
 #[derive(Args, Debug)]
@@ -780,16 +789,50 @@ pub fn run_delay(a: DelayArgs) -> Result<ExitCode> {
 }
 
 fn print_alert(a: &pb::Alert) {
-    println!("{} {:<22} {}", time(&a.at), a.kind, a.message);
+    let handled = if a.acknowledged_by.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (acknowledged by {} at {})",
+            a.acknowledged_by,
+            time(&a.acknowledged_at)
+        )
+    };
+    println!(
+        "{} {:<22} {:<12} {}  [{}]{handled}",
+        time(&a.at),
+        a.kind,
+        a.status,
+        a.message,
+        a.key
+    );
 }
 
 pub fn run_alerts(a: AlertsArgs) -> Result<ExitCode> {
     runtime()?.block_on(async {
         let mut c = AlertServiceClient::new(channel(&a.conn).await?);
+        if let Some(key) = &a.ack {
+            let ack = c
+                .acknowledge_alert(pb::AcknowledgeAlertRequest {
+                    meta: Some(pb::WriteMeta {
+                        client_id: a.client_id.clone(),
+                        request_id: chrono::Utc::now().timestamp_millis().max(1) as u64,
+                        ..Default::default()
+                    }),
+                    key: key.clone(),
+                })
+                .await
+                .map_err(status)?
+                .into_inner();
+            println!("acknowledged {key} at log index {}", ack.log_index);
+            return Ok(ExitCode::SUCCESS);
+        }
         if !a.follow {
             let r = c
                 .list_alerts(pb::ListAlertsRequest {
                     site_id: a.site.clone(),
+                    history: a.history,
+                    ..Default::default()
                 })
                 .await
                 .map_err(status)?

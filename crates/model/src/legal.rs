@@ -109,6 +109,12 @@ pub struct Policy {
     pub alert_lead_min: Vec<u32>,
     /// Longest a person may wait in a holding room before an alert.
     pub max_holding_min: u32,
+    /// How late a booked step may start before its plan counts as broken
+    /// (default 15).
+    pub late_start_min: u32,
+    /// An alert nobody has acknowledged this long is escalated to the
+    /// supervisors (default 15).
+    pub alert_escalate_min: u32,
 }
 
 impl Default for Policy {
@@ -119,9 +125,14 @@ impl Default for Policy {
             min_questioning_officers: 2,
             alert_lead_min: vec![60, 30],
             max_holding_min: 240,
+            late_start_min: DEFAULT_LATE_START_MIN,
+            alert_escalate_min: DEFAULT_ESCALATE_MIN,
         }
     }
 }
+
+const DEFAULT_LATE_START_MIN: u32 = 15;
+const DEFAULT_ESCALATE_MIN: u32 = 15;
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -136,6 +147,31 @@ struct RawPolicy {
     alert_lead_min: Vec<u32>,
     #[serde(default = "default_max_holding")]
     max_holding_min: u32,
+    // Left out when they are the defaults, so that a policy without them
+    // reads the same on nodes of builds that do not know them.
+    #[serde(
+        default = "default_late_start",
+        skip_serializing_if = "is_default_late_start"
+    )]
+    late_start_min: u32,
+    #[serde(
+        default = "default_escalate",
+        skip_serializing_if = "is_default_escalate"
+    )]
+    alert_escalate_min: u32,
+}
+
+fn default_late_start() -> u32 {
+    DEFAULT_LATE_START_MIN
+}
+fn is_default_late_start(v: &u32) -> bool {
+    *v == DEFAULT_LATE_START_MIN
+}
+fn default_escalate() -> u32 {
+    DEFAULT_ESCALATE_MIN
+}
+fn is_default_escalate(v: &u32) -> bool {
+    *v == DEFAULT_ESCALATE_MIN
 }
 
 fn two() -> u32 {
@@ -186,6 +222,14 @@ impl TryFrom<RawPolicy> for Policy {
                 "must be greater than 0",
             ));
         }
+        for (field, v) in [
+            ("late_start_min", r.late_start_min),
+            ("alert_escalate_min", r.alert_escalate_min),
+        ] {
+            if v == 0 || v > 24 * 60 {
+                return Err(ValidationError::new(field, v, "must be 1 to 1440 minutes"));
+            }
+        }
         let mut alert_lead_min = r.alert_lead_min;
         alert_lead_min.sort_unstable_by(|a, b| b.cmp(a));
         alert_lead_min.dedup();
@@ -195,6 +239,8 @@ impl TryFrom<RawPolicy> for Policy {
             min_questioning_officers: r.min_questioning_officers,
             alert_lead_min,
             max_holding_min: r.max_holding_min,
+            late_start_min: r.late_start_min,
+            alert_escalate_min: r.alert_escalate_min,
         })
     }
 }
@@ -213,6 +259,8 @@ impl From<Policy> for RawPolicy {
             min_questioning_officers: p.min_questioning_officers,
             alert_lead_min: p.alert_lead_min,
             max_holding_min: p.max_holding_min,
+            late_start_min: p.late_start_min,
+            alert_escalate_min: p.alert_escalate_min,
         }
     }
 }

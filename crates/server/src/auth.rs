@@ -58,6 +58,8 @@ pub enum Permission {
     ReadParticulars,
     /// The alerts.
     ReadAlerts,
+    /// Acknowledge an alert (who and when go into its record).
+    AcknowledgeAlerts,
     /// The audit trail.
     ReadAudit,
     /// Sites, stations, officers, teams, policy, region.
@@ -72,7 +74,7 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 12] = {
+    pub const ALL: [Permission; 13] = {
         use Permission::*;
         [
             ReadAvailability,
@@ -82,6 +84,7 @@ impl Permission {
             ReadCases,
             ReadParticulars,
             ReadAlerts,
+            AcknowledgeAlerts,
             ReadAudit,
             ManageRegion,
             ReadCluster,
@@ -143,6 +146,10 @@ pub const RPC_ACCESS: &[(&str, Access)] = {
         ("/casehub.v1.DispatchService/ListCases", Needs(ReadCases)),
         ("/casehub.v1.AlertService/ListAlerts", Needs(ReadAlerts)),
         ("/casehub.v1.AlertService/StreamAlerts", Needs(ReadAlerts)),
+        (
+            "/casehub.v1.AlertService/AcknowledgeAlert",
+            Needs(AcknowledgeAlerts),
+        ),
         ("/casehub.v1.AuditService/ReadAudit", Needs(ReadAudit)),
         ("/casehub.v1.AuditService/StreamAudit", Needs(ReadAudit)),
         ("/casehub.v1.AuditService/VerifyAudit", Needs(ReadAudit)),
@@ -185,6 +192,7 @@ pub fn grants(role: Role) -> &'static [Permission] {
             ReadCases,
             ReadParticulars,
             ReadAlerts,
+            AcknowledgeAlerts,
             ReadCluster,
         ],
         Role::Site => &[
@@ -202,6 +210,7 @@ pub fn grants(role: Role) -> &'static [Permission] {
             ReadCases,
             ReadParticulars,
             ReadAlerts,
+            AcknowledgeAlerts,
             ReadAudit,
             ReadCluster,
         ],

@@ -28,6 +28,7 @@ use casehub_model::{
     Policy, Region, RoomId, Site, SiteId, Station, StationId, Step, TeamId,
 };
 use casehub_planning::{EscortMode, Method, Plan, Restriction, Settings, validate};
+use casehub_store::alert_records::AlertRecord;
 use casehub_store::alerts::{Alert as StoreAlert, alerts};
 use casehub_store::availability::{
     QueryError, availability, check_site, check_window, earliest_slot,
@@ -325,9 +326,11 @@ fn override_reason(raw: &str) -> Result<Option<String>, Status> {
     Ok(Some(reason.to_string()))
 }
 
-fn alert_message(a: &StoreAlert) -> proto::Alert {
+/// A standing alert, with its record's lifecycle when the leader has
+/// recorded it ("new" until then).
+fn alert_message(a: &StoreAlert, record: Option<&AlertRecord>) -> proto::Alert {
     let s = |x: &Option<String>| x.clone().unwrap_or_default();
-    proto::Alert {
+    let mut m = proto::Alert {
         kind: a.kind.as_str().into(),
         key: a.key.clone(),
         case_id: s(&a.case.as_ref().map(|c| c.to_string())),
@@ -337,8 +340,49 @@ fn alert_message(a: &StoreAlert) -> proto::Alert {
         at: Some(ts(a.at)),
         deadline: a.deadline.map(ts),
         message: a.message.clone(),
+        status: "new".into(),
+        ..Default::default()
+    };
+    if let Some(r) = record {
+        lifecycle(&mut m, r);
     }
+    m
 }
+
+fn lifecycle(m: &mut proto::Alert, r: &AlertRecord) {
+    m.status = r.status().into();
+    m.raised_at = Some(ts(r.raised_at));
+    if let Some(a) = &r.acknowledged {
+        m.acknowledged_by = a.by.clone();
+        m.acknowledged_at = Some(ts(a.at));
+    }
+    m.escalated_at = r.escalated_at.map(ts);
+    m.resolved_at = r.resolved_at.map(ts);
+}
+
+/// A recorded alert (the history): as it was raised, with its lifecycle.
+fn record_message(r: &AlertRecord) -> proto::Alert {
+    let a = &r.alert;
+    let s = |x: Option<String>| x.unwrap_or_default();
+    let mut m = proto::Alert {
+        kind: a.kind.as_str().into(),
+        key: a.key.clone(),
+        case_id: s(a.case.as_ref().map(|c| c.to_string())),
+        person_id: s(a.person.as_ref().map(|c| c.to_string())),
+        station_id: s(a.station.as_ref().map(|c| c.to_string())),
+        site_id: s(a.site.as_ref().map(|c| c.to_string())),
+        at: Some(ts(r.raised_at)),
+        deadline: a.deadline.map(ts),
+        message: a.message.clone(),
+        ..Default::default()
+    };
+    lifecycle(&mut m, r);
+    m
+}
+
+/// Alerts shown per ListAlerts history by default, and at most.
+const DEFAULT_ALERT_HISTORY: u32 = 200;
+const MAX_ALERT_HISTORY: u32 = casehub_store::alert_records::HISTORY as u32;
 
 /// A write's identity and author, checked. The author is the
 /// authenticated caller ([`crate::auth::caller`]), never the request's
@@ -352,6 +396,7 @@ pub(crate) fn meta(
     }
     if m.client_id == crate::rules::RULES_CLIENT
         || m.client_id == crate::retention::RETENTION_CLIENT
+        || m.client_id == crate::alert_monitor::ALERTS_CLIENT
         || m.client_id.starts_with(crate::grpc_users::AUTH_CLIENT)
     {
         return Err(invalid(
@@ -1435,25 +1480,48 @@ impl Api {
             Utc::now(),
         )
         .into_iter()
-        .filter(|a| site.is_none() || a.site.is_none() || a.site == *site)
         .filter(|a| {
-            let Some(scope) = scope else { return true };
-            let sites: BTreeSet<SiteId> = match (&a.case, &a.site, &a.station) {
-                (Some(case), _, _) => case_sites
-                    .as_ref()
-                    .and_then(|all| all.get(case).cloned())
-                    .unwrap_or_default(),
-                (None, Some(site), _) => BTreeSet::from([site.clone()]),
-                (None, None, Some(station)) => crate::scope::home_site(state, travel, station)
-                    .into_iter()
-                    .collect(),
-                // A condition of the whole region.
-                (None, None, None) => return true,
-            };
-            crate::scope::allows(Some(scope), &sites)
+            self.alert_in_view(
+                state,
+                case_sites.as_ref(),
+                site,
+                scope,
+                (&a.case, &a.site, &a.station),
+            )
         })
         .collect();
         (read.applied_index().unwrap_or(0), list)
+    }
+
+    /// Whether an alert about (case, site, station) is in the site filter
+    /// and the caller's scope.
+    fn alert_in_view(
+        &self,
+        state: &casehub_store::SchedulingState,
+        case_sites: Option<&std::collections::BTreeMap<CaseId, BTreeSet<SiteId>>>,
+        site: &Option<SiteId>,
+        scope: Option<&BTreeSet<SiteId>>,
+        about: (&Option<CaseId>, &Option<SiteId>, &Option<StationId>),
+    ) -> bool {
+        let (case, a_site, station) = about;
+        if site.is_some() && a_site.is_some() && a_site != site {
+            return false;
+        }
+        let Some(scope) = scope else { return true };
+        let sites: BTreeSet<SiteId> = match (case, a_site, station) {
+            (Some(case), _, _) => case_sites
+                .and_then(|all| all.get(case).cloned())
+                .unwrap_or_default(),
+            (None, Some(site), _) => BTreeSet::from([site.clone()]),
+            (None, None, Some(station)) => {
+                crate::scope::home_site(state, &self.ctx.travel, station)
+                    .into_iter()
+                    .collect()
+            }
+            // A condition of the whole region.
+            (None, None, None) => return true,
+        };
+        crate::scope::allows(Some(scope), &sites)
     }
 }
 
@@ -1474,14 +1542,112 @@ impl AlertService for Api {
         &self,
         request: GrpcRequest<proto::ListAlertsRequest>,
     ) -> Result<GrpcResponse<proto::ListAlertsReply>, Status> {
-        let site = optional_id("site_id", &request.into_inner().site_id, SiteId::new)?;
-        check_site(&self.core.read_local().applied.state, site.as_ref()).map_err(query_status)?;
+        let r = request.into_inner();
+        let site = optional_id("site_id", &r.site_id, SiteId::new)?;
+        let limit = match r.limit {
+            0 => DEFAULT_ALERT_HISTORY,
+            l if l <= MAX_ALERT_HISTORY => l,
+            l => {
+                return Err(invalid(
+                    "limit",
+                    l,
+                    format!("must be 0 (default {DEFAULT_ALERT_HISTORY}) to {MAX_ALERT_HISTORY}"),
+                ));
+            }
+        };
+        let read = self.core.read_local();
+        check_site(&read.applied.state, site.as_ref()).map_err(query_status)?;
         let scope = alert_scope();
         let (applied_index, list) = self.standing(&site, scope.as_ref());
+        let records = &read.state().alerts;
+        let mut alerts: Vec<proto::Alert> = list
+            .iter()
+            .map(|a| alert_message(a, records.open.get(&a.key)))
+            .collect();
+        if r.history {
+            let state = read.state();
+            let case_sites = scope
+                .as_ref()
+                .map(|_| crate::scope::sites_by_case(state, &self.ctx.travel));
+            alerts.extend(
+                records
+                    .history
+                    .iter()
+                    .rev()
+                    .filter(|rec| {
+                        let a = &rec.alert;
+                        self.alert_in_view(
+                            state,
+                            case_sites.as_ref(),
+                            &site,
+                            scope.as_ref(),
+                            (&a.case, &a.site, &a.station),
+                        )
+                    })
+                    .take(limit as usize)
+                    .map(record_message),
+            );
+        }
         Ok(GrpcResponse::new(proto::ListAlertsReply {
             applied_index,
-            alerts: list.iter().map(alert_message).collect(),
+            alerts,
         }))
+    }
+
+    #[tracing::instrument(name = "casehub.v1.AlertService/AcknowledgeAlert", skip_all)]
+    async fn acknowledge_alert(
+        &self,
+        request: GrpcRequest<proto::AcknowledgeAlertRequest>,
+    ) -> Result<GrpcResponse<proto::WriteAck>, Status> {
+        let r = request.into_inner();
+        let key = r.key.trim().to_string();
+        if key.is_empty() {
+            return Err(Status::invalid_argument("key: missing"));
+        }
+        // The caller must see the alert (its sites), and it must be open.
+        let scope = crate::auth::caller()
+            .and_then(|c| crate::scope::limit(&c, Permission::AcknowledgeAlerts).cloned());
+        {
+            let read = self.core.read_local();
+            let state = read.state();
+            if !state.rules_at_least(5) {
+                return Err(Status::failed_precondition(format!(
+                    "alerts are recorded from rules version 5 on; the cluster applies version {}",
+                    state.applied_rules()
+                )));
+            }
+            let case_sites = scope
+                .as_ref()
+                .map(|_| crate::scope::sites_by_case(state, &self.ctx.travel));
+            match state.alerts.open.get(&key) {
+                Some(rec)
+                    if self.alert_in_view(
+                        state,
+                        case_sites.as_ref(),
+                        &None,
+                        scope.as_ref(),
+                        (&rec.alert.case, &rec.alert.site, &rec.alert.station),
+                    ) => {}
+                _ => {
+                    let (_, standing) = self.standing(&None, scope.as_ref());
+                    if standing.iter().any(|a| a.key == key) {
+                        return Err(Status::unavailable(format!(
+                            "key: alert {key} is being recorded by the leader; retry in a few seconds"
+                        )));
+                    }
+                    return Err(Status::not_found(format!("key: no open alert {key}")));
+                }
+            }
+        }
+        let ack = self
+            .write(
+                "AcknowledgeAlert",
+                r.meta.as_ref(),
+                0,
+                Command::AcknowledgeAlert { key },
+            )
+            .await?;
+        Ok(GrpcResponse::new(ack))
     }
 
     type StreamAlertsStream = BoxStream<proto::Alert>;
@@ -1518,7 +1684,20 @@ impl AlertService for Api {
                 let (index, list) = api.standing(&site, scope.as_ref());
                 let standing: BTreeSet<String> = list.iter().map(|a| a.key.clone()).collect();
                 for a in list.iter().filter(|a| !sent.contains(&a.key)) {
-                    if tx.send(Ok(alert_message(a))).await.is_err() {
+                    let record = api
+                        .core
+                        .view
+                        .current()
+                        .state
+                        .alerts
+                        .open
+                        .get(&a.key)
+                        .cloned();
+                    if tx
+                        .send(Ok(alert_message(a, record.as_ref())))
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                 }

@@ -88,6 +88,7 @@
 //! # }
 //! ```
 
+pub mod alert_monitor;
 pub mod api;
 pub mod auth;
 pub mod client;

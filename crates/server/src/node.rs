@@ -274,6 +274,9 @@ impl Node {
         let (stop, stopped) = watch::channel(false);
         crate::rules::spawn(core.clone(), stopped.clone());
         crate::retention::spawn(core.clone(), stopped.clone());
+        if let Some(ctx) = &api {
+            crate::alert_monitor::spawn(core.clone(), ctx.clone(), stopped.clone());
+        }
 
         // The peer listener: the other nodes only.
         let identity = PeerIdentity { tls: tls.is_some() };

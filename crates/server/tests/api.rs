@@ -213,6 +213,7 @@ async fn a_case_goes_from_submission_to_exit_through_any_node() {
         let list = alerts
             .list_alerts(pb::ListAlertsRequest {
                 site_id: String::new(),
+                ..Default::default()
             })
             .await
             .unwrap()
@@ -417,6 +418,7 @@ async fn bad_requests_get_the_right_code_and_change_nothing() {
     let e = AlertServiceClient::new(c.channel(2).await)
         .list_alerts(pb::ListAlertsRequest {
             site_id: "ATLANTIS".into(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -937,6 +939,7 @@ async fn a_late_escort_returns_the_plans_it_breaks_to_replanning() {
     let list = alerts
         .list_alerts(pb::ListAlertsRequest {
             site_id: String::new(),
+            ..Default::default()
         })
         .await
         .unwrap()

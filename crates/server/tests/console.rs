@@ -3,8 +3,9 @@
 //! TLS. Log in as a dispatcher and as a planner, see the board change when
 //! another client submits a case, accept a proposal with its key, override
 //! one (another site, another room checked as it is chosen, a reason) and
-//! find it with its reason as a supervisor, see a forbidden page refused,
-//! switch to English. A screenshot of every page
+//! find it with its reason as a supervisor, acknowledge an alert, work a
+//! case's steps, see a forbidden page refused, switch to English, and use
+//! the availability, map and admin pages. A screenshot of every page
 //! goes to `screenshots/console/` (git-ignored).
 
 mod common;
@@ -434,10 +435,33 @@ async fn the_console_in_chromium() {
         record.steps
     );
 
-    // Alerts and English, one click away.
+    // An alert: a case 20 minutes from its legal limit. The leader
+    // records it; the dispatcher acknowledges it, and the page says who.
+    let mut late = a_case("C-WEB-LATE");
+    late.clock_started_at = Some(ts(
+        chrono::Utc::now() - chrono::Duration::hours(12) + chrono::Duration::minutes(20)
+    ));
+    op.submit_case(pb::SubmitCaseRequest {
+        meta: meta(3),
+        case: Some(late),
+    })
+    .await
+    .unwrap();
     b.goto(&format!("{base}/console/alerts")).await.unwrap();
-    wait_text(&b, "预警").await;
+    wait_text(&b, "临近法定时限").await;
+    b.wait()
+        .for_element(Locator::Css("tr.alert-raised button.ack"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&b, "已确认。").await;
+    let text = wait_text(&b, "调度员 王 于").await;
+    assert!(text.contains("C-WEB-LATE"), "{text}");
     shot(&b, "alerts").await;
+
+    // English, one click away.
     b.find(Locator::Id("lang"))
         .await
         .unwrap()

@@ -7,7 +7,7 @@
 //! | `held_too_long` | a person has been in holding longer than the policy's `max_holding_min` |
 //! | `too_few_questioners` | a questioning booked or under way has fewer officers than `min_questioning_officers` |
 //! | `station_below_minimum` | a station has fewer officers on duty than its minimum because officers are out on bookings |
-//! | `plan_broken` | a step under way overran the room booked for it, a booked step has not started 15 minutes after its start, or a reported escort delay broke the case's accepted plan (until a new plan is committed or its rooms are released) |
+//! | `plan_broken` | a step under way overran the room booked for it, a booked step has not started the policy's `late_start_min` (default 15) after its start, or a reported escort delay broke the case's accepted plan (until a new plan is committed or its rooms are released) |
 //!
 //! Every alert has a key, stable while its condition lasts, so that a stream
 //! sends each condition once.
@@ -18,11 +18,11 @@ use casehub_model::{CaseId, PersonId, Shift, SiteId, StationId, Step};
 
 use crate::state::{CaseStatus, SchedulingState};
 
-/// How late a booked step may start before the plan counts as broken.
-pub const LATE_START: Duration = Duration::minutes(15);
-
 /// What an alert is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     DeadlineAtRisk,
     LegalLimitBreached,
@@ -234,7 +234,7 @@ pub fn alerts(
                 });
                 let late = b
                     .start
-                    .checked_add_signed(LATE_START)
+                    .checked_add_signed(Duration::minutes(i64::from(policy.late_start_min)))
                     .is_some_and(|t| t < now);
                 if !begun && late && now < b.end {
                     let mut a = Alert::new(

@@ -27,6 +27,8 @@
 //! | `SubmitCase` | a new case (new id, known origin station) |
 //! | `CommitPlan` | book rooms, officers and teams for cases over intervals; optimistic concurrency on `expected_versions`; no booking may take a resource beyond its capacity (one, or a holding room's capacity); the legal rules below |
 //! | `OverridePlan` | `CommitPlan` for a plan the dispatcher changed, with the reason kept in the audit entry (rules version 5) |
+//! | `AlertSweep` | the leader's alerts: raise the new, resolve the cleared, escalate the unacknowledged ([`alert_records`]; rules version 5; reserved for the nodes) |
+//! | `AcknowledgeAlert` | a user acknowledges an open alert |
 //! | `StartStep` / `CompleteStep` | a person's step starts or ends, one step at a time |
 //! | `ReleaseRooms` | the case's room bookings end at the request's time (later ones are dropped) |
 //! | `ExitCase` | every booking of the case is released and the case is closed |
@@ -97,6 +99,7 @@
 //! export ROCKSDB_LIB_DIR=/usr/lib/x86_64-linux-gnu ROCKSDB_INCLUDE_DIR=/usr/include
 //! ```
 
+pub mod alert_records;
 pub mod alerts;
 pub mod audit;
 pub mod availability;

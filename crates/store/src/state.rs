@@ -24,6 +24,7 @@ use chrono::{DateTime, Datelike, Utc};
 use imbl::{OrdMap, Vector};
 use serde::{Deserialize, Serialize};
 
+use crate::alert_records::{AlertRecords, Raised};
 use crate::particulars::PersonRecord;
 use crate::users::{SecurityPolicy, User, Users};
 
@@ -88,6 +89,16 @@ pub struct Booking {
 impl Booking {
     fn overlaps(&self, other: &Booking) -> bool {
         self.start < other.end && other.start < self.end
+    }
+}
+
+/// Keys in one line: "none", or "a, b".
+fn keys_of<'a>(keys: impl Iterator<Item = &'a str>) -> String {
+    let v: Vec<&str> = keys.collect();
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(", ")
     }
 }
 
@@ -312,6 +323,21 @@ pub enum Command {
         #[serde(default)]
         reason: String,
     },
+    /// The leader's alert sweep (see [`crate::alert_records`]): raise,
+    /// resolve and escalate alerts at the request's time. Reserved for the
+    /// nodes.
+    AlertSweep {
+        #[serde(default)]
+        raised: Vec<Raised>,
+        #[serde(default)]
+        resolved: Vec<String>,
+        #[serde(default)]
+        escalated: Vec<String>,
+    },
+    /// A user acknowledges an open alert (the request's actor and time).
+    AcknowledgeAlert {
+        key: String,
+    },
     /// Apply the rules of `version` from now on (see [`RULES_VERSION`]):
     /// proposed by the leader once every member runs a build that has them.
     /// Never lowers the version, and never raises it above this build's.
@@ -357,7 +383,9 @@ impl Command {
             | Command::SetSecurityPolicy(_)
             | Command::SetTokenKey { .. } => 3,
             Command::SubmitCaseWithParticulars { .. } | Command::PurgeParticulars { .. } => 4,
-            Command::OverridePlan { .. } => 5,
+            Command::OverridePlan { .. }
+            | Command::AlertSweep { .. }
+            | Command::AcknowledgeAlert { .. } => 5,
             _ => 1,
         }
     }
@@ -407,6 +435,17 @@ impl Command {
                 "{OVERRIDE_SUMMARY} {} (reason: {reason})",
                 bookings_summary(bookings)
             ),
+            Command::AlertSweep {
+                raised,
+                resolved,
+                escalated,
+            } => format!(
+                "alerts: raised {}, resolved {}, escalated {}",
+                keys_of(raised.iter().map(|r| r.key.as_str())),
+                keys_of(resolved.iter().map(String::as_str)),
+                keys_of(escalated.iter().map(String::as_str))
+            ),
+            Command::AcknowledgeAlert { key } => format!("acknowledge alert {key}"),
             Command::StartStep { case, person, step } => {
                 format!("start {step} of {person} in case {case}")
             }
@@ -719,6 +758,9 @@ pub struct SchedulingState {
     /// Users, roles and the security policy (rules version 3).
     #[serde(default)]
     pub users: Users,
+    /// The alerts with their lifecycle (rules version 5).
+    #[serde(default, skip_serializing_if = "AlertRecords::is_empty")]
+    pub alerts: AlertRecords,
 }
 
 /// The version of the state machine's rules this build applies: 1, the
@@ -728,13 +770,14 @@ pub struct SchedulingState {
 /// ([`crate::users`]); 4 adds the persons' sealed particulars, their
 /// purge and the exit time of a case ([`crate::particulars`]); 5 adds
 /// [`Command::OverridePlan`] and the reason in the audit
-/// ([`AuditEntry::reason`]). A cluster applies the rules of its
+/// ([`AuditEntry::reason`]), and the alerts kept with their lifecycle
+/// ([`crate::alert_records`]). A cluster applies the rules of its
 /// [`SchedulingState::rules_version`], raised by
 /// [`Command::SetRulesVersion`] once every node runs a build that has them,
 /// so that nodes of two builds never apply one log differently.
 pub const RULES_VERSION: u32 = 5;
 
-type Outcome = Result<Vec<(EntityRef, u64)>, Response>;
+pub(crate) type Outcome = Result<Vec<(EntityRef, u64)>, Response>;
 
 fn reject_if(conflicts: Vec<Conflict>, reason: &str) -> Result<(), Response> {
     if conflicts.is_empty() {
@@ -1129,6 +1172,12 @@ impl SchedulingState {
                 self.submit_case(case, particulars.clone(), now)
             }
             Command::PurgeParticulars { exited_before } => self.purge_particulars(*exited_before),
+            Command::AlertSweep {
+                raised,
+                resolved,
+                escalated,
+            } => self.apply_sweep(raised, resolved, escalated, now),
+            Command::AcknowledgeAlert { key } => self.acknowledge(key, &request.actor, now),
             Command::CommitPlan {
                 bookings,
                 expected_versions,

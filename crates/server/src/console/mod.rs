@@ -82,6 +82,7 @@ pub fn router(api: Api) -> axum::Router {
         .route("/console/proposals/override/check", post(overrides::check))
         .route("/console/alerts", get(alerts_page))
         .route("/console/alerts/list", get(alerts_fragment))
+        .route("/console/alerts/ack", post(acknowledge))
         .route("/console/admin", get(admin::admin_page))
         .route("/console/admin/users", post(admin::save_user))
         .route("/console/admin/users/remove", post(admin::remove_user))
@@ -276,18 +277,58 @@ async fn accept(State(api): State<Api>, headers: HeaderMap, Form(f): Form<Accept
 
 async fn alerts_page(headers: HeaderMap) -> Response {
     let lang = lang(&headers);
-    page(lang, "alerts-title", pages::live("/console/alerts/list"))
+    page(
+        lang,
+        "alerts-title",
+        maud::html! { div id="alert-msg" {} (pages::live("/console/alerts/list")) },
+    )
+}
+
+#[derive(Deserialize)]
+struct AckForm {
+    key: String,
+}
+
+/// Acknowledge an alert: a notice for `#alert-msg`; the list follows live.
+async fn acknowledge(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Form(f): Form<AckForm>,
+) -> Response {
+    let lang = lang(&headers);
+    let user = caller().map(|c| c.name).unwrap_or_default();
+    let acked = call(
+        "/casehub.v1.AlertService/AcknowledgeAlert",
+        api.acknowledge_alert(tonic::Request::new(proto::AcknowledgeAlertRequest {
+            meta: Some(proto::WriteMeta {
+                client_id: format!("console {user}"),
+                request_id: chrono::Utc::now().timestamp_micros().max(1) as u64,
+                ..Default::default()
+            }),
+            key: f.key.clone(),
+        })),
+    )
+    .await;
+    match acked {
+        Ok(_) => pages::message(&t(lang, "alert-acked"), false).into_response(),
+        Err(s) => pages::message(&refusal(lang, &s).1, true).into_response(),
+    }
 }
 
 async fn alerts_fragment(State(api): State<Api>, headers: HeaderMap) -> Response {
     let lang = lang(&headers);
     let listed = call(
         "/casehub.v1.AlertService/ListAlerts",
-        api.list_alerts(tonic::Request::new(proto::ListAlertsRequest::default())),
+        api.list_alerts(tonic::Request::new(proto::ListAlertsRequest {
+            history: true,
+            limit: 50,
+            ..Default::default()
+        })),
     )
     .await;
+    let may_ack = caller().is_some_and(|c| c.may(crate::auth::Permission::AcknowledgeAlerts));
     match listed {
-        Ok(list) => pages::alerts(lang, &list.alerts).into_response(),
+        Ok(list) => pages::alerts(lang, &list.alerts, may_ack).into_response(),
         Err(s) => {
             let (code, msg) = refusal(lang, &s);
             (code, pages::message(&msg, true)).into_response()

@@ -252,25 +252,80 @@ pub fn proposal(lang: Lang, p: &proto::ProposePlanReply, notice: Option<Markup>)
     }
 }
 
-/// The alerts standing now.
-pub fn alerts(lang: Lang, list: &[proto::Alert]) -> Markup {
+/// The alerts standing now, with their lifecycle and an acknowledge
+/// button (for the roles that may), then the resolved ones.
+pub fn alerts(lang: Lang, list: &[proto::Alert], may_ack: bool) -> Markup {
+    let (history, standing): (Vec<&proto::Alert>, Vec<&proto::Alert>) =
+        list.iter().partition(|a| a.status == "resolved");
+    let who_when = |a: &proto::Alert| -> String {
+        match time_of(a.acknowledged_at.as_ref()) {
+            Some(at) => t_args(
+                lang,
+                "alert-acked-by",
+                &[
+                    ("user", a.acknowledged_by.clone().into()),
+                    ("at", local(lang, at).into()),
+                ],
+            ),
+            None => String::new(),
+        }
+    };
     html! {
-        @if list.is_empty() {
+        @if standing.is_empty() {
             p { (t(lang, "alerts-empty")) }
         } @else {
             table id="alerts" {
                 thead { tr {
                     th { (t(lang, "col-kind")) } th { (t(lang, "col-case")) }
                     th { (t(lang, "col-at")) } th { (t(lang, "col-deadline")) }
-                    th { (t(lang, "col-message")) }
+                    th { (t(lang, "col-message")) } th { (t(lang, "col-status")) } th {}
                 } }
                 tbody {
-                    @for a in list {
-                        tr data-alert=(a.key) {
-                            td { (a.kind) } td { (a.case_id) }
-                            td { @if let Some(at) = time_of(a.at.as_ref()) { (local(lang, at)) } }
+                    @for a in &standing {
+                        tr data-alert=(a.key) class=(format!("alert-{}", a.status)) {
+                            td { (t(lang, &format!("alert-kind-{}", a.kind))) }
+                            td { (a.case_id) }
+                            td { @if let Some(at) = time_of(a.raised_at.as_ref().or(a.at.as_ref())) { (local(lang, at)) } }
                             td { @if let Some(d) = time_of(a.deadline.as_ref()) { (local(lang, d)) } }
                             td { (a.message) }
+                            td.status {
+                                (t(lang, &format!("alert-status-{}", a.status)))
+                                @if !a.acknowledged_by.is_empty() { br; small { (who_when(a)) } }
+                            }
+                            td {
+                                @if may_ack && a.acknowledged_by.is_empty() && a.status != "new" {
+                                    form method="post" action="/console/alerts/ack"
+                                        hx-post="/console/alerts/ack" hx-target="#alert-msg" {
+                                        input type="hidden" name="key" value=(a.key);
+                                        button type="submit" class="ack" { (t(lang, "alert-ack")) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if !history.is_empty() {
+            h3 { (t(lang, "alerts-history")) }
+            table id="alert-history" {
+                thead { tr {
+                    th { (t(lang, "col-kind")) } th { (t(lang, "col-case")) }
+                    th { (t(lang, "col-at")) } th { (t(lang, "alert-resolved-at")) }
+                    th { (t(lang, "col-message")) } th { (t(lang, "alert-handled")) }
+                } }
+                tbody {
+                    @for a in &history {
+                        tr data-alert=(a.key) {
+                            td { (t(lang, &format!("alert-kind-{}", a.kind))) }
+                            td { (a.case_id) }
+                            td { @if let Some(at) = time_of(a.raised_at.as_ref()) { (local(lang, at)) } }
+                            td { @if let Some(at) = time_of(a.resolved_at.as_ref()) { (local(lang, at)) } }
+                            td { (a.message) }
+                            td {
+                                @if a.acknowledged_by.is_empty() { (t(lang, "alert-never-acked")) } @else { (who_when(a)) }
+                                @if a.escalated_at.is_some() { " · " (t(lang, "alert-status-escalated")) }
+                            }
                         }
                     }
                 }
