@@ -51,11 +51,22 @@ fn cases(n: usize) -> Vec<proto::CaseRecord> {
 fn bench(c: &mut Criterion) {
     let list = cases(300);
     let policy = casehub_model::legal::Policy::default();
+    // Every station named, as on a loaded region.
+    let names: std::collections::BTreeMap<String, String> = list
+        .iter()
+        .filter_map(|r| r.case.as_ref())
+        .map(|c| {
+            (
+                c.origin_station_id.clone(),
+                format!("{}派出所", c.origin_station_id),
+            )
+        })
+        .collect();
     let now = Utc::now();
     let mut g = c.benchmark_group("board_300_cases");
     g.bench_function("console board (maud, zh-CN)", |b| {
         b.iter(|| {
-            pages::board(Lang::ZhCn, &list, &policy, now)
+            pages::board(Lang::ZhCn, &list, &policy, &names, now)
                 .into_string()
                 .len()
         })

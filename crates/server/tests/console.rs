@@ -210,6 +210,7 @@ async fn the_console_in_chromium() {
     add_user_with_password(&c, "规划员 赵", Role::Planner).await;
     add_user_with_password(&c, "监督员 孙", Role::Supervisor).await;
     add_user_with_password(&c, "管理员 周", Role::Admin).await;
+    add_user_with_password(&c, "值班员 钱", Role::Site).await;
     let base = format!("https://{}", c.nodes[&2].client_addr());
     let driver = chromedriver().await;
     let b = browser(&driver).await;
@@ -247,6 +248,15 @@ async fn the_console_in_chromium() {
     // The proposal, accepted with its key (A).
     b.goto(&format!("{base}/console/proposals")).await.unwrap();
     wait_text(&b, "采纳方案").await;
+    // Why: the site and escort, the legal clock, the cost breakdown and
+    // the best alternative.
+    let text = wait_text(&b, "最佳备选").await;
+    assert!(
+        text.contains("C-WEB-1：送往")
+            && text.contains("民警离所")
+            && text.contains("距法定时限余量"),
+        "{text}"
+    );
     shot(&b, "proposal").await;
     use fantoccini::actions::{InputSource, KeyAction, KeyActions};
     let press_a = KeyActions::new("keyboard".into())
@@ -677,6 +687,26 @@ async fn the_console_in_chromium() {
             .is_err(),
         "no proposals link for a supervisor"
     );
+
+    b.find(Locator::Id("logout"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // A station's duty officer: the board with the names, the station by
+    // its name, and no dispatching.
+    log_in(&b, &base, "值班员 钱", PASSWORD).await;
+    let text = wait_text(&b, "C-WEB-1").await;
+    assert!(text.contains("司马相如"), "{text}");
+    assert!(text.contains("Xicheng Police Station"), "{text}");
+    assert!(
+        b.find(Locator::Css("a[href='/console/proposals']"))
+            .await
+            .is_err(),
+        "no proposals for a site user"
+    );
+    shot(&b, "board-site").await;
 
     b.close().await.unwrap();
     drop(driver);

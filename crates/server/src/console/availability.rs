@@ -29,7 +29,7 @@ const HEAD_H: f64 = 24.0;
 pub struct Window {
     #[serde(default)]
     site: String,
-    /// `YYYY-MM-DDTHH:MM`, Asia/Shanghai; empty for the current hour.
+    /// `YYYY-MM-DDTHH:MM`, the console's time zone; empty for the current hour.
     #[serde(default)]
     start: String,
     #[serde(default)]
@@ -47,7 +47,7 @@ fn time(t: Option<&prost_types::Timestamp>) -> Option<DateTime<Utc>> {
     t.and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
 }
 
-/// A `datetime-local` value in Asia/Shanghai, as UTC.
+/// A `datetime-local` value in the console's time zone, as UTC.
 fn parse_local(field: &str, v: &str) -> Result<Option<DateTime<Utc>>, Status> {
     let v = v.trim();
     if v.is_empty() {
@@ -55,7 +55,7 @@ fn parse_local(field: &str, v: &str) -> Result<Option<DateTime<Utc>>, Status> {
     }
     let naive = NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M")
         .map_err(|e| Status::invalid_argument(format!("{field}: {v}: {e}")))?;
-    Ok(pages::shanghai()
+    Ok(pages::zone()
         .from_local_datetime(&naive)
         .single()
         .map(|t| t.with_timezone(&Utc)))
@@ -119,7 +119,7 @@ pub async fn availability_page(
         }
     };
     let start_local = start
-        .with_timezone(&pages::shanghai())
+        .with_timezone(&pages::zone())
         .format("%Y-%m-%dT%H:%M")
         .to_string();
     let mut q = form_urlencoded::Serializer::new(String::new());
@@ -256,7 +256,7 @@ pub fn gantt(
                     @let at = start + Duration::hours(h);
                     line x1=(x(at)) y1=(HEAD_H - 4.0) x2=(x(at)) y2=(height) stroke="#ccd" stroke-width="0.5" {}
                     text x=(x(at)) y="14" font-size="11" text-anchor="middle" {
-                        (at.with_timezone(&pages::shanghai()).format("%H:%M"))
+                        (at.with_timezone(&pages::zone()).format("%H:%M"))
                     }
                 }
                 @for (i, row) in rows.iter().enumerate() {

@@ -12,8 +12,9 @@
 //! is no other path to the store.
 //!
 //! Text: one message catalogue per language ([`i18n`]), zh-CN by default,
-//! English one click away (the `lang` cookie). Times: Asia/Shanghai
-//! (UTC+8, no daylight saving), 24-hour clock.
+//! English one click away (the `lang` cookie). Times: the region's UTC
+//! offset (`utc_offset_min`; Asia/Shanghai, UTC+8, by default), 24-hour
+//! clock.
 
 pub mod admin;
 pub mod availability;
@@ -69,6 +70,7 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// The console's routes, to merge into the client listener's.
 pub fn router(api: Api) -> axum::Router {
+    pages::set_zone(api.ctx.region.info.utc_offset_min);
     axum::Router::new()
         .route("/console", get(|| async { Redirect::to("/console/") }))
         .route("/console/", get(board_page))
@@ -168,7 +170,20 @@ async fn board_fragment(State(api): State<Api>, headers: HeaderMap) -> Response 
     match listed {
         Ok(list) => {
             let state = api.core.view.current();
-            pages::board(lang, &list.cases, &state.state.policy, chrono::Utc::now()).into_response()
+            let names = state
+                .state
+                .stations
+                .iter()
+                .map(|(id, s)| (id.to_string(), s.value.name.clone()))
+                .collect();
+            pages::board(
+                lang,
+                &list.cases,
+                &state.state.policy,
+                &names,
+                chrono::Utc::now(),
+            )
+            .into_response()
         }
         Err(s) => {
             let (code, msg) = refusal(lang, &s);

@@ -34,12 +34,12 @@ pub struct Choice {
     site: String,
     #[serde(default)]
     escort: String,
-    /// `YYYY-MM-DDTHH:MM`, Asia/Shanghai (the browser's datetime-local).
+    /// `YYYY-MM-DDTHH:MM`, the console's time zone (the browser's datetime-local).
     #[serde(default)]
     not_before: String,
 }
 
-/// A `datetime-local` value in Asia/Shanghai, as UTC.
+/// A `datetime-local` value in the console's time zone, as UTC.
 fn parse_local(field: &str, v: &str) -> Result<Option<DateTime<Utc>>, String> {
     let v = v.trim();
     if v.is_empty() {
@@ -47,7 +47,7 @@ fn parse_local(field: &str, v: &str) -> Result<Option<DateTime<Utc>>, String> {
     }
     let naive = NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M")
         .map_err(|e| format!("{field}: {v}: {e}"))?;
-    Ok(pages::shanghai()
+    Ok(pages::zone()
         .from_local_datetime(&naive)
         .single()
         .map(|t| t.with_timezone(&Utc)))

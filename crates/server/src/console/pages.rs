@@ -1,5 +1,6 @@
 //! The console's pages and fragments (maud): every string through the
-//! catalogue, every time in Asia/Shanghai.
+//! catalogue, every time in the region's time zone (Asia/Shanghai by
+//! default).
 
 use chrono::{DateTime, FixedOffset, Utc};
 use maud::{DOCTYPE, Markup, html};
@@ -8,14 +9,27 @@ use super::i18n::{Lang, t, t_args};
 use crate::auth::{Caller, Permission};
 use crate::proto;
 
-/// Asia/Shanghai: UTC+8 all year.
-pub fn shanghai() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("UTC+8")
+/// The console's time zone as a UTC offset in minutes: the region's
+/// (`utc_offset_min` in the region file; Asia/Shanghai, UTC+8, for the
+/// sample county and by default).
+static ZONE_MIN: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(8 * 60);
+
+/// Show times at `utc_offset_min` from UTC (set once from the region).
+pub fn set_zone(utc_offset_min: i32) {
+    if FixedOffset::east_opt(utc_offset_min * 60).is_some() {
+        ZONE_MIN.store(utc_offset_min, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// The console's time zone (see [`set_zone`]).
+pub fn zone() -> FixedOffset {
+    FixedOffset::east_opt(ZONE_MIN.load(std::sync::atomic::Ordering::Relaxed) * 60)
+        .unwrap_or_else(|| FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
 }
 
 /// A time as the room reads it: 24-hour clock, Chinese date format in zh-CN.
 pub fn local(lang: Lang, t: DateTime<Utc>) -> String {
-    let l = t.with_timezone(&shanghai());
+    let l = t.with_timezone(&zone());
     match lang {
         Lang::ZhCn => l.format("%m月%d日 %H:%M").to_string(),
         Lang::En => l.format("%m-%d %H:%M").to_string(),
@@ -135,6 +149,7 @@ pub fn board(
     lang: Lang,
     cases: &[proto::CaseRecord],
     policy: &casehub_model::legal::Policy,
+    station_names: &std::collections::BTreeMap<String, String>,
     now: DateTime<Utc>,
 ) -> Markup {
     let lead = policy.alert_lead_min.iter().copied().max().unwrap_or(60) as i64;
@@ -182,7 +197,12 @@ pub fn board(
                                         }
                                     }
                                 }
-                                td { (c.origin_station_id) }
+                                td {
+                                    @match station_names.get(&c.origin_station_id) {
+                                        Some(name) if !name.is_empty() => { (name) " " small { (c.origin_station_id) } }
+                                        _ => { (c.origin_station_id) }
+                                    }
+                                }
                                 td { (t(lang, &format!("status-{}", r.status))) }
                                 td { @if let Some(s) = started { (span(lang, (now - s).num_minutes())) } }
                                 td { @if let Some(d) = deadline { (local(lang, d)) } }
@@ -230,6 +250,9 @@ pub fn proposal(lang: Lang, p: &proto::ProposePlanReply, notice: Option<Markup>)
                 ul { @for w in &p.warnings { li { (w) } } }
             }
             @if let Ok(plan) = serde_json::from_str::<casehub_planning::Plan>(&p.plan_json) {
+                @for c in plan.cases.iter().filter(|c| !c.pinned) {
+                    (explanation(lang, c))
+                }
                 @if !plan.cases.is_empty() {
                     p.overrides {
                         @for c in plan.cases.iter().filter(|c| !c.pinned) {
@@ -246,6 +269,65 @@ pub fn proposal(lang: Lang, p: &proto::ProposePlanReply, notice: Option<Markup>)
                     input type="hidden" name="plan_json" value=(p.plan_json);
                     input type="hidden" name="versions_json" value=(versions_json);
                     button.primary type="submit" id="accept" accesskey="a" { (t(lang, "proposal-accept")) }
+                }
+            }
+        }
+    }
+}
+
+/// Why the engine chose this plan for a case: where and how, the legal
+/// clock, the cost breakdown, and the best alternative.
+fn explanation(lang: Lang, c: &casehub_planning::CasePlan) -> Markup {
+    let mode = |m: casehub_planning::EscortMode| match m {
+        casehub_planning::EscortMode::Team => t(lang, "escort-team"),
+        casehub_planning::EscortMode::Station => t(lang, "escort-station"),
+    };
+    let cost = |v: f64| format!("{v:.1}");
+    html! {
+        details.explain open data-case=(c.case) {
+            summary {
+                (t_args(lang, "explain-head", &[
+                    ("case", c.case.to_string().into()),
+                    ("site", c.site.to_string().into()),
+                    ("escort", mode(c.escort.mode).into()),
+                ]))
+            }
+            dl.facts {
+                dt { (t(lang, "col-escort")) }
+                dd {
+                    (mode(c.escort.mode))
+                    @if let Some(team) = &c.escort.team { " " (team) }
+                    " · " (local(lang, c.escort.depart)) " → " (local(lang, c.escort.arrive))
+                    " · " (t_args(lang, "explain-drive", &[("min", format!("{:.0}", c.escort.drive_min).into()), ("km", format!("{:.1}", c.escort.km).into())]))
+                }
+                dt { (t(lang, "col-deadline")) }
+                dd { (local(lang, c.deadline)) " · " (t_args(lang, "explain-slack", &[("t", span(lang, c.slack_min).into())])) }
+                dt { (t(lang, "explain-cost")) }
+                dd {
+                    (t_args(lang, "explain-cost-parts", &[
+                        ("away", cost(c.cost.officer_away_cost).into()),
+                        ("hours", format!("{:.1}", c.cost.officer_hours_away).into()),
+                        ("travel", cost(c.cost.escort_travel_cost).into()),
+                        ("wait", cost(c.cost.waiting_cost).into()),
+                        ("slack", cost(c.cost.thin_slack_cost).into()),
+                        ("total", cost(c.cost.total).into()),
+                    ]))
+                }
+                dt { (t(lang, "explain-alternative")) }
+                dd {
+                    @match &c.explanation {
+                        Some(e) if e.alternative_site.is_some() || e.alternative_escort.is_some() => {
+                            (t_args(lang, "explain-alternative-line", &[
+                                ("site", e.alternative_site.as_ref().map_or(c.site.to_string(), |s| s.to_string()).into()),
+                                ("escort", e.alternative_escort.map_or(mode(c.escort.mode), mode).into()),
+                                ("extra", cost(e.extra_cost).into()),
+                            ]))
+                            @if !e.reasons.is_empty() {
+                                ul { @for r in &e.reasons { li { (r) } } }
+                            }
+                        }
+                        _ => { (t(lang, "explain-no-alternative")) }
+                    }
                 }
             }
         }

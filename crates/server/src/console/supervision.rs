@@ -32,10 +32,10 @@ pub struct Filter {
     /// A checkbox: present ("on") when ticked.
     #[serde(default)]
     overrides: Option<String>,
-    /// `YYYY-MM-DD`, a day in Asia/Shanghai (from its start).
+    /// `YYYY-MM-DD`, a day in the console's time zone (from its start).
     #[serde(default)]
     since: String,
-    /// `YYYY-MM-DD`, a day in Asia/Shanghai (to its end).
+    /// `YYYY-MM-DD`, a day in the console's time zone (to its end).
     #[serde(default)]
     until: String,
 }
@@ -50,7 +50,7 @@ impl Filter {
             .map_err(|e| Status::invalid_argument(format!("{field}: {v}: {e}")))?;
         let d = if next { d.succ_opt().unwrap_or(d) } else { d };
         let start: Option<DateTime<Utc>> = d.and_hms_opt(0, 0, 0).and_then(|n| {
-            pages::shanghai()
+            pages::zone()
                 .from_local_datetime(&n)
                 .single()
                 .map(|t| t.with_timezone(&Utc))

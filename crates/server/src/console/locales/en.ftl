@@ -224,3 +224,11 @@ alert-kind-held_too_long = Held too long
 alert-kind-too_few_questioners = Too few questioners
 alert-kind-station_below_minimum = Station below its minimum
 alert-kind-plan_broken = Plan broken
+explain-head = { $case }: to { $site }, escorted by { $escort }
+explain-drive = { $min } min, { $km } km of driving
+explain-slack = { $t } to spare before the legal limit
+explain-cost = Cost
+explain-cost-parts = officers away { $away } ({ $hours } officer-hours) + escort travel { $travel } + waiting { $wait } + thin slack { $slack } = { $total }
+explain-alternative = Best alternative
+explain-alternative-line = { $site }, escorted by { $escort }, costs { $extra } more
+explain-no-alternative = No other feasible option.
