@@ -153,6 +153,7 @@ pub const RPC_ACCESS: &[(&str, Access)] = {
         ("/casehub.v1.AuditService/ReadAudit", Needs(ReadAudit)),
         ("/casehub.v1.AuditService/StreamAudit", Needs(ReadAudit)),
         ("/casehub.v1.AuditService/VerifyAudit", Needs(ReadAudit)),
+        ("/casehub.v1.AuditService/GetDailyFigures", Needs(ReadAudit)),
         ("/casehub.v1.AdminService/Upsert", Needs(ManageRegion)),
         ("/casehub.v1.AdminService/LoadRegion", Needs(ManageRegion)),
         ("/casehub.v1.AdminService/ClusterStatus", Needs(ReadCluster)),

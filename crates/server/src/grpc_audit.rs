@@ -124,6 +124,65 @@ impl AuditService for Api {
 
     type StreamAuditStream = BoxStream<proto::AuditEntry>;
 
+    #[tracing::instrument(name = "casehub.v1.AuditService/GetDailyFigures", skip_all)]
+    async fn get_daily_figures(
+        &self,
+        request: GrpcRequest<proto::GetDailyFiguresRequest>,
+    ) -> Result<GrpcResponse<proto::GetDailyFiguresReply>, Status> {
+        let r = request.into_inner();
+        let offset = chrono::FixedOffset::east_opt(self.ctx.region.info.utc_offset_min * 60)
+            .ok_or_else(|| Status::internal("the region's UTC offset is out of range"))?;
+        let day = if r.day.trim().is_empty() {
+            chrono::Utc::now().with_timezone(&offset).date_naive()
+        } else {
+            chrono::NaiveDate::parse_from_str(r.day.trim(), "%Y-%m-%d")
+                .map_err(|e| invalid("day", &r.day, format!("not YYYY-MM-DD: {e}")))?
+        };
+        let from = day
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(offset).single())
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .ok_or_else(|| invalid("day", &r.day, "out of range"))?;
+        let to = from + chrono::Duration::days(1);
+        let read = self.core.read_local();
+        let state = read.state();
+        let figures = casehub_store::figures::figures(state, from, to, chrono::Utc::now());
+        let overrides = state
+            .audit
+            .iter()
+            .filter(|a| a.is_override() && a.rejected.is_none() && from <= a.time && a.time < to)
+            .count() as u32;
+        let row = |site: &Option<casehub_model::SiteId>, f: &casehub_store::figures::Figures| {
+            proto::DailyFigures {
+                site_id: site.as_ref().map(|s| s.to_string()).unwrap_or_default(),
+                exited: f.exited,
+                limits_kept: f.limits_kept,
+                near_misses: f.near_misses,
+                breaches: f.breaches,
+                questionings: f.waits_min.len() as u32,
+                wait_p50_min: f.wait_quantile(0.5),
+                wait_p90_min: f.wait_quantile(0.9),
+                team_escorts: f.team_escorts,
+                station_escorts: f.station_escorts,
+                overrides: if site.is_none() { overrides } else { 0 },
+            }
+        };
+        let mut rows = vec![row(
+            &None,
+            figures.get(&None).unwrap_or(&Default::default()),
+        )];
+        rows.extend(
+            figures
+                .iter()
+                .filter(|(site, _)| site.is_some())
+                .map(|(site, f)| row(site, f)),
+        );
+        Ok(GrpcResponse::new(proto::GetDailyFiguresReply {
+            day: day.format("%Y-%m-%d").to_string(),
+            rows,
+        }))
+    }
+
     #[tracing::instrument(name = "casehub.v1.AuditService/VerifyAudit", skip_all)]
     async fn verify_audit(
         &self,

@@ -104,6 +104,7 @@ pub mod alerts;
 pub mod audit;
 pub mod availability;
 mod delay;
+pub mod figures;
 pub mod particulars;
 pub mod rocks;
 pub mod staffing;

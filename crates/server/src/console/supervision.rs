@@ -38,6 +38,9 @@ pub struct Filter {
     /// `YYYY-MM-DD`, a day in the console's time zone (to its end).
     #[serde(default)]
     until: String,
+    /// The day of the figures, `YYYY-MM-DD`; empty for today.
+    #[serde(default)]
+    day: String,
 }
 
 impl Filter {
@@ -104,11 +107,22 @@ pub async fn supervision_page(
     Query(filter): Query<Filter>,
 ) -> Response {
     let lang = lang(&headers);
+    let figures = call(
+        "/casehub.v1.AuditService/GetDailyFigures",
+        api.get_daily_figures(tonic::Request::new(proto::GetDailyFiguresRequest {
+            day: filter.day.clone(),
+        })),
+    )
+    .await;
+    let figures = match figures {
+        Ok(f) => daily(lang, &f),
+        Err(s) => pages::message(&refusal(lang, &s).1, true),
+    };
     match read(&api, &filter, PAGE_ENTRIES).await {
         Ok(reply) => page(
             lang,
             "supervision-title",
-            html! { (filter_form(lang, &filter)) (entries(lang, &reply.entries)) },
+            html! { (figures) (filter_form(lang, &filter)) (entries(lang, &reply.entries)) },
         ),
         Err(s) => {
             let (code, msg) = refusal(lang, &s);
@@ -194,6 +208,41 @@ pub fn csv_of(entries: &[proto::AuditEntry]) -> Result<Vec<u8>, csv::Error> {
         ])?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// The day's figures, in all and per site.
+fn daily(lang: Lang, f: &proto::GetDailyFiguresReply) -> Markup {
+    html! {
+        h3 { (t_args(lang, "figures-title", &[("day", f.day.clone().into())])) }
+        form.filter method="get" action="/console/supervision" {
+            label { (t(lang, "figures-day")) " " input type="date" name="day" id="figures-day" value=(f.day); }
+            " " button type="submit" { (t(lang, "audit-search")) }
+        }
+        table id="figures" {
+            thead { tr {
+                th { (t(lang, "col-sites")) }
+                th { (t(lang, "figures-exited")) } th { (t(lang, "figures-kept")) }
+                th { (t(lang, "figures-near")) } th { (t(lang, "figures-breaches")) }
+                th { (t(lang, "figures-questionings")) } th { (t(lang, "figures-wait")) }
+                th { (t(lang, "figures-escorts")) } th { (t(lang, "figures-overrides")) }
+            } }
+            tbody {
+                @for r in &f.rows {
+                    tr.all[r.site_id.is_empty()] {
+                        td { @if r.site_id.is_empty() { strong { (t(lang, "figures-all")) } } @else { (r.site_id) } }
+                        td { (r.exited) }
+                        td { (r.limits_kept) }
+                        td.lead[r.near_misses > 0] { (r.near_misses) }
+                        td.overdue[r.breaches > 0] { (r.breaches) }
+                        td { (r.questionings) }
+                        td { @if r.questionings > 0 { (r.wait_p50_min) " / " (r.wait_p90_min) } }
+                        td { (t_args(lang, "figures-escort-split", &[("team", r.team_escorts.into()), ("station", r.station_escorts.into())])) }
+                        td { @if r.site_id.is_empty() { (r.overrides) } }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn filter_form(lang: Lang, f: &Filter) -> Markup {

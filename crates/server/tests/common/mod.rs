@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod api;
+pub mod browser;
 pub mod prereq;
 
 use std::collections::{BTreeMap, BTreeSet};
