@@ -87,6 +87,66 @@ impl fmt::Display for LegalCategory {
     }
 }
 
+/// How a case leaves the center: what happens to its persons next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    /// Released (释放).
+    Released,
+    /// Criminal detention (刑事拘留): to the detention center (看守所).
+    CriminalDetention,
+    /// Administrative detention (行政拘留): to a detention facility (拘留所).
+    AdministrativeDetention,
+    /// Released on bail pending trial (取保候审).
+    Bail,
+    /// Handed to another authority (移交其他机关).
+    HandedOver,
+}
+
+impl Disposition {
+    pub const ALL: [Disposition; 5] = [
+        Disposition::Released,
+        Disposition::CriminalDetention,
+        Disposition::AdministrativeDetention,
+        Disposition::Bail,
+        Disposition::HandedOver,
+    ];
+
+    /// The name used in the API, the files and the docs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disposition::Released => "released",
+            Disposition::CriminalDetention => "criminal_detention",
+            Disposition::AdministrativeDetention => "administrative_detention",
+            Disposition::Bail => "bail",
+            Disposition::HandedOver => "handed_over",
+        }
+    }
+}
+
+impl std::fmt::Display for Disposition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Disposition {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self> {
+        Disposition::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Disposition::ALL.iter().map(|d| d.as_str()).collect();
+                ValidationError::new(
+                    "disposition",
+                    format!("{s:?}"),
+                    format!("unknown disposition; expected one of {}", names.join(", ")),
+                )
+            })
+    }
+}
+
 impl std::str::FromStr for LegalCategory {
     type Err = ValidationError;
     fn from_str(s: &str) -> Result<Self> {

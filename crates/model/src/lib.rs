@@ -23,7 +23,7 @@ pub mod site;
 pub mod steps;
 pub mod time;
 
-pub use case::{Case, Gender, LegalCategory, Person};
+pub use case::{Case, Disposition, Gender, LegalCategory, Person};
 pub use error::ValidationError;
 pub use geo::Location;
 pub use ids::{CaseId, GroupId, OfficerId, PersonId, RoomId, ShiftId, SiteId, StationId, TeamId};

@@ -1441,9 +1441,30 @@ impl DispatchService for Api {
         let r = request.into_inner();
         let case = id("case_id", &r.case_id, CaseId::new)?;
         meta(r.meta.as_ref())?;
+        let disposition = match r.disposition.trim() {
+            "" => None,
+            d => Some(
+                d.parse::<casehub_model::Disposition>()
+                    .map_err(|e| invalid("disposition", d, e.reason))?,
+            ),
+        };
+        if disposition.is_some() {
+            let state = &self.core.read_local().applied.state;
+            if !state.rules_at_least(5) {
+                return Err(Status::failed_precondition(format!(
+                    "disposition: needs rules version 5 on every node; the cluster applies version {}",
+                    state.applied_rules()
+                )));
+            }
+        }
         self.known("case_id", EntityRef::Case(case.clone())).await?;
         let ack = self
-            .write("ExitCase", r.meta.as_ref(), 0, Command::ExitCase { case })
+            .write(
+                "ExitCase",
+                r.meta.as_ref(),
+                0,
+                Command::ExitCase { case, disposition },
+            )
             .await?;
         Ok(GrpcResponse::new(ack))
     }

@@ -300,6 +300,11 @@ impl Api {
                 reason: d.reason.clone(),
             })
             .collect();
+        record.disposition = entry
+            .value
+            .disposition
+            .map(|d| d.as_str().to_string())
+            .unwrap_or_default();
         record.plan_broken = entry
             .value
             .plan_broken

@@ -140,7 +140,7 @@ fn command_cases(command: &Command) -> (Vec<&CaseId>, Option<&StationId>) {
         Command::StartStep { case, .. }
         | Command::CompleteStep { case, .. }
         | Command::ReleaseRooms { case, .. }
-        | Command::ExitCase { case }
+        | Command::ExitCase { case, .. }
         | Command::ReportDelay { case, .. } => (vec![case], None),
         _ => (Vec::new(), None),
     }

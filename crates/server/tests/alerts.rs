@@ -1,7 +1,8 @@
 //! Alerts kept and handled on a 3-node cluster over TLS: the leader
 //! records a condition as an alert within seconds, a user acknowledges it
 //! (their name and the time in its record), it resolves on its own when the
-//! condition clears, and a leader change neither loses nor repeats it.
+//! condition clears (the case exits, with its disposition), and a leader
+//! change neither loses nor repeats it.
 
 mod common;
 
@@ -131,9 +132,21 @@ async fn an_alert_is_recorded_acknowledged_and_resolved_across_a_leader_change()
         .exit_case(pb::ExitCaseRequest {
             meta: meta(5),
             case_id: "C-LATE".into(),
+            disposition: "bail".into(),
         })
         .await
         .unwrap();
+    let record = dispatch
+        .get_case(pb::GetCaseRequest {
+            case_id: "C-LATE".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (record.status.as_str(), record.disposition.as_str()),
+        ("exited", "bail")
+    );
     let resolved = until_status(&c, new, key, "resolved").await;
     assert_eq!(resolved.acknowledged_by, OPERATOR);
     assert!(resolved.resolved_at.is_some());
@@ -149,9 +162,25 @@ async fn an_alert_is_recorded_acknowledged_and_resolved_across_a_leader_change()
                 ..Default::default()
             }),
             case_id: "C-LATE".into(),
+            disposition: String::new(),
         })
         .await
         .unwrap_err();
     assert_eq!(reserved.code(), Code::InvalidArgument);
+    // An unknown disposition is refused, naming the field.
+    let bad = store
+        .exit_case(pb::ExitCaseRequest {
+            meta: meta(6),
+            case_id: "C-LATE".into(),
+            disposition: "escaped".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    assert!(
+        bad.message().starts_with("disposition"),
+        "{}",
+        bad.message()
+    );
     c.shutdown().await;
 }

@@ -153,6 +153,7 @@ async fn a_case_goes_from_submission_to_exit_through_any_node() {
         .exit_case(pb::ExitCaseRequest {
             meta: meta(6),
             case_id: "C-1".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -354,6 +355,7 @@ async fn bad_requests_get_the_right_code_and_change_nothing() {
         .exit_case(pb::ExitCaseRequest {
             meta: meta(3),
             case_id: "C-404".into(),
+            ..Default::default()
         })
         .await
         .unwrap_err();

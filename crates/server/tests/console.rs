@@ -240,6 +240,38 @@ async fn the_console_in_chromium() {
     assert_eq!(record.status, "planned");
     assert!(record.site_ids.contains(&site), "{record:?}");
 
+    // C-WEB-2 exits from its page, with a disposition (confirmed first).
+    b.goto(&format!("{base}/console/cases/C-WEB-2"))
+        .await
+        .unwrap();
+    wait_text(&b, "办结离开").await;
+    b.find(Locator::Id("disposition"))
+        .await
+        .unwrap()
+        .select_by_value("criminal_detention")
+        .await
+        .unwrap();
+    b.find(Locator::Id("exit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.accept_alert().await.unwrap();
+    wait_text(&b, "案件已办结离开").await;
+    wait_text(&b, "刑事拘留（送看守所）").await;
+    let record = op
+        .get_case(pb::GetCaseRequest {
+            case_id: "C-WEB-2".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (record.status.as_str(), record.disposition.as_str()),
+        ("exited", "criminal_detention")
+    );
+
     // The case page from the board: start and complete a step (the
     // timeline follows live), report an escort delay.
     b.goto(&format!("{base}/console/")).await.unwrap();
@@ -338,7 +370,10 @@ async fn the_console_in_chromium() {
     wait_text(&b, "Log out").await;
     b.goto(&format!("{base}/console/")).await.unwrap();
     let text = wait_text(&b, "C-WEB-1").await;
-    assert!(text.contains("Planned") && text.contains("Board"), "{text}");
+    assert!(
+        text.contains("In progress") && text.contains("Board"),
+        "{text}"
+    );
     assert!(b.source().await.unwrap().contains("lang=\"en\""));
     shot(&b, "board-en").await;
     b.find(Locator::Id("logout"))

@@ -281,6 +281,7 @@ async fn particulars_are_purged_after_the_retention_period_and_the_pseudonym_sta
     op.exit_case(pb::ExitCaseRequest {
         meta: meta(3),
         case_id: "C-OUT".into(),
+        ..Default::default()
     })
     .await
     .unwrap();
@@ -431,6 +432,7 @@ async fn a_site_scoped_user_sees_and_acts_on_the_cases_of_its_own_sites_only() {
         .exit_case(pb::ExitCaseRequest {
             meta: meta(30),
             case_id: "C-SW".into(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -489,6 +491,7 @@ async fn a_site_scoped_user_sees_and_acts_on_the_cases_of_its_own_sites_only() {
     ne.exit_case(pb::ExitCaseRequest {
         meta: meta(32),
         case_id: "C-NE".into(),
+        ..Default::default()
     })
     .await
     .unwrap();

@@ -31,7 +31,7 @@
 //! | `AcknowledgeAlert` | a user acknowledges an open alert |
 //! | `StartStep` / `CompleteStep` | a person's step starts or ends, one step at a time |
 //! | `ReleaseRooms` | the case's room bookings end at the request's time (later ones are dropped) |
-//! | `ExitCase` | every booking of the case is released and the case is closed |
+//! | `ExitCase` | every booking of the case is released and the case is closed, with its disposition (released, criminal or administrative detention, bail, handed over; rules version 5) |
 //! | `UpsertUser` / `RemoveUser` | a user: name, roles, site scope (known sites), argon2 password hash ([`users`]) |
 //! | `RecordLogin` | a login's outcome: failures in a row lock the account for the security policy's minutes |
 //! | `SetSecurityPolicy` | lockout and token lifetime |

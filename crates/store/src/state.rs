@@ -17,8 +17,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use casehub_model::{
-    Case, CaseId, EscortTeam, Officer, OfficerId, PersonId, Policy, Post, Room, RoomId, Site,
-    SiteId, Station, StationId, Step, TeamId,
+    Case, CaseId, Disposition, EscortTeam, Officer, OfficerId, PersonId, Policy, Post, Room,
+    RoomId, Site, SiteId, Station, StationId, Step, TeamId,
 };
 use chrono::{DateTime, Datelike, Utc};
 use imbl::{OrdMap, Vector};
@@ -192,6 +192,9 @@ pub struct CaseEntry {
     /// When the case exited (rules version 4).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exited_at: Option<DateTime<Utc>>,
+    /// How it exited (rules version 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disposition: Option<Disposition>,
 }
 
 /// An escort delay reported for a case (see [`Command::ReportDelay`]).
@@ -304,6 +307,9 @@ pub enum Command {
     /// The case leaves: every booking of it is released and it is closed.
     ExitCase {
         case: CaseId,
+        /// What happens to the persons next (rules version 5).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        disposition: Option<Disposition>,
     },
     /// The escort of a planned case runs `minutes` late (1 to 720): the
     /// team named, or the case's escort as a whole. `picked_up` says the
@@ -383,7 +389,11 @@ impl Command {
             | Command::SetSecurityPolicy(_)
             | Command::SetTokenKey { .. } => 3,
             Command::SubmitCaseWithParticulars { .. } | Command::PurgeParticulars { .. } => 4,
-            Command::OverridePlan { .. }
+            Command::ExitCase {
+                disposition: Some(_),
+                ..
+            }
+            | Command::OverridePlan { .. }
             | Command::AlertSweep { .. }
             | Command::AcknowledgeAlert { .. } => 5,
             _ => 1,
@@ -459,7 +469,14 @@ impl Command {
                 let rooms: Vec<&str> = rooms.iter().map(|r| r.as_str()).collect();
                 format!("release rooms {} of case {case}", rooms.join(", "))
             }
-            Command::ExitCase { case } => format!("exit case {case}"),
+            Command::ExitCase {
+                case,
+                disposition: None,
+            } => format!("exit case {case}"),
+            Command::ExitCase {
+                case,
+                disposition: Some(d),
+            } => format!("exit case {case} ({d})"),
             Command::SetRulesVersion(v) => format!("apply the rules of version {v}"),
             Command::UpsertUser(u) => {
                 let roles: Vec<&str> = u.roles.iter().map(|r| r.name()).collect();
@@ -1300,7 +1317,7 @@ impl SchedulingState {
                 Ok(changed)
             }
             Command::ReportDelay { .. } => self.report_delay(index, request),
-            Command::ExitCase { case } => {
+            Command::ExitCase { case, disposition } => {
                 self.open_case_mut(case)?;
                 let mut changed = Vec::new();
                 for (resource, version, bookings) in self.resources_mut() {
@@ -1315,6 +1332,7 @@ impl SchedulingState {
                 if v4 {
                     entry.value.exited_at = Some(now);
                 }
+                entry.value.disposition = *disposition;
                 entry.version += 1;
                 changed.push((EntityRef::Case(case.clone()), entry.version));
                 Ok(changed)
@@ -1357,6 +1375,7 @@ impl SchedulingState {
                     plan_broken: None,
                     person_records,
                     exited_at: None,
+                    disposition: None,
                 },
             },
         );

@@ -511,7 +511,13 @@ fn a_slip_that_fits_clears_an_earlier_broken_plan() {
     assert!(delay_aboard(&mut s, 1, "c1", 20, 30).is_applied());
     assert!(matches!(outcome(&s, "c1"), DelayOutcome::Broken { .. }));
     // c2 leaves, q1 is free: the next delay slips and the plan holds again.
-    let mut exit = req(3000, Command::ExitCase { case: cid("c2") });
+    let mut exit = req(
+        3000,
+        Command::ExitCase {
+            case: cid("c2"),
+            disposition: None,
+        },
+    );
     exit.time = at(21);
     assert!(s.apply(300, &exit).is_applied());
     assert!(delay_aboard(&mut s, 2, "c1", 22, 30).is_applied());

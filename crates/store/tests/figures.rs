@@ -89,8 +89,22 @@ fn a_days_figures_count_limits_near_misses_breaches_waits_and_escorts() {
     }
     // c1 exits after an hour (kept); c2 40 minutes before its 12-hour
     // limit (a near miss); c3 stays open past it (a breach).
-    apply(&mut s, 60, Command::ExitCase { case: case("c1") });
-    apply(&mut s, 12 * 60 - 40, Command::ExitCase { case: case("c2") });
+    apply(
+        &mut s,
+        60,
+        Command::ExitCase {
+            case: case("c1"),
+            disposition: None,
+        },
+    );
+    apply(
+        &mut s,
+        12 * 60 - 40,
+        Command::ExitCase {
+            case: case("c2"),
+            disposition: None,
+        },
+    );
 
     // Before c3's limit, no breach yet.
     let early = figures(&s, at(0), at(0) + Duration::days(1), at(11 * 60));

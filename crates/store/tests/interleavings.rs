@@ -265,7 +265,7 @@ proptest! {
                 Op::Exit { case, at } => request(
                     n,
                     *at,
-                    Command::ExitCase { case: CaseId::new(CASES[*case].0).unwrap() },
+                    Command::ExitCase { case: CaseId::new(CASES[*case].0).unwrap(), disposition: None },
                 ),
                 Op::Delay { case, at, minutes, picked_up } => request(
                     n,

@@ -128,7 +128,8 @@ fn particulars_need_rules_version_4() {
             &req(
                 22,
                 Command::ExitCase {
-                    case: casehub_model::CaseId::new("c1").unwrap()
+                    case: casehub_model::CaseId::new("c1").unwrap(),
+                    disposition: None,
                 }
             )
         )
@@ -153,10 +154,22 @@ fn a_purge_drops_the_particulars_of_cases_exited_by_the_cut_off_only() {
         );
     }
     let id = |s: &str| casehub_model::CaseId::new(s).unwrap();
-    let mut exit = req(30, Command::ExitCase { case: id("a") });
+    let mut exit = req(
+        30,
+        Command::ExitCase {
+            case: id("a"),
+            disposition: None,
+        },
+    );
     exit.time = t0() + TimeDelta::hours(1);
     assert!(s.apply(30, &exit).is_applied());
-    let mut exit = req(31, Command::ExitCase { case: id("b") });
+    let mut exit = req(
+        31,
+        Command::ExitCase {
+            case: id("b"),
+            disposition: None,
+        },
+    );
     exit.time = t0() + TimeDelta::hours(3);
     assert!(s.apply(31, &exit).is_applied());
     assert_eq!(

@@ -263,8 +263,17 @@ fn steps_release_and_exit() {
 
     // Exit at minute 30: h1's later booking is dropped, o1's ends at 30.
     assert!(
-        s.apply(75, &step(75, Command::ExitCase { case: c1.clone() }))
-            .is_applied()
+        s.apply(
+            75,
+            &step(
+                75,
+                Command::ExitCase {
+                    case: c1.clone(),
+                    disposition: None
+                }
+            )
+        )
+        .is_applied()
     );
     assert!(
         s.bookings_of(&ResourceRef::Room("h1".try_into().unwrap()))
@@ -279,8 +288,17 @@ fn steps_release_and_exit() {
     );
     assert_eq!(s.cases[&c1].value.status, CaseStatus::Exited);
     assert!(
-        !s.apply(76, &step(76, Command::ExitCase { case: c1 }))
-            .is_applied()
+        !s.apply(
+            76,
+            &step(
+                76,
+                Command::ExitCase {
+                    case: c1,
+                    disposition: None
+                }
+            )
+        )
+        .is_applied()
     );
 }
 

@@ -264,14 +264,37 @@ pub async fn delay(
     answer(lang, &headers, &id, outcome)
 }
 
-/// The case exits.
-pub async fn exit(State(api): State<Api>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+#[derive(Deserialize)]
+pub struct ExitForm {
+    #[serde(default)]
+    disposition: String,
+}
+
+/// The case exits, with its disposition.
+pub async fn exit(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<ExitForm>,
+) -> Response {
     let lang = lang(&headers);
+    if f.disposition.trim().is_empty() {
+        return answer(
+            lang,
+            &headers,
+            &id,
+            Err(Status::invalid_argument(t(
+                lang,
+                "case-disposition-missing",
+            ))),
+        );
+    }
     let outcome = call(
         "/casehub.v1.DispatchService/ExitCase",
         api.exit_case(tonic::Request::new(proto::ExitCaseRequest {
             meta: write_meta(),
             case_id: id.clone(),
+            disposition: f.disposition.clone(),
         })),
     )
     .await
@@ -346,6 +369,10 @@ pub fn view(
             }
             @if let Some(x) = time(r.exited_at.as_ref()) {
                 dt { (t(lang, "case-exited-at")) } dd { (local(lang, x)) }
+            }
+            @if !r.disposition.is_empty() {
+                dt { (t(lang, "case-disposition")) }
+                dd id="case-disposition" { (t(lang, &format!("disposition-{}", r.disposition))) }
             }
         }
         h4 { (t(lang, "col-persons")) }
@@ -437,6 +464,15 @@ pub fn view(
             form method="post" action=(format!("/console/cases/{id}/exit"))
                 hx-post=(format!("/console/cases/{id}/exit")) hx-target="#case-msg"
                 hx-confirm=(t(lang, "case-exit-confirm")) {
+                label { (t(lang, "case-disposition")) " "
+                    select name="disposition" id="disposition" required {
+                        option value="" { (t(lang, "case-disposition-pick")) }
+                        @for d in casehub_model::Disposition::ALL {
+                            option value=(d.as_str()) { (t(lang, &format!("disposition-{}", d.as_str()))) }
+                        }
+                    }
+                }
+                " "
                 button type="submit" id="exit" { (t(lang, "case-exit")) }
             }
         }
