@@ -212,7 +212,27 @@ async fn the_console_in_chromium() {
         }
     }
     assert!(changed, "no step with a choice of rooms");
-    wait_text(&b, "已按所选房间检查").await;
+    wait_text(&b, "已按所选检查").await;
+    // The same officer twice as questioners: refused as chosen; then back.
+    let questioners = b
+        .find_all(Locator::Css("#override-form select.questioner"))
+        .await
+        .unwrap();
+    assert!(questioners.len() >= 2, "two questioners per person");
+    let first = questioners[0]
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    let second = questioners[1]
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    questioners[1].select_by_value(&first).await.unwrap();
+    wait_text(&b, "breaks").await;
+    questioners[1].select_by_value(&second).await.unwrap();
+    wait_text(&b, "已按所选检查").await;
     shot(&b, "override").await;
     // Without a reason the browser keeps the form (required); with one it
     // is accepted.

@@ -14,7 +14,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use tonic::Status;
 
-use casehub_model::{RoomId, RoomKind};
+use casehub_model::{OfficerId, Qualification, RoomId, RoomKind, TeamId};
 use casehub_planning::{EscortMode, Plan};
 use casehub_store::SchedulingState;
 
@@ -127,7 +127,9 @@ struct Posted {
     plan_json: String,
     versions_json: String,
     reason: String,
-    /// `room/<person>/<step index>` → room id.
+    /// The dispatcher's choices: `room/<person>/<step index>` → room id,
+    /// `team/<case>` → escort team, `officer/<person>/<index>` → a
+    /// questioning officer.
     rooms: Vec<(String, String)>,
 }
 
@@ -149,18 +151,61 @@ impl Posted {
                 "plan_json" => p.plan_json = v,
                 "versions_json" => p.versions_json = v,
                 "reason" => p.reason = v,
-                _ if k.starts_with("room/") => p.rooms.push((k, v)),
+                _ if k.starts_with("room/")
+                    || k.starts_with("team/")
+                    || k.starts_with("officer/") =>
+                {
+                    p.rooms.push((k, v))
+                }
                 _ => {}
             }
         }
         p
     }
 
-    /// The engine's plan with the rooms the dispatcher chose.
-    fn plan(&self) -> Result<Plan, String> {
+    /// The engine's plan with the rooms, teams and officers the dispatcher
+    /// chose (a team brings its members as the escort officers).
+    fn plan(&self, state: &SchedulingState) -> Result<Plan, String> {
         let mut plan: Plan =
             serde_json::from_str(&self.plan_json).map_err(|e| format!("plan_json: {e}"))?;
-        for (field, room) in &self.rooms {
+        for (field, value) in &self.rooms {
+            if let Some(case) = field.strip_prefix("team/") {
+                let team = TeamId::new(value.clone()).map_err(|e| format!("{field}: {e}"))?;
+                let members = state
+                    .teams
+                    .get(&team)
+                    .map(|t| t.value.members.clone())
+                    .ok_or_else(|| format!("{field}: no escort team {team}"))?;
+                let cp = plan
+                    .cases
+                    .iter_mut()
+                    .find(|c| c.case.as_str() == case)
+                    .ok_or_else(|| format!("{field}: no such case in the plan"))?;
+                if cp.escort.team.as_ref() != Some(&team) {
+                    cp.escort.team = Some(team);
+                    cp.escort.officers = members;
+                }
+                continue;
+            }
+            if let Some(rest) = field.strip_prefix("officer/") {
+                let (person, i) = rest
+                    .rsplit_once('/')
+                    .ok_or_else(|| format!("{field}: not officer/<person>/<index>"))?;
+                let i: usize = i
+                    .parse()
+                    .map_err(|_| format!("{field}: {i}: not an index"))?;
+                let officer = OfficerId::new(value.clone()).map_err(|e| format!("{field}: {e}"))?;
+                let slot = plan
+                    .cases
+                    .iter_mut()
+                    .flat_map(|c| c.persons.iter_mut())
+                    .find(|p| p.person.as_str() == person)
+                    .and_then(|p| p.questioning_officers.get_mut(i))
+                    .ok_or_else(|| format!("{field}: no such officer in the plan"))?;
+                *slot = officer;
+                continue;
+            }
+            let room = value;
             let mut parts = field.splitn(3, '/').skip(1);
             let (Some(person), Some(i)) = (parts.next(), parts.next()) else {
                 return Err(format!("{field}: not room/<person>/<step>"));
@@ -214,7 +259,7 @@ async fn accept(
     posted: &Posted,
     validate_only: bool,
 ) -> Result<proto::WriteAck, Result<Status, String>> {
-    let plan = posted.plan().map_err(Err)?;
+    let plan = posted.plan(&api.core.view.current().state).map_err(Err)?;
     let request = posted.request(&plan, validate_only).map_err(Err)?;
     call(
         "/casehub.v1.DispatchService/AcceptPlan",
@@ -315,6 +360,20 @@ fn escort_name(lang: Lang, m: EscortMode) -> String {
     }
 }
 
+/// The officers posted at `site` who may question, for a questioner's
+/// choice.
+fn questioners<'a>(state: &'a SchedulingState, site: &str) -> Vec<&'a OfficerId> {
+    state
+        .officers
+        .iter()
+        .filter(|(_, o)| {
+            matches!(&o.value.post, casehub_model::Post::Site(s) if s.as_str() == site)
+                && o.value.can(Qualification::Questioning)
+        })
+        .map(|(id, _)| id)
+        .collect()
+}
+
 /// The rooms of `kind` at `site`, for a step's choice.
 fn rooms_of<'a>(state: &'a SchedulingState, site: &str, kind: RoomKind) -> Vec<&'a RoomId> {
     state
@@ -408,6 +467,24 @@ fn form(
                                 ("officers", c.escort.officers.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(lang.list_separator()).into()),
                             ]))
                         }
+                        @if let Some(team) = &c.escort.team {
+                            @let field = format!("team/{}", c.case);
+                            @let current = chosen(&field).unwrap_or(team.as_str()).to_string();
+                            @let team_site = state.teams.get(team).map(|t| t.value.site.clone());
+                            p {
+                                label { (t(lang, "override-team")) " "
+                                    select name=(field) id="override-team"
+                                        hx-post="/console/proposals/override/check" hx-trigger="change"
+                                        hx-target="#check" hx-include="#override-form" {
+                                        @for (id, tm) in state.teams.iter().filter(|(_, tm)| Some(&tm.value.site) == team_site.as_ref()) {
+                                            option value=(id) selected[id.as_str() == current] {
+                                                (id) " (" (tm.value.members.len()) ")"
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
                         table.steps {
                             thead { tr {
                                 th { (t(lang, "col-person")) } th { (t(lang, "col-step")) }
@@ -439,10 +516,23 @@ fn form(
                                         }
                                     }
                                     tr.questioners { td colspan="4" {
-                                        (t_args(lang, "override-questioners", &[(
-                                            "officers",
-                                            p.questioning_officers.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(lang.list_separator()).into(),
-                                        )]))
+                                        (t(lang, "override-questioners-label")) " "
+                                        @let candidates = questioners(state, c.site.as_str());
+                                        @for (i, o) in p.questioning_officers.iter().enumerate() {
+                                            @let field = format!("officer/{}/{}", p.person, i);
+                                            @let current = chosen(&field).unwrap_or(o.as_str()).to_string();
+                                            select name=(field) class="questioner"
+                                                hx-post="/console/proposals/override/check" hx-trigger="change"
+                                                hx-target="#check" hx-include="#override-form" {
+                                                @if !candidates.iter().any(|x| x.as_str() == current) {
+                                                    option value=(current) selected { (current) }
+                                                }
+                                                @for x in &candidates {
+                                                    option value=(x) selected[x.as_str() == current] { (x) }
+                                                }
+                                            }
+                                            " "
+                                        }
                                     } }
                                 }
                             }
