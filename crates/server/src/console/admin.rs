@@ -13,7 +13,7 @@ use tonic::Status;
 
 use super::i18n::{Lang, t, t_args};
 use super::pages::{self, local};
-use super::{call, lang, page, refusal};
+use super::{call, lang, page, refusal, write_meta};
 use crate::auth::{Permission, caller};
 use crate::grpc_api::Api;
 use crate::proto;
@@ -21,15 +21,6 @@ use crate::proto::admin_service_server::AdminService;
 use crate::proto::user_service_server::UserService;
 
 const ROLES: [&str; 5] = ["dispatcher", "site", "planner", "supervisor", "admin"];
-
-fn write_meta() -> Option<proto::WriteMeta> {
-    let user = caller().map(|c| c.name).unwrap_or_default();
-    Some(proto::WriteMeta {
-        client_id: format!("console {user}"),
-        request_id: Utc::now().timestamp_micros().max(1) as u64,
-        ..Default::default()
-    })
-}
 
 /// The admin page, with a notice from an action above it.
 async fn render(api: &Api, lang: Lang, notice: Option<Markup>) -> Response {

@@ -5,13 +5,13 @@
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Duration, Timelike, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
 use tonic::Status;
 
 use super::i18n::{Lang, t, t_args};
-use super::pages::{self, local};
+use super::pages::{self, local, time_of as time};
 use super::{call, lang, page, refusal};
 use crate::grpc_api::Api;
 use crate::proto;
@@ -43,24 +43,6 @@ fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
     }
 }
 
-fn time(t: Option<&prost_types::Timestamp>) -> Option<DateTime<Utc>> {
-    t.and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
-}
-
-/// A `datetime-local` value in the console's time zone, as UTC.
-fn parse_local(field: &str, v: &str) -> Result<Option<DateTime<Utc>>, Status> {
-    let v = v.trim();
-    if v.is_empty() {
-        return Ok(None);
-    }
-    let naive = NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M")
-        .map_err(|e| Status::invalid_argument(format!("{field}: {v}: {e}")))?;
-    Ok(pages::zone()
-        .from_local_datetime(&naive)
-        .single()
-        .map(|t| t.with_timezone(&Utc)))
-}
-
 impl Window {
     /// The site (the first one when none is chosen), start and end.
     fn resolve(&self, api: &Api) -> Result<(String, DateTime<Utc>, DateTime<Utc>, u32), Status> {
@@ -84,12 +66,14 @@ impl Window {
             )));
         }
         let now = Utc::now();
-        let start = parse_local("start", &self.start)?.unwrap_or_else(|| {
-            now.with_minute(0)
-                .and_then(|t| t.with_second(0))
-                .and_then(|t| t.with_nanosecond(0))
-                .unwrap_or(now)
-        });
+        let start = pages::parse_local("start", &self.start)
+            .map_err(Status::invalid_argument)?
+            .unwrap_or_else(|| {
+                now.with_minute(0)
+                    .and_then(|t| t.with_second(0))
+                    .and_then(|t| t.with_nanosecond(0))
+                    .unwrap_or(now)
+            });
         Ok((
             site,
             start,
@@ -351,7 +335,9 @@ pub async fn slot(
                 q.duration
             ))
         })?;
-        let not_before = parse_local("not_before", &q.not_before)?.map(ts);
+        let not_before = pages::parse_local("not_before", &q.not_before)
+            .map_err(Status::invalid_argument)?
+            .map(ts);
         call(
             "/casehub.v1.AvailabilityService/EarliestSlot",
             api.earliest_slot(tonic::Request::new(proto::EarliestSlotRequest {

@@ -14,8 +14,8 @@ use serde::Deserialize;
 use tonic::Status;
 
 use super::i18n::{Lang, t, t_args};
-use super::pages::{self, local};
-use super::{call, lang, page, refusal};
+use super::pages::{self, local, span, time_of as time};
+use super::{call, lang, page, refusal, write_meta};
 use crate::auth::{Permission, caller};
 use crate::grpc_api::Api;
 use crate::proto;
@@ -24,20 +24,6 @@ use crate::proto::dispatch_service_server::DispatchService;
 
 /// Audit entries the case page shows, newest first.
 const HISTORY: u32 = 100;
-
-fn time(ts: Option<&prost_types::Timestamp>) -> Option<DateTime<Utc>> {
-    ts.and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
-}
-
-/// Who writes from the console, and a fresh request id.
-fn write_meta() -> Option<proto::WriteMeta> {
-    let user = caller().map(|c| c.name).unwrap_or_default();
-    Some(proto::WriteMeta {
-        client_id: format!("console {user}"),
-        request_id: Utc::now().timestamp_micros().max(1) as u64,
-        ..Default::default()
-    })
-}
 
 /// The case page: a live fragment, re-read at every applied change.
 pub async fn case_page(headers: HeaderMap, Path(id): Path<String>) -> Response {
@@ -300,19 +286,6 @@ pub async fn exit(
     .await
     .map(|ack| t_args(lang, "case-exited", &[("index", ack.log_index.into())]));
     answer(lang, &headers, &id, outcome)
-}
-
-fn span(lang: Lang, minutes: i64) -> String {
-    let m = minutes.abs();
-    if m < 60 {
-        t_args(lang, "minutes", &[("m", m.into())])
-    } else {
-        t_args(
-            lang,
-            "hours-minutes",
-            &[("h", (m / 60).into()), ("m", (m % 60).into())],
-        )
-    }
 }
 
 /// The case's detail fragment.

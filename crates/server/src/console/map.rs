@@ -7,11 +7,10 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use chrono::DateTime;
 use maud::{Markup, html};
 
 use super::i18n::{Lang, t, t_args};
-use super::pages::{self, local};
+use super::pages::{self, local, time_of as time};
 use super::{call, lang, page, refusal};
 use crate::grpc_api::Api;
 use crate::proto;
@@ -93,10 +92,6 @@ impl Projection {
             PAD + (self.lat1 - lat) * self.k,
         )
     }
-}
-
-fn time(t: Option<&prost_types::Timestamp>) -> Option<DateTime<chrono::Utc>> {
-    t.and_then(|t| DateTime::from_timestamp(t.seconds, 0))
 }
 
 /// The map and, under it, the stations from the most short-handed.

@@ -120,6 +120,17 @@ fn me() -> Result<Caller, Status> {
     caller().ok_or_else(|| Status::unauthenticated("no session"))
 }
 
+/// The write identity of a console action: the user's console as the
+/// client, a fresh request id.
+fn write_meta() -> Option<proto::WriteMeta> {
+    let user = caller().map(|c| c.name).unwrap_or_default();
+    Some(proto::WriteMeta {
+        client_id: format!("console {user}"),
+        request_id: chrono::Utc::now().timestamp_micros().max(1) as u64,
+        ..Default::default()
+    })
+}
+
 /// Call the API's `rpc` (its full path, for the table) as the caller.
 async fn call<T>(
     path: &str,
@@ -235,13 +246,8 @@ async fn accept(State(api): State<Api>, headers: HeaderMap, Form(f): Form<Accept
                 .into_response();
         }
     };
-    let user = caller().map(|c| c.name).unwrap_or_default();
     let request = proto::AcceptPlanRequest {
-        meta: Some(proto::WriteMeta {
-            client_id: format!("console {user}"),
-            request_id: chrono::Utc::now().timestamp_micros().max(1) as u64,
-            ..Default::default()
-        }),
+        meta: write_meta(),
         plan_json: f.plan_json,
         versions: versions
             .into_iter()
@@ -311,15 +317,10 @@ async fn acknowledge(
     Form(f): Form<AckForm>,
 ) -> Response {
     let lang = lang(&headers);
-    let user = caller().map(|c| c.name).unwrap_or_default();
     let acked = call(
         "/casehub.v1.AlertService/AcknowledgeAlert",
         api.acknowledge_alert(tonic::Request::new(proto::AcknowledgeAlertRequest {
-            meta: Some(proto::WriteMeta {
-                client_id: format!("console {user}"),
-                request_id: chrono::Utc::now().timestamp_micros().max(1) as u64,
-                ..Default::default()
-            }),
+            meta: write_meta(),
             key: f.key.clone(),
         })),
     )

@@ -9,7 +9,7 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono::Utc;
 use maud::{Markup, html};
 use serde::Deserialize;
 use tonic::Status;
@@ -39,23 +39,9 @@ pub struct Choice {
     not_before: String,
 }
 
-/// A `datetime-local` value in the console's time zone, as UTC.
-fn parse_local(field: &str, v: &str) -> Result<Option<DateTime<Utc>>, String> {
-    let v = v.trim();
-    if v.is_empty() {
-        return Ok(None);
-    }
-    let naive = NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M")
-        .map_err(|e| format!("{field}: {v}: {e}"))?;
-    Ok(pages::zone()
-        .from_local_datetime(&naive)
-        .single()
-        .map(|t| t.with_timezone(&Utc)))
-}
-
 /// The engine's plan for the case under `choice`.
 async fn replan(api: &Api, choice: &Choice) -> Result<proto::ProposePlanReply, Status> {
-    let not_before = parse_local("not_before", &choice.not_before)
+    let not_before = pages::parse_local("not_before", &choice.not_before)
         .map_err(Status::invalid_argument)?
         .map(|t| prost_types::Timestamp {
             seconds: t.timestamp(),

@@ -36,7 +36,8 @@ pub fn local(lang: Lang, t: DateTime<Utc>) -> String {
     }
 }
 
-fn span(lang: Lang, minutes: i64) -> String {
+/// A duration as the room reads it: "25 分钟", "3 小时 5 分".
+pub fn span(lang: Lang, minutes: i64) -> String {
     let m = minutes.abs();
     if m < 60 {
         t_args(lang, "minutes", &[("m", m.into())])
@@ -49,8 +50,25 @@ fn span(lang: Lang, minutes: i64) -> String {
     }
 }
 
-fn time_of(ts: Option<&prost_types::Timestamp>) -> Option<DateTime<Utc>> {
+/// A protobuf time, if set and in range.
+pub fn time_of(ts: Option<&prost_types::Timestamp>) -> Option<DateTime<Utc>> {
     ts.and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
+}
+
+/// A `datetime-local` value (`YYYY-MM-DDTHH:MM`) in the console's time
+/// zone, as UTC; `None` when empty. The error names the field.
+pub fn parse_local(field: &str, v: &str) -> Result<Option<DateTime<Utc>>, String> {
+    use chrono::TimeZone;
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let naive = chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M")
+        .map_err(|e| format!("{field}: {v}: {e}"))?;
+    Ok(zone()
+        .from_local_datetime(&naive)
+        .single()
+        .map(|t| t.with_timezone(&Utc)))
 }
 
 /// The whole page around `body`.
