@@ -352,6 +352,23 @@ fn explanation(lang: Lang, c: &casehub_planning::CasePlan) -> Markup {
     }
 }
 
+/// An alert in the user's language, from its kind and fields (the node's
+/// one-line message stays in the cell's title, for the details).
+pub fn alert_text(lang: Lang, a: &proto::Alert) -> String {
+    let deadline = time_of(a.deadline.as_ref())
+        .map(|d| local(lang, d))
+        .unwrap_or_default();
+    let args = [
+        ("case", a.case_id.clone().into()),
+        ("person", a.person_id.clone().into()),
+        ("station", a.station_id.clone().into()),
+        ("deadline", deadline.into()),
+    ];
+    let key = format!("alert-text-{}", a.kind);
+    let text = t_args(lang, &key, &args);
+    if text == key { a.message.clone() } else { text }
+}
+
 /// The alerts standing now, with their lifecycle and an acknowledge
 /// button (for the roles that may), then the resolved ones.
 pub fn alerts(lang: Lang, list: &[proto::Alert], may_ack: bool) -> Markup {
@@ -387,7 +404,7 @@ pub fn alerts(lang: Lang, list: &[proto::Alert], may_ack: bool) -> Markup {
                             td { (a.case_id) }
                             td { @if let Some(at) = time_of(a.raised_at.as_ref().or(a.at.as_ref())) { (local(lang, at)) } }
                             td { @if let Some(d) = time_of(a.deadline.as_ref()) { (local(lang, d)) } }
-                            td { (a.message) }
+                            td title=(a.message) { (alert_text(lang, a)) }
                             td.status {
                                 (t(lang, &format!("alert-status-{}", a.status)))
                                 @if !a.acknowledged_by.is_empty() { br; small { (who_when(a)) } }
@@ -421,7 +438,7 @@ pub fn alerts(lang: Lang, list: &[proto::Alert], may_ack: bool) -> Markup {
                             td { (a.case_id) }
                             td { @if let Some(at) = time_of(a.raised_at.as_ref()) { (local(lang, at)) } }
                             td { @if let Some(at) = time_of(a.resolved_at.as_ref()) { (local(lang, at)) } }
-                            td { (a.message) }
+                            td title=(a.message) { (alert_text(lang, a)) }
                             td {
                                 @if a.acknowledged_by.is_empty() { (t(lang, "alert-never-acked")) } @else { (who_when(a)) }
                                 @if a.escalated_at.is_some() { " · " (t(lang, "alert-status-escalated")) }

@@ -153,4 +153,16 @@ pub async fn log_in(b: &Client, base: &str, user: &str, password: &str) {
         .click()
         .await
         .unwrap();
+    // Until the login has answered: signed in (the log-out button), or
+    // refused (a message on the login form).
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        if b.find(Locator::Id("logout")).await.is_ok()
+            || b.find(Locator::Css("form.login .msg.bad")).await.is_ok()
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the login did not answer");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
