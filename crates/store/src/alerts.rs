@@ -7,6 +7,7 @@
 //! | `held_too_long` | a person has been in holding longer than the policy's `max_holding_min` |
 //! | `too_few_questioners` | a questioning booked or under way has fewer officers than `min_questioning_officers` |
 //! | `station_below_minimum` | a station has fewer officers on duty than its minimum because officers are out on bookings |
+//! | `unrecorded_questioning` | a questioning under way in a room without audio-video recording (every questioning must be recorded) |
 //! | `plan_broken` | a step under way overran the room booked for it, a booked step has not started the policy's `late_start_min` (default 15) after its start, or a reported escort delay broke the case's accepted plan (until a new plan is committed or its rooms are released) |
 //!
 //! Every alert has a key, stable while its condition lasts, so that a stream
@@ -30,6 +31,7 @@ pub enum AlertKind {
     TooFewQuestioners,
     StationBelowMinimum,
     PlanBroken,
+    UnrecordedQuestioning,
 }
 
 impl AlertKind {
@@ -42,6 +44,7 @@ impl AlertKind {
             AlertKind::TooFewQuestioners => "too_few_questioners",
             AlertKind::StationBelowMinimum => "station_below_minimum",
             AlertKind::PlanBroken => "plan_broken",
+            AlertKind::UnrecordedQuestioning => "unrecorded_questioning",
         }
     }
 }
@@ -219,6 +222,34 @@ pub fn alerts(
                 a.person = Some(person.clone());
                 a.site = site.clone();
                 out.push(a);
+            }
+            // A questioning under way in a room that does not record.
+            if step == Step::Questioning {
+                let unrecorded = state.rooms.values().find(|r| {
+                    !r.value.room.recording
+                        && r.bookings.iter().any(|b| {
+                            &b.case == id
+                                && b.person.as_ref() == Some(person)
+                                && b.step == Some(Step::Questioning)
+                                && b.start <= now
+                                && now < b.end
+                        })
+                });
+                if let Some(r) = unrecorded {
+                    let mut a = Alert::new(
+                        AlertKind::UnrecordedQuestioning,
+                        format!("unrecorded_questioning/{id}/{person}"),
+                        now,
+                        format!(
+                            "{person} of case {id}: questioned in {}, which does not record",
+                            r.value.room.id
+                        ),
+                    );
+                    a.case = Some(id.clone());
+                    a.person = Some(person.clone());
+                    a.site = Some(r.value.site.clone());
+                    out.push(a);
+                }
             }
         }
         // Booked steps that should have started and have not.

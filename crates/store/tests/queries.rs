@@ -353,3 +353,32 @@ fn late_starts_and_overruns_break_the_plan() {
         vec!["plan_broken/overrun/c1/p1/intake"]
     );
 }
+
+#[test]
+fn a_questioning_under_way_in_a_room_that_does_not_record_is_alerted() {
+    let mut s = ready();
+    book_room(
+        &mut s,
+        "q1",
+        booking("c1", 0, 120, Some("p1"), Some(Step::Questioning)),
+    );
+    progress(&mut s, "c1", Some((Step::Questioning, 10)));
+    // q1 records: no alert.
+    assert!(of_kind(&s, 30, AlertKind::UnrecordedQuestioning).is_empty());
+    // Its recording is off (the room was changed): alerted while the
+    // questioning is under way in it, not after its booking.
+    s.rooms
+        .get_mut(&RoomId::new("q1").unwrap())
+        .unwrap()
+        .value
+        .room
+        .recording = false;
+    assert_eq!(
+        of_kind(&s, 30, AlertKind::UnrecordedQuestioning),
+        vec!["unrecorded_questioning/c1/p1".to_string()]
+    );
+    assert!(of_kind(&s, 130, AlertKind::UnrecordedQuestioning).is_empty());
+    // Another step under way is not a questioning.
+    progress(&mut s, "c1", Some((Step::Holding, 10)));
+    assert!(of_kind(&s, 30, AlertKind::UnrecordedQuestioning).is_empty());
+}

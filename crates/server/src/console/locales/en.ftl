@@ -260,3 +260,5 @@ alert-text-held_too_long = Case { $case }: { $person } has been held longer than
 alert-text-too_few_questioners = Case { $case }: { $person } has fewer than two questioning officers.
 alert-text-station_below_minimum = Station { $station } is below its minimum: officers are out on escorts.
 alert-text-plan_broken = Case { $case }: its plan is broken and needs re-planning.
+alert-kind-unrecorded_questioning = Questioning not recorded
+alert-text-unrecorded_questioning = Case { $case }: { $person } is being questioned in a room that does not record.

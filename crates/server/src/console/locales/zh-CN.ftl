@@ -260,3 +260,5 @@ alert-text-held_too_long = 案件 { $case } 的人员 { $person } 候问时间�
 alert-text-too_few_questioners = 案件 { $case } 的人员 { $person } 讯（询）问民警不足两人。
 alert-text-station_below_minimum = 派出所 { $station } 因押解外出，在所警力低于最低人数。
 alert-text-plan_broken = 案件 { $case } 的方案被打乱，需要重新安排。
+alert-kind-unrecorded_questioning = 讯（询）问未录音录像
+alert-text-unrecorded_questioning = 案件 { $case } 的人员 { $person } 正在无录音录像的房间接受讯（询）问。
