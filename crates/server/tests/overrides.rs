@@ -253,5 +253,23 @@ async fn an_override_is_replanned_checked_and_audited_with_its_reason() {
         .unwrap_err();
     assert_eq!(backwards.code(), Code::InvalidArgument);
     assert!(backwards.message().contains("until"));
+
+    // Today's figures count the override; a day that is not a date is
+    // refused, naming the field.
+    let today = audit
+        .get_daily_figures(pb::GetDailyFiguresRequest { day: String::new() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(today.rows[0].site_id, "", "every site first");
+    assert_eq!(today.rows[0].overrides, 1, "{today:?}");
+    let bad = audit
+        .get_daily_figures(pb::GetDailyFiguresRequest {
+            day: "2026-13-40".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    assert!(bad.message().starts_with("day"), "{}", bad.message());
     c.shutdown().await;
 }
