@@ -9,21 +9,28 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use maud::{Markup, html};
 use serde::Deserialize;
 use tonic::Status;
 
 use casehub_model::{OfficerId, Qualification, RoomId, RoomKind, TeamId};
-use casehub_planning::{EscortMode, Plan};
+use casehub_planning::{EscortMode, PersonPlan, Plan};
 use casehub_store::SchedulingState;
 
 use super::i18n::{Lang, t, t_args};
 use super::pages::{self, local};
-use super::{call, lang, page, refusal};
+use super::{call, lang, page, refusal, write_meta};
 use crate::grpc_api::Api;
 use crate::proto;
 use crate::proto::dispatch_service_server::DispatchService;
+
+/// The plan of `person`, in whichever case of `plan` it is.
+fn person_mut<'p>(plan: &'p mut Plan, person: &str) -> Option<&'p mut PersonPlan> {
+    plan.cases
+        .iter_mut()
+        .flat_map(|c| c.persons.iter_mut())
+        .find(|p| p.person.as_str() == person)
+}
 
 /// The restriction, as the form sends it.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -181,11 +188,7 @@ impl Posted {
                     .parse()
                     .map_err(|_| format!("{field}: {i}: not an index"))?;
                 let officer = OfficerId::new(value.clone()).map_err(|e| format!("{field}: {e}"))?;
-                let slot = plan
-                    .cases
-                    .iter_mut()
-                    .flat_map(|c| c.persons.iter_mut())
-                    .find(|p| p.person.as_str() == person)
+                let slot = person_mut(&mut plan, person)
                     .and_then(|p| p.questioning_officers.get_mut(i))
                     .ok_or_else(|| format!("{field}: no such officer in the plan"))?;
                 *slot = officer;
@@ -198,11 +201,7 @@ impl Posted {
             };
             let i: usize = i.parse().map_err(|_| format!("{field}: {i}: not a step"))?;
             let room = RoomId::new(room.clone()).map_err(|e| format!("{field}: {e}"))?;
-            let booking = plan
-                .cases
-                .iter_mut()
-                .flat_map(|c| c.persons.iter_mut())
-                .find(|p| p.person.as_str() == person)
+            let booking = person_mut(&mut plan, person)
                 .and_then(|p| p.steps.get_mut(i))
                 .ok_or_else(|| format!("{field}: no such step in the plan"))?;
             booking.room = room;
@@ -217,13 +216,8 @@ impl Posted {
     ) -> Result<proto::AcceptPlanRequest, String> {
         let versions: Vec<(String, String, u64)> =
             serde_json::from_str(&self.versions_json).map_err(|e| format!("versions_json: {e}"))?;
-        let user = crate::auth::caller().map(|c| c.name).unwrap_or_default();
         Ok(proto::AcceptPlanRequest {
-            meta: Some(proto::WriteMeta {
-                client_id: format!("console {user}"),
-                request_id: Utc::now().timestamp_micros().max(1) as u64,
-                ..Default::default()
-            }),
+            meta: write_meta(),
             plan_json: serde_json::to_string(plan).map_err(|e| format!("plan: {e}"))?,
             versions: versions
                 .into_iter()
