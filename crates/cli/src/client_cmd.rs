@@ -415,12 +415,19 @@ pub fn run_cluster(cmd: ClusterCmd) -> Result<ExitCode> {
             } => {
                 let text = std::fs::read_to_string(&region)
                     .with_context(|| format!("--region {}: cannot read", region.display()))?;
+                // The travel table, from the files beside the region: the
+                // nodes plan with this one, not with files of their own.
+                let parsed = crate::load::region(&region, None)
+                    .with_context(|| format!("--region {}", region.display()))?;
+                let model = crate::load::travel_model(&parsed, &region)?;
+                let table = crate::load::full_table(&parsed, model.as_ref())?;
                 let mut c = AdminServiceClient::new(channel(&conn).await?);
                 let r = c
                     .load_region(pb::LoadRegionRequest {
                         meta: author.meta(),
                         file_name: region.display().to_string(),
                         text,
+                        travel_table_json: serde_json::to_string(&table)?,
                     })
                     .await
                     .map_err(status)?
@@ -429,6 +436,12 @@ pub fn run_cluster(cmd: ClusterCmd) -> Result<ExitCode> {
                     "{} requests applied, up to log index {}",
                     r.applied, r.last_index
                 );
+                if r.region_version > 0 {
+                    println!(
+                        "region version {} (sha256 {})",
+                        r.region_version, r.region_digest
+                    );
+                }
             }
         }
         Ok(ExitCode::SUCCESS)

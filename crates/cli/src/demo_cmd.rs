@@ -333,6 +333,7 @@ async fn replay(
             meta: meta(stamp),
             file_name: a.region.display().to_string(),
             text: text.to_string(),
+            ..Default::default()
         })
         .await
         .map_err(|e| anyhow::anyhow!("loading the region: {}", e.message()))?

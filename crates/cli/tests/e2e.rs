@@ -161,6 +161,7 @@ async fn no_acknowledged_booking_is_lost_when_the_leader_process_is_killed() {
                     meta: meta(1_000_000),
                     file_name: "region-3-sites.toml".into(),
                     text,
+                    ..Default::default()
                 })
                 .await
         }

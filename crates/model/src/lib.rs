@@ -18,6 +18,7 @@ pub mod ids;
 pub mod legal;
 pub mod org;
 pub mod region;
+pub mod rules;
 pub mod scenario;
 pub mod site;
 pub mod steps;
@@ -30,6 +31,7 @@ pub use ids::{CaseId, GroupId, OfficerId, PersonId, RoomId, ShiftId, SiteId, Sta
 pub use legal::{LegalLimits, Policy};
 pub use org::{EscortTeam, Officer, Post, Qualification, Shift, Station};
 pub use region::Region;
+pub use rules::Rule;
 pub use site::{Room, RoomKind, Site, SiteKind};
 pub use steps::{DurationDist, Step, StepDurations};
 pub use time::{DailyWindow, TimeOfDay};

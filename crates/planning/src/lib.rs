@@ -145,6 +145,7 @@ pub(crate) fn finish(
         + imbalance_cost;
     Plan {
         now: ctx.state.now,
+        region_version: 0,
         cases,
         blocked,
         objective,

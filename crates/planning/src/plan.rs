@@ -1,7 +1,5 @@
 //! The engine's output. Serialises to the JSON documented in `docs/plan-format.md`.
 
-use std::fmt;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -110,75 +108,8 @@ pub struct CasePlan {
     pub explanation: Option<Explanation>,
 }
 
-/// The rules a plan must keep.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Rule {
-    /// Questioning ends within the legal limit, counted from the clock start (escort included).
-    LegalLimit,
-    /// No room double-booked.
-    RoomDoubleBooked,
-    /// Holding rooms within their capacity.
-    HoldingCapacity,
-    /// No officer double-booked, and officers used only on shift.
-    OfficerUnavailable,
-    /// No escort team double-booked; the team's vehicle has a seat for everyone.
-    TeamUnavailable,
-    /// At least the policy's number of questioning officers (2), each qualified.
-    QuestioningOfficers,
-    /// At least the policy's number of escort officers.
-    EscortOfficers,
-    /// A woman is searched by female staff.
-    FemaleSearch,
-    /// A woman is escorted with at least one female officer.
-    FemaleEscort,
-    /// A female juvenile is questioned with a female officer present.
-    FemaleJuvenileQuestioning,
-    /// Juveniles are never held with adults.
-    JuvenileSeparation,
-    /// Co-suspects are never held together, and are questioned in separate rooms.
-    CoSuspectSeparation,
-    /// A station never drops below its minimum on duty because of an escort.
-    StationMinimum,
-    /// Rooms only within the site's open hours.
-    OpenHours,
-    /// Rooms only for the steps their kind allows; only recorded rooms.
-    RoomKind,
-    /// Every step present, in order, without gaps (a person stays in the area until exit).
-    StepSequence,
-    /// The plan refers to something that does not exist, or leaves a case out.
-    Reference,
-}
-
-impl Rule {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Rule::LegalLimit => "legal_limit",
-            Rule::RoomDoubleBooked => "room_double_booked",
-            Rule::HoldingCapacity => "holding_capacity",
-            Rule::OfficerUnavailable => "officer_unavailable",
-            Rule::TeamUnavailable => "team_unavailable",
-            Rule::QuestioningOfficers => "questioning_officers",
-            Rule::EscortOfficers => "escort_officers",
-            Rule::FemaleSearch => "female_search",
-            Rule::FemaleEscort => "female_escort",
-            Rule::FemaleJuvenileQuestioning => "female_juvenile_questioning",
-            Rule::JuvenileSeparation => "juvenile_separation",
-            Rule::CoSuspectSeparation => "co_suspect_separation",
-            Rule::StationMinimum => "station_minimum",
-            Rule::OpenHours => "open_hours",
-            Rule::RoomKind => "room_kind",
-            Rule::StepSequence => "step_sequence",
-            Rule::Reference => "reference",
-        }
-    }
-}
-
-impl fmt::Display for Rule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The rules a plan must keep: the one catalogue, [`casehub_model::Rule`].
+pub use casehub_model::Rule;
 
 /// A case no plan could serve without breaking a rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -225,6 +156,11 @@ pub struct SolverReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub now: DateTime<Utc>,
+    /// The version of the cluster's replicated region the plan was made
+    /// from; 0 when it was made from a region file. The commit refuses a
+    /// plan made from another version.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub region_version: u64,
     pub cases: Vec<CasePlan>,
     pub blocked: Vec<Blocked>,
     /// Sum of the case costs plus the load-imbalance term.
@@ -232,4 +168,8 @@ pub struct Plan {
     /// The load-imbalance term: the highest site load (cases per questioning room) × weight.
     pub imbalance_cost: f64,
     pub solver: SolverReport,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }

@@ -639,7 +639,7 @@ impl<'a> Checker<'a> {
                         "person {}: {} in room {}, which has no audio/video recording",
                         pp.person, b.step, room.id
                     );
-                    self.push(Rule::RoomKind, Some(cid), detail);
+                    self.push(Rule::Recording, Some(cid), detail);
                 }
                 if b.start < b.end
                     && !site

@@ -396,6 +396,7 @@ fn valid_plan() -> Plan {
     };
     Plan {
         now: lt(8, 55),
+        region_version: 0,
         cases: vec![c1, c2],
         blocked: Vec::new(),
         objective: 0.0,
@@ -761,7 +762,7 @@ fn room_kind_wrong_kind_of_room() {
 }
 
 #[test]
-fn room_kind_requires_recording() {
+fn recording_required() {
     let mut st = state();
     st.region.sites[0]
         .rooms
@@ -770,7 +771,7 @@ fn room_kind_requires_recording() {
         .unwrap()
         .recording = false;
     let v = validate(&st, &valid_plan());
-    assert_only(&v, Rule::RoomKind);
+    assert_only(&v, Rule::Recording);
     assert!(v[0].detail.contains("recording"), "{}", show(&v));
 }
 

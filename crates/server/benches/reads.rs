@@ -322,6 +322,7 @@ async fn casehub(args: &Args, dir: &Path, certs: &Certs) -> (Vec<Level>, usize) 
         }),
         file_name: "region-3-sites.toml".into(),
         text: REGION.into(),
+        ..Default::default()
     })
     .await
     .expect("the region loads")

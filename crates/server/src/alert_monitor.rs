@@ -47,8 +47,8 @@ pub(crate) async fn sweep(core: &Core, ctx: &ApiContext) {
     let now = Utc::now();
     let standing = casehub_store::alerts::alerts(
         &state.state,
-        &ctx.region.shifts,
-        ctx.region.info.utc_offset_min,
+        ctx.shifts(&state.state),
+        ctx.utc_offset_min(&state.state),
         now,
     );
     let sweep = state.state.alert_sweep(&standing, now);

@@ -25,7 +25,7 @@ use tonic::{Code, Request as GrpcRequest, Response as GrpcResponse, Status};
 
 use casehub_model::{
     Case, CaseId, EscortTeam, Gender, GroupId, LegalCategory, Officer, OfficerId, Person, PersonId,
-    Policy, Region, RoomId, Site, SiteId, Station, StationId, Step, TeamId,
+    Policy, Region, RoomId, Shift, Site, SiteId, Station, StationId, Step, TeamId,
 };
 use casehub_planning::{EscortMode, Method, Plan, Restriction, Settings, validate};
 use casehub_store::alert_records::AlertRecord;
@@ -33,8 +33,11 @@ use casehub_store::alerts::{Alert as StoreAlert, alerts};
 use casehub_store::availability::{
     QueryError, availability, check_site, check_window, earliest_slot,
 };
+use casehub_store::region::{RegionError, RegionStatic};
 use casehub_store::state::{CaseStatus, DelayOutcome, MAX_DELAY_MIN, MAX_REASON_CHARS};
-use casehub_store::{AuditEntry as StoreAudit, Command, Conflict, EntityRef, Request, Response};
+use casehub_store::{
+    AuditEntry as StoreAudit, Command, Conflict, EntityRef, Request, Response, SchedulingState,
+};
 use casehub_travel::TravelTable;
 
 use crate::auth::Permission;
@@ -57,6 +60,49 @@ pub struct ApiContext {
     pub region: Region,
     pub travel: TravelTable,
     pub settings: Settings,
+}
+
+impl ApiContext {
+    /// The travel table the node plans with: the cluster's replicated
+    /// region's (rules version 6), or the node's own before one is loaded.
+    pub fn travel<'a>(&'a self, state: &'a SchedulingState) -> &'a TravelTable {
+        state
+            .region
+            .as_ref()
+            .map_or(&self.travel, |r| &r.value.table)
+    }
+
+    /// The shifts the node plans with (see [`ApiContext::travel`]).
+    pub fn shifts<'a>(&'a self, state: &'a SchedulingState) -> &'a [Shift] {
+        state
+            .region
+            .as_ref()
+            .map_or(&self.region.shifts, |r| &r.value.shifts)
+    }
+
+    /// Local time = UTC + this many minutes (see [`ApiContext::travel`]).
+    pub fn utc_offset_min(&self, state: &SchedulingState) -> i32 {
+        state
+            .region
+            .as_ref()
+            .map_or(self.region.info.utc_offset_min, |r| {
+                r.value.info.utc_offset_min
+            })
+    }
+
+    /// The region the node plans with, its travel table and its version:
+    /// the cluster's replicated region, or (version 0) the node's own
+    /// region file with the replicated entities, before one is loaded.
+    pub fn region_model<'a>(
+        &'a self,
+        state: &'a SchedulingState,
+    ) -> Result<(Region, &'a TravelTable, u64), RegionError> {
+        if state.region.is_some() {
+            state.region_model()
+        } else {
+            Ok((state.region_with(&self.region)?, &self.travel, 0))
+        }
+    }
 }
 
 /// The five API services, over one node.
@@ -249,6 +295,51 @@ fn query_status(e: QueryError) -> Status {
         QueryError::UnknownSite(_) => Status::not_found(e.to_string()),
         _ => Status::invalid_argument(e.to_string()),
     }
+}
+
+/// The travel table of a region being loaded: the one sent
+/// (`travel_table_json`), checked to cover every station and site, or for a
+/// great-circle region the one computed here.
+fn region_table(region: &Region, json: &str) -> Result<TravelTable, Status> {
+    if json.trim().is_empty() {
+        return match region.travel {
+            casehub_model::region::TravelConfig::GreatCircle {
+                detour_factor,
+                speed_kmh,
+            } => casehub_travel::GreatCircle::new(detour_factor, speed_kmh)
+                .map_err(|e| Status::invalid_argument(format!("text: travel: {e}")))
+                .and_then(|m| {
+                    TravelTable::for_region(&m, region)
+                        .map_err(|e| Status::invalid_argument(format!("text: travel: {e}")))
+                }),
+            _ => Err(Status::invalid_argument(
+                "travel_table_json: missing; the region's travel comes from files the node does not read: send the table computed from them (`casehub cluster load-region` does)",
+            )),
+        };
+    }
+    let table: TravelTable = serde_json::from_str(json).map_err(|e| {
+        Status::invalid_argument(format!(
+            "travel_table_json: line {} column {}: {e}",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    for station in &region.stations {
+        for site in &region.sites {
+            if table.leg(station.id.as_str(), site.id.as_str()).is_none() {
+                return Err(invalid(
+                    "travel_table_json",
+                    format!("{} → {}", station.id, site.id),
+                    "no travel time for this station and site of the region",
+                ));
+            }
+        }
+    }
+    Ok(table)
+}
+
+fn region_status(e: RegionError) -> Status {
+    Status::failed_precondition(e.to_string())
 }
 
 fn dispatch_status(e: DispatchError) -> Status {
@@ -455,7 +546,7 @@ impl Api {
                 &caller,
                 permission,
                 read.state(),
-                &self.ctx.travel,
+                self.ctx.travel(read.state()),
                 &command,
             )?;
         }
@@ -527,7 +618,7 @@ impl Api {
         state: &casehub_store::SchedulingState,
         scope: Option<&BTreeSet<SiteId>>,
     ) -> Vec<CaseId> {
-        let sites = scope.map(|_| crate::scope::sites_by_case(state, &self.ctx.travel));
+        let sites = scope.map(|_| crate::scope::sites_by_case(state, self.ctx.travel(state)));
         state
             .cases
             .iter()
@@ -617,7 +708,7 @@ impl Api {
                 for id in cases {
                     if !crate::scope::allows(
                         scope,
-                        &crate::scope::case_sites(state, &self.ctx.travel, id),
+                        &crate::scope::case_sites(state, self.ctx.travel(state), id),
                     ) {
                         return Err(Status::not_found(format!("case_ids: no case {id}")));
                     }
@@ -625,8 +716,9 @@ impl Api {
                 cases
             }
         };
-        let mut s = planning_state(state, &self.ctx.region, &self.ctx.travel, now, cases)
-            .map_err(dispatch_status)?;
+        let (region, travel, region_version) =
+            self.ctx.region_model(state).map_err(region_status)?;
+        let mut s = planning_state(state, region, travel, now, cases).map_err(dispatch_status)?;
         if let Some(r) = restriction {
             for p in &mut s.pending {
                 p.restriction = Some(r.clone());
@@ -636,8 +728,9 @@ impl Api {
             method,
             ..self.ctx.settings.clone()
         };
-        let plan = casehub_planning::plan(&s, &settings)
+        let mut plan = casehub_planning::plan(&s, &settings)
             .map_err(|e| Status::internal(format!("planning failed: {e}")))?;
+        plan.region_version = region_version;
         let violations = validate(&s, &plan);
         if !violations.is_empty() {
             // Never hand out a plan that breaks a rule.
@@ -658,7 +751,7 @@ impl Api {
             })
             .collect();
         // Times as the sites read them: local, at the region's UTC offset.
-        let offset = chrono::FixedOffset::east_opt(self.ctx.region.info.utc_offset_min * 60)
+        let offset = chrono::FixedOffset::east_opt(self.ctx.utc_offset_min(read.state()) * 60)
             .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
         let local = |t: DateTime<Utc>| t.with_timezone(&offset);
         let summary = plan
@@ -785,8 +878,8 @@ impl AvailabilityService for Api {
         let read = self.core.read_local();
         let a = availability(
             read.state(),
-            &self.ctx.region.shifts,
-            self.ctx.region.info.utc_offset_min,
+            self.ctx.shifts(read.state()),
+            self.ctx.utc_offset_min(read.state()),
             site.as_ref(),
             start,
             end,
@@ -847,8 +940,8 @@ impl AvailabilityService for Api {
             .and_then(|c| crate::scope::limit(&c, Permission::ReadAvailability).cloned());
         let staffing = casehub_store::staffing::stations(
             state,
-            &self.ctx.region.shifts,
-            self.ctx.region.info.utc_offset_min,
+            self.ctx.shifts(state),
+            self.ctx.utc_offset_min(state),
             now,
         );
         Ok(GrpcResponse::new(proto::GetOverviewReply {
@@ -893,7 +986,7 @@ impl AvailabilityService for Api {
                 .filter(|e| {
                     crate::scope::allows(
                         limit.as_ref(),
-                        &crate::scope::case_sites(state, &self.ctx.travel, &e.case),
+                        &crate::scope::case_sites(state, self.ctx.travel(state), &e.case),
                     )
                 })
                 .map(|e| proto::EscortUnderWay {
@@ -937,7 +1030,7 @@ impl AvailabilityService for Api {
         let read = self.core.read_local();
         let slot = earliest_slot(
             read.state(),
-            self.ctx.region.info.utc_offset_min,
+            self.ctx.utc_offset_min(read.state()),
             site.as_ref(),
             step,
             category,
@@ -1228,8 +1321,16 @@ impl DispatchService for Api {
         let ids: Vec<CaseId> = plan.cases.iter().map(|c| c.case.clone()).collect();
         let node_now = Utc::now();
         let now = plan.now.clamp(node_now - ACCEPT_GRACE, node_now);
-        let s = planning_state(read.state(), &self.ctx.region, &self.ctx.travel, now, &ids)
-            .map_err(dispatch_status)?;
+        let state = read.state();
+        let (region, travel, region_version) =
+            self.ctx.region_model(state).map_err(region_status)?;
+        if plan.region_version != region_version {
+            return Err(Status::failed_precondition(format!(
+                "plan_json: the plan was made from region version {}; the cluster's region is at version {region_version}: propose again",
+                plan.region_version
+            )));
+        }
+        let s = planning_state(state, region, travel, now, &ids).map_err(dispatch_status)?;
         let violations = validate(&s, &plan);
         if !violations.is_empty() {
             let list: Vec<String> = violations.iter().map(|v| format!("{v:?}")).collect();
@@ -1267,16 +1368,27 @@ impl DispatchService for Api {
                 duplicate: false,
             }));
         }
-        let command = match reason {
-            Some(reason) => Command::OverridePlan {
-                bookings,
+        let command = if state.rules_at_least(6) {
+            // Checked again at commit, against every rule of the catalogue.
+            Command::AcceptPlan {
+                plans: plan.cases.clone(),
+                now,
+                region_version,
                 expected_versions: expected,
                 reason,
-            },
-            None => Command::CommitPlan {
-                bookings,
-                expected_versions: expected,
-            },
+            }
+        } else {
+            match reason {
+                Some(reason) => Command::OverridePlan {
+                    bookings,
+                    expected_versions: expected,
+                    reason,
+                },
+                None => Command::CommitPlan {
+                    bookings,
+                    expected_versions: expected,
+                },
+            }
         };
         let ack = self
             .write("AcceptPlan", r.meta.as_ref(), 0, command)
@@ -1492,12 +1604,12 @@ impl Api {
     ) -> (u64, Vec<StoreAlert>) {
         let read = self.core.read_local();
         let state = read.state();
-        let travel = &self.ctx.travel;
+        let travel = self.ctx.travel(state);
         let case_sites = scope.map(|_| crate::scope::sites_by_case(state, travel));
         let list = alerts(
             read.state(),
-            &self.ctx.region.shifts,
-            self.ctx.region.info.utc_offset_min,
+            self.ctx.shifts(state),
+            self.ctx.utc_offset_min(state),
             Utc::now(),
         )
         .into_iter()
@@ -1535,7 +1647,7 @@ impl Api {
                 .unwrap_or_default(),
             (None, Some(site), _) => BTreeSet::from([site.clone()]),
             (None, None, Some(station)) => {
-                crate::scope::home_site(state, &self.ctx.travel, station)
+                crate::scope::home_site(state, self.ctx.travel(state), station)
                     .into_iter()
                     .collect()
             }
@@ -1589,7 +1701,7 @@ impl AlertService for Api {
             let state = read.state();
             let case_sites = scope
                 .as_ref()
-                .map(|_| crate::scope::sites_by_case(state, &self.ctx.travel));
+                .map(|_| crate::scope::sites_by_case(state, self.ctx.travel(state)));
             alerts.extend(
                 records
                     .history
@@ -1639,7 +1751,7 @@ impl AlertService for Api {
             }
             let case_sites = scope
                 .as_ref()
-                .map(|_| crate::scope::sites_by_case(state, &self.ctx.travel));
+                .map(|_| crate::scope::sites_by_case(state, self.ctx.travel(state)));
             match state.alerts.open.get(&key) {
                 Some(rec)
                     if self.alert_in_view(
@@ -1847,7 +1959,15 @@ impl AdminService for Api {
         };
         let region = casehub_model::scenario::parse_region(name, &r.text)
             .map_err(|e| Status::invalid_argument(format!("text: {e}")))?;
-        let commands = region_commands(&region);
+        let mut commands = region_commands(&region);
+        // The static parts, last: the table must cover the stations and
+        // sites registered before it.
+        if self.core.read_local().state().rules_at_least(6) {
+            let table = region_table(&region, &r.travel_table_json)?;
+            commands.push(Command::SetRegion(Box::new(RegionStatic::of(
+                &region, table,
+            ))));
+        }
         // One request id per command, from meta.request_id: all of them must
         // exist before the first is written.
         if first_id.checked_add(commands.len() as u64).is_none() {
@@ -1869,9 +1989,22 @@ impl AdminService for Api {
             applied += 1;
             last_index = ack.log_index;
         }
+        let read = self
+            .core
+            .read_linearizable()
+            .await
+            .map_err(|e| cluster_status("LoadRegion", &e))?;
+        let (region_version, region_digest) = read
+            .state()
+            .region
+            .as_ref()
+            .map(|r| (r.version, r.digest.clone()))
+            .unwrap_or_default();
         Ok(GrpcResponse::new(proto::LoadRegionReply {
             applied,
             last_index,
+            region_version,
+            region_digest,
         }))
     }
 

@@ -130,7 +130,9 @@ impl AuditService for Api {
         request: GrpcRequest<proto::GetDailyFiguresRequest>,
     ) -> Result<GrpcResponse<proto::GetDailyFiguresReply>, Status> {
         let r = request.into_inner();
-        let offset = chrono::FixedOffset::east_opt(self.ctx.region.info.utc_offset_min * 60)
+        let read = self.core.read_local();
+        let state = read.state();
+        let offset = chrono::FixedOffset::east_opt(self.ctx.utc_offset_min(state) * 60)
             .ok_or_else(|| Status::internal("the region's UTC offset is out of range"))?;
         let day = if r.day.trim().is_empty() {
             chrono::Utc::now().with_timezone(&offset).date_naive()
@@ -144,8 +146,6 @@ impl AuditService for Api {
             .map(|t| t.with_timezone(&chrono::Utc))
             .ok_or_else(|| invalid("day", &r.day, "out of range"))?;
         let to = from + chrono::Duration::days(1);
-        let read = self.core.read_local();
-        let state = read.state();
         let figures = casehub_store::figures::figures(state, from, to, chrono::Utc::now());
         let overrides = state
             .audit

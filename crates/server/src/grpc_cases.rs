@@ -281,7 +281,7 @@ impl Api {
         let read = self.core.read_local();
         let state = read.state();
         let limit = crate::scope::limit(&caller, Permission::ReadCases);
-        let sites = crate::scope::case_sites(state, &self.ctx.travel, &id);
+        let sites = crate::scope::case_sites(state, self.ctx.travel(state), &id);
         let entry = state
             .cases
             .get(&id)
@@ -329,7 +329,7 @@ impl Api {
         let state = read.state();
         let scope = crate::scope::limit(&caller, Permission::ReadCases);
         // Every case's sites found in one pass: for the scope, then the answer.
-        let mut all_sites = crate::scope::sites_by_case(state, &self.ctx.travel);
+        let mut all_sites = crate::scope::sites_by_case(state, self.ctx.travel(state));
         let mut entries: Vec<(&CaseEntry, BTreeSet<casehub_model::SiteId>)> = state
             .cases
             .iter()

@@ -446,6 +446,7 @@ async fn bad_requests_get_the_right_code_and_change_nothing() {
             meta: meta(5),
             file_name: "huge.toml".into(),
             text: "#".repeat(10 << 20),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -830,7 +831,8 @@ async fn a_late_escort_returns_the_plans_it_breaks_to_replanning() {
         })
         .await
         .unwrap();
-    // C-2's accepted plan takes C-1's escort from the moment it is back.
+    // C-2's accepted plan takes C-1's escort from the moment it is back: the
+    // engine's plan under that restriction, with C-1's escort (an override).
     dispatch
         .submit_case(pb::SubmitCaseRequest {
             meta: meta(3),
@@ -839,32 +841,40 @@ async fn a_late_escort_returns_the_plans_it_breaks_to_replanning() {
         .await
         .unwrap();
     let plan: serde_json::Value = serde_json::from_str(&proposal.plan_json).unwrap();
-    let escort = &plan["cases"][0]["escort"];
-    let resource = match escort["team"].as_str() {
-        Some(team) => serde_json::json!({ "team": team }),
-        None => serde_json::json!({ "officer": escort["officers"][0] }),
-    };
+    let escort = plan["cases"][0]["escort"].clone();
     let back: chrono::DateTime<chrono::Utc> = escort["back"].as_str().unwrap().parse().unwrap();
-    let request: casehub_store::Request = serde_json::from_value(serde_json::json!({
-        "client_id": "test-setup",
-        "request_id": 1,
-        "actor": "test",
-        "time": chrono::Utc::now(),
-        "command": { "commit_plan": { "bookings": [{
-            "resource": resource,
-            "case": "C-2",
-            "start": back,
-            "end": back + chrono::Duration::minutes(30),
-        }]}},
-    }))
-    .unwrap();
+    let second = dispatch
+        .propose_plan(pb::ProposePlanRequest {
+            case_ids: vec!["C-2".into()],
+            method: "greedy".into(),
+            restriction: Some(pb::PlanRestriction {
+                site_id: plan["cases"][0]["site"].as_str().unwrap().into(),
+                escort: escort["mode"].as_str().unwrap().into(),
+                not_before: Some(prost_types::Timestamp {
+                    seconds: back.timestamp(),
+                    nanos: 0,
+                }),
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut plan2: serde_json::Value = serde_json::from_str(&second.plan_json).unwrap();
+    let escort2 = &mut plan2["cases"][0]["escort"];
+    assert_eq!(escort2["depart"], escort["back"], "{escort2}");
+    escort2["team"] = escort["team"].clone();
+    escort2["officers"] = escort["officers"].clone();
     let leader = c.leader().await;
-    let written = c.nodes[&leader]
-        .raft()
-        .client_write(casehub_store::Proposal::One(request))
+    dispatch
+        .accept_plan(pb::AcceptPlanRequest {
+            meta: meta(4),
+            plan_json: plan2.to_string(),
+            versions: second.versions.clone(),
+            override_reason: "the same escort".into(),
+            ..Default::default()
+        })
         .await
         .unwrap();
-    assert!(written.data[0].is_applied(), "{:?}", written.data);
 
     // Bad reports: the field named, nothing written.
     let report = |request_id: u64, case: &str, minutes: u32| pb::ReportDelayRequest {
@@ -1004,6 +1014,7 @@ async fn load_region_refuses_request_ids_past_the_largest_before_writing() {
             meta: meta(u64::MAX - 2),
             file_name: "region-3-sites.toml".into(),
             text: REGION.into(),
+            ..Default::default()
         })
         .await
         .unwrap_err();

@@ -1,5 +1,7 @@
 //! The replicated state to the engine and back: a plan proposed on the
-//! applied state commits whole, and the next plan is made around it.
+//! applied state and its replicated region commits whole (`AcceptPlan`,
+//! checked against every rule at commit), and the next plan is made around
+//! it.
 
 use casehub_model::scenario::parse_region;
 use casehub_model::{CaseId, Region};
@@ -8,7 +10,7 @@ use casehub_server::dispatch::{
     DispatchError, plan_bookings_for, planning_state, region_commands, versions_for,
 };
 use casehub_store::state::CaseStatus;
-use casehub_store::{Command, Request, Response, SchedulingState};
+use casehub_store::{Command, RegionStatic, Request, Response, SchedulingState};
 use casehub_travel::{GreatCircle, TravelTable};
 use chrono::{DateTime, Utc};
 
@@ -52,7 +54,10 @@ fn loaded(r: &Region) -> World {
         state: SchedulingState::new(),
         index: 0,
     };
-    for c in region_commands(r) {
+    let travel = TravelTable::for_region(&GreatCircle::new(1.35, 45.0).unwrap(), r).unwrap();
+    let mut commands = region_commands(r);
+    commands.push(Command::SetRegion(Box::new(RegionStatic::of(r, travel))));
+    for c in commands {
         let resp = w.apply(c);
         assert!(resp.is_applied(), "{resp:?}");
     }
@@ -69,14 +74,15 @@ fn settings() -> Settings {
 #[test]
 fn a_proposed_plan_commits_and_the_next_one_is_made_around_it() {
     let r = region();
-    let travel = TravelTable::for_region(&GreatCircle::new(1.35, 45.0).unwrap(), &r).unwrap();
     let mut w = loaded(&r);
     let cases = generate::pending_cases(&r, now(), 6, 60, 0, 7);
     for c in &cases[..3] {
         assert!(w.apply(Command::SubmitCase(c.case.clone())).is_applied());
     }
-    // Plan the three submitted cases on the replicated state.
-    let s = planning_state(&w.state, &r, &travel, now(), &[]).unwrap();
+    // Plan the three submitted cases on the replicated state and region.
+    let (model, travel, version) = w.state.region_model().unwrap();
+    assert_eq!(version, 1);
+    let s = planning_state(&w.state, model, &travel.clone(), now(), &[]).unwrap();
     assert_eq!(s.pending.len(), 3);
     let p = plan(&s, &settings()).unwrap();
     assert!(validate(&s, &p).is_empty());
@@ -84,46 +90,76 @@ fn a_proposed_plan_commits_and_the_next_one_is_made_around_it() {
     let bookings = plan_bookings_for(&p, &[]);
     let versions = versions_for(&w.state, &bookings);
     assert!(!versions.is_empty());
-    let resp = w.apply(Command::CommitPlan {
-        bookings: bookings.clone(),
-        expected_versions: versions.clone(),
-    });
+    let accept = |versions: Vec<_>, region_version| Command::AcceptPlan {
+        plans: p.cases.clone(),
+        now: now(),
+        region_version,
+        expected_versions: versions,
+        reason: None,
+    };
+    // A plan made from another region version is refused, naming both.
+    let resp = w.apply(accept(versions.clone(), 7));
+    let Response::Rejected { conflicts, .. } = &resp else {
+        panic!("{resp:?}")
+    };
+    assert_eq!(
+        conflicts[0].to_string(),
+        "the plan was made from region version 7; the cluster's region is at version 1"
+    );
+    let resp = w.apply(accept(versions.clone(), 1));
     assert!(resp.is_applied(), "{resp:?}");
     for cp in &p.cases {
         assert_eq!(w.state.cases[&cp.case].value.status, CaseStatus::Planned);
     }
+    // The bookings are the plan's.
+    let booked: usize = w.state.rooms.values().map(|r| r.bookings.len()).sum();
+    let planned = bookings
+        .iter()
+        .filter(|b| matches!(b.resource, casehub_store::ResourceRef::Room(_)))
+        .count();
+    assert_eq!(booked, planned);
     // The same commit again is stale: the versions moved.
-    let again = w.apply(Command::CommitPlan {
-        bookings,
-        expected_versions: versions,
-    });
+    let again = w.apply(accept(versions, 1));
     assert!(!again.is_applied());
     // Three more cases: planned around the committed bookings, and the
     // validator, which sees those bookings as the state, finds nothing.
     for c in &cases[3..] {
         assert!(w.apply(Command::SubmitCase(c.case.clone())).is_applied());
     }
-    let s2 = planning_state(&w.state, &r, &travel, now(), &[]).unwrap();
+    let (model, travel, _) = w.state.region_model().unwrap();
+    let s2 = planning_state(&w.state, model, &travel.clone(), now(), &[]).unwrap();
     assert_eq!(s2.pending.len(), 3);
     assert!(!s2.room_bookings.is_empty() && !s2.officer_commitments.is_empty());
     let p2 = plan(&s2, &settings()).unwrap();
     assert!(validate(&s2, &p2).is_empty());
-    let resp = w.apply(Command::CommitPlan {
-        bookings: plan_bookings_for(&p2, &[]),
+    let resp = w.apply(Command::AcceptPlan {
+        plans: p2.cases.clone(),
+        now: now(),
+        region_version: 1,
         expected_versions: versions_for(&w.state, &plan_bookings_for(&p2, &[])),
+        reason: None,
     });
     assert!(resp.is_applied(), "{resp:?}");
+    // The raw booking command of older rules is refused from version 6.
+    let resp = w.apply(Command::CommitPlan {
+        bookings: plan_bookings_for(&p2, &[]),
+        expected_versions: vec![],
+    });
+    let Response::Rejected { reason, .. } = &resp else {
+        panic!("{resp:?}")
+    };
+    assert!(reason.contains("AcceptPlan"), "{reason}");
 }
 
 #[test]
 fn unknown_or_planned_cases_are_refused_by_name() {
     let r = region();
-    let travel = TravelTable::for_region(&GreatCircle::new(1.35, 45.0).unwrap(), &r).unwrap();
     let w = loaded(&r);
+    let (model, travel, _) = w.state.region_model().unwrap();
     let e = planning_state(
         &w.state,
-        &r,
-        &travel,
+        model,
+        travel,
         now(),
         &[CaseId::new("C-404").unwrap()],
     )

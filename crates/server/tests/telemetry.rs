@@ -467,6 +467,7 @@ async fn dispatch_is_traced(receiver: &Receiver, guard: &telemetry::TelemetryGua
                 meta: meta(1000),
                 file_name: "region-3-sites.toml".into(),
                 text: REGION.into(),
+                ..Default::default()
             })
             .await;
         match loaded {

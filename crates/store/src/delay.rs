@@ -31,12 +31,12 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 
-use casehub_model::{CaseId, Post};
+use casehub_model::{CaseId, Post, Rule};
 
 use crate::state::{
     Booking, CaseEntry, CaseStatus, Command, Conflict, Delay, DelayOutcome, EntityRef,
     MAX_DELAY_MIN, MAX_REASON_CHARS, PlanBroken, PlannedBooking, Request, ResourceRef, Response,
-    SchedulingState, invalid, rules, unknown,
+    SchedulingState, invalid, unknown,
 };
 
 type Outcome = Result<Vec<(EntityRef, u64)>, Response>;
@@ -149,7 +149,7 @@ impl SchedulingState {
                 rule,
                 entity: EntityRef::Station(station),
                 ..
-            } if rule == rules::STATION_MIN_ON_DUTY => {
+            } if *rule == Rule::StationMinimum => {
                 let posted: Vec<ResourceRef> = self
                     .officers
                     .iter()

@@ -99,6 +99,7 @@
 //! export ROCKSDB_LIB_DIR=/usr/lib/x86_64-linux-gnu ROCKSDB_INCLUDE_DIR=/usr/include
 //! ```
 
+mod accept;
 pub mod alert_records;
 pub mod alerts;
 pub mod audit;
@@ -106,6 +107,8 @@ pub mod availability;
 mod delay;
 pub mod figures;
 pub mod particulars;
+pub mod plan_view;
+pub mod region;
 pub mod rocks;
 pub mod staffing;
 pub mod state;
@@ -117,11 +120,13 @@ use std::io::Cursor;
 /// `applied_requests`), re-exported for readers that name their types.
 pub use imbl;
 
+/// The catalogue of rules, as conflicts name them.
+pub use casehub_model::Rule;
 pub use particulars::{PersonRecord, Sealed};
+pub use region::{RegionStatic, RegionVersion};
 pub use state::{
     AuditEntry, Booking, Command, Conflict, Delay, DelayOutcome, EntityRef, PlanBroken,
     PlannedBooking, Proposal, RULES_VERSION, Request, ResourceRef, Response, SchedulingState,
-    rules,
 };
 pub use users::{Role, SecurityPolicy, User, UserEntry};
 

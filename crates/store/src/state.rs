@@ -18,14 +18,17 @@ use std::fmt;
 
 use casehub_model::{
     Case, CaseId, Disposition, EscortTeam, Officer, OfficerId, PersonId, Policy, Post, Room,
-    RoomId, Site, SiteId, Station, StationId, Step, TeamId,
+    RoomId, Rule, Site, SiteId, Station, StationId, Step, TeamId,
 };
+use casehub_planning::CasePlan;
 use chrono::{DateTime, Datelike, Utc};
 use imbl::{OrdMap, Vector};
 use serde::{Deserialize, Serialize};
 
 use crate::alert_records::{AlertRecords, Raised};
 use crate::particulars::PersonRecord;
+use crate::plan_view::plan_bookings;
+use crate::region::{RegionStatic, RegionVersion};
 use crate::users::{SecurityPolicy, User, Users};
 
 /// A reference to one versioned entity.
@@ -284,6 +287,27 @@ pub enum Command {
         expected_versions: Vec<(EntityRef, u64)>,
         reason: String,
     },
+    /// The region's static parts (rules version 6): the next
+    /// [`RegionVersion`]. The travel table covers every site and station
+    /// the state knows.
+    SetRegion(Box<RegionStatic>),
+    /// A plan's cases, checked by the planner's validator against every
+    /// rule of the catalogue on the state as it is at this index, then
+    /// booked ([`crate::plan_view::plan_bookings`]). All or nothing; the
+    /// versions and the region version must match (rules version 6).
+    AcceptPlan {
+        plans: Vec<CasePlan>,
+        /// The moment the plan is checked for: the accepting node's clock.
+        now: DateTime<Utc>,
+        /// The [`RegionVersion`] the plan was made from.
+        region_version: u64,
+        #[serde(default)]
+        expected_versions: Vec<(EntityRef, u64)>,
+        /// Set when the dispatcher changed the engine's proposal (an
+        /// override): the reason, kept in the audit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
     StartStep {
         case: CaseId,
         person: PersonId,
@@ -396,6 +420,7 @@ impl Command {
             | Command::OverridePlan { .. }
             | Command::AlertSweep { .. }
             | Command::AcknowledgeAlert { .. } => 5,
+            Command::SetRegion(_) | Command::AcceptPlan { .. } => 6,
             _ => 1,
         }
     }
@@ -404,6 +429,10 @@ impl Command {
     pub fn reason(&self) -> Option<&str> {
         match self {
             Command::OverridePlan { reason, .. } => Some(reason),
+            Command::AcceptPlan {
+                reason: Some(reason),
+                ..
+            } => Some(reason),
             Command::ReportDelay { reason, .. } if !reason.is_empty() => Some(reason),
             _ => None,
         }
@@ -445,6 +474,22 @@ impl Command {
                 "{OVERRIDE_SUMMARY} {} (reason: {reason})",
                 bookings_summary(bookings)
             ),
+            Command::SetRegion(r) => format!(
+                "set region {} ({} shifts, travel from {})",
+                r.info.name,
+                r.shifts.len(),
+                r.table.source()
+            ),
+            Command::AcceptPlan { plans, reason, .. } => {
+                let bookings: Vec<PlannedBooking> = plans.iter().flat_map(plan_bookings).collect();
+                match reason {
+                    Some(reason) => format!(
+                        "{OVERRIDE_SUMMARY} {} (reason: {reason})",
+                        bookings_summary(&bookings)
+                    ),
+                    None => format!("commit plan: {}", bookings_summary(&bookings)),
+                }
+            }
             Command::AlertSweep {
                 raised,
                 resolved,
@@ -637,29 +682,16 @@ pub enum Conflict {
     },
     /// A value that is not acceptable here; `field` names it.
     Invalid { field: String, reason: String },
-    /// The request would break a legal rule. `rule` names the rule (see
-    /// [`rules`]), `entity` what it concerns (the station, room or case),
-    /// `detail` says who, where and when.
+    /// The request would break a legal rule. `rule` names the rule (the
+    /// catalogue, [`Rule`]), `entity` what it concerns (the station, room
+    /// or case), `detail` says who, where and when.
     Rule {
-        rule: String,
+        rule: Rule,
         entity: EntityRef,
         detail: String,
     },
-}
-
-/// The names of the legal rules the state machine checks at commit, as they
-/// appear in [`Conflict::Rule`].
-pub mod rules {
-    /// An escort may never take a station below its minimum officers on duty.
-    pub const STATION_MIN_ON_DUTY: &str = "station_min_on_duty";
-    /// Questioning is done by at least the policy's number of officers.
-    pub const MIN_QUESTIONING_OFFICERS: &str = "min_questioning_officers";
-    /// A holding room never holds more persons than its capacity.
-    pub const HOLDING_CAPACITY: &str = "holding_capacity";
-    /// Juveniles are never in a room with adults.
-    pub const JUVENILES_APART: &str = "juveniles_apart";
-    /// Co-suspects are never in the same room at the same time.
-    pub const CO_SUSPECTS_APART: &str = "co_suspects_apart";
+    /// The plan was made from another version of the replicated region.
+    RegionVersion { expected: u64, actual: u64 },
 }
 
 impl fmt::Display for Conflict {
@@ -690,6 +722,10 @@ impl fmt::Display for Conflict {
                 entity,
                 detail,
             } => write!(f, "rule {rule} ({entity}): {detail}"),
+            Conflict::RegionVersion { expected, actual } => write!(
+                f,
+                "the plan was made from region version {expected}; the cluster's region is at version {actual}"
+            ),
         }
     }
 }
@@ -778,6 +814,10 @@ pub struct SchedulingState {
     /// The alerts with their lifecycle (rules version 5).
     #[serde(default, skip_serializing_if = "AlertRecords::is_empty")]
     pub alerts: AlertRecords,
+    /// The region's static parts every node plans from (rules version 6;
+    /// see [`crate::region`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<RegionVersion>,
 }
 
 /// The version of the state machine's rules this build applies: 1, the
@@ -788,11 +828,14 @@ pub struct SchedulingState {
 /// purge and the exit time of a case ([`crate::particulars`]); 5 adds
 /// [`Command::OverridePlan`] and the reason in the audit
 /// ([`AuditEntry::reason`]), and the alerts kept with their lifecycle
-/// ([`crate::alert_records`]). A cluster applies the rules of its
+/// ([`crate::alert_records`]); 6 adds the replicated region
+/// ([`Command::SetRegion`]) and [`Command::AcceptPlan`], which checks a
+/// plan against every rule of the catalogue at commit and replaces
+/// `CommitPlan` and `OverridePlan`. A cluster applies the rules of its
 /// [`SchedulingState::rules_version`], raised by
 /// [`Command::SetRulesVersion`] once every node runs a build that has them,
 /// so that nodes of two builds never apply one log differently.
-pub const RULES_VERSION: u32 = 5;
+pub const RULES_VERSION: u32 = 6;
 
 pub(crate) type Outcome = Result<Vec<(EntityRef, u64)>, Response>;
 
@@ -884,6 +927,15 @@ impl SchedulingState {
     pub fn new() -> Self {
         Self {
             rules_version: RULES_VERSION,
+            ..Self::default()
+        }
+    }
+
+    /// An empty state that applies the rules of `version` (at most this
+    /// build's): to replay, or to test, what an older version did.
+    pub fn with_rules(version: u32) -> Self {
+        Self {
+            rules_version: version.min(RULES_VERSION),
             ..Self::default()
         }
     }
@@ -1203,7 +1255,23 @@ impl SchedulingState {
                 bookings,
                 expected_versions,
                 ..
-            } => self.commit_plan(bookings, expected_versions),
+            } => {
+                if self.rules_at_least(6) {
+                    return Err(invalid(
+                        "command",
+                        "plans are committed with AcceptPlan, which checks every rule, since rules version 6",
+                    ));
+                }
+                self.commit_plan(bookings, expected_versions)
+            }
+            Command::SetRegion(r) => self.set_region(r),
+            Command::AcceptPlan {
+                plans,
+                now,
+                region_version,
+                expected_versions,
+                ..
+            } => self.accept_plan(plans, *now, *region_version, expected_versions),
             Command::StartStep { case, person, step } => {
                 let entry = self.open_case_mut(case)?;
                 let Some(progress) = entry.value.progress.get_mut(person) else {
@@ -1477,38 +1545,16 @@ impl SchedulingState {
         if bookings.is_empty() {
             return Err(invalid("bookings", "a plan books at least one resource"));
         }
-        let mut conflicts = Vec::new();
-        for (entity, expected) in expected_versions {
-            match self.version_of(entity) {
-                None => conflicts.push(Conflict::Unknown {
-                    entity: entity.clone(),
-                }),
-                Some(actual) if actual != *expected => conflicts.push(Conflict::StaleVersion {
-                    entity: entity.clone(),
-                    expected: *expected,
-                    actual,
-                }),
-                Some(_) => {}
-            }
-        }
-        reject_if(conflicts, "the plan was computed against stale versions")?;
+        self.check_versions(expected_versions)?;
         self.check_plan(bookings)?;
         let mut changed = self.book(bookings);
         let mut cases: Vec<&CaseId> = bookings.iter().map(|b| &b.booking.case).collect();
         cases.sort();
         cases.dedup();
         for case in cases {
-            let entry = self
-                .cases
-                .get_mut(case)
-                .expect("checked above: the case exists");
-            if entry.value.status == CaseStatus::Submitted {
-                entry.value.status = CaseStatus::Planned;
+            if let Some(v) = self.mark_planned(case) {
+                changed.push((EntityRef::Case(case.clone()), v));
             }
-            // A new plan for the case resolves what broke the old one.
-            entry.value.plan_broken = None;
-            entry.version += 1;
-            changed.push((EntityRef::Case(case.clone()), entry.version));
         }
         Ok(changed)
     }
@@ -1614,7 +1660,7 @@ impl SchedulingState {
                         .unwrap_or(nb);
                     let conflict = match self.holding_room(resource) {
                         Some((id, capacity)) => Conflict::Rule {
-                            rule: rules::HOLDING_CAPACITY.into(),
+                            rule: Rule::HoldingCapacity,
                             entity: EntityRef::Room(id.clone()),
                             detail: format!(
                                 "holding room {id} (capacity {capacity}) would hold more than {capacity} persons from {} to {} (with case {})",
@@ -1708,7 +1754,7 @@ impl SchedulingState {
         let mut push = |c: Conflict| {
             // One conflict per rule and entity: the first instance found.
             let key = |c: &Conflict| match c {
-                Conflict::Rule { rule, entity, .. } => Some((rule.clone(), entity.clone())),
+                Conflict::Rule { rule, entity, .. } => Some((*rule, entity.clone())),
                 _ => None,
             };
             if !conflicts.iter().any(|o| key(o) == key(&c)) {
@@ -1772,7 +1818,7 @@ impl SchedulingState {
                     {
                         let (juv, adult) = if ja { (a, b) } else { (b, a) };
                         push(Conflict::Rule {
-                            rule: rules::JUVENILES_APART.into(),
+                            rule: Rule::JuvenileSeparation,
                             entity: EntityRef::Room((*id).clone()),
                             detail: format!(
                                 "juvenile {} and adult {} would be in room {id} together from {from} to {to}",
@@ -1785,7 +1831,7 @@ impl SchedulingState {
                         && ga == gb
                     {
                         push(Conflict::Rule {
-                            rule: rules::CO_SUSPECTS_APART.into(),
+                            rule: Rule::CoSuspectSeparation,
                             entity: EntityRef::Room((*id).clone()),
                             detail: format!(
                                 "co-suspects {} and {} (group {ga}) would be in room {id} together from {from} to {to}",
@@ -1842,7 +1888,7 @@ impl SchedulingState {
             if officers.len() < needed {
                 let names: Vec<&str> = officers.iter().map(|o| o.as_str()).collect();
                 push(Conflict::Rule {
-                    rule: rules::MIN_QUESTIONING_OFFICERS.into(),
+                    rule: Rule::QuestioningOfficers,
                     entity: EntityRef::Case(q.case.clone()),
                     detail: format!(
                         "questioning of {} in room {room} from {} to {} has {} qualified officer(s) booked ({}); the policy requires {needed}",
@@ -1923,7 +1969,7 @@ impl SchedulingState {
                     if left < min {
                         let names: Vec<&str> = away.iter().map(|o| o.as_str()).collect();
                         push(Conflict::Rule {
-                            rule: rules::STATION_MIN_ON_DUTY.into(),
+                            rule: Rule::StationMinimum,
                             entity: EntityRef::Station(station.clone()),
                             detail: format!(
                                 "station {station} at {t}: {} officers posted, {} away ({}) with case {}, {left} left; the minimum on duty is {min}",

@@ -42,7 +42,7 @@ fn sweep_request(n: u64, s: &SchedulingState, standing: &[Alert], now: DateTime<
 }
 
 fn ready() -> SchedulingState {
-    let mut s = SchedulingState::new();
+    let mut s = SchedulingState::with_rules(5);
     for (i, c) in setup_commands().into_iter().enumerate() {
         assert!(s.apply(i as u64 + 1, &req(i as u64 + 1, c)).is_applied());
     }

@@ -17,7 +17,7 @@ fn at_req(n: u64, minutes: i64, command: Command) -> casehub_store::Request {
 
 #[test]
 fn a_days_figures_count_limits_near_misses_breaches_waits_and_escorts() {
-    let mut s = SchedulingState::new();
+    let mut s = SchedulingState::with_rules(5);
     let mut n = 0u64;
     let mut apply = |s: &mut SchedulingState, minutes: i64, c: Command| {
         n += 1;

@@ -76,7 +76,7 @@ fn ready() -> SchedulingState {
             .unwrap(),
         ));
     }
-    let mut s = SchedulingState::new();
+    let mut s = SchedulingState::with_rules(5);
     for (i, c) in commands.into_iter().enumerate() {
         let r = s.apply(i as u64 + 1, &req(i as u64 + 1, c));
         assert!(r.is_applied(), "setup step {i}: {r:?}");

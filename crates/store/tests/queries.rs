@@ -14,7 +14,7 @@ use chrono::Duration;
 use common::*;
 
 fn ready() -> SchedulingState {
-    let mut s = SchedulingState::new();
+    let mut s = SchedulingState::with_rules(5);
     for (i, c) in setup_commands().into_iter().enumerate() {
         let r = s.apply(i as u64 + 1, &req(i as u64 + 1, c));
         assert!(r.is_applied(), "setup step {i}: {r:?}");

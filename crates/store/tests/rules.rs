@@ -1,5 +1,8 @@
-//! The legal rules the state machine re-checks when a plan is committed:
-//! each rejection names the rule and the entity.
+//! The legal rules the state machine re-checked when a plan was committed
+//! with `CommitPlan`, under rules version 5 and before (a log written then
+//! is replayed by them): each rejection names the rule and the entity.
+//! From version 6 a plan is committed with `AcceptPlan` and checked against
+//! the whole catalogue (`accept_plan.rs`).
 
 mod common;
 
@@ -8,8 +11,8 @@ use casehub_model::{
     Post, Qualification, RoomId, ShiftId, StationId, Step,
 };
 use casehub_store::{
-    Booking, Command, Conflict, EntityRef, PlannedBooking, ResourceRef, Response, SchedulingState,
-    rules,
+    Booking, Command, Conflict, EntityRef, PlannedBooking, ResourceRef, Response, Rule,
+    SchedulingState,
 };
 use common::*;
 
@@ -84,7 +87,7 @@ fn ready() -> SchedulingState {
         "other",
         vec![person("x", false, Some("g1"))],
     )));
-    let mut s = SchedulingState::new();
+    let mut s = SchedulingState::with_rules(5);
     for (i, c) in commands.into_iter().enumerate() {
         let r = s.apply(i as u64 + 1, &req(i as u64 + 1, c));
         assert!(r.is_applied(), "setup step {i}: {r:?}");
@@ -147,7 +150,7 @@ fn commit(s: &mut SchedulingState, bookings: Vec<PlannedBooking>) -> Response {
 
 /// The one rule conflict of a rejection: its rule, entity and detail.
 #[track_caller]
-fn broken_rule(r: &Response) -> (String, EntityRef, String) {
+fn broken_rule(r: &Response) -> (Rule, EntityRef, String) {
     let Response::Rejected { reason, conflicts } = r else {
         panic!("applied: {r:?}");
     };
@@ -159,7 +162,7 @@ fn broken_rule(r: &Response) -> (String, EntityRef, String) {
                 entity,
                 detail,
             },
-        ] => (rule.clone(), entity.clone(), detail.clone()),
+        ] => (*rule, entity.clone(), detail.clone()),
         other => panic!("{other:?}"),
     }
 }
@@ -181,7 +184,7 @@ fn an_escort_never_takes_a_station_below_its_minimum() {
         vec![stay(officer("so2"), "juv", None, None, 30, 90)],
     );
     let (rule, entity, detail) = broken_rule(&r);
-    assert_eq!(rule, rules::STATION_MIN_ON_DUTY);
+    assert_eq!(rule, Rule::StationMinimum);
     assert_eq!(entity, EntityRef::Station(StationId::new("st1").unwrap()));
     assert!(detail.contains("so1") && detail.contains("so2"), "{detail}");
     assert!(detail.contains("minimum on duty is 2"), "{detail}");
@@ -202,7 +205,7 @@ fn an_escort_never_takes_a_station_below_its_minimum() {
             stay(officer("so3"), "pair", None, None, 200, 260),
         ],
     );
-    assert_eq!(broken_rule(&r).0, rules::STATION_MIN_ON_DUTY);
+    assert_eq!(broken_rule(&r).0, Rule::StationMinimum);
     // Site officers do not count against the station.
     assert!(
         commit(
@@ -233,7 +236,7 @@ fn questioning_needs_the_policys_number_of_qualified_officers() {
     // One officer: rejected, naming the case.
     let r = commit(&mut s, vec![q(0, 60), by("o1", 0, 60)]);
     let (rule, entity, detail) = broken_rule(&r);
-    assert_eq!(rule, rules::MIN_QUESTIONING_OFFICERS);
+    assert_eq!(rule, Rule::QuestioningOfficers);
     assert_eq!(entity, EntityRef::Case(CaseId::new("adult").unwrap()));
     assert!(
         detail.contains("1 qualified officer(s) booked (o1)"),
@@ -241,10 +244,10 @@ fn questioning_needs_the_policys_number_of_qualified_officers() {
     );
     // A second officer who may not question does not count.
     let r = commit(&mut s, vec![q(0, 60), by("o1", 0, 60), by("o4", 0, 60)]);
-    assert_eq!(broken_rule(&r).0, rules::MIN_QUESTIONING_OFFICERS);
+    assert_eq!(broken_rule(&r).0, Rule::QuestioningOfficers);
     // One who leaves before the end does not count either.
     let r = commit(&mut s, vec![q(0, 60), by("o1", 0, 60), by("o2", 0, 30)]);
-    assert_eq!(broken_rule(&r).0, rules::MIN_QUESTIONING_OFFICERS);
+    assert_eq!(broken_rule(&r).0, Rule::QuestioningOfficers);
     // Two qualified officers over the whole questioning: applied.
     assert!(commit(&mut s, vec![q(0, 60), by("o1", 0, 60), by("o2", 0, 60)]).is_applied());
     // Officers booked earlier for the case count too.
@@ -284,7 +287,7 @@ fn a_holding_room_never_holds_more_than_its_capacity() {
     assert!(commit(&mut s, vec![held("h1", "pair", "a", 10, 60)]).is_applied());
     let r = commit(&mut s, vec![held("h1", "c1", "p1", 30, 40)]);
     let (rule, entity, detail) = broken_rule_or_capacity(&r);
-    assert_eq!(rule, rules::HOLDING_CAPACITY);
+    assert_eq!(rule, Rule::HoldingCapacity);
     assert_eq!(entity, EntityRef::Room(RoomId::new("h1").unwrap()));
     assert!(detail.contains("capacity 2"), "{detail}");
     assert!(commit(&mut s, vec![held("h1", "c1", "p1", 60, 90)]).is_applied());
@@ -292,7 +295,7 @@ fn a_holding_room_never_holds_more_than_its_capacity() {
 
 /// Holding capacity is found by the capacity check, before the other rules.
 #[track_caller]
-fn broken_rule_or_capacity(r: &Response) -> (String, EntityRef, String) {
+fn broken_rule_or_capacity(r: &Response) -> (Rule, EntityRef, String) {
     let Response::Rejected { conflicts, .. } = r else {
         panic!("applied: {r:?}");
     };
@@ -303,7 +306,7 @@ fn broken_rule_or_capacity(r: &Response) -> (String, EntityRef, String) {
                 entity,
                 detail,
             },
-        ] => (rule.clone(), entity.clone(), detail.clone()),
+        ] => (*rule, entity.clone(), detail.clone()),
         other => panic!("{other:?}"),
     }
 }
@@ -314,7 +317,7 @@ fn juveniles_are_never_held_with_adults() {
     assert!(commit(&mut s, vec![held("h1", "adult", "p1", 0, 60)]).is_applied());
     let r = commit(&mut s, vec![held("h1", "juv", "p1", 30, 90)]);
     let (rule, entity, detail) = broken_rule(&r);
-    assert_eq!(rule, rules::JUVENILES_APART);
+    assert_eq!(rule, Rule::JuvenileSeparation);
     assert_eq!(entity, EntityRef::Room(RoomId::new("h1").unwrap()));
     assert!(
         detail.contains("juvenile p1 of case juv") && detail.contains("adult p1 of case adult"),
@@ -338,13 +341,13 @@ fn co_suspects_are_never_in_one_room_at_once() {
         ],
     );
     let (rule, entity, detail) = broken_rule(&r);
-    assert_eq!(rule, rules::CO_SUSPECTS_APART);
+    assert_eq!(rule, Rule::CoSuspectSeparation);
     assert_eq!(entity, EntityRef::Room(RoomId::new("h1").unwrap()));
     assert!(detail.contains("group g1"), "{detail}");
     // Across cases, against an existing booking.
     assert!(commit(&mut s, vec![held("h1", "pair", "a", 0, 60)]).is_applied());
     let r = commit(&mut s, vec![held("h1", "other", "x", 59, 70)]);
-    assert_eq!(broken_rule(&r).0, rules::CO_SUSPECTS_APART);
+    assert_eq!(broken_rule(&r).0, Rule::CoSuspectSeparation);
     // Not at the same time: fine. Someone outside the group: fine.
     assert!(commit(&mut s, vec![held("h1", "other", "x", 60, 70)]).is_applied());
     assert!(commit(&mut s, vec![held("h1", "adult", "p1", 0, 60)]).is_applied());
@@ -355,11 +358,14 @@ fn co_suspects_are_never_in_one_room_at_once() {
 #[test]
 fn rule_conflicts_display_the_rule_and_the_entity() {
     let c = Conflict::Rule {
-        rule: rules::JUVENILES_APART.into(),
+        rule: Rule::JuvenileSeparation,
         entity: EntityRef::Room(RoomId::new("h1").unwrap()),
         detail: "x".into(),
     };
-    assert_eq!(c.to_string(), "rule juveniles_apart (room h1): x");
+    assert_eq!(c.to_string(), "rule juvenile_separation (room h1): x");
     let json = serde_json::to_value(&c).unwrap();
-    assert_eq!(json["rule"]["rule"], "juveniles_apart");
+    assert_eq!(json["rule"]["rule"], "juvenile_separation");
+    // A conflict an older build wrote, with the rule's old name, still reads.
+    let old = serde_json::json!({"rule": {"rule": "juveniles_apart", "entity": {"room": "h1"}, "detail": "x"}});
+    assert_eq!(serde_json::from_value::<Conflict>(old).unwrap(), c);
 }

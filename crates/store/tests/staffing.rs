@@ -37,7 +37,7 @@ fn booking(resource: ResourceRef, case: &str, from: i64, to: i64) -> PlannedBook
 
 #[test]
 fn stations_count_officers_on_shift_and_out_and_escorts_are_found() {
-    let mut s = SchedulingState::new();
+    let mut s = SchedulingState::with_rules(5);
     let mut commands = setup_commands();
     // Three station officers on the day shift, one on the night shift.
     for (id, shift) in [

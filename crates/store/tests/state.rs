@@ -9,7 +9,7 @@ use common::*;
 use proptest::prelude::*;
 
 fn ready() -> SchedulingState {
-    let mut s = SchedulingState::new();
+    let mut s = SchedulingState::with_rules(5);
     for (i, c) in setup_commands().into_iter().enumerate() {
         let r = s.apply(i as u64 + 1, &req(i as u64 + 1, c));
         assert!(r.is_applied(), "setup step {i}: {r:?}");
@@ -57,7 +57,7 @@ fn setup_versions_start_at_one() {
 
 #[test]
 fn unknown_references_are_rejected() {
-    let mut s = SchedulingState::new();
+    let mut s = SchedulingState::with_rules(5);
     let r = s.apply(1, &req(1, Command::UpsertOfficer(officer("o1"))));
     assert!(matches!(
         &r,
@@ -342,7 +342,7 @@ fn holding_capacity_cannot_shrink_below_its_bookings() {
 
 #[test]
 fn requests_need_a_client_and_an_actor() {
-    let mut s = SchedulingState::new();
+    let mut s = SchedulingState::with_rules(5);
     let mut r = req(1, Command::UpsertStation(station()));
     r.actor = " ".into();
     assert!(!s.apply(1, &r).is_applied());

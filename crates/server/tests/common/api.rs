@@ -178,6 +178,7 @@ impl Cluster {
                 meta: meta(1000),
                 file_name: "region-3-sites.toml".into(),
                 text: REGION.into(),
+                ..Default::default()
             })
             .await
             .unwrap()
