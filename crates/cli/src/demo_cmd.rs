@@ -211,9 +211,11 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
     let model = load::travel_model(&region, &a.region)?;
     let travel = load::full_table(&region, model.as_ref())?;
     let text = load::read(&a.region)?;
+    // The nodes have no region file of their own: they plan from the one
+    // loaded into the cluster, travel table included.
+    let table_json = serde_json::to_string(&travel)?;
     let ctx = Arc::new(ApiContext {
-        region: region.clone(),
-        travel,
+        local: None,
         settings: Settings {
             time_limit: Duration::from_secs(5),
             ..Settings::default()
@@ -301,7 +303,7 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
             );
         }
         let result = tokio::select! {
-            r = replay(&a, &dial, &addrs, &text, &region, stamp) => r,
+            r = replay(&a, &dial, &addrs, (&text, &table_json), &region, stamp) => r,
             _ = tokio::signal::ctrl_c() => {
                 println!("stopping");
                 Ok(())
@@ -323,7 +325,7 @@ async fn replay(
     a: &DemoArgs,
     dial: &Dial,
     addrs: &[String],
-    text: &str,
+    (text, table_json): (&str, &str),
     region: &casehub_model::Region,
     stamp: u64,
 ) -> Result<()> {
@@ -333,7 +335,7 @@ async fn replay(
             meta: meta(stamp),
             file_name: a.region.display().to_string(),
             text: text.to_string(),
-            ..Default::default()
+            travel_table_json: table_json.to_string(),
         })
         .await
         .map_err(|e| anyhow::anyhow!("loading the region: {}", e.message()))?

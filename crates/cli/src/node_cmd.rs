@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use casehub_planning::Settings;
 use casehub_server::config::{ClusterLayer, ConfigLayer, NodeConfig, TlsLayer, run};
-use casehub_server::grpc_api::ApiContext;
+use casehub_server::grpc_api::{ApiContext, LocalRegion};
 use casehub_server::telemetry::{self, TelemetryOptions};
 use clap::Args;
 
@@ -116,21 +116,22 @@ pub fn run_node(args: NodeArgs) -> Result<ExitCode> {
         println!("{config:#?}");
         return Ok(ExitCode::SUCCESS);
     }
-    // The region's static parts, read and checked before the node starts.
-    let api = match &config.region {
+    // A region file of the node's own, read and checked before the node
+    // starts: planned from only until the cluster has a replicated region.
+    let local = match &config.region {
         Some(path) => {
             let region = crate::load::region(path, None)
                 .with_context(|| format!("region = {}", path.display()))?;
             let model = crate::load::travel_model(&region, path)?;
             let travel = crate::load::full_table(&region, model.as_ref())?;
-            Some(std::sync::Arc::new(ApiContext {
-                region,
-                travel,
-                settings: Settings::default(),
-            }))
+            Some(LocalRegion { region, travel })
         }
         None => None,
     };
+    let api = Some(std::sync::Arc::new(ApiContext {
+        local,
+        settings: Settings::default(),
+    }));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

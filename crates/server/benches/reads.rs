@@ -50,7 +50,7 @@ use std::time::{Duration, Instant};
 use casehub_model::scenario::parse_region;
 use casehub_planning::Settings;
 use casehub_server::client::Client;
-use casehub_server::grpc_api::ApiContext;
+use casehub_server::grpc_api::{ApiContext, LocalRegion};
 use casehub_server::pki;
 use casehub_server::proto::admin_service_client::AdminServiceClient;
 use casehub_server::proto::availability_service_client::AvailabilityServiceClient;
@@ -239,8 +239,7 @@ async fn casehub(args: &Args, dir: &Path, certs: &Certs) -> (Vec<Level>, usize) 
     let travel = TravelTable::for_region(&GreatCircle::new(1.35, 45.0).unwrap(), &region)
         .expect("a travel table");
     let ctx = Arc::new(ApiContext {
-        region,
-        travel,
+        local: Some(LocalRegion { region, travel }),
         settings: Settings::default(),
     });
     let mut nodes = BTreeMap::new();
@@ -373,8 +372,8 @@ async fn casehub(args: &Args, dir: &Path, certs: &Certs) -> (Vec<Level>, usize) 
         for _ in 0..n {
             let a = casehub_store::availability::availability(
                 read.state(),
-                &ctx.region.shifts,
-                ctx.region.info.utc_offset_min,
+                ctx.shifts(read.state()),
+                ctx.utc_offset_min(read.state()),
                 site.as_ref(),
                 start,
                 end,

@@ -52,42 +52,84 @@ use crate::proto::availability_service_server::AvailabilityService;
 use crate::proto::dispatch_service_server::DispatchService;
 use crate::service::cluster_status;
 
-/// What the API needs besides the replicated state: the region's static
-/// parts (shifts, step durations, caseload, travel), the travel table over
-/// its places, and the engine's settings.
-#[derive(Debug, Clone)]
+/// What the API needs besides the replicated state: the engine's settings
+/// and, if the node's config names a region file, that region with its
+/// travel table, planned from only while the cluster has no replicated
+/// region (a cluster of rules older than version 6, or before the first
+/// `LoadRegion`).
+#[derive(Debug, Clone, Default)]
 pub struct ApiContext {
-    pub region: Region,
-    pub travel: TravelTable,
+    pub local: Option<LocalRegion>,
     pub settings: Settings,
 }
+
+/// A node's own region file: the region and its travel table.
+#[derive(Debug, Clone)]
+pub struct LocalRegion {
+    pub region: Region,
+    pub travel: TravelTable,
+}
+
+impl ApiContext {
+    /// The context of a node with its own region file.
+    pub fn with_region(region: Region, travel: TravelTable, settings: Settings) -> ApiContext {
+        ApiContext {
+            local: Some(LocalRegion { region, travel }),
+            settings,
+        }
+    }
+}
+
+/// The travel table of a node that has none yet: one place of no station
+/// or site (a table needs one), so that no station has a nearest site.
+fn no_travel() -> &'static TravelTable {
+    static NONE: std::sync::LazyLock<Option<TravelTable>> = std::sync::LazyLock::new(|| {
+        let place = casehub_travel::Place::new(
+            "(no region loaded)",
+            casehub_model::Location::new(0.0, 0.0).ok()?,
+        );
+        TravelTable::new(
+            "no region loaded".into(),
+            vec![place.clone()],
+            vec![place],
+            vec![vec![casehub_travel::Leg::ZERO]],
+        )
+        .ok()
+    });
+    NONE.as_ref().expect("a one-place table is valid")
+}
+
+/// Times are shown in Asia/Shanghai until a region says otherwise.
+const DEFAULT_UTC_OFFSET_MIN: i32 = 8 * 60;
 
 impl ApiContext {
     /// The travel table the node plans with: the cluster's replicated
     /// region's (rules version 6), or the node's own before one is loaded.
     pub fn travel<'a>(&'a self, state: &'a SchedulingState) -> &'a TravelTable {
-        state
-            .region
-            .as_ref()
-            .map_or(&self.travel, |r| &r.value.table)
+        match (&state.region, &self.local) {
+            (Some(r), _) => &r.value.table,
+            (None, Some(l)) => &l.travel,
+            (None, None) => no_travel(),
+        }
     }
 
     /// The shifts the node plans with (see [`ApiContext::travel`]).
     pub fn shifts<'a>(&'a self, state: &'a SchedulingState) -> &'a [Shift] {
-        state
-            .region
-            .as_ref()
-            .map_or(&self.region.shifts, |r| &r.value.shifts)
+        match (&state.region, &self.local) {
+            (Some(r), _) => &r.value.shifts,
+            (None, Some(l)) => &l.region.shifts,
+            (None, None) => &[],
+        }
     }
 
-    /// Local time = UTC + this many minutes (see [`ApiContext::travel`]).
+    /// Local time = UTC + this many minutes (see [`ApiContext::travel`];
+    /// UTC+8 before any region is known).
     pub fn utc_offset_min(&self, state: &SchedulingState) -> i32 {
-        state
-            .region
-            .as_ref()
-            .map_or(self.region.info.utc_offset_min, |r| {
-                r.value.info.utc_offset_min
-            })
+        match (&state.region, &self.local) {
+            (Some(r), _) => r.value.info.utc_offset_min,
+            (None, Some(l)) => l.region.info.utc_offset_min,
+            (None, None) => DEFAULT_UTC_OFFSET_MIN,
+        }
     }
 
     /// The region the node plans with, its travel table and its version:
@@ -97,10 +139,9 @@ impl ApiContext {
         &'a self,
         state: &'a SchedulingState,
     ) -> Result<(Region, &'a TravelTable, u64), RegionError> {
-        if state.region.is_some() {
-            state.region_model()
-        } else {
-            Ok((state.region_with(&self.region)?, &self.travel, 0))
+        match (&state.region, &self.local) {
+            (Some(_), _) | (None, None) => state.region_model(),
+            (None, Some(l)) => Ok((state.region_with(&l.region)?, &l.travel, 0)),
         }
     }
 }
@@ -336,6 +377,12 @@ fn region_table(region: &Region, json: &str) -> Result<TravelTable, Status> {
         }
     }
     Ok(table)
+}
+
+/// A rule of the catalogue as the API's enum (`RULE_` and its name).
+pub fn rule_code(rule: casehub_model::Rule) -> proto::Rule {
+    proto::Rule::from_str_name(&format!("RULE_{}", rule.as_str().to_ascii_uppercase()))
+        .unwrap_or(proto::Rule::Unspecified)
 }
 
 fn region_status(e: RegionError) -> Status {
@@ -786,11 +833,9 @@ impl Api {
             .iter()
             .map(|b| proto::BlockedCase {
                 case_id: b.case.to_string(),
-                rule: serde_json::to_value(b.rule)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
+                rule: b.rule.as_str().to_string(),
                 reason: b.detail.clone(),
+                rule_code: rule_code(b.rule) as i32,
             })
             .collect();
         let lead = state
@@ -2080,5 +2125,28 @@ impl AdminService for Api {
             .await
             .map_err(|e| Status::failed_precondition(format!("ChangeMembership: {e}")))?;
         Ok(GrpcResponse::new(self.cluster()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_apis_rule_enum_is_the_catalogue() {
+        let mut codes = std::collections::BTreeSet::new();
+        for rule in casehub_model::Rule::ALL {
+            let code = rule_code(rule);
+            assert_ne!(code, proto::Rule::Unspecified, "{rule} is not in the proto");
+            assert!(codes.insert(code as i32), "{rule} shares a value");
+        }
+        // And nothing more: every value but the unspecified one is a rule.
+        for v in 1..=codes.len() as i32 + 5 {
+            assert_eq!(
+                proto::Rule::try_from(v).is_ok(),
+                codes.contains(&v),
+                "value {v}"
+            );
+        }
     }
 }

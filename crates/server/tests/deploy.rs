@@ -63,6 +63,13 @@ fn check_cluster(what: &str, configs: &BTreeMap<String, NodeConfig>) {
     assert_eq!(ids.len(), configs.len(), "{what}: node ids {ids:?}");
     let sites: BTreeSet<&str> = configs.values().map(|c| c.site.as_str()).collect();
     assert_eq!(sites.len(), configs.len(), "{what}: sites {sites:?}");
+    // Node settings only: the nodes plan from the replicated region.
+    for (name, c) in configs {
+        assert_eq!(
+            c.region, None,
+            "{what}: {name} names a region file of its own"
+        );
+    }
     let inits: Vec<&String> = configs
         .iter()
         .filter(|(_, c)| c.init)

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use casehub_model::scenario::parse_region;
 use casehub_planning::Settings;
-use casehub_server::grpc_api::ApiContext;
+use casehub_server::grpc_api::{ApiContext, LocalRegion};
 use casehub_server::proto::admin_service_client::AdminServiceClient;
 use casehub_server::proto::dispatch_service_client::DispatchServiceClient;
 use casehub_server::proto::store_service_client::StoreServiceClient;
@@ -398,8 +398,7 @@ async fn dispatch_is_traced(receiver: &Receiver, guard: &telemetry::TelemetryGua
     let region = parse_region("region-3-sites.toml", REGION).unwrap();
     let travel = TravelTable::for_region(&GreatCircle::new(1.35, 45.0).unwrap(), &region).unwrap();
     let ctx = Arc::new(ApiContext {
-        region,
-        travel,
+        local: Some(LocalRegion { region, travel }),
         settings: Settings {
             time_limit: Duration::from_secs(5),
             ..Settings::default()

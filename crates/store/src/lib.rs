@@ -25,8 +25,10 @@
 //! | `UpsertTeam` | register or update an escort team (site and members must be known) |
 //! | `SetPolicy` | replace the policy |
 //! | `SubmitCase` | a new case (new id, known origin station) |
-//! | `CommitPlan` | book rooms, officers and teams for cases over intervals; optimistic concurrency on `expected_versions`; no booking may take a resource beyond its capacity (one, or a holding room's capacity); the legal rules below |
-//! | `OverridePlan` | `CommitPlan` for a plan the dispatcher changed, with the reason kept in the audit entry (rules version 5) |
+//! | `SetRegion` | the region's static parts — shifts, step durations, caseload, UTC offset, travel source and table — as the next region version ([`region`]; rules version 6) |
+//! | `AcceptPlan` | a plan's cases, checked against every rule of the catalogue by the planner's validator on the state at this index, then booked; the plan's region version and `expected_versions` must be current; an override carries its reason into the audit (rules version 6; [`accept`]) |
+//! | `CommitPlan` | before rules version 6: book rooms, officers and teams for cases over intervals, with the checks below; refused from version 6 |
+//! | `OverridePlan` | before rules version 6: `CommitPlan` for a plan the dispatcher changed, with the reason kept in the audit entry (rules version 5) |
 //! | `AlertSweep` | the leader's alerts: raise the new, resolve the cleared, escalate the unacknowledged ([`alert_records`]; rules version 5; reserved for the nodes) |
 //! | `AcknowledgeAlert` | a user acknowledges an open alert |
 //! | `StartStep` / `CompleteStep` | a person's step starts or ends, one step at a time |
@@ -39,17 +41,25 @@
 //!
 //! # Legal rules at commit
 //!
-//! A plan is also checked against the rules the state machine can decide from
-//! its own state, existing bookings and the plan's together. A rejection is a
-//! [`Conflict::Rule`] naming the rule ([`rules`]) and the entity:
+//! From rules version 6 a plan is committed with `AcceptPlan`, and the
+//! state machine checks it with the planner's own validator
+//! ([`casehub_planning::validate`]) on the state at the plan's log index:
+//! every rule of the catalogue ([`Rule`], listed in `docs/domain.md`) is
+//! kept at commit, and a rejection is a [`Conflict::Rule`] per violation,
+//! naming the rule as the planner does, the case, and who, where and when.
+//!
+//! Under rules version 5 and before, `CommitPlan` was checked against the
+//! rules the state machine could decide from its bookings alone; a log
+//! written then is replayed by them (and a delay's slip is still checked by
+//! them, [`state`]):
 //!
 //! | rule | entity | what |
 //! |---|---|---|
-//! | `station_min_on_duty` | station | the officers posted to a station minus those booked away at any moment stay at least its `min_on_duty` (shift windows are not in the store: every posted officer counts as on duty) |
-//! | `min_questioning_officers` | case | a room booking whose step is questioning has at least the policy's `min_questioning_officers` distinct officers, qualified to question, booked for the same case (and person, or none) over the whole questioning |
+//! | `station_minimum` | station | the officers posted to a station minus those booked away at any moment stay at least its `min_on_duty` (every posted officer counts as on duty) |
+//! | `questioning_officers` | case | a room booking whose step is questioning has at least the policy's `min_questioning_officers` distinct officers, qualified to question, booked for the same case (and person, or none) over the whole questioning |
 //! | `holding_capacity` | room | a holding room never holds more persons than its capacity |
-//! | `juveniles_apart` | room | a juvenile and an adult are never in one room at once |
-//! | `co_suspects_apart` | room | two persons of one co-suspect group are never in one room at once |
+//! | `juvenile_separation` | room | a juvenile and an adult are never in one room at once |
+//! | `co_suspect_separation` | room | two persons of one co-suspect group are never in one room at once |
 //!
 //! Every entity has a version: 1 when registered, one more at each change of
 //! it or of its bookings. A plan names the versions it was computed against;
@@ -99,7 +109,7 @@
 //! export ROCKSDB_LIB_DIR=/usr/lib/x86_64-linux-gnu ROCKSDB_INCLUDE_DIR=/usr/include
 //! ```
 
-mod accept;
+pub mod accept;
 pub mod alert_records;
 pub mod alerts;
 pub mod audit;

@@ -70,7 +70,18 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// The console's routes, to merge into the client listener's.
 pub fn router(api: Api) -> axum::Router {
-    pages::set_zone(api.ctx.region.info.utc_offset_min);
+    // Times in the region's zone: the replicated region's, which a new
+    // region version may change, looked up at each request.
+    let zone_api = api.clone();
+    let zone = axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let api = zone_api.clone();
+            async move {
+                pages::set_zone(api.ctx.utc_offset_min(api.core.read_local().state()));
+                next.run(request).await
+            }
+        },
+    );
     axum::Router::new()
         .route("/console", get(|| async { Redirect::to("/console/") }))
         .route("/console/", get(board_page))
@@ -108,6 +119,7 @@ pub fn router(api: Api) -> axum::Router {
         .route("/console/logout", post(logout))
         .route("/console/lang", post(switch_lang))
         .route("/console/static/{file}", get(static_file))
+        .layer(zone)
         .with_state(api)
 }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use casehub_model::scenario::parse_region;
 use casehub_planning::Settings;
-use casehub_server::grpc_api::ApiContext;
+use casehub_server::grpc_api::{ApiContext, LocalRegion};
 use casehub_server::pki;
 use casehub_server::proto::admin_service_client::AdminServiceClient;
 use casehub_server::proto::{self as pb};
@@ -86,17 +86,11 @@ impl Cluster {
     /// key file, `DIR/particulars.key` (outside the nodes' data
     /// directories).
     pub async fn start_with(particulars: bool) -> Cluster {
-        let region = parse_region("region-3-sites.toml", REGION).unwrap();
-        let travel =
-            TravelTable::for_region(&GreatCircle::new(1.35, 45.0).unwrap(), &region).unwrap();
-        let ctx = Arc::new(ApiContext {
-            region,
-            travel,
-            settings: Settings {
-                time_limit: Duration::from_secs(5),
-                ..Settings::default()
-            },
-        });
+        Cluster::start_each(particulars, |_| sample_context()).await
+    }
+
+    /// [`Cluster::start_with`], node `id` with the context `ctx(id)`.
+    pub async fn start_each(particulars: bool, ctx: impl Fn(u64) -> ApiContext) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let ca = pki::new_ca("api test CA", 1).unwrap();
         let keys = particulars.then(|| {
@@ -112,7 +106,7 @@ impl Cluster {
         for id in 1..=3u64 {
             let own = pki::node_cert(&ca, id, &["127.0.0.1".into()], 1).unwrap();
             let options = NodeOptions {
-                api: Some(ctx.clone()),
+                api: Some(Arc::new(ctx(id))),
                 tls: Some(Tls::from_pem(&ca.cert, &own).unwrap()),
                 particulars: keys.clone(),
                 ..NodeOptions::new(id, "127.0.0.1:0", dir.path().join(format!("node-{id}")))
@@ -221,5 +215,19 @@ pub fn a_case(id: &str) -> pb::Case {
             co_suspect_group: String::new(),
             ..Default::default()
         }],
+    }
+}
+
+/// The sample county's three sites as a node's own region file, with the
+/// engine's settings of these tests.
+pub fn sample_context() -> ApiContext {
+    let region = parse_region("region-3-sites.toml", REGION).unwrap();
+    let travel = TravelTable::for_region(&GreatCircle::new(1.35, 45.0).unwrap(), &region).unwrap();
+    ApiContext {
+        local: Some(LocalRegion { region, travel }),
+        settings: Settings {
+            time_limit: Duration::from_secs(5),
+            ..Settings::default()
+        },
     }
 }
