@@ -9,6 +9,7 @@ mod load;
 mod node_cmd;
 mod plan_cmd;
 mod region_cmd;
+mod resource_cmd;
 mod sim_cmd;
 mod user_cmd;
 
@@ -47,6 +48,10 @@ enum Command {
     Cluster(client_cmd::ClusterCmd),
     /// What rooms, officers and escort teams are free, from a node.
     Availability(client_cmd::AvailabilityArgs),
+    /// Officers and escort teams away (leave, sickness, training, court,
+    /// duty, maintenance), and resources taken out of service and back.
+    #[command(subcommand)]
+    Resource(resource_cmd::ResourceCmd),
     /// Submit a case to the cluster and print the proposed plan.
     Submit(client_cmd::SubmitArgs),
     /// Accept (commit) a proposed plan, as proposed or edited.
@@ -90,6 +95,7 @@ fn main() -> ExitCode {
         Command::Node(args) => node_cmd::run_node(args),
         Command::Cluster(cmd) => client_cmd::run_cluster(cmd),
         Command::Availability(args) => client_cmd::run_availability(args),
+        Command::Resource(cmd) => resource_cmd::run(cmd),
         Command::Submit(args) => client_cmd::run_submit(args),
         Command::Accept(args) => client_cmd::run_accept(args),
         Command::Delay(args) => client_cmd::run_delay(args),

@@ -156,6 +156,12 @@ pub const RPC_ACCESS: &[(&str, Access)] = {
         ("/casehub.v1.AuditService/GetDailyFigures", Needs(ReadAudit)),
         ("/casehub.v1.AdminService/Upsert", Needs(ManageRegion)),
         ("/casehub.v1.AdminService/LoadRegion", Needs(ManageRegion)),
+        ("/casehub.v1.AdminService/AddAbsence", Needs(ManageRegion)),
+        (
+            "/casehub.v1.AdminService/RemoveAbsence",
+            Needs(ManageRegion),
+        ),
+        ("/casehub.v1.AdminService/SetActive", Needs(ManageRegion)),
         ("/casehub.v1.AdminService/ClusterStatus", Needs(ReadCluster)),
         ("/casehub.v1.AdminService/AddLearner", Needs(ManageCluster)),
         (

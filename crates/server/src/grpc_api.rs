@@ -266,7 +266,10 @@ pub(crate) fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
     }
 }
 
-fn time(field: &str, t: Option<&prost_types::Timestamp>) -> Result<DateTime<Utc>, Status> {
+pub(crate) fn time(
+    field: &str,
+    t: Option<&prost_types::Timestamp>,
+) -> Result<DateTime<Utc>, Status> {
     let t = t.ok_or_else(|| Status::invalid_argument(format!("{field}: missing")))?;
     let nanos = u32::try_from(t.nanos)
         .ok()
@@ -292,7 +295,7 @@ fn interval(a: DateTime<Utc>, b: DateTime<Utc>) -> proto::Interval {
 }
 
 /// An id field: `Ok(None)` when empty and optional.
-fn id<T>(
+pub(crate) fn id<T>(
     field: &str,
     value: &str,
     make: impl Fn(String) -> Result<T, casehub_model::error::ValidationError>,
@@ -2098,6 +2101,39 @@ impl AdminService for Api {
             .await
             .map_err(|e| Status::new(Code::FailedPrecondition, format!("AddLearner: {e}")))?;
         Ok(GrpcResponse::new(self.cluster()))
+    }
+
+    #[tracing::instrument(name = "casehub.v1.AdminService/AddAbsence", skip_all)]
+    async fn add_absence(
+        &self,
+        request: GrpcRequest<proto::AddAbsenceRequest>,
+    ) -> Result<GrpcResponse<proto::WriteAck>, Status> {
+        let r = request.into_inner();
+        let command = crate::grpc_resources::add_absence(&r)?;
+        self.resource_write("AddAbsence", r.meta.as_ref(), command)
+            .await
+    }
+
+    #[tracing::instrument(name = "casehub.v1.AdminService/RemoveAbsence", skip_all)]
+    async fn remove_absence(
+        &self,
+        request: GrpcRequest<proto::RemoveAbsenceRequest>,
+    ) -> Result<GrpcResponse<proto::WriteAck>, Status> {
+        let r = request.into_inner();
+        let command = crate::grpc_resources::remove_absence(&r)?;
+        self.resource_write("RemoveAbsence", r.meta.as_ref(), command)
+            .await
+    }
+
+    #[tracing::instrument(name = "casehub.v1.AdminService/SetActive", skip_all)]
+    async fn set_active(
+        &self,
+        request: GrpcRequest<proto::SetActiveRequest>,
+    ) -> Result<GrpcResponse<proto::WriteAck>, Status> {
+        let r = request.into_inner();
+        let command = crate::grpc_resources::set_active(&r)?;
+        self.resource_write("SetActive", r.meta.as_ref(), command)
+            .await
     }
 
     #[tracing::instrument(name = "casehub.v1.AdminService/ChangeMembership", skip_all)]

@@ -99,6 +99,7 @@ mod forward;
 pub mod grpc_api;
 mod grpc_audit;
 mod grpc_cases;
+mod grpc_resources;
 pub mod grpc_users;
 pub mod network;
 pub mod node;

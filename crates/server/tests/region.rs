@@ -220,3 +220,96 @@ async fn a_node_without_a_region_says_how_to_load_one() {
     );
     c.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_officers_leave_over_the_api_sends_the_case_back_to_planning() {
+    let c = Cluster::start().await;
+    c.load_region(1).await;
+    let mut dispatch = DispatchServiceClient::new(c.channel(2).await);
+    let proposal = dispatch
+        .submit_case(pb::SubmitCaseRequest {
+            meta: meta(1),
+            case: Some(a_case("C-1")),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    dispatch
+        .accept_plan(pb::AcceptPlanRequest {
+            meta: meta(2),
+            plan_json: proposal.plan_json.clone(),
+            versions: proposal.versions.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let plan: Plan = serde_json::from_str(&proposal.plan_json).unwrap();
+    let officer = plan.cases[0].persons[0].questioning_officers[0].to_string();
+    let q = plan.cases[0].persons[0]
+        .steps
+        .iter()
+        .find(|s| s.step == casehub_model::Step::Questioning)
+        .unwrap()
+        .clone();
+    let mut admin = AdminServiceClient::new(c.channel(1).await);
+    let leave = |request_id: u64, kind: &str, officer: &str| pb::AddAbsenceRequest {
+        meta: meta(request_id),
+        resource: Some(pb::ResourceId {
+            kind: "officer".into(),
+            id: officer.into(),
+        }),
+        kind: kind.into(),
+        start: Some(ts(q.start)),
+        end: Some(ts(q.end)),
+        note: "病假".into(),
+    };
+    // Bad requests name the field; an unknown officer is not found.
+    let e = admin
+        .add_absence(leave(3, "holiday", &officer))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert!(e.message().starts_with("kind"), "{}", e.message());
+    let e = admin
+        .add_absence(leave(4, "sickness", "NOBODY"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound, "{e:?}");
+    admin
+        .add_absence(leave(5, "sickness", &officer))
+        .await
+        .unwrap();
+    // The case waits again, saying why.
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let case = dispatch
+            .get_case(pb::GetCaseRequest {
+                case_id: "C-1".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if case.status == "submitted" {
+            assert!(case.plan_broken.contains(&officer), "{case:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{case:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Out of service and back.
+    let room = q.room.to_string();
+    for active in [false, true] {
+        admin
+            .set_active(pb::SetActiveRequest {
+                meta: meta(if active { 7 } else { 6 }),
+                resource: Some(pb::ResourceId {
+                    kind: "room".into(),
+                    id: room.clone(),
+                }),
+                active,
+            })
+            .await
+            .unwrap();
+    }
+    c.shutdown().await;
+}

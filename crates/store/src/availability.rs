@@ -135,6 +135,31 @@ pub fn daily_intervals(
     out
 }
 
+/// `within` minus a resource's absences and its time out of service.
+fn minus_away<T>(within: Vec<Interval>, entry: &crate::state::Bookable<T>) -> Vec<Interval> {
+    let mut away: Vec<Interval> = entry.absences.iter().map(|a| (a.start, a.end)).collect();
+    if let Some(since) = entry.inactive_since {
+        away.push((since, DateTime::<Utc>::MAX_UTC));
+    }
+    let mut out = within;
+    for (a, b) in away {
+        out = out
+            .into_iter()
+            .flat_map(|(s, e)| {
+                if b <= s || e <= a {
+                    vec![(s, e)]
+                } else {
+                    [(s, a.min(e)), (b.max(s), e)]
+                        .into_iter()
+                        .filter(|(x, y)| x < y)
+                        .collect()
+                }
+            })
+            .collect();
+    }
+    out
+}
+
 /// `within` minus the times when at least `capacity` of `bookings` are under way.
 fn free_of(within: &[Interval], bookings: &[Booking], capacity: u32) -> Vec<Interval> {
     // The instants at which the number of bookings under way changes.
@@ -196,7 +221,7 @@ pub fn availability(
             site: r.value.site.clone(),
             kind: r.value.room.kind,
             capacity: r.value.room.capacity,
-            free: free_of(&open, &r.bookings, r.value.room.capacity),
+            free: free_of(&minus_away(open, r), &r.bookings, r.value.room.capacity),
         });
     }
     for (id, o) in &state.officers {
@@ -217,7 +242,7 @@ pub fn availability(
             officer: id.clone(),
             post: o.value.post.clone(),
             gender: o.value.gender,
-            free: free_of(&on_shift, &o.bookings, 1),
+            free: free_of(&minus_away(on_shift, o), &o.bookings, 1),
         });
     }
     for (id, t) in &state.teams {
@@ -227,7 +252,7 @@ pub fn availability(
         out.teams.push(TeamFree {
             team: id.clone(),
             site: t.value.site.clone(),
-            free: free_of(&[(start, end)], &t.bookings, 1),
+            free: free_of(&minus_away(vec![(start, end)], t), &t.bookings, 1),
         });
     }
     Ok(out)
@@ -266,7 +291,7 @@ pub fn earliest_slot(
             .get(&r.value.site)
             .map(|s| daily_intervals(&s.value.open_hours, utc_offset_min, not_before, end))
             .unwrap_or_default();
-        let fit = free_of(&open, &r.bookings, r.value.room.capacity)
+        let fit = free_of(&minus_away(open, r), &r.bookings, r.value.room.capacity)
             .into_iter()
             .find(|&(a, b)| b - a >= need)
             .map(|(a, _)| a);

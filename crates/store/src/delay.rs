@@ -84,7 +84,7 @@ impl SchedulingState {
 
     /// Drop every booking of `case` that has not ended at `at` and return
     /// the case to re-planning.
-    fn unplan(&mut self, case: &CaseId, at: DateTime<Utc>, reason: String) {
+    pub(crate) fn unplan(&mut self, case: &CaseId, at: DateTime<Utc>, reason: String) {
         self.drop_bookings(case, |b| b.end > at);
         if let Some(e) = self.cases.get_mut(case) {
             e.value.status = CaseStatus::Submitted;
@@ -168,7 +168,7 @@ impl SchedulingState {
     }
 
     /// Whether a step of `case` has started.
-    fn any_step_started(&self, case: &CaseId) -> bool {
+    pub(crate) fn any_step_started(&self, case: &CaseId) -> bool {
         self.cases.get(case).is_some_and(|e| {
             e.value
                 .progress

@@ -109,6 +109,7 @@
 //! export ROCKSDB_LIB_DIR=/usr/lib/x86_64-linux-gnu ROCKSDB_INCLUDE_DIR=/usr/include
 //! ```
 
+pub mod absence;
 pub mod accept;
 pub mod alert_records;
 pub mod alerts;

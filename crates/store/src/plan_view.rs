@@ -77,8 +77,12 @@ pub fn planning_state(
             Some(_) => {}
         }
     }
+    // Out of service: till long after any planning horizon.
+    let forever = now + chrono::Duration::days(3650);
     let mut room_bookings = Vec::new();
-    for r in state.rooms.values() {
+    // A room out of service is not in the region planned from (see
+    // `SchedulingState::region_with`): neither are its bookings.
+    for r in state.rooms.values().filter(|r| r.inactive_since.is_none()) {
         for b in &r.bookings {
             let Some(entry) = state.cases.get(&b.case) else {
                 continue;
@@ -114,6 +118,16 @@ pub fn planning_state(
                 note: format!("{} {}", b.case, b.step.map_or("escort", |s| s.as_str())),
             });
         }
+        // Away or out of service: not at the station either.
+        for (start, end, note) in away(o, forever) {
+            officer_commitments.push(Commitment {
+                officer: id.clone(),
+                start,
+                end,
+                away_from_station: at_station,
+                note,
+            });
+        }
     }
     let mut team_commitments = Vec::new();
     for (id, t) in &state.teams {
@@ -123,6 +137,14 @@ pub fn planning_state(
                 start: b.start,
                 end: b.end,
                 note: format!("{} escort", b.case),
+            });
+        }
+        for (start, end, note) in away(t, forever) {
+            team_commitments.push(TeamCommitment {
+                team: id.clone(),
+                start,
+                end,
+                note,
             });
         }
     }
@@ -276,4 +298,21 @@ pub fn plan_bookings_for(plan: &Plan, cases: &[CaseId]) -> Vec<PlannedBooking> {
         .filter(|cp| !cp.pinned && (cases.is_empty() || cases.contains(&cp.case)))
         .flat_map(plan_bookings)
         .collect()
+}
+
+/// A resource's absences, and its time out of service until `forever`, as
+/// `(start, end, note)`.
+fn away<T>(
+    entry: &crate::state::Bookable<T>,
+    forever: DateTime<Utc>,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>, String)> {
+    let mut out: Vec<_> = entry
+        .absences
+        .iter()
+        .map(|a| (a.start, a.end, format!("away: {}", a.kind)))
+        .collect();
+    if let Some(since) = entry.inactive_since {
+        out.push((since, forever.max(since), "out of service".to_string()));
+    }
+    out
 }

@@ -103,7 +103,20 @@ impl SchedulingState {
     /// teams and policy of the state, checked like any region.
     pub fn region_with(&self, base: &Region) -> Result<Region, RegionError> {
         let mut r = base.clone();
-        r.sites = self.sites.values().map(|v| v.value.clone()).collect();
+        r.sites = self
+            .sites
+            .values()
+            .map(|v| {
+                let mut site = v.value.clone();
+                // Rooms out of service are not planned with.
+                site.rooms.retain(|room| {
+                    self.rooms
+                        .get(&room.id)
+                        .is_none_or(|e| e.inactive_since.is_none())
+                });
+                site
+            })
+            .collect();
         r.stations = self.stations.values().map(|v| v.value.clone()).collect();
         r.officers = self.officers.values().map(|v| v.value.clone()).collect();
         r.escort_teams = self.teams.values().map(|v| v.value.clone()).collect();

@@ -25,6 +25,7 @@ use chrono::{DateTime, Datelike, Utc};
 use imbl::{OrdMap, Vector};
 use serde::{Deserialize, Serialize};
 
+use crate::absence::Absence;
 use crate::alert_records::{AlertRecords, Raised};
 use crate::particulars::PersonRecord;
 use crate::plan_view::plan_bookings;
@@ -143,6 +144,27 @@ pub struct Bookable<T> {
     pub value: T,
     #[serde(default)]
     pub bookings: Vec<Booking>,
+    /// Windows in which it cannot be booked, by start (rules version 6;
+    /// see [`crate::absence`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub absences: Vec<Absence>,
+    /// Out of service since then (rules version 6): never booked again
+    /// until made active; its history stays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inactive_since: Option<DateTime<Utc>>,
+}
+
+impl<T> Bookable<T> {
+    /// A new entry: version 0 (the caller bumps it), no bookings.
+    pub(crate) fn new(value: T) -> Self {
+        Bookable {
+            version: 0,
+            value,
+            bookings: Vec::new(),
+            absences: Vec::new(),
+            inactive_since: None,
+        }
+    }
 }
 
 /// A room and the site it belongs to.
@@ -308,6 +330,27 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// A window in which a room, officer or escort team cannot be booked
+    /// (rules version 6). Accepted plans that used it go back to
+    /// re-planning, or are marked broken if under way.
+    AddAbsence {
+        resource: ResourceRef,
+        absence: Absence,
+    },
+    /// Drop the absence of `resource` that starts at `start` (rules
+    /// version 6).
+    RemoveAbsence {
+        resource: ResourceRef,
+        start: DateTime<Utc>,
+    },
+    /// Take a room, officer or escort team out of service from the
+    /// request's time, or back into it (rules version 6). Nothing is
+    /// deleted; accepted plans that need it from then on are treated as by
+    /// [`Command::AddAbsence`].
+    SetActive {
+        resource: ResourceRef,
+        active: bool,
+    },
     StartStep {
         case: CaseId,
         person: PersonId,
@@ -420,7 +463,11 @@ impl Command {
             | Command::OverridePlan { .. }
             | Command::AlertSweep { .. }
             | Command::AcknowledgeAlert { .. } => 5,
-            Command::SetRegion(_) | Command::AcceptPlan { .. } => 6,
+            Command::SetRegion(_)
+            | Command::AcceptPlan { .. }
+            | Command::AddAbsence { .. }
+            | Command::RemoveAbsence { .. }
+            | Command::SetActive { .. } => 6,
             _ => 1,
         }
     }
@@ -474,6 +521,35 @@ impl Command {
                 "{OVERRIDE_SUMMARY} {} (reason: {reason})",
                 bookings_summary(bookings)
             ),
+            Command::AddAbsence { resource, absence } => format!(
+                "{} away ({}) from {} to {}{}",
+                resource.entity(),
+                absence.kind,
+                absence
+                    .start
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                absence
+                    .end
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                if absence.note.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", absence.note)
+                }
+            ),
+            Command::RemoveAbsence { resource, start } => format!(
+                "{} no longer away from {}",
+                resource.entity(),
+                start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+            Command::SetActive {
+                resource,
+                active: true,
+            } => format!("{} back in service", resource.entity()),
+            Command::SetActive {
+                resource,
+                active: false,
+            } => format!("{} out of service", resource.entity()),
             Command::SetRegion(r) => format!(
                 "set region {} ({} shifts, travel from {})",
                 r.info.name,
@@ -1169,11 +1245,10 @@ impl SchedulingState {
                     }
                     _ => {}
                 }
-                let entry = self.officers.entry(officer.id.clone()).or_insert(Bookable {
-                    version: 0,
-                    value: officer.clone(),
-                    bookings: Vec::new(),
-                });
+                let entry = self
+                    .officers
+                    .entry(officer.id.clone())
+                    .or_insert(Bookable::new(officer.clone()));
                 entry.version += 1;
                 entry.value = officer.clone();
                 Ok(vec![(
@@ -1196,11 +1271,10 @@ impl SchedulingState {
                     }
                 }
                 reject_if(conflicts, "the escort team names unknown entities")?;
-                let entry = self.teams.entry(team.id.clone()).or_insert(Bookable {
-                    version: 0,
-                    value: team.clone(),
-                    bookings: Vec::new(),
-                });
+                let entry = self
+                    .teams
+                    .entry(team.id.clone())
+                    .or_insert(Bookable::new(team.clone()));
                 entry.version += 1;
                 entry.value = team.clone();
                 Ok(vec![(EntityRef::Team(team.id.clone()), entry.version)])
@@ -1265,6 +1339,9 @@ impl SchedulingState {
                 self.commit_plan(bookings, expected_versions)
             }
             Command::SetRegion(r) => self.set_region(r),
+            Command::AddAbsence { resource, absence } => self.add_absence(resource, absence, now),
+            Command::RemoveAbsence { resource, start } => self.remove_absence(resource, *start),
+            Command::SetActive { resource, active } => self.set_active(resource, *active, now),
             Command::AcceptPlan {
                 plans,
                 now,
@@ -1520,14 +1597,13 @@ impl SchedulingState {
         self.rooms
             .retain(|id, e| e.value.site != site.id || site.rooms.iter().any(|r| &r.id == id));
         for room in &site.rooms {
-            let entry = self.rooms.entry(room.id.clone()).or_insert(Bookable {
-                version: 0,
-                value: RoomEntry {
+            let entry = self
+                .rooms
+                .entry(room.id.clone())
+                .or_insert(Bookable::new(RoomEntry {
                     site: site.id.clone(),
                     room: room.clone(),
-                },
-                bookings: Vec::new(),
-            });
+                }));
             if entry.version == 0 || entry.value.room != *room {
                 entry.version += 1;
                 entry.value.room = room.clone();

@@ -7,90 +7,14 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 
-use casehub_model::scenario::parse_region;
 use casehub_model::{CaseId, Region, Rule};
-use casehub_planning::{CasePlan, EscortMode, Method, Plan, Settings, generate, plan, validate};
+use casehub_planning::{CasePlan, EscortMode, Plan, generate, validate};
 use casehub_store::plan_view::{plan_bookings, planning_state};
-use casehub_store::{
-    Command, Conflict, EntityRef, RegionStatic, Request, Response, SchedulingState,
-};
+use casehub_store::{Command, Conflict, EntityRef, RegionStatic, Response, SchedulingState};
 use casehub_travel::{GreatCircle, TravelTable};
 
-fn region() -> Region {
-    parse_region(
-        "region-3-sites.toml",
-        include_str!("../../../simulations/sample-county/region-3-sites.toml"),
-    )
-    .unwrap()
-}
-
-struct World {
-    state: SchedulingState,
-    index: u64,
-    now: DateTime<Utc>,
-}
-
-impl World {
-    fn apply(&mut self, command: Command) -> Response {
-        self.index += 1;
-        self.state
-            .apply(self.index, &request(self.index, self.now, command))
-    }
-}
-
-fn request(index: u64, now: DateTime<Utc>, command: Command) -> Request {
-    Request {
-        client_id: "test".into(),
-        request_id: index,
-        actor: "dispatcher".into(),
-        site: None,
-        time: now,
-        command,
-        trace: None,
-    }
-}
-
-/// The sample county's three sites loaded, with its region replicated.
-fn loaded(r: &Region, now: DateTime<Utc>) -> World {
-    let mut w = World {
-        state: SchedulingState::new(),
-        index: 0,
-        now,
-    };
-    let table = TravelTable::for_region(&GreatCircle::new(1.35, 45.0).unwrap(), r).unwrap();
-    let mut commands: Vec<Command> = r.sites.iter().cloned().map(Command::UpsertSite).collect();
-    commands.extend(r.stations.iter().cloned().map(Command::UpsertStation));
-    commands.extend(r.officers.iter().cloned().map(Command::UpsertOfficer));
-    commands.extend(r.escort_teams.iter().cloned().map(Command::UpsertTeam));
-    commands.push(Command::SetPolicy(r.policy.clone()));
-    commands.push(Command::SetRegion(Box::new(RegionStatic::of(r, table))));
-    for c in commands {
-        let resp = w.apply(c);
-        assert!(resp.is_applied(), "{resp:?}");
-    }
-    w
-}
-
-fn accept(plans: Vec<CasePlan>, now: DateTime<Utc>, region_version: u64) -> Command {
-    Command::AcceptPlan {
-        plans,
-        now,
-        region_version,
-        expected_versions: Vec::new(),
-        reason: None,
-    }
-}
-
-/// The engine's plan for the submitted cases, on the replicated state.
-fn propose(state: &SchedulingState, now: DateTime<Utc>) -> Plan {
-    let (model, travel, _) = state.region_model().unwrap();
-    let s = planning_state(state, model, travel, now, &[]).unwrap();
-    let settings = Settings {
-        method: Method::Greedy,
-        ..Settings::default()
-    };
-    plan(&s, &settings).unwrap()
-}
+mod common;
+use common::region::*;
 
 /// What the validator says of `plans`, with their cases as the pending ones.
 fn validator_rules(

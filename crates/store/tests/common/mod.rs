@@ -1,6 +1,8 @@
 //! Fixtures shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod region;
+
 use casehub_model::{
     Case, CaseId, DailyWindow, EscortTeam, Gender, LegalCategory, Location, Officer, OfficerId,
     Person, PersonId, Post, Qualification, Room, RoomId, RoomKind, ShiftId, Site, SiteId, SiteKind,
