@@ -185,6 +185,10 @@ pub struct AcceptArgs {
     /// Check every rule and the versions; commit nothing.
     #[arg(long)]
     validate_only: bool,
+    /// An approved exception the plan uses (its id, as RequestException
+    /// answered); repeat for several.
+    #[arg(long, value_name = "ID")]
+    exception: Vec<u64>,
 }
 
 #[derive(Args, Debug)]
@@ -731,6 +735,7 @@ pub fn run_accept(a: AcceptArgs) -> Result<ExitCode> {
                 case_ids: vec![],
                 override_reason: a.override_reason.clone().unwrap_or_default(),
                 validate_only: a.validate_only,
+                exception_ids: a.exception.clone(),
             })
             .await
             .map_err(status)?

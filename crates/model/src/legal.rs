@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::rules::Rule;
+
 use crate::case::LegalCategory;
 use crate::error::{Result, ValidationError, positive};
 
@@ -115,6 +117,42 @@ pub struct Policy {
     /// An alert nobody has acknowledged this long is escalated to the
     /// supervisors (default 15).
     pub alert_escalate_min: u32,
+    /// The situations in which a rule may bend for one case, with a
+    /// supervisor's approval (default: [`ExceptionType::defaults`]).
+    pub exceptions: Vec<ExceptionType>,
+}
+
+/// A named situation in which one rule may bend for one case, with a
+/// supervisor's approval. Only a rule that [`Rule::may_bend`]: legal limits
+/// never bend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExceptionType {
+    /// A stable slug, e.g. `escort_arrangement`.
+    pub name: String,
+    /// The rule it bends.
+    pub rule: Rule,
+    #[serde(default)]
+    pub description: String,
+}
+
+impl ExceptionType {
+    /// Another escort arrangement (fewer officers than the policy's
+    /// number), and rooms used outside a site's open hours.
+    pub fn defaults() -> Vec<ExceptionType> {
+        vec![
+            ExceptionType {
+                name: "escort_arrangement".into(),
+                rule: Rule::EscortOfficers,
+                description: "fewer escort officers than the policy's number".into(),
+            },
+            ExceptionType {
+                name: "after_hours".into(),
+                rule: Rule::OpenHours,
+                description: "rooms used outside the site's open hours".into(),
+            },
+        ]
+    }
 }
 
 impl Default for Policy {
@@ -127,6 +165,7 @@ impl Default for Policy {
             max_holding_min: 240,
             late_start_min: DEFAULT_LATE_START_MIN,
             alert_escalate_min: DEFAULT_ESCALATE_MIN,
+            exceptions: ExceptionType::defaults(),
         }
     }
 }
@@ -159,6 +198,15 @@ struct RawPolicy {
         skip_serializing_if = "is_default_escalate"
     )]
     alert_escalate_min: u32,
+    #[serde(
+        default = "ExceptionType::defaults",
+        skip_serializing_if = "is_default_exceptions"
+    )]
+    exceptions: Vec<ExceptionType>,
+}
+
+fn is_default_exceptions(v: &Vec<ExceptionType>) -> bool {
+    *v == ExceptionType::defaults()
 }
 
 fn default_late_start() -> u32 {
@@ -230,6 +278,35 @@ impl TryFrom<RawPolicy> for Policy {
                 return Err(ValidationError::new(field, v, "must be 1 to 1440 minutes"));
             }
         }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, e) in r.exceptions.iter().enumerate() {
+            let slug = !e.name.is_empty()
+                && e.name.len() <= 64
+                && e.name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !slug {
+                return Err(ValidationError::new(
+                    format!("exceptions[{i}].name"),
+                    &e.name,
+                    "a name is 1 to 64 of a-z, 0-9 and _",
+                ));
+            }
+            if !names.insert(e.name.as_str()) {
+                return Err(ValidationError::new(
+                    format!("exceptions[{i}].name"),
+                    &e.name,
+                    "named twice",
+                ));
+            }
+            if !e.rule.may_bend() {
+                return Err(ValidationError::new(
+                    format!("exceptions[{i}].rule"),
+                    e.rule,
+                    "this rule never bends: only escort_officers and open_hours may",
+                ));
+            }
+        }
         let mut alert_lead_min = r.alert_lead_min;
         alert_lead_min.sort_unstable_by(|a, b| b.cmp(a));
         alert_lead_min.dedup();
@@ -241,6 +318,7 @@ impl TryFrom<RawPolicy> for Policy {
             max_holding_min: r.max_holding_min,
             late_start_min: r.late_start_min,
             alert_escalate_min: r.alert_escalate_min,
+            exceptions: r.exceptions,
         })
     }
 }
@@ -261,6 +339,7 @@ impl From<Policy> for RawPolicy {
             max_holding_min: p.max_holding_min,
             late_start_min: p.late_start_min,
             alert_escalate_min: p.alert_escalate_min,
+            exceptions: p.exceptions,
         }
     }
 }
@@ -268,6 +347,24 @@ impl From<Policy> for RawPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exception_types_never_bend_a_legal_rule() {
+        let e = toml::from_str::<Policy>(
+            "[[exceptions]]\nname = \"longer_questioning\"\nrule = \"legal_limit\"",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("exceptions[0].rule"), "{e}");
+        let e =
+            toml::from_str::<Policy>("[[exceptions]]\nname = \"Bad Name\"\nrule = \"open_hours\"")
+                .unwrap_err();
+        assert!(e.to_string().contains("exceptions[0].name"), "{e}");
+        let p = toml::from_str::<Policy>("").unwrap();
+        assert_eq!(p.exceptions, ExceptionType::defaults());
+        // The defaults are left out when written, so older builds read it.
+        let json = serde_json::to_value(&p).unwrap();
+        assert!(json.get("exceptions").is_none(), "{json}");
+    }
 
     #[test]
     fn statutory_defaults() {

@@ -28,7 +28,7 @@ pub use case::{Case, Disposition, Gender, LegalCategory, Person};
 pub use error::ValidationError;
 pub use geo::Location;
 pub use ids::{CaseId, GroupId, OfficerId, PersonId, RoomId, ShiftId, SiteId, StationId, TeamId};
-pub use legal::{LegalLimits, Policy};
+pub use legal::{ExceptionType, LegalLimits, Policy};
 pub use org::{EscortTeam, Officer, Post, Qualification, Shift, Station};
 pub use region::Region;
 pub use rules::Rule;

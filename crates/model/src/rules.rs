@@ -114,6 +114,16 @@ impl Rule {
         }
     }
 
+    /// Whether a supervisor may approve an exception to the rule for one
+    /// case (the policy names the exception types; see
+    /// `casehub_model::legal::ExceptionType`). Only the rules that are local
+    /// practice bend: the number of escort officers, and a site's open
+    /// hours. Legal limits and every rule of the law never do, nor what is
+    /// physically impossible (a room or an officer twice at once).
+    pub fn may_bend(self) -> bool {
+        matches!(self, Rule::EscortOfficers | Rule::OpenHours)
+    }
+
     /// The rule named `name`: its stable name, or a name earlier builds
     /// used for it.
     pub fn from_name(name: &str) -> Option<Rule> {
@@ -149,6 +159,25 @@ mod tests {
             assert_eq!(serde_json::from_str::<Rule>(&json).unwrap(), r);
         }
         assert_eq!(seen.len(), Rule::ALL.len());
+    }
+
+    #[test]
+    fn legal_rules_never_bend() {
+        for r in [
+            Rule::LegalLimit,
+            Rule::QuestioningOfficers,
+            Rule::FemaleSearch,
+            Rule::FemaleEscort,
+            Rule::FemaleJuvenileQuestioning,
+            Rule::JuvenileSeparation,
+            Rule::CoSuspectSeparation,
+            Rule::Recording,
+            Rule::StationMinimum,
+            Rule::RoomDoubleBooked,
+        ] {
+            assert!(!r.may_bend(), "{r}");
+        }
+        assert!(Rule::EscortOfficers.may_bend() && Rule::OpenHours.may_bend());
     }
 
     #[test]

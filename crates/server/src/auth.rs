@@ -60,6 +60,8 @@ pub enum Permission {
     ReadAlerts,
     /// Acknowledge an alert (who and when go into its record).
     AcknowledgeAlerts,
+    /// Approve or refuse an exception a dispatcher asked for.
+    ApproveExceptions,
     /// The audit trail.
     ReadAudit,
     /// Sites, stations, officers, teams, policy, region.
@@ -74,7 +76,7 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 13] = {
+    pub const ALL: [Permission; 14] = {
         use Permission::*;
         [
             ReadAvailability,
@@ -85,6 +87,7 @@ impl Permission {
             ReadParticulars,
             ReadAlerts,
             AcknowledgeAlerts,
+            ApproveExceptions,
             ReadAudit,
             ManageRegion,
             ReadCluster,
@@ -156,6 +159,18 @@ pub const RPC_ACCESS: &[(&str, Access)] = {
         ("/casehub.v1.AuditService/GetDailyFigures", Needs(ReadAudit)),
         ("/casehub.v1.AdminService/Upsert", Needs(ManageRegion)),
         ("/casehub.v1.AdminService/LoadRegion", Needs(ManageRegion)),
+        (
+            "/casehub.v1.DispatchService/RequestException",
+            Needs(Dispatch),
+        ),
+        (
+            "/casehub.v1.DispatchService/DecideException",
+            Needs(ApproveExceptions),
+        ),
+        (
+            "/casehub.v1.DispatchService/ListExceptions",
+            Needs(ReadCases),
+        ),
         ("/casehub.v1.AdminService/AddAbsence", Needs(ManageRegion)),
         (
             "/casehub.v1.AdminService/RemoveAbsence",
@@ -218,6 +233,7 @@ pub fn grants(role: Role) -> &'static [Permission] {
             ReadParticulars,
             ReadAlerts,
             AcknowledgeAlerts,
+            ApproveExceptions,
             ReadAudit,
             ReadCluster,
         ],

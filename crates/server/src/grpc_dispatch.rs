@@ -155,6 +155,112 @@ impl DispatchService for Api {
         self.get_case_impl(request).await
     }
 
+    #[tracing::instrument(name = "casehub.v1.DispatchService/RequestException", skip_all)]
+    async fn request_exception(
+        &self,
+        request: GrpcRequest<proto::RequestExceptionRequest>,
+    ) -> Result<GrpcResponse<proto::RequestExceptionReply>, Status> {
+        let r = request.into_inner();
+        let case = id("case_id", &r.case_id, CaseId::new)?;
+        if r.kind.trim().is_empty() {
+            return Err(Status::invalid_argument("kind: missing"));
+        }
+        if r.reason.trim().is_empty() {
+            return Err(Status::invalid_argument(
+                "reason: missing; an exception needs a reason",
+            ));
+        }
+        let ack = self
+            .write(
+                "RequestException",
+                r.meta.as_ref(),
+                0,
+                Command::RequestException {
+                    case,
+                    kind: r.kind.clone(),
+                    reason: r.reason.clone(),
+                },
+            )
+            .await?;
+        Ok(GrpcResponse::new(proto::RequestExceptionReply {
+            exception_id: ack.log_index,
+            ack: Some(ack),
+        }))
+    }
+
+    #[tracing::instrument(name = "casehub.v1.DispatchService/DecideException", skip_all)]
+    async fn decide_exception(
+        &self,
+        request: GrpcRequest<proto::DecideExceptionRequest>,
+    ) -> Result<GrpcResponse<proto::WriteAck>, Status> {
+        let r = request.into_inner();
+        let ack = self
+            .write(
+                "DecideException",
+                r.meta.as_ref(),
+                0,
+                Command::DecideException {
+                    id: r.exception_id,
+                    approve: r.approve,
+                    note: r.note.clone(),
+                },
+            )
+            .await?;
+        Ok(GrpcResponse::new(ack))
+    }
+
+    #[tracing::instrument(name = "casehub.v1.DispatchService/ListExceptions", skip_all)]
+    async fn list_exceptions(
+        &self,
+        request: GrpcRequest<proto::ListExceptionsRequest>,
+    ) -> Result<GrpcResponse<proto::ListExceptionsReply>, Status> {
+        let r = request.into_inner();
+        let read = self.core.read_local();
+        let state = read.state();
+        let scope = crate::auth::caller()
+            .and_then(|c| crate::scope::limit(&c, Permission::ReadCases).cloned());
+        let exceptions = state
+            .exceptions
+            .values()
+            .filter(|e| !r.pending_only || e.decision.is_none())
+            .filter(|e| {
+                crate::scope::allows(
+                    scope.as_ref(),
+                    &crate::scope::case_sites(state, self.ctx.travel(state), &e.case),
+                )
+            })
+            .map(|e| proto::ExceptionRecord {
+                exception_id: e.id,
+                case_id: e.case.to_string(),
+                kind: e.kind.clone(),
+                rule: e.rule.as_str().into(),
+                reason: e.reason.clone(),
+                requested_by: e.requested_by.clone(),
+                requested_at: Some(ts(e.requested_at)),
+                state: match (&e.decision, e.used_at) {
+                    (_, Some(_)) => "used",
+                    (None, _) => "pending",
+                    (Some(d), _) if d.approved => "approved",
+                    (Some(_), _) => "refused",
+                }
+                .into(),
+                decided_by: e
+                    .decision
+                    .as_ref()
+                    .map(|d| d.by.clone())
+                    .unwrap_or_default(),
+                decided_at: e.decision.as_ref().map(|d| ts(d.at)),
+                note: e
+                    .decision
+                    .as_ref()
+                    .map(|d| d.note.clone())
+                    .unwrap_or_default(),
+                used_at: e.used_at.map(ts),
+            })
+            .collect();
+        Ok(GrpcResponse::new(proto::ListExceptionsReply { exceptions }))
+    }
+
     #[tracing::instrument(name = "casehub.v1.DispatchService/ListCases", skip_all)]
     async fn list_cases(
         &self,
@@ -276,8 +382,21 @@ impl DispatchService for Api {
                 plan.region_version
             )));
         }
+        if !r.exception_ids.is_empty() && !state.rules_at_least(6) {
+            return Err(Status::failed_precondition(format!(
+                "exception_ids: exceptions need rules version 6 on every node; the cluster applies version {}",
+                state.applied_rules()
+            )));
+        }
+        state
+            .check_exceptions(&r.exception_ids, &ids)
+            .map_err(|e| match e {
+                Response::Rejected { reason, conflicts } => rejected_status(&reason, &conflicts),
+                Response::Applied { .. } => Status::internal("an exception check applied"),
+            })?;
         let s = planning_state(state, region, travel, now, &ids).map_err(dispatch_status)?;
-        let violations = validate(&s, &plan);
+        // What an approved exception waives is not a violation.
+        let violations = state.waive(validate(&s, &plan), &r.exception_ids);
         if !violations.is_empty() {
             let list: Vec<String> = violations.iter().map(|v| format!("{v:?}")).collect();
             return Err(Status::failed_precondition(format!(
@@ -322,6 +441,7 @@ impl DispatchService for Api {
                 region_version,
                 expected_versions: expected,
                 reason,
+                exceptions: r.exception_ids.clone(),
             }
         } else {
             match reason {

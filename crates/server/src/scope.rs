@@ -137,7 +137,14 @@ fn command_cases(command: &Command) -> (Vec<&CaseId>, Option<&StationId>) {
             cases.dedup();
             (cases, None)
         }
+        Command::AcceptPlan { plans, .. } => {
+            let mut cases: Vec<&CaseId> = plans.iter().map(|cp| &cp.case).collect();
+            cases.sort();
+            cases.dedup();
+            (cases, None)
+        }
         Command::StartStep { case, .. }
+        | Command::RequestException { case, .. }
         | Command::CompleteStep { case, .. }
         | Command::ReleaseRooms { case, .. }
         | Command::ExitCase { case, .. }

@@ -96,6 +96,7 @@ fn a_proposed_plan_commits_and_the_next_one_is_made_around_it() {
         region_version,
         expected_versions: versions,
         reason: None,
+        exceptions: Vec::new(),
     };
     // A plan made from another region version is refused, naming both.
     let resp = w.apply(accept(versions.clone(), 7));
@@ -138,6 +139,7 @@ fn a_proposed_plan_commits_and_the_next_one_is_made_around_it() {
         region_version: 1,
         expected_versions: versions_for(&w.state, &plan_bookings_for(&p2, &[])),
         reason: None,
+        exceptions: Vec::new(),
     });
     assert!(resp.is_applied(), "{resp:?}");
     // The raw booking command of older rules is refused from version 6.

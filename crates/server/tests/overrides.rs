@@ -273,3 +273,99 @@ async fn an_override_is_replanned_checked_and_audited_with_its_reason() {
     assert!(bad.message().starts_with("day"), "{}", bad.message());
     c.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_exception_is_asked_by_a_dispatcher_and_approved_by_a_supervisor() {
+    use casehub_server::pki;
+    use casehub_store::Role;
+    let c = Cluster::start().await;
+    c.load_region(1).await;
+    let (dispatcher, supervisor) = ("调度员 张", "督察 王");
+    add_user(&c.nodes[&1], dispatcher, &[Role::Dispatcher]).await;
+    add_user(&c.nodes[&1], supervisor, &[Role::Supervisor]).await;
+    let as_user = |name: &str| pki::user_cert(&c.ca_pem, name, 1).unwrap();
+    let (d_cert, s_cert) = (as_user(dispatcher), as_user(supervisor));
+    let mut d = DispatchServiceClient::new(c.channel_as(1, Some(&d_cert)).await);
+    let mut s = DispatchServiceClient::new(c.channel_as(2, Some(&s_cert)).await);
+
+    d.submit_case(pb::SubmitCaseRequest {
+        meta: meta(1),
+        case: Some(a_case("C-EX")),
+    })
+    .await
+    .unwrap();
+    let proposed = d
+        .propose_plan(pb::ProposePlanRequest {
+            case_ids: vec!["C-EX".into()],
+            method: "greedy".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    // One escort officer fewer than the policy's two.
+    let mut plan: serde_json::Value = serde_json::from_str(&proposed.plan_json).unwrap();
+    let officers = plan["cases"][0]["escort"]["officers"]
+        .as_array_mut()
+        .unwrap();
+    assert!(officers.len() >= 2, "{officers:?}");
+    officers.pop();
+    let accept = |request_id: u64, ids: Vec<u64>| pb::AcceptPlanRequest {
+        meta: meta(request_id),
+        plan_json: plan.to_string(),
+        versions: proposed.versions.clone(),
+        override_reason: "押解警力不足".into(),
+        exception_ids: ids,
+        ..Default::default()
+    };
+    let e = d.accept_plan(accept(2, vec![])).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    assert!(e.message().contains("EscortOfficers"), "{}", e.message());
+
+    let asked = d
+        .request_exception(pb::RequestExceptionRequest {
+            meta: meta(3),
+            case_id: "C-EX".into(),
+            kind: "escort_arrangement".into(),
+            reason: "另一名押解民警在途".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let id = asked.exception_id;
+    // A dispatcher may not approve; a supervisor sees it waiting.
+    let decide = |request_id: u64| pb::DecideExceptionRequest {
+        meta: meta(request_id),
+        exception_id: id,
+        approve: true,
+        note: "同意".into(),
+    };
+    let e = d.decide_exception(decide(4)).await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+    let pending = s
+        .list_exceptions(pb::ListExceptionsRequest { pending_only: true })
+        .await
+        .unwrap()
+        .into_inner()
+        .exceptions;
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        (
+            pending[0].exception_id,
+            pending[0].requested_by.as_str(),
+            pending[0].rule.as_str()
+        ),
+        (id, dispatcher, "escort_officers")
+    );
+    s.decide_exception(decide(5)).await.unwrap();
+    d.accept_plan(accept(6, vec![id])).await.unwrap();
+    let all = s
+        .list_exceptions(pb::ListExceptionsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .exceptions;
+    assert_eq!(all[0].state, "used", "{all:?}");
+    assert_eq!(all[0].decided_by, supervisor);
+    c.shutdown().await;
+}

@@ -437,6 +437,44 @@ async fn a_site_scoped_user_sees_and_acts_on_the_cases_of_its_own_sites_only() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::NotFound, "{e:?}");
+    // Nor accept the plan of a case outside its sites, nor ask for an
+    // exception for one.
+    submit(&mut op, 34, a_case("C-MC-2")).await.unwrap();
+    let sw_plan = op
+        .propose_plan(pb::ProposePlanRequest {
+            case_ids: vec!["C-MC-2".into()],
+            method: "greedy".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        !sw_plan.versions.is_empty(),
+        "{:?} {:?}",
+        sw_plan.blocked,
+        sw_plan.summary
+    );
+    let e = ne
+        .accept_plan(pb::AcceptPlanRequest {
+            meta: meta(32),
+            plan_json: sw_plan.plan_json,
+            versions: sw_plan.versions,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound, "{e:?}");
+    let e = ne
+        .request_exception(pb::RequestExceptionRequest {
+            meta: meta(33),
+            case_id: "C-MC-2".into(),
+            kind: "after_hours".into(),
+            reason: "test".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound, "{e:?}");
     assert_eq!(get(&mut op, "C-SW").await.unwrap().status, "submitted");
     let mut ne_case = a_case("C-NE");
     ne_case.origin_station_id = "S14".into();

@@ -100,6 +100,7 @@ fn accept(cp: &CasePlan, versions: Vec<(EntityRef, u64)>) -> Command {
         region_version: 1,
         expected_versions: versions,
         reason: None,
+        exceptions: Vec::new(),
     }
 }
 

@@ -107,6 +107,7 @@ impl SchedulingState {
         now: DateTime<Utc>,
         region_version: u64,
         expected_versions: &[(EntityRef, u64)],
+        exceptions: &[u64],
     ) -> Outcome {
         if plans.is_empty() {
             return Err(invalid("plans", "a plan commits at least one case"));
@@ -128,7 +129,9 @@ impl SchedulingState {
             });
         }
         self.check_versions(expected_versions)?;
-        let found = self.check_case_plans(plans, now)?;
+        let cases: Vec<CaseId> = plans.iter().map(|cp| cp.case.clone()).collect();
+        self.check_exceptions(exceptions, &cases)?;
+        let found = self.waive(self.check_case_plans(plans, now)?, exceptions);
         if !found.is_empty() {
             let first = EntityRef::Case(plans[0].case.clone());
             let conflicts = found
@@ -167,6 +170,7 @@ impl SchedulingState {
                 }
             }
         }
+        self.use_exceptions(exceptions, now);
         let mut changed = self.book(&bookings);
         let cases: BTreeSet<&CaseId> = plans.iter().map(|cp| &cp.case).collect();
         for case in cases {

@@ -116,6 +116,7 @@ pub mod alerts;
 pub mod audit;
 pub mod availability;
 mod delay;
+pub mod exceptions;
 pub mod figures;
 pub mod particulars;
 pub mod plan_view;

@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::absence::Absence;
 use crate::alert_records::{AlertRecords, Raised};
+use crate::exceptions::Exceptions;
 use crate::particulars::PersonRecord;
 use crate::plan_view::plan_bookings;
 use crate::region::{RegionStatic, RegionVersion};
@@ -329,6 +330,25 @@ pub enum Command {
         /// override): the reason, kept in the audit.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
+        /// Approved exceptions the plan uses: each lets its case break its
+        /// rule, once.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        exceptions: Vec<u64>,
+    },
+    /// Ask for an exception of the policy's type `kind` for `case`, with a
+    /// reason; its id is the request's log index (rules version 6).
+    RequestException {
+        case: CaseId,
+        kind: String,
+        reason: String,
+    },
+    /// A supervisor, not the one who asked, approves or refuses an
+    /// exception (rules version 6).
+    DecideException {
+        id: u64,
+        approve: bool,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        note: String,
     },
     /// A window in which a room, officer or escort team cannot be booked
     /// (rules version 6). Accepted plans that used it go back to
@@ -467,7 +487,9 @@ impl Command {
             | Command::AcceptPlan { .. }
             | Command::AddAbsence { .. }
             | Command::RemoveAbsence { .. }
-            | Command::SetActive { .. } => 6,
+            | Command::SetActive { .. }
+            | Command::RequestException { .. }
+            | Command::DecideException { .. } => 6,
             _ => 1,
         }
     }
@@ -480,6 +502,8 @@ impl Command {
                 reason: Some(reason),
                 ..
             } => Some(reason),
+            Command::RequestException { reason, .. } => Some(reason),
+            Command::DecideException { note, .. } if !note.is_empty() => Some(note),
             Command::ReportDelay { reason, .. } if !reason.is_empty() => Some(reason),
             _ => None,
         }
@@ -556,16 +580,34 @@ impl Command {
                 r.shifts.len(),
                 r.table.source()
             ),
-            Command::AcceptPlan { plans, reason, .. } => {
+            Command::AcceptPlan {
+                plans,
+                reason,
+                exceptions,
+                ..
+            } => {
                 let bookings: Vec<PlannedBooking> = plans.iter().flat_map(plan_bookings).collect();
+                let with = if exceptions.is_empty() {
+                    String::new()
+                } else {
+                    let ids: Vec<String> = exceptions.iter().map(u64::to_string).collect();
+                    format!(" with exceptions {}", ids.join(", "))
+                };
                 match reason {
                     Some(reason) => format!(
-                        "{OVERRIDE_SUMMARY} {} (reason: {reason})",
+                        "{OVERRIDE_SUMMARY} {}{with} (reason: {reason})",
                         bookings_summary(&bookings)
                     ),
-                    None => format!("commit plan: {}", bookings_summary(&bookings)),
+                    None => format!("commit plan: {}{with}", bookings_summary(&bookings)),
                 }
             }
+            Command::RequestException { case, kind, reason } => {
+                format!("request exception {kind} for case {case} (reason: {reason})")
+            }
+            Command::DecideException { id, approve, .. } => format!(
+                "{} exception {id}",
+                if *approve { "approve" } else { "refuse" }
+            ),
             Command::AlertSweep {
                 raised,
                 resolved,
@@ -894,6 +936,10 @@ pub struct SchedulingState {
     /// see [`crate::region`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<RegionVersion>,
+    /// The exceptions asked for, by id (rules version 6; see
+    /// [`crate::exceptions`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub exceptions: Exceptions,
 }
 
 /// The version of the state machine's rules this build applies: 1, the
@@ -1347,8 +1393,15 @@ impl SchedulingState {
                 now,
                 region_version,
                 expected_versions,
+                exceptions,
                 ..
-            } => self.accept_plan(plans, *now, *region_version, expected_versions),
+            } => self.accept_plan(plans, *now, *region_version, expected_versions, exceptions),
+            Command::RequestException { case, kind, reason } => {
+                self.request_exception(index, case, kind, reason, &request.actor, now)
+            }
+            Command::DecideException { id, approve, note } => {
+                self.decide_exception(*id, *approve, note, &request.actor, now)
+            }
             Command::StartStep { case, person, step } => {
                 let entry = self.open_case_mut(case)?;
                 let Some(progress) = entry.value.progress.get_mut(person) else {

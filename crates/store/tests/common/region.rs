@@ -72,6 +72,7 @@ pub fn accept(plans: Vec<CasePlan>, now: DateTime<Utc>, region_version: u64) -> 
         region_version,
         expected_versions: Vec::new(),
         reason: None,
+        exceptions: Vec::new(),
     }
 }
 
