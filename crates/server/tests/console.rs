@@ -23,6 +23,8 @@ use common::browser::*;
 const OVERRIDE_REASON: &str = "家属在西南分中心附近等候，改派该处";
 
 /// A site other than the engine's first choice where `case` can go.
+const EXCEPTION_REASON: &str = "只有一名押解民警可到场";
+
 async fn another_site(
     op: &mut DispatchServiceClient<tonic::transport::Channel>,
     case: &str,
@@ -380,6 +382,40 @@ async fn the_console_in_chromium() {
     assert!(text.contains("C-WEB-LATE"), "{text}");
     shot(&b, "alerts").await;
 
+    // An exception asked for, with a reason; a supervisor decides it.
+    b.goto(&format!("{base}/console/exceptions")).await.unwrap();
+    wait_text(&b, "例外审批").await;
+    b.find(Locator::Id("exception-case"))
+        .await
+        .unwrap()
+        .send_keys("C-WEB-1")
+        .await
+        .unwrap();
+    b.find(Locator::Id("exception-reason"))
+        .await
+        .unwrap()
+        .send_keys(EXCEPTION_REASON)
+        .await
+        .unwrap();
+    b.find(Locator::Id("exception-ask"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let text = wait_text(&b, "等待督察审批").await;
+    assert!(
+        text.contains("待审批") && text.contains(EXCEPTION_REASON),
+        "{text}"
+    );
+    assert!(
+        b.find(Locator::Css("button[id^='approve-']"))
+            .await
+            .is_err(),
+        "the dispatcher who asked cannot approve"
+    );
+    shot(&b, "exception-asked").await;
+
     // English, one click away.
     b.find(Locator::Id("lang"))
         .await
@@ -529,6 +565,25 @@ async fn the_console_in_chromium() {
         "a supervisor does not dispatch"
     );
     shot(&b, "case-supervisor").await;
+    // The supervisor approves the dispatcher's exception.
+    b.goto(&format!("{base}/console/exceptions")).await.unwrap();
+    wait_text(&b, EXCEPTION_REASON).await;
+    b.find(Locator::Css("button[id^='approve-']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&b, "已批准").await;
+    let state = b
+        .find(Locator::Css("#exceptions td.state"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(state.trim(), "已批准 · 监督员 孙");
+    shot(&b, "exception-approved").await;
     // The cluster on the admin page, but not the users.
     b.goto(&format!("{base}/console/admin")).await.unwrap();
     let text = wait_text(&b, "集群节点").await;
@@ -601,6 +656,90 @@ async fn the_console_in_chromium() {
         assert!(Instant::now() < deadline, "the new user did not apply");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // An officer on leave, and a room out of service and back.
+    let officer = c.nodes[&1]
+        .state()
+        .current()
+        .state
+        .officers
+        .keys()
+        .next()
+        .unwrap()
+        .to_string();
+    b.find(Locator::Id("absence-resource-id"))
+        .await
+        .unwrap()
+        .send_keys(&officer)
+        .await
+        .unwrap();
+    b.execute(
+        "document.getElementById('absence-from').value = '2030-01-02T08:00';\
+         document.getElementById('absence-to').value = '2030-01-05T08:00';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    b.find(Locator::Id("absence-save"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let text = wait_text(&b, "的缺勤").await;
+    assert!(text.contains("休假") && text.contains(&officer), "{text}");
+    let room = c.nodes[&1]
+        .state()
+        .current()
+        .state
+        .rooms
+        .keys()
+        .next()
+        .unwrap()
+        .to_string();
+    b.execute(
+        "document.getElementById('service-resource-kind').value = 'room';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    b.find(Locator::Id("service-resource-id"))
+        .await
+        .unwrap()
+        .send_keys(&room)
+        .await
+        .unwrap();
+    b.find(Locator::Id("service-save"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let text = wait_text(&b, "已停用").await;
+    assert!(text.contains(&room), "{text}");
+    shot(&b, "admin-resources").await;
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let cur = c.nodes[&1].state().current();
+        let s = &cur.state;
+        if s.officers[officer.as_str()].absences.len() == 1
+            && s.rooms[room.as_str()].inactive_since.is_some()
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the absence and the room did not apply"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    b.find(Locator::Css("#inactive button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&b, "已启用").await;
+
     // The dispatcher's page is not the supervisor's: the supervisor may
     // not accept.
     assert!(

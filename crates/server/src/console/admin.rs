@@ -30,6 +30,7 @@ async fn render(api: &Api, lang: Lang, notice: Option<Markup>) -> Response {
     )
     .await;
     let may_users = caller().is_some_and(|c| c.may(Permission::ManageUsers));
+    let may_region = caller().is_some_and(|c| c.may(Permission::ManageRegion));
     let users = if may_users {
         Some(
             call(
@@ -69,7 +70,10 @@ async fn render(api: &Api, lang: Lang, notice: Option<Markup>) -> Response {
                 h4 { (t(lang, "admin-user-form")) }
                 (user_form(lang, &sites))
             }
-            p.note { (t(lang, "admin-resources-note")) }
+            @if may_region {
+                (super::resources::section(lang, &api.core.view.current().state))
+                p.note { (t(lang, "admin-resources-note")) }
+            }
         },
     )
 }
@@ -254,7 +258,7 @@ pub async fn remove_user(
     .await
 }
 
-async fn done(api: &Api, lang: Lang, outcome: Result<String, Status>) -> Response {
+pub(super) async fn done(api: &Api, lang: Lang, outcome: Result<String, Status>) -> Response {
     match outcome {
         Ok(text) => render(api, lang, Some(pages::message(&text, false))).await,
         Err(s) => {

@@ -19,10 +19,12 @@
 pub mod admin;
 pub mod availability;
 pub mod case;
+pub mod exceptions;
 pub mod i18n;
 pub mod map;
 pub mod overrides;
 pub mod pages;
+pub mod resources;
 pub mod supervision;
 
 use std::time::Duration;
@@ -99,6 +101,15 @@ pub fn router(api: Api) -> axum::Router {
         .route("/console/admin", get(admin::admin_page))
         .route("/console/admin/users", post(admin::save_user))
         .route("/console/admin/users/remove", post(admin::remove_user))
+        .route("/console/admin/absence", post(resources::add_absence))
+        .route(
+            "/console/admin/absence/remove",
+            post(resources::remove_absence),
+        )
+        .route("/console/admin/active", post(resources::set_active))
+        .route("/console/exceptions", get(exceptions::exceptions_page))
+        .route("/console/exceptions/request", post(exceptions::ask))
+        .route("/console/exceptions/decide", post(exceptions::decide))
         .route(
             "/console/availability",
             get(availability::availability_page),

@@ -78,6 +78,11 @@ pub fn layout(lang: Lang, title: &str, who: Option<&Caller>, body: Markup) -> Ma
         ("/console/proposals", "nav-proposals", Permission::Dispatch),
         ("/console/alerts", "nav-alerts", Permission::ReadAlerts),
         (
+            "/console/exceptions",
+            "nav-exceptions",
+            Permission::ReadCases,
+        ),
+        (
             "/console/availability",
             "nav-availability",
             Permission::ReadAvailability,
