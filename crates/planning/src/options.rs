@@ -1404,8 +1404,8 @@ pub fn describe(ctx: &Context<'_>, r: Resource) -> String {
         Resource::CoSuspectHolding(s) => {
             format!("separate holding rooms for co-suspects at {}", site(s))
         }
-        Resource::Investigators(s) => format!("investigators at {}", site(s)),
-        Resource::FemaleInvestigators(s) => format!("female investigators at {}", site(s)),
+        Resource::Investigators(s) => format!("questioning officers at {}", site(s)),
+        Resource::FemaleInvestigators(s) => format!("female questioning officers at {}", site(s)),
         Resource::Searchers(s) => format!("searchers at {}", site(s)),
         Resource::FemaleSearchers(s) => format!("female searchers at {}", site(s)),
         Resource::Teams(s) => format!("escort teams of {}", site(s)),

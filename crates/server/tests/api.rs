@@ -811,7 +811,21 @@ async fn an_override_is_checked_again_and_the_audit_streams() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_late_escort_returns_the_plans_it_breaks_to_replanning() {
     let c = Cluster::start().await;
-    c.load_region(1).await;
+    // Every shift all day: C-2 may take C-1's team whatever the hour the
+    // test runs at.
+    let all_day = REGION
+        .replace("window = \"08:00-20:00\"", "window = \"00:00-24:00\"")
+        .replace("window = \"20:00-08:00\"", "window = \"00:00-24:00\"");
+    assert_ne!(all_day, REGION);
+    AdminServiceClient::new(c.channel(1).await)
+        .load_region(pb::LoadRegionRequest {
+            meta: meta(1000),
+            file_name: "region-3-sites.toml".into(),
+            text: all_day,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     let mut dispatch = DispatchServiceClient::new(c.channel(2).await);
     let proposal = dispatch
         .submit_case(pb::SubmitCaseRequest {
@@ -861,7 +875,13 @@ async fn a_late_escort_returns_the_plans_it_breaks_to_replanning() {
         .into_inner();
     let mut plan2: serde_json::Value = serde_json::from_str(&second.plan_json).unwrap();
     let escort2 = &mut plan2["cases"][0]["escort"];
-    assert_eq!(escort2["depart"], escort["back"], "{escort2}");
+    // It sets off when the team is back, or at the engine's next start
+    // after that: a delay of C-1's escort longer than the gap collides.
+    let depart2: chrono::DateTime<chrono::Utc> =
+        escort2["depart"].as_str().unwrap().parse().unwrap();
+    let gap = (depart2 - back).num_minutes();
+    assert!((0..=60).contains(&gap), "{escort2}");
+    let late = gap as u32 + 10;
     escort2["team"] = escort["team"].clone();
     escort2["officers"] = escort["officers"].clone();
     let leader = c.leader().await;
@@ -911,9 +931,9 @@ async fn a_late_escort_returns_the_plans_it_breaks_to_replanning() {
     assert!(e.message().starts_with("case_id"), "{}", e.message());
     assert_eq!(audit_len(&c, leader).await, before);
 
-    // C-1's escort is 10 min late: its plan slips, C-2's goes back to planning.
+    // C-1's escort is late past C-2's departure: its plan slips, C-2's goes back to planning.
     let reply = dispatch
-        .report_delay(report(12, "C-1", 10))
+        .report_delay(report(12, "C-1", late))
         .await
         .unwrap()
         .into_inner();
@@ -921,7 +941,7 @@ async fn a_late_escort_returns_the_plans_it_breaks_to_replanning() {
     assert_eq!(reply.replanned_case_ids, vec!["C-2".to_string()]);
     assert!(!reply.ack.unwrap().duplicate);
     let again = dispatch
-        .report_delay(report(12, "C-1", 10))
+        .report_delay(report(12, "C-1", late))
         .await
         .unwrap()
         .into_inner();
@@ -930,7 +950,7 @@ async fn a_late_escort_returns_the_plans_it_breaks_to_replanning() {
     // A request id this client used for another request: no answer borrowed
     // from it.
     let e = dispatch
-        .report_delay(report(2, "C-1", 10))
+        .report_delay(report(2, "C-1", late))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
