@@ -342,12 +342,24 @@ async fn an_exception_is_asked_by_a_dispatcher_and_approved_by_a_supervisor() {
     };
     let e = d.decide_exception(decide(4)).await.unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
-    let pending = s
-        .list_exceptions(pb::ListExceptionsRequest { pending_only: true })
-        .await
-        .unwrap()
-        .into_inner()
-        .exceptions;
+    // Node 2 answers from its own applied state: wait for the request.
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    let pending = loop {
+        let pending = s
+            .list_exceptions(pb::ListExceptionsRequest { pending_only: true })
+            .await
+            .unwrap()
+            .into_inner()
+            .exceptions;
+        if !pending.is_empty() {
+            break pending;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the request did not replicate"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     assert_eq!(pending.len(), 1);
     assert_eq!(
         (
@@ -359,12 +371,18 @@ async fn an_exception_is_asked_by_a_dispatcher_and_approved_by_a_supervisor() {
     );
     s.decide_exception(decide(5)).await.unwrap();
     d.accept_plan(accept(6, vec![id])).await.unwrap();
-    let all = s
-        .list_exceptions(pb::ListExceptionsRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .exceptions;
+    let all = loop {
+        let all = s
+            .list_exceptions(pb::ListExceptionsRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+            .exceptions;
+        if all[0].state == "used" || std::time::Instant::now() > deadline {
+            break all;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     assert_eq!(all[0].state, "used", "{all:?}");
     assert_eq!(all[0].decided_by, supervisor);
     c.shutdown().await;

@@ -6,7 +6,7 @@
 
 use axum::Form;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use maud::{Markup, html};
 use tonic::Status;
@@ -188,15 +188,5 @@ pub async fn decide(
 }
 
 async fn done(api: &Api, lang: Lang, outcome: Result<String, Status>) -> Response {
-    match outcome {
-        Ok(text) => render(api, lang, Some(pages::message(&text, false))).await,
-        Err(s) => {
-            let (code, msg) = refusal(lang, &s);
-            let mut r = render(api, lang, Some(pages::message(&msg, true))).await;
-            if code != StatusCode::OK {
-                *r.status_mut() = code;
-            }
-            r
-        }
-    }
+    super::after(lang, outcome, |notice| render(api, lang, notice)).await
 }

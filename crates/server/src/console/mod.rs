@@ -164,6 +164,26 @@ async fn call<T>(
     f.await.map(tonic::Response::into_inner)
 }
 
+/// The page after an action: `render` with the outcome above it, and a
+/// refusal's HTTP code.
+async fn after<F, Fut>(lang: Lang, outcome: Result<String, Status>, render: F) -> Response
+where
+    F: FnOnce(Option<maud::Markup>) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
+    match outcome {
+        Ok(text) => render(Some(pages::message(&text, false))).await,
+        Err(s) => {
+            let (code, msg) = refusal(lang, &s);
+            let mut r = render(Some(pages::message(&msg, true))).await;
+            if code != StatusCode::OK {
+                *r.status_mut() = code;
+            }
+            r
+        }
+    }
+}
+
 /// A status as a page's message and HTTP code.
 fn refusal(lang: Lang, s: &Status) -> (StatusCode, String) {
     let detail = s.message().to_string();
