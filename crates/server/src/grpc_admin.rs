@@ -273,8 +273,10 @@ impl AdminService for Api {
     ) -> Result<GrpcResponse<proto::WriteAck>, Status> {
         let r = request.into_inner();
         let command = crate::grpc_resources::add_absence(&r)?;
-        self.resource_write("AddAbsence", r.meta.as_ref(), command)
-            .await
+        Ok(GrpcResponse::new(
+            self.write("AddAbsence", r.meta.as_ref(), 0, command)
+                .await?,
+        ))
     }
 
     #[tracing::instrument(name = "casehub.v1.AdminService/RemoveAbsence", skip_all)]
@@ -284,8 +286,10 @@ impl AdminService for Api {
     ) -> Result<GrpcResponse<proto::WriteAck>, Status> {
         let r = request.into_inner();
         let command = crate::grpc_resources::remove_absence(&r)?;
-        self.resource_write("RemoveAbsence", r.meta.as_ref(), command)
-            .await
+        Ok(GrpcResponse::new(
+            self.write("RemoveAbsence", r.meta.as_ref(), 0, command)
+                .await?,
+        ))
     }
 
     #[tracing::instrument(name = "casehub.v1.AdminService/SetActive", skip_all)]
@@ -295,8 +299,9 @@ impl AdminService for Api {
     ) -> Result<GrpcResponse<proto::WriteAck>, Status> {
         let r = request.into_inner();
         let command = crate::grpc_resources::set_active(&r)?;
-        self.resource_write("SetActive", r.meta.as_ref(), command)
-            .await
+        Ok(GrpcResponse::new(
+            self.write("SetActive", r.meta.as_ref(), 0, command).await?,
+        ))
     }
 
     #[tracing::instrument(name = "casehub.v1.AdminService/ChangeMembership", skip_all)]

@@ -2,13 +2,13 @@
 //! (`AddAbsence`, `RemoveAbsence`, `SetActive`). The requests checked and
 //! turned into store commands here; see [`casehub_store::absence`].
 
-use tonic::{Response as GrpcResponse, Status};
+use tonic::Status;
 
 use casehub_model::{OfficerId, RoomId, TeamId};
 use casehub_store::absence::{Absence, AbsenceKind, MAX_NOTE_CHARS};
 use casehub_store::{Command, ResourceRef};
 
-use crate::grpc_api::{Api, id, invalid, time};
+use crate::grpc_api::{id, invalid, time};
 use crate::proto;
 
 /// The resource a request names.
@@ -70,16 +70,4 @@ pub(crate) fn set_active(r: &proto::SetActiveRequest) -> Result<Command, Status>
         resource: resource("resource", r.resource.as_ref())?,
         active: r.active,
     })
-}
-
-impl Api {
-    /// Write a resource command; an unknown resource is NOT_FOUND.
-    pub(crate) async fn resource_write(
-        &self,
-        rpc: &str,
-        meta: Option<&proto::WriteMeta>,
-        command: Command,
-    ) -> Result<GrpcResponse<proto::WriteAck>, Status> {
-        Ok(GrpcResponse::new(self.write(rpc, meta, 0, command).await?))
-    }
 }
