@@ -8,7 +8,6 @@ mod common;
 use std::sync::Arc;
 
 use casehub_model::scenario::parse_region;
-use casehub_model::{Case, CaseId, Gender, LegalCategory, Person, PersonId, StationId};
 use casehub_planning::{CasePlan, Method, Settings, plan};
 use casehub_server::Node;
 use casehub_server::client::Client;
@@ -18,22 +17,6 @@ use casehub_travel::{GreatCircle, TravelTable};
 use common::*;
 
 const CLIENTS: usize = 32;
-
-fn case_from_s01(id: &str) -> Case {
-    Case::new(
-        CaseId::new(id).unwrap(),
-        StationId::new("S01").unwrap(),
-        t0(),
-        LegalCategory::CriminalSummons,
-        vec![Person {
-            id: PersonId::new("p1").unwrap(),
-            gender: Gender::Male,
-            juvenile: false,
-            co_suspect_group: None,
-        }],
-    )
-    .unwrap()
-}
 
 /// Cluster of 3 with the sample county's three sites loaded (and its
 /// region replicated) and cases r0..r31, alike: one man each from S01,
@@ -59,7 +42,7 @@ async fn setup() -> (
         &region, table,
     ))));
     for i in 0..CLIENTS {
-        commands.push(Command::SubmitCase(case_from_s01(&format!("r{i}"))));
+        commands.push(Command::SubmitCase(case(&format!("r{i}"), "S01")));
     }
     for c in commands {
         let (_, r) = cluster.write(c).await;
