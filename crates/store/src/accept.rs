@@ -14,7 +14,7 @@ use chrono::{DateTime, Datelike, Utc};
 use casehub_model::{CaseId, Rule};
 use casehub_planning::{CasePlan, Plan, SolverReport, Violation, validate};
 
-use crate::plan_view::{DispatchError, plan_bookings, planning_state};
+use crate::plan_view::{plan_bookings, planning_state};
 use crate::region::{RegionStatic, RegionVersion};
 use crate::state::{
     BOOKING_TIMES, CaseStatus, Conflict, EntityRef, Outcome, PlannedBooking, Response,
@@ -217,11 +217,5 @@ impl SchedulingState {
                 conflicts,
             })
         }
-    }
-}
-
-impl From<DispatchError> for Response {
-    fn from(e: DispatchError) -> Self {
-        invalid("plans", e.to_string())
     }
 }
