@@ -63,6 +63,11 @@ pub struct PolicyArgs {
     /// (0 to 3650).
     #[arg(long)]
     particulars_retention_days: Option<u32>,
+    /// Days after which audit entries and exited cases leave the live
+    /// replicated state for each node's archive (1 to 3650, at least the
+    /// particulars' retention).
+    #[arg(long)]
+    archive_after_days: Option<u32>,
 }
 
 #[derive(Args, Debug)]
@@ -172,6 +177,7 @@ async fn policy(a: PolicyArgs) -> Result<()> {
             a.particulars_retention_days,
             &mut p.particulars_retention_days,
         ),
+        (a.archive_after_days, &mut p.archive_after_days),
     ];
     let mut changed = false;
     for (new, field) in changes {
@@ -192,13 +198,14 @@ async fn policy(a: PolicyArgs) -> Result<()> {
         println!("security policy set at log index {}", ack.log_index);
     }
     println!(
-        "lock after {} failed logins for {} min; tokens last {} min; {} calls/s per user (bursts of {}); particulars kept {} days after exit",
+        "lock after {} failed logins for {} min; tokens last {} min; {} calls/s per user (bursts of {}); particulars kept {} days after exit; archived after {} days",
         p.lock_after_failures,
         p.lock_minutes,
         p.token_minutes,
         p.requests_per_second,
         p.request_burst,
-        p.particulars_retention_days
+        p.particulars_retention_days,
+        p.archive_after_days
     );
     Ok(())
 }

@@ -1,6 +1,10 @@
 //! `AuditService` of the casehub API: the audit trail, read, streamed and
 //! verified (its hash chain, see `casehub_store::audit`).
 
+use std::ops::ControlFlow;
+
+use casehub_store::SchedulingState;
+use casehub_store::rocks::{ArchiveReader, VerifyError};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request as GrpcRequest, Response as GrpcResponse, Status};
 
@@ -85,40 +89,31 @@ impl AuditService for Api {
             l => return Err(invalid("limit", l, "must be 0 (default 1000) to 10000")),
         };
         let filter = AuditFilter::of(&r)?;
-        let read = self.core.read_local();
-        if r.newest_first {
-            return Ok(GrpcResponse::new(proto::ReadAuditReply {
-                applied_index: read.applied_index().unwrap_or(0),
-                entries: read
-                    .state()
-                    .audit_from(r.from_index.max(1))
-                    .iter()
-                    .rev()
-                    .filter(|a| filter.matches(a))
-                    .take(limit as usize)
-                    .map(audit_entry)
-                    .collect(),
-            }));
-        }
+        let applied = self.core.view.current();
+        let archive = self.core.view.archive().clone();
+        let from = r.from_index.max(1);
+        let newest_first = r.newest_first;
+        // The archive is read from RocksDB: off the async workers.
+        let entries = tokio::task::spawn_blocking(move || {
+            let mut page = Page {
+                filter: &filter,
+                limit: limit as usize,
+                // Oldest first, requests written together share a log
+                // index: the limit never splits them, so that `from_index`
+                // = last index + 1 resumes.
+                whole_indexes: !newest_first,
+                out: Vec::new(),
+                last_index: None,
+            };
+            read_audit_page(&applied.state, &archive, from, newest_first, &mut page)
+                .map(|()| page.out)
+        })
+        .await
+        .map_err(|e| Status::internal(format!("reading the audit: {e}")))?
+        .map_err(|e| Status::internal(e.to_string()))?;
         Ok(GrpcResponse::new(proto::ReadAuditReply {
-            applied_index: read.applied_index().unwrap_or(0),
-            entries: read
-                .state()
-                .audit_from(r.from_index.max(1))
-                .iter()
-                .filter(|a| filter.matches(a))
-                .enumerate()
-                // Requests written together share a log index: the limit
-                // never splits them, so `from_index` = last index + 1 resumes.
-                .scan(None, |last_index, (i, a)| {
-                    if i >= limit as usize && *last_index != Some(a.index) {
-                        return None;
-                    }
-                    *last_index = Some(a.index);
-                    Some(a)
-                })
-                .map(audit_entry)
-                .collect(),
+            applied_index: self.core.view.applied_index().unwrap_or(0),
+            entries: entries.iter().map(audit_entry).collect(),
         }))
     }
 
@@ -190,32 +185,11 @@ impl AuditService for Api {
     ) -> Result<GrpcResponse<proto::VerifyAuditReply>, Status> {
         let at = request.into_inner().at_index;
         let applied = self.core.view.current();
-        let audit = &applied.state.audit;
-        let last = audit.last();
-        let mut reply = proto::VerifyAuditReply {
-            last_index: last.map_or(0, |e| e.index),
-            last_hash: last.map(|e| e.hash.clone()).unwrap_or_default(),
-            hash_at_index: if at == 0 {
-                String::new()
-            } else {
-                audit
-                    .iter()
-                    .find(|e| e.index == at)
-                    .map(|e| e.hash.clone())
-                    .unwrap_or_default()
-            },
-            ..Default::default()
-        };
-        match applied.state.verify_audit() {
-            Ok(n) => {
-                reply.ok = true;
-                reply.hashed_entries = n as u64;
-            }
-            Err(b) => {
-                reply.broken_at_index = b.index;
-                reply.reason = b.reason;
-            }
-        }
+        let archive = self.core.view.archive().clone();
+        let reply = tokio::task::spawn_blocking(move || verify(&applied.state, &archive, at))
+            .await
+            .map_err(|e| Status::internal(format!("verifying the audit: {e}")))?
+            .map_err(|e| Status::internal(e.to_string()))?;
         Ok(GrpcResponse::new(reply))
     }
 
@@ -229,4 +203,116 @@ impl AuditService for Api {
         let rx = self.follow_audit(permit, from, audit_entry);
         Ok(GrpcResponse::new(Box::pin(ReceiverStream::new(rx))))
     }
+}
+
+/// Matching entries up to a limit.
+struct Page<'a> {
+    filter: &'a AuditFilter,
+    limit: usize,
+    /// Never split the entries of one log index.
+    whole_indexes: bool,
+    out: Vec<casehub_store::AuditEntry>,
+    last_index: Option<u64>,
+}
+
+impl Page<'_> {
+    fn push(&mut self, a: &casehub_store::AuditEntry) -> ControlFlow<()> {
+        if !self.filter.matches(a) {
+            return ControlFlow::Continue(());
+        }
+        if self.out.len() >= self.limit && (!self.whole_indexes || self.last_index != Some(a.index))
+        {
+            return ControlFlow::Break(());
+        }
+        self.last_index = Some(a.index);
+        self.out.push(a.clone());
+        ControlFlow::Continue(())
+    }
+}
+
+/// One page of the audit from log index `from` on: the node's archive,
+/// then the live audit (or the other way round, newest first).
+fn read_audit_page(
+    state: &SchedulingState,
+    archive: &ArchiveReader,
+    from: u64,
+    newest_first: bool,
+    page: &mut Page<'_>,
+) -> Result<(), casehub_store::rocks::ArchiveError> {
+    let live = state.audit_from(from);
+    // Entries before the live audit's first are in the archive.
+    let in_archive =
+        state.archived.is_some() && state.audit.front().is_none_or(|first| from < first.index);
+    if newest_first {
+        for a in live.iter().rev() {
+            if page.push(a).is_break() {
+                return Ok(());
+            }
+        }
+        if in_archive {
+            archive.audit_newest_first(from, |a| page.push(&a))?;
+        }
+        return Ok(());
+    }
+    if in_archive {
+        let mut stopped = false;
+        archive.audit_from(from, |a| {
+            let flow = page.push(&a);
+            stopped = flow.is_break();
+            flow
+        })?;
+        if stopped {
+            return Ok(());
+        }
+    }
+    for a in live.iter() {
+        if page.push(a).is_break() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// VerifyAudit's reply: the whole chain on this node, the archive's part
+/// and the live part.
+fn verify(
+    state: &SchedulingState,
+    archive: &ArchiveReader,
+    at: u64,
+) -> Result<proto::VerifyAuditReply, casehub_store::rocks::ArchiveError> {
+    let last = state.audit.last();
+    let mut hash_at_index = String::new();
+    if at != 0 {
+        match state.audit.iter().find(|e| e.index == at) {
+            Some(e) => hash_at_index = e.hash.clone(),
+            None if state.archived.is_some() => archive.audit_from(at, |e| {
+                if e.index == at {
+                    hash_at_index = e.hash;
+                }
+                ControlFlow::Break(())
+            })?,
+            None => {}
+        }
+    }
+    let mut reply = proto::VerifyAuditReply {
+        last_index: last.map_or(0, |e| e.index),
+        last_hash: last.map(|e| e.hash.clone()).unwrap_or_default(),
+        hash_at_index,
+        archived_entries: state.archived.as_ref().map_or(0, |m| m.audit_entries),
+        ..Default::default()
+    };
+    match archive.verify(state) {
+        Ok(report) => {
+            reply.ok = true;
+            reply.hashed_entries = report.hashed as u64;
+            reply.archive_complete = report.complete;
+            reply.archived_here = report.archived;
+        }
+        Err(VerifyError::Broken(b)) => {
+            reply.broken_at_index = b.index;
+            reply.reason = b.reason;
+        }
+        Err(VerifyError::Unreadable(e)) => return Err(e),
+    }
+    Ok(reply)
 }

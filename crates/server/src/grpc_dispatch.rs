@@ -28,8 +28,9 @@ use crate::service::cluster_status;
 use crate::grpc_api::*;
 
 impl Api {
-    /// Send the audit entries from `from` on (0: only new ones), then each
-    /// new one, until the client goes away or the node stops.
+    /// Send the audit entries from `from` on (0: only new ones; the
+    /// archived ones first), then each new one, until the client goes away
+    /// or the node stops.
     pub(crate) fn follow_audit<T: Send + 'static>(
         &self,
         permit: crate::streams::StreamPermit,
@@ -45,6 +46,53 @@ impl Api {
             } else {
                 from
             };
+            // Entries before the live audit's are in the node's archive:
+            // send them first, a page at a time.
+            loop {
+                let applied = api.core.view.current();
+                let live_from = applied.state.audit.front().map_or(u64::MAX, |e| e.index);
+                if applied.state.archived.is_none() || next >= live_from {
+                    break;
+                }
+                let archive = api.core.view.archive().clone();
+                let from = next;
+                let page = tokio::task::spawn_blocking(move || {
+                    let mut page = Vec::new();
+                    archive
+                        .audit_from(from, |a| {
+                            if a.index >= live_from || page.len() >= ARCHIVE_PAGE {
+                                return std::ops::ControlFlow::Break(());
+                            }
+                            page.push(a);
+                            std::ops::ControlFlow::Continue(())
+                        })
+                        .map(|()| page)
+                })
+                .await;
+                let page = match page.map_err(|e| e.to_string()) {
+                    Ok(Ok(page)) => page,
+                    Ok(Err(e)) => {
+                        let _ = tx.send(Err(Status::internal(e.to_string()))).await;
+                        return;
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(Status::internal(e))).await;
+                        return;
+                    }
+                };
+                if page.is_empty() {
+                    // The archive here starts later (this node caught up
+                    // from a snapshot): go on from the live audit.
+                    next = live_from;
+                    break;
+                }
+                for a in &page {
+                    if tx.send(Ok(make(a))).await.is_err() {
+                        return;
+                    }
+                    next = a.index + 1;
+                }
+            }
             loop {
                 let applied = api.core.view.current();
                 for a in applied.state.audit_from(next).iter() {
@@ -63,6 +111,9 @@ impl Api {
         rx
     }
 }
+
+/// Archived audit entries read at a time by a stream.
+const ARCHIVE_PAGE: usize = 1000;
 
 // ---------------------------------------------------------------------------
 // Dispatch

@@ -262,6 +262,7 @@ impl UserService for Api {
             requests_per_second: p.requests_per_second,
             request_burst: p.request_burst,
             particulars_retention_days: p.particulars_retention_days,
+            archive_after_days: p.archive_after_days,
         }))
     }
 
@@ -281,6 +282,10 @@ impl UserService for Api {
             requests_per_second: p.requests_per_second,
             request_burst: p.request_burst,
             particulars_retention_days: p.particulars_retention_days,
+            archive_after_days: match p.archive_after_days {
+                0 => casehub_store::SecurityPolicy::default().archive_after_days,
+                days => days,
+            },
         };
         policy.check().map_err(|(field, reason)| {
             Status::invalid_argument(format!("policy.{field}: {reason}"))

@@ -103,18 +103,21 @@ fn check_sender(rpc: &str, peer: Option<PeerNode>, claimed: NodeId) -> Result<()
 fn reserved_for_nodes(rpc: &str, req: &Request) -> Result<(), Status> {
     if req.client_id == crate::rules::RULES_CLIENT
         || req.client_id == crate::retention::RETENTION_CLIENT
+        || req.client_id == crate::retention::ARCHIVE_CLIENT
         || req.client_id == crate::alert_monitor::ALERTS_CLIENT
         || matches!(
             req.command,
             casehub_store::Command::SetRulesVersion(_)
                 | casehub_store::Command::PurgeParticulars { .. }
+                | casehub_store::Command::Archive { .. }
                 | casehub_store::Command::AlertSweep { .. }
         )
     {
         return Err(Status::invalid_argument(format!(
-            "{rpc}: client ids {:?}, {:?} and {:?}, SetRulesVersion, PurgeParticulars and AlertSweep are reserved for the nodes themselves",
+            "{rpc}: client ids {:?}, {:?}, {:?} and {:?}, SetRulesVersion, PurgeParticulars, Archive and AlertSweep are reserved for the nodes themselves",
             crate::rules::RULES_CLIENT,
             crate::retention::RETENTION_CLIENT,
+            crate::retention::ARCHIVE_CLIENT,
             crate::alert_monitor::ALERTS_CLIENT
         )));
     }

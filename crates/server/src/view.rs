@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use casehub_store::rocks::{SnapshotBuilder, StateMachineStore};
+use casehub_store::rocks::{ArchiveReader, SnapshotBuilder, StateMachineStore};
 use casehub_store::{SchedulingState, TypeConfig};
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{LogId, OptionalSend, SnapshotMeta, StorageError, StoredMembership};
@@ -35,9 +35,16 @@ pub struct Applied {
 #[derive(Debug, Clone)]
 pub struct StateView {
     rx: watch::Receiver<Arc<Applied>>,
+    archive: ArchiveReader,
 }
 
 impl StateView {
+    /// The node's archive: what left the live state (see
+    /// `casehub_store::archive`). Its reads are blocking RocksDB reads.
+    pub fn archive(&self) -> &ArchiveReader {
+        &self.archive
+    }
+
     /// The last published state.
     pub fn current(&self) -> Arc<Applied> {
         self.rx.borrow().clone()
@@ -76,7 +83,8 @@ impl ObservedStateMachine {
             index: applied.map(|l| l.index),
             state: inner.state().clone(),
         }));
-        Ok((Self { inner, tx }, StateView { rx }))
+        let archive = inner.archive();
+        Ok((Self { inner, tx }, StateView { rx, archive }))
     }
 
     async fn publish(&mut self) -> Result<(), StorageError<NodeId>> {

@@ -28,6 +28,8 @@ impl std::fmt::Display for AuditBreak {
     }
 }
 
+impl std::error::Error for AuditBreak {}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -44,51 +46,93 @@ pub fn entry_hash(prev: &str, entry: &AuditEntry) -> String {
     hex(ctx.finish().as_ref())
 }
 
-impl SchedulingState {
-    /// The hash the next audit entry chains to: the last entry's.
-    pub(crate) fn audit_head(&self) -> String {
-        self.audit
-            .last()
-            .map(|e| e.hash.clone())
-            .unwrap_or_default()
+/// Checks a run of audit entries, in log order, one at a time: the
+/// archived entries (see [`crate::archive`]) and then the live ones form
+/// one chain.
+#[derive(Debug, Clone, Default)]
+pub struct ChainCheck {
+    prev: Option<String>,
+    hashed: usize,
+    last_index: u64,
+}
+
+impl ChainCheck {
+    /// A check of a chain whose entry before the first is `prev`'s hash
+    /// (`None`: the first entry starts the chain).
+    pub fn after(prev: Option<String>) -> Self {
+        ChainCheck {
+            prev: prev.filter(|h| !h.is_empty()),
+            ..Default::default()
+        }
     }
 
-    /// Check the audit's hash chain: the number of hashed entries, or the
+    /// The hashed entries checked so far.
+    pub fn hashed(&self) -> usize {
+        self.hashed
+    }
+
+    /// The hash of the last hashed entry checked (or of the one before the
+    /// first, if none was).
+    pub fn head(&self) -> Option<&str> {
+        self.prev.as_deref()
+    }
+
+    /// Check the next entry.
+    pub fn push(&mut self, e: &AuditEntry) -> Result<(), AuditBreak> {
+        if e.index < self.last_index {
+            return Err(AuditBreak {
+                index: e.index,
+                reason: format!("out of log order (after index {})", self.last_index),
+            });
+        }
+        self.last_index = e.index;
+        if e.hash.is_empty() {
+            if self.prev.is_some() {
+                return Err(AuditBreak {
+                    index: e.index,
+                    reason: "no hash after hashed entries".into(),
+                });
+            }
+            return Ok(());
+        }
+        let expected = entry_hash(self.prev.as_deref().unwrap_or(""), e);
+        if expected != e.hash {
+            return Err(AuditBreak {
+                index: e.index,
+                reason: "its hash does not match its content and the entry before it \
+                         (it, or an entry before it, was changed, inserted or removed)"
+                    .into(),
+            });
+        }
+        self.prev = Some(e.hash.clone());
+        self.hashed += 1;
+        Ok(())
+    }
+}
+
+impl SchedulingState {
+    /// The hash the next audit entry chains to: the last entry's, or the
+    /// last archived entry's when every live one was archived.
+    pub(crate) fn audit_head(&self) -> String {
+        match self.audit.last() {
+            Some(e) => e.hash.clone(),
+            None => self
+                .archived
+                .as_ref()
+                .map(|m| m.head.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Check the live audit's hash chain, from the last archived entry's
+    /// hash (see [`crate::archive`]): the number of hashed entries, or the
     /// first entry that does not verify (edited, or an entry before it
     /// inserted or removed).
     pub fn verify_audit(&self) -> Result<usize, AuditBreak> {
-        let mut prev: Option<&str> = None;
-        let mut hashed = 0;
-        let mut last_index = 0;
+        let mut check = ChainCheck::after(self.archived.as_ref().map(|m| m.head.clone()));
         for e in &self.audit {
-            if e.index < last_index {
-                return Err(AuditBreak {
-                    index: e.index,
-                    reason: format!("out of log order (after index {last_index})"),
-                });
-            }
-            last_index = e.index;
-            if e.hash.is_empty() {
-                if prev.is_some() {
-                    return Err(AuditBreak {
-                        index: e.index,
-                        reason: "no hash after hashed entries".into(),
-                    });
-                }
-                continue;
-            }
-            let expected = entry_hash(prev.unwrap_or(""), e);
-            if expected != e.hash {
-                return Err(AuditBreak {
-                    index: e.index,
-                    reason: "its hash does not match its content and the entry before it \
-                             (it, or an entry before it, was changed, inserted or removed)"
-                        .into(),
-                });
-            }
-            prev = Some(&e.hash);
-            hashed += 1;
+            check.push(e)?;
         }
-        Ok(hashed)
+        Ok(check.hashed())
     }
 }

@@ -71,6 +71,12 @@ pub enum Command {
     PurgeParticulars {
         exited_before: DateTime<Utc>,
     },
+    /// Move what ended before `before` out of the live state, to each
+    /// node's archive (rules version 7; proposed by the leader after the
+    /// security policy's `archive_after_days`; see [`crate::archive`]).
+    Archive {
+        before: DateTime<Utc>,
+    },
     /// Book resources for cases, all or nothing. `expected_versions` are the
     /// versions the plan was computed against; any difference rejects it.
     CommitPlan {
@@ -267,6 +273,7 @@ impl Command {
             | Command::SetActive { .. }
             | Command::RequestException { .. }
             | Command::DecideException { .. } => 6,
+            Command::Archive { .. } => 7,
             _ => 1,
         }
     }
@@ -312,6 +319,10 @@ impl Command {
             Command::PurgeParticulars { exited_before } => format!(
                 "purge the particulars of the cases exited by {}",
                 exited_before.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+            Command::Archive { before } => format!(
+                "archive what ended before {}",
+                before.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             ),
             Command::CommitPlan { bookings, .. } => {
                 format!("commit plan: {}", bookings_summary(bookings))

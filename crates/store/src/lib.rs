@@ -72,7 +72,7 @@
 //!
 //! # On disk
 //!
-//! One RocksDB database, four column families; values are JSON.
+//! One RocksDB database, five column families; values are JSON.
 //!
 //! | column family | key | value |
 //! |---|---|---|
@@ -80,9 +80,12 @@
 //! | `logs` | log index, 8 bytes big-endian | an `openraft::Entry<TypeConfig>`; a normal entry's payload is a [`Proposal`]: one request, or a JSON array of requests |
 //! | `state_machine` | `last_applied`, `last_membership`, `state` | the last installed snapshot's log id, membership and [`SchedulingState`] (applying does not write them) |
 //! | `snapshot` | `meta`, `data` | the current snapshot's `SnapshotMeta`, and its data: a serialized [`SchedulingState`] |
+//! | `archive` | `a` + log index + position, or `c` + case id | an archived [`AuditEntry`], or an [`ArchivedCase`] (see [`archive`]; never in a snapshot) |
 //!
-//! Applying a batch of entries writes nothing: the entries are already in
-//! the synced log. At [`rocks::open`] the state machine starts from the
+//! Applying a batch of entries writes nothing but what a
+//! [`Command::Archive`] moved out of the live state (one synced batch to
+//! `archive`, before the next request is applied): the entries are
+//! already in the synced log. At [`rocks::open`] the state machine starts from the
 //! newest of the stored snapshot and the `state_machine` values, and openraft
 //! re-applies the committed log after it (the log is never purged beyond the
 //! stored snapshot), so a restart loses no applied entry and the state
@@ -113,6 +116,7 @@ pub mod absence;
 pub mod accept;
 pub mod alert_records;
 pub mod alerts;
+pub mod archive;
 pub mod audit;
 pub mod availability;
 mod command;
@@ -134,6 +138,7 @@ use std::io::Cursor;
 /// `applied_requests`), re-exported for readers that name their types.
 pub use imbl;
 
+pub use archive::{ArchiveMark, Archived, ArchivedCase};
 /// The catalogue of rules, as conflicts name them.
 pub use casehub_model::Rule;
 pub use particulars::{PersonRecord, Sealed};

@@ -43,7 +43,10 @@ pub const CF_SM: &str = "state_machine";
 pub const CF_SNAPSHOT: &str = "snapshot";
 
 /// Every column family of the database.
-pub const ALL_CFS: [&str; 4] = [CF_LOG_META, CF_LOGS, CF_SM, CF_SNAPSHOT];
+pub const ALL_CFS: [&str; 5] = [CF_LOG_META, CF_LOGS, CF_SM, CF_SNAPSHOT, CF_ARCHIVE];
+
+pub mod archive;
+pub use archive::{ArchiveError, ArchiveReader, CF_ARCHIVE, ChainReport, VerifyError};
 
 type NodeId = u64;
 type Node = openraft::BasicNode;
@@ -393,6 +396,13 @@ impl StateMachineStore {
         &self.state
     }
 
+    /// A reader of the node's archive (see [`archive`]).
+    pub fn archive(&self) -> ArchiveReader {
+        ArchiveReader {
+            db: self.db.clone(),
+        }
+    }
+
     /// Write the applied state in one synced batch.
     fn persist(&self) -> Result<(), SError> {
         let subject = ErrorSubject::StateMachine;
@@ -546,10 +556,9 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             self.last_applied = Some(entry.log_id);
             let responses = match entry.payload {
                 EntryPayload::Blank => Vec::new(),
-                EntryPayload::Normal(proposal) => proposal
-                    .requests()
-                    .iter()
-                    .map(|request| {
+                EntryPayload::Normal(proposal) => {
+                    let mut responses = Vec::with_capacity(proposal.requests().len());
+                    for request in proposal.requests() {
                         // Each request of a batch has its own trace.
                         let span = tracing::info_span!(
                             "state.apply",
@@ -562,9 +571,16 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                             hook(&span, traceparent);
                         }
                         let _span = span.entered();
-                        self.state.apply(entry.log_id.index, request)
-                    })
-                    .collect(),
+                        responses.push(self.state.apply(entry.log_id.index, request));
+                        // What left the live state is in the archive before
+                        // any snapshot of the state without it is taken.
+                        let archived = self.state.take_archived();
+                        if !archived.is_empty() {
+                            archive::write(&self.db, &archived)?;
+                        }
+                    }
+                    responses
+                }
                 EntryPayload::Membership(m) => {
                     self.membership = StoredMembership::new(Some(entry.log_id), m);
                     Vec::new()

@@ -470,6 +470,14 @@ pub struct SchedulingState {
     /// [`crate::exceptions`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub exceptions: Exceptions,
+    /// What has left the live state for the archive (rules version 7; see
+    /// [`crate::archive`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived: Option<crate::archive::ArchiveMark>,
+    /// What left the live state and the storage has not yet written to the
+    /// archive ([`SchedulingState::take_archived`]); never serialised.
+    #[serde(skip)]
+    pub outbox: Vec<crate::archive::Archived>,
 }
 
 /// The version of the state machine's rules this build applies: 1, the
@@ -483,11 +491,13 @@ pub struct SchedulingState {
 /// ([`crate::alert_records`]); 6 adds the replicated region
 /// ([`Command::SetRegion`]) and [`Command::AcceptPlan`], which checks a
 /// plan against every rule of the catalogue at commit and replaces
-/// `CommitPlan` and `OverridePlan`. A cluster applies the rules of its
+/// `CommitPlan` and `OverridePlan`; 7 adds [`Command::Archive`], which
+/// moves what ended before the retention period out of the live state
+/// ([`crate::archive`]). A cluster applies the rules of its
 /// [`SchedulingState::rules_version`], raised by
 /// [`Command::SetRulesVersion`] once every node runs a build that has them,
 /// so that nodes of two builds never apply one log differently.
-pub const RULES_VERSION: u32 = 6;
+pub const RULES_VERSION: u32 = 7;
 
 pub(crate) type Outcome = Result<Vec<(EntityRef, u64)>, Response>;
 
@@ -891,6 +901,7 @@ impl SchedulingState {
                 self.submit_case(case, particulars.clone(), now)
             }
             Command::PurgeParticulars { exited_before } => self.purge_particulars(*exited_before),
+            Command::Archive { before } => self.archive(index, *before),
             Command::AlertSweep {
                 raised,
                 resolved,

@@ -140,6 +140,12 @@ pub struct SecurityPolicy {
     /// [`MAX_RETENTION_DAYS`]).
     #[serde(default = "default_particulars_retention_days")]
     pub particulars_retention_days: u32,
+    /// Days after which audit entries, and cases that exited, leave the
+    /// live replicated state for each node's archive (see
+    /// [`crate::archive`]; at least 1 and at least
+    /// `particulars_retention_days`, at most [`MAX_RETENTION_DAYS`]).
+    #[serde(default = "default_archive_after_days")]
+    pub archive_after_days: u32,
 }
 
 impl SecurityPolicy {
@@ -171,6 +177,24 @@ impl SecurityPolicy {
                 ),
             ));
         }
+        if self.archive_after_days == 0 || self.archive_after_days > MAX_RETENTION_DAYS {
+            return Err((
+                "archive_after_days",
+                format!(
+                    "{}: from 1 to {MAX_RETENTION_DAYS}",
+                    self.archive_after_days
+                ),
+            ));
+        }
+        if self.archive_after_days < self.particulars_retention_days {
+            return Err((
+                "archive_after_days",
+                format!(
+                    "{}: at least particulars_retention_days ({}), since the archive holds no particulars",
+                    self.archive_after_days, self.particulars_retention_days
+                ),
+            ));
+        }
         Ok(())
     }
 }
@@ -180,6 +204,10 @@ pub const MAX_RETENTION_DAYS: u32 = 3650;
 
 fn default_particulars_retention_days() -> u32 {
     30
+}
+
+fn default_archive_after_days() -> u32 {
+    90
 }
 
 fn default_requests_per_second() -> u32 {
@@ -199,6 +227,7 @@ impl Default for SecurityPolicy {
             requests_per_second: default_requests_per_second(),
             request_burst: default_request_burst(),
             particulars_retention_days: default_particulars_retention_days(),
+            archive_after_days: default_archive_after_days(),
         }
     }
 }
