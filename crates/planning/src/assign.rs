@@ -8,7 +8,8 @@
 
 use casehub_model::{Gender, GroupId, Post, RoomKind, Step};
 
-use crate::options::{Context, Opt};
+use crate::capacity::Context;
+use crate::options::Opt;
 use crate::plan::{CasePlan, Escort, EscortMode, PersonPlan, StepBooking};
 
 #[derive(Debug, Clone)]
