@@ -33,10 +33,10 @@ pub enum Resource {
     JuvenileHolding(usize),
     /// Co-suspects held at once at a site: each needs a room of their own.
     CoSuspectHolding(usize),
-    /// Investigators (site officers who question) at a site.
-    Investigators(usize),
-    /// Female investigators at a site.
-    FemaleInvestigators(usize),
+    /// Questioning officers (site officers who question) at a site.
+    Questioners(usize),
+    /// Female questioning officers at a site.
+    FemaleQuestioners(usize),
     /// Searchers at a site, any gender.
     Searchers(usize),
     /// Female searchers at a site.
@@ -68,7 +68,7 @@ pub struct Context<'a> {
     /// `on_shift[officer][slot]` (officers of one shift share a row).
     pub on_shift: Vec<Arc<[bool]>>,
     /// `team_member[officer]`: a member of an escort team. Team members work
-    /// with their team only; they are not in the site's searcher or investigator pools.
+    /// with their team only; they are not in the site's searcher or questioner pools.
     pub team_member: Vec<bool>,
     pub officer_index: HashMap<&'a str, usize>,
     pub site_index: HashMap<&'a str, usize>,
@@ -79,8 +79,8 @@ pub struct Context<'a> {
     pub post_station: Vec<Option<usize>>,
     /// `station_crews[station]`: its officers who may escort and question, in region order.
     pub station_crews: Vec<Vec<usize>>,
-    /// `site_investigators[site]`: its investigators, in region order.
-    pub site_investigators: Vec<Vec<usize>>,
+    /// `site_questioners[site]`: its questioning officers, in region order.
+    pub site_questioners: Vec<Vec<usize>>,
     /// Travel legs by station and site index.
     pub legs: Legs,
     /// Every site's rooms, site by site: (site, room).
@@ -165,7 +165,7 @@ impl<'a> Context<'a> {
             })
             .collect();
         let mut station_crews = vec![Vec::new(); region.stations.len()];
-        let mut site_investigators = vec![Vec::new(); region.sites.len()];
+        let mut site_questioners = vec![Vec::new(); region.sites.len()];
         for (oi, o) in region.officers.iter().enumerate() {
             match &o.post {
                 Post::Station(s) => {
@@ -181,7 +181,7 @@ impl<'a> Context<'a> {
                         && !team_member[oi]
                         && o.can(Qualification::Questioning)
                     {
-                        site_investigators[si].push(oi);
+                        site_questioners[si].push(oi);
                     }
                 }
             }
@@ -230,7 +230,7 @@ impl<'a> Context<'a> {
             post_site,
             post_station,
             station_crews,
-            site_investigators,
+            site_questioners,
             legs: Legs::new(state, slot),
             rooms,
             room_index,
@@ -261,8 +261,8 @@ impl<'a> Context<'a> {
             .unwrap_or(self.state.now)
     }
 
-    /// Whether officer `oi` is one of site `site`'s investigators (may question).
-    pub fn investigator(&self, oi: usize, site: usize) -> bool {
+    /// Whether officer `oi` is one of site `site`'s questioning officers.
+    pub fn questioner(&self, oi: usize, site: usize) -> bool {
         self.post_site[oi] == Some(site)
             && !self.team_member[oi]
             && self.region.officers[oi].can(Qualification::Questioning)
@@ -336,13 +336,13 @@ impl<'a> Context<'a> {
                 }
             }
             for (oi, o) in self.officers_at_site(si) {
-                let (investigator, searcher) = (self.investigator(oi, si), self.searcher(oi, si));
+                let (questioner, searcher) = (self.questioner(oi, si), self.searcher(oi, si));
                 let shift = &self.on_shift[oi];
                 let female = o.gender == Gender::Female;
-                if investigator {
-                    add(&mut cap, slots, Resource::Investigators(si), shift, 1);
+                if questioner {
+                    add(&mut cap, slots, Resource::Questioners(si), shift, 1);
                     if female {
-                        add(&mut cap, slots, Resource::FemaleInvestigators(si), shift, 1);
+                        add(&mut cap, slots, Resource::FemaleQuestioners(si), shift, 1);
                     }
                 }
                 if searcher {
@@ -442,10 +442,10 @@ impl<'a> Context<'a> {
             match &o.post {
                 Post::Site(s) => {
                     let si = self.site_index[s.as_str()];
-                    if self.investigator(oi, si) {
-                        self.take(Resource::Investigators(si), from, to, 1);
+                    if self.questioner(oi, si) {
+                        self.take(Resource::Questioners(si), from, to, 1);
                         if female {
-                            self.take(Resource::FemaleInvestigators(si), from, to, 1);
+                            self.take(Resource::FemaleQuestioners(si), from, to, 1);
                         }
                     }
                     if self.searcher(oi, si) {
@@ -615,8 +615,8 @@ pub fn rule_of(r: Resource) -> Rule {
         Resource::AdultHolding(_) => Rule::HoldingCapacity,
         Resource::JuvenileHolding(_) => Rule::JuvenileSeparation,
         Resource::CoSuspectHolding(_) => Rule::CoSuspectSeparation,
-        Resource::Investigators(_) => Rule::QuestioningOfficers,
-        Resource::FemaleInvestigators(_) => Rule::FemaleJuvenileQuestioning,
+        Resource::Questioners(_) => Rule::QuestioningOfficers,
+        Resource::FemaleQuestioners(_) => Rule::FemaleJuvenileQuestioning,
         Resource::Searchers(_) => Rule::OfficerUnavailable,
         Resource::FemaleSearchers(_) => Rule::FemaleSearch,
         Resource::Teams(_) => Rule::TeamUnavailable,
@@ -638,8 +638,8 @@ pub fn describe(ctx: &Context<'_>, r: Resource) -> String {
         Resource::CoSuspectHolding(s) => {
             format!("separate holding rooms for co-suspects at {}", site(s))
         }
-        Resource::Investigators(s) => format!("questioning officers at {}", site(s)),
-        Resource::FemaleInvestigators(s) => format!("female questioning officers at {}", site(s)),
+        Resource::Questioners(s) => format!("questioning officers at {}", site(s)),
+        Resource::FemaleQuestioners(s) => format!("female questioning officers at {}", site(s)),
         Resource::Searchers(s) => format!("searchers at {}", site(s)),
         Resource::FemaleSearchers(s) => format!("female searchers at {}", site(s)),
         Resource::Teams(s) => format!("escort teams of {}", site(s)),

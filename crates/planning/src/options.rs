@@ -5,7 +5,7 @@
 //! and a questioning delay. From these follow the whole timeline: departure,
 //! pickup, arrival, each person's intake → search → information collection →
 //! holding → questioning, and the escort's return. Each option lists the
-//! capacity it uses per slot (rooms of a kind, holding places, investigators,
+//! capacity it uses per slot (rooms of a kind, holding places, questioning officers,
 //! searchers, teams, station officers away) and its cost.
 //!
 //! Options that break a rule on their own (the legal limit, a station's

@@ -72,8 +72,8 @@ pub(crate) enum Why {
     TeamOff {
         site: usize,
     },
-    /// Fewer than `k` investigators of the site on shift for the questioning.
-    InvestigatorsOff {
+    /// Fewer than `k` questioning officers of the site on shift for the questioning.
+    QuestionersOff {
         k: u32,
         site: usize,
     },
@@ -112,8 +112,8 @@ impl Why {
                 "no team of {} is on shift for the whole escort",
                 region.sites[site].id
             ),
-            Why::InvestigatorsOff { k, site } => format!(
-                "fewer than {k} investigators of {} on shift for the whole questioning",
+            Why::QuestionersOff { k, site } => format!(
+                "fewer than {k} questioning officers of {} on shift for the whole questioning",
                 region.sites[site].id
             ),
             Why::Short(r, k) => format!(
@@ -206,12 +206,12 @@ pub(crate) fn build_option(
     let mut q_end_max = 0;
     let mut wait_min = 0.0;
     // Persons questioned at once: the station's own officers question one
-    // person at a time; the site's investigators as many as it has rooms.
+    // person at a time; the site's questioning officers as many as it has rooms.
     let parallel = match mode {
         EscortMode::Station => 1,
         EscortMode::Team => {
             let rooms = ctx.recording_rooms(si, q_kind);
-            let pairs = ctx.site_investigators[si].len() / (k_q as usize).max(1);
+            let pairs = ctx.site_questioners[si].len() / (k_q as usize).max(1);
             rooms.min(pairs).max(1)
         }
     };
@@ -252,9 +252,9 @@ pub(crate) fn build_option(
                 Step::Questioning => {
                     usage(&mut usage_list, Resource::Rooms(si, q_kind), a, b, 1);
                     if mode == EscortMode::Team {
-                        usage(&mut usage_list, Resource::Investigators(si), a, b, k_q);
+                        usage(&mut usage_list, Resource::Questioners(si), a, b, k_q);
                         if person.gender == Gender::Female && person.juvenile {
-                            usage(&mut usage_list, Resource::FemaleInvestigators(si), a, b, 1);
+                            usage(&mut usage_list, Resource::FemaleQuestioners(si), a, b, 1);
                         }
                     }
                 }
@@ -418,13 +418,13 @@ pub(crate) fn build_option(
     }
     // Questioning staff on shift for the whole questioning.
     if mode == EscortMode::Team {
-        let staff = &ctx.site_investigators[si];
+        let staff = &ctx.site_questioners[si];
         for p in &persons {
             let &(_, a, b) = p.steps.last().expect("questioning step");
             if !enough_on_shift(ctx, staff.iter().copied(), a, b, k_q as usize) {
                 return Err((
                     Rule::QuestioningOfficers,
-                    Why::InvestigatorsOff { k: k_q, site: si },
+                    Why::QuestionersOff { k: k_q, site: si },
                     false,
                 ));
             }
