@@ -1,14 +1,15 @@
 //! Turning chosen options into named rooms, officers and teams.
 //!
 //! Options only count capacity; the [`Booker`] picks the actual room, searcher,
-//! investigators, escort officers or team for each, keeping every booking it
+//! questioning officers, escort officers or team for each, keeping every booking it
 //! has made (and everything already booked in the state) in an exact
 //! per-room, per-officer, per-team ledger. Booking fails, and changes nothing,
 //! when no concrete choice fits.
 
 use casehub_model::{Gender, GroupId, Post, RoomKind, Step};
 
-use crate::options::{Context, Opt};
+use crate::capacity::Context;
+use crate::options::Opt;
 use crate::plan::{CasePlan, Escort, EscortMode, PersonPlan, StepBooking};
 
 #[derive(Debug, Clone)]
@@ -494,7 +495,8 @@ impl Booker {
         Ok(searcher)
     }
 
-    /// The questioning officers: the escorting station officers, or the site's investigators.
+    /// The questioning officers: the escorting station officers, or the
+    /// site's own questioning officers.
     fn book_questioners(
         &mut self,
         ctx: &Context<'_>,
@@ -516,7 +518,7 @@ impl Booker {
             .iter()
             .enumerate()
             .filter(|(oi, _)| {
-                ctx.investigator(*oi, opt.site) && self.officer_free(ctx, *oi, from, to)
+                ctx.questioner(*oi, opt.site) && self.officer_free(ctx, *oi, from, to)
             })
             .map(|(oi, o)| (oi, o.gender == Gender::Female))
             .collect();

@@ -9,7 +9,8 @@
 use std::time::Instant;
 
 use crate::assign::Booker;
-use crate::options::{CaseOptions, Context, Opt, case_options};
+use crate::capacity::Context;
+use crate::options::{CaseOptions, Opt, case_options};
 use crate::plan::{EscortMode, Plan, SolverReport};
 use crate::settings::Settings;
 use crate::state::State;

@@ -6,9 +6,13 @@
 //! bookings and commitments), and returns a [`Plan`] that keeps every legal
 //! rule, or says which rule blocks which case.
 //!
+//! * [`capacity`] holds what a planning run knows before it starts: the slot
+//!   grid, the region's indices and travel legs, and the capacity each
+//!   resource has left per slot after the existing bookings.
 //! * [`options`] enumerates, for each case, the ways it could be served: a
 //!   destination site, an escort (the station's own officers or an escort
-//!   team) and a start time, each with its timeline and cost, on a slot grid.
+//!   team) and a start time, each with its timeline and cost, on a slot grid
+//!   (one option's timeline is built in `timeline`).
 //! * [`milp`] picks one option per case with a MILP solved by HiGHS, subject
 //!   to room, holding, officer, team and station-minimum capacities per slot.
 //! * [`greedy`] is the fast constructive heuristic (nearest site, station
@@ -19,6 +23,7 @@
 //! This crate does no IO and is not async.
 
 pub mod assign;
+pub mod capacity;
 pub mod generate;
 pub mod greedy;
 pub mod milp;
@@ -26,6 +31,7 @@ pub mod options;
 pub mod plan;
 pub mod settings;
 pub mod state;
+mod timeline;
 pub mod validate;
 
 pub use plan::{
@@ -93,7 +99,7 @@ pub(crate) fn split_pinned(state: &State) -> (std::borrow::Cow<'_, State>, Vec<C
 /// Assemble the plan: case plans, blocked cases with their reasons,
 /// explanations, the imbalance term and the objective.
 pub(crate) fn finish(
-    ctx: &options::Context<'_>,
+    ctx: &capacity::Context<'_>,
     all: &[options::CaseOptions],
     chosen: &[Option<(options::Opt, assign::Booking)>],
     pinned: Vec<CasePlan>,
@@ -155,7 +161,7 @@ pub(crate) fn finish(
 }
 
 /// Persons per questioning room at the busiest site.
-pub(crate) fn max_load(ctx: &options::Context<'_>, persons_per_site: &[f64]) -> f64 {
+pub(crate) fn max_load(ctx: &capacity::Context<'_>, persons_per_site: &[f64]) -> f64 {
     persons_per_site
         .iter()
         .enumerate()
@@ -163,7 +169,7 @@ pub(crate) fn max_load(ctx: &options::Context<'_>, persons_per_site: &[f64]) -> 
         .fold(0.0, f64::max)
 }
 
-pub(crate) fn questioning_rooms(ctx: &options::Context<'_>, si: usize) -> f64 {
+pub(crate) fn questioning_rooms(ctx: &capacity::Context<'_>, si: usize) -> f64 {
     let site = &ctx.region.sites[si];
     let n = site
         .rooms
@@ -179,10 +185,10 @@ pub(crate) fn questioning_rooms(ctx: &options::Context<'_>, si: usize) -> f64 {
 }
 
 fn block_reason(
-    ctx: &options::Context<'_>,
+    ctx: &capacity::Context<'_>,
     ci: usize,
     co: &options::CaseOptions,
-    left: &rustc_hash::FxHashMap<options::Resource, Vec<i32>>,
+    left: &rustc_hash::FxHashMap<capacity::Resource, Vec<i32>>,
 ) -> Blocked {
     let case = &ctx.state.pending[ci].case;
     if co.options.is_empty() {
@@ -238,10 +244,10 @@ fn block_reason(
     });
     let (rule, what) = match short {
         Some((r, k)) => (
-            options::rule_of(r),
+            capacity::rule_of(r),
             format!(
                 "{} are all taken at {}",
-                options::describe(ctx, r),
+                capacity::describe(ctx, r),
                 ctx.time_of(k).format("%Y-%m-%d %H:%M UTC")
             ),
         ),
@@ -272,7 +278,7 @@ fn mode_name(m: EscortMode) -> &'static str {
 /// Compare the chosen option with the best option at another site (or, with
 /// one site, with the other kind of escort), standing alone.
 fn explain(
-    ctx: &options::Context<'_>,
+    ctx: &capacity::Context<'_>,
     chosen: &options::Opt,
     options: &[options::Opt],
 ) -> Option<Explanation> {

@@ -24,7 +24,8 @@ use good_lp::{Expression, ProblemVariables, SolverModel, Variable, variable};
 use highs::HighsModelStatus;
 
 use crate::assign::{Booker, Booking};
-use crate::options::{CaseOptions, Context, Opt, Resource, case_options};
+use crate::capacity::{Context, Resource};
+use crate::options::{CaseOptions, Opt, case_options};
 use crate::plan::{Plan, SolverReport};
 use crate::settings::Settings;
 use crate::state::State;

@@ -694,9 +694,9 @@ fn a_team_already_out_takes_its_members_with_it() {
 }
 
 #[test]
-fn co_suspects_are_questioned_in_turn_when_investigators_are_few() {
+fn co_suspects_are_questioned_in_turn_when_questioners_are_few() {
     // Two co-suspects from FAR (which cannot spare officers): the team brings
-    // them; 4 investigators make 2 pairs, so they may be questioned at once,
+    // them; 4 questioning officers make 2 pairs, so they may be questioned at once,
     // but never by the same officer at the same time.
     let s = state(
         region("00:00-24:00", true),

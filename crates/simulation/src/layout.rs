@@ -41,9 +41,13 @@ pub struct SubCenterTemplate {
     pub day_staff: u32,
     /// The same on the night shift (20:00-08:00).
     pub night_staff: u32,
-    /// Investigators (questioning) on the day shift, half of them women.
-    pub day_investigators: u32,
-    pub night_investigators: u32,
+    /// Questioning officers on the day shift, half of them women
+    /// (`day_investigators` in older files).
+    #[serde(alias = "day_investigators")]
+    pub day_questioners: u32,
+    /// The same on the night shift (`night_investigators` in older files).
+    #[serde(alias = "night_investigators")]
+    pub night_questioners: u32,
     /// Escort teams per shift (one day, one night crew each).
     pub teams_per_shift: u32,
     /// Officers per team; one of them a woman.
@@ -66,8 +70,8 @@ impl Default for SubCenterTemplate {
             inquiry_rooms: 2,
             day_staff: 4,
             night_staff: 2,
-            day_investigators: 4,
-            night_investigators: 2,
+            day_questioners: 4,
+            night_questioners: 2,
             teams_per_shift: 1,
             team_size: 3,
             team_seats: 7,
@@ -129,8 +133,8 @@ impl SubCenterTemplate {
             ("inquiry_rooms", self.inquiry_rooms),
             ("day_staff", self.day_staff),
             ("night_staff", self.night_staff),
-            ("day_investigators", self.day_investigators),
-            ("night_investigators", self.night_investigators),
+            ("day_questioners", self.day_questioners),
+            ("night_questioners", self.night_questioners),
             ("teams_per_shift", self.teams_per_shift),
         ] {
             if v > 200 {
@@ -344,18 +348,18 @@ impl Layout {
                     Qualification::Custody,
                 ]
             };
-            let inv_q = || vec![Qualification::Questioning, Qualification::Juvenile];
+            let questioner_q = || vec![Qualification::Questioning, Qualification::Juvenile];
             for k in 1..=t.day_staff {
                 add(format!("staff{k:02}"), alt(k), staff_q(), &day)?;
             }
             for k in 1..=t.night_staff {
                 add(format!("nstaff{k:02}"), alt(k), staff_q(), &night)?;
             }
-            for k in 1..=t.day_investigators {
-                add(format!("inv{k:02}"), alt(k), inv_q(), &day)?;
+            for k in 1..=t.day_questioners {
+                add(format!("inv{k:02}"), alt(k), questioner_q(), &day)?;
             }
-            for k in 1..=t.night_investigators {
-                add(format!("ninv{k:02}"), alt(k), inv_q(), &night)?;
+            for k in 1..=t.night_questioners {
+                add(format!("ninv{k:02}"), alt(k), questioner_q(), &night)?;
             }
             let mut team_no = 0;
             for (prefix, shift) in [("esc", &day), ("nesc", &night)] {
@@ -426,4 +430,29 @@ fn ensure_shift(r: &mut Region, window: &str, id: &str) -> Result<ShiftId, SimEr
         window: w,
     });
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_template_reads_questioners_under_their_old_names_too() {
+        let old: SubCenterTemplate =
+            toml::from_str("day_staff = 5\nday_investigators = 6\nnight_investigators = 3\n")
+                .unwrap();
+        assert_eq!((old.day_questioners, old.night_questioners), (6, 3));
+        assert_eq!(old.day_staff, 5);
+        assert_eq!(
+            old.teams_per_shift,
+            SubCenterTemplate::default().teams_per_shift
+        );
+        let new: SubCenterTemplate =
+            toml::from_str("day_questioners = 6\nnight_questioners = 3\n").unwrap();
+        assert_eq!((new.day_questioners, new.night_questioners), (6, 3));
+        // Written back, a template uses the new names only.
+        let text = toml::to_string(&old).unwrap();
+        assert!(text.contains("day_questioners = 6"), "{text}");
+        assert!(!text.contains("investigators"), "{text}");
+    }
 }

@@ -1,0 +1,503 @@
+//! The timeline of one option, and why an option could not be built.
+//!
+//! [`build_option`] takes a case, a destination site, an escort and a pair of
+//! delays (departure, questioning) and works out the whole timeline on the
+//! slot grid: departure, pickup, arrival, each person's intake → search →
+//! information collection → holding → questioning (persons staggered by the
+//! scarcest pre-processing room, co-suspects questioned in turn when rooms or
+//! questioning officers are too few), and the escort's return. It lists the
+//! capacity the option uses per slot and prices it, or says which rule the
+//! option breaks on its own ([`Why`], put into words only when reported).
+
+use casehub_model::{Gender, RoomKind, Step};
+
+use crate::capacity::{Context, Resource, describe, rule_of};
+use crate::options::{Opt, PersonTimeline, Usage};
+use crate::plan::{CostBreakdown, EscortMode, Rule};
+
+fn usage(out: &mut Vec<Usage>, resource: Resource, from: i64, to: i64, amount: u32) {
+    if to > from && amount > 0 {
+        out.push(Usage {
+            resource,
+            from,
+            to,
+            amount,
+        });
+    }
+}
+
+/// Whether at least `n` of the given officers are on shift for all of `[from, to)`.
+fn enough_on_shift(
+    ctx: &Context<'_>,
+    officers: impl Iterator<Item = usize>,
+    from: i64,
+    to: i64,
+    n: usize,
+) -> bool {
+    let to = to.min(ctx.slots);
+    officers
+        .filter(|&oi| (from.max(0)..to).all(|k| ctx.on_shift[oi][k as usize]))
+        .take(n)
+        .count()
+        >= n
+}
+
+/// Why an option was not built, put into words only when it is reported
+/// (most rejected options are never reported: formatting them all cost
+/// more than building them).
+#[derive(Debug)]
+pub(crate) enum Why {
+    Text(String),
+    Horizon,
+    /// The questioning would end `by` minutes after the deadline at this site.
+    Late {
+        site: usize,
+        by: i64,
+    },
+    /// Fewer than `k` of the station's crew on shift for the whole escort.
+    CrewOff {
+        k: u32,
+        station: usize,
+    },
+    /// No female officer of the station on shift for the whole escort.
+    FemaleCrewOff {
+        station: usize,
+    },
+    /// The station would drop below its minimum (`spare` below it, ≤ -1).
+    Minimum {
+        station: usize,
+        spare: i32,
+    },
+    /// No team of this site on shift for the whole escort.
+    TeamOff {
+        site: usize,
+    },
+    /// Fewer than `k` questioning officers of the site on shift for the questioning.
+    QuestionersOff {
+        k: u32,
+        site: usize,
+    },
+    /// A resource with no capacity left at a slot.
+    Short(Resource, i64),
+}
+
+impl Why {
+    pub(crate) fn text(self, ctx: &Context<'_>) -> String {
+        let region = ctx.region;
+        match self {
+            Why::Text(t) => t,
+            Why::Horizon => "no start within the planning horizon".into(),
+            Why::Late { site, by } => format!(
+                "questioning at {} would end {by} min after the legal deadline",
+                region.sites[site].id
+            ),
+            Why::CrewOff { k, station } => format!(
+                "fewer than {k} officers of {} are on shift for the whole escort",
+                region.stations[station].id
+            ),
+            Why::FemaleCrewOff { station } => format!(
+                "no female officer of {} is on shift for the whole escort",
+                region.stations[station].id
+            ),
+            Why::Minimum { station, spare } => {
+                let st = &region.stations[station];
+                format!(
+                    "station {} would drop to {} officers, below its minimum of {}",
+                    st.id,
+                    st.min_on_duty as i32 + spare,
+                    st.min_on_duty
+                )
+            }
+            Why::TeamOff { site } => format!(
+                "no team of {} is on shift for the whole escort",
+                region.sites[site].id
+            ),
+            Why::QuestionersOff { k, site } => format!(
+                "fewer than {k} questioning officers of {} on shift for the whole questioning",
+                region.sites[site].id
+            ),
+            Why::Short(r, k) => format!(
+                "{} has no capacity left at {}",
+                describe(ctx, r),
+                ctx.time_of(k).format("%H:%M")
+            ),
+        }
+    }
+}
+
+/// A built option, or the rule it breaks, why, and whether every later
+/// delay is bound to break it too (the search stops).
+pub(crate) type Built = Result<Opt, (Rule, Why, bool)>;
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn build_option(
+    ctx: &Context<'_>,
+    ci: usize,
+    si: usize,
+    sti: usize,
+    mode: EscortMode,
+    team_site: Option<usize>,
+    depart: i64,
+    q_delay: i64,
+    to_site: (i64, f64, f64),
+    pre: &[(Step, i64)],
+    q_len: i64,
+    q_kind: RoomKind,
+    deadline: i64,
+    deadline_min: i64,
+) -> Built {
+    let region = ctx.region;
+    let w = &ctx.settings.weights;
+    let case = &ctx.state.pending[ci].case;
+    let station = &region.stations[sti];
+    let site = &region.sites[si];
+    let n = case.persons.len() as i64;
+    let k_q = region.policy.min_questioning_officers;
+    let k_escort = region.policy.min_escort_officers;
+    if depart >= ctx.settings.horizon_slots() {
+        return Err((Rule::LegalLimit, Why::Horizon, true));
+    }
+    let mut drive_min = to_site.1;
+    let mut km = to_site.2;
+    let (pickup, arrive);
+    let mut home_leg_slots = 0;
+    match mode {
+        EscortMode::Station => {
+            pickup = depart;
+            arrive = pickup + to_site.0;
+        }
+        EscortMode::Team => {
+            let ts_i = team_site.expect("team site");
+            let ts = &region.sites[ts_i];
+            let out_leg = ctx.leg_site_station(ts_i, sti).ok_or_else(|| {
+                (
+                    Rule::Reference,
+                    Why::Text(format!("no travel time from {} to {}", ts.id, station.id)),
+                    true,
+                )
+            })?;
+            let home_leg = ctx.leg_site_site(si, ts_i).ok_or_else(|| {
+                (
+                    Rule::Reference,
+                    Why::Text(format!("no travel time from {} to {}", site.id, ts.id)),
+                    true,
+                )
+            })?;
+            pickup = depart + out_leg.0;
+            arrive = pickup + to_site.0;
+            drive_min += out_leg.1 + home_leg.1;
+            km += out_leg.2 + home_leg.2;
+            home_leg_slots = home_leg.0;
+        }
+    }
+    // Persons are taken in one after another, spaced so that no step needs
+    // more rooms than the site has (a no-wait flow shop of identical jobs).
+    let rooms_of = |kind: RoomKind| ctx.recording_rooms(si, kind).max(1) as i64;
+    let stagger = pre
+        .iter()
+        .map(|&(step, len)| {
+            (len + rooms_of(step.room_kind(case.category)) - 1)
+                / rooms_of(step.room_kind(case.category))
+        })
+        .max()
+        .unwrap_or(1);
+    let mut persons = Vec::with_capacity(case.persons.len());
+    let mut usage_list = Vec::with_capacity(case.persons.len() * 8 + 4);
+    let mut q_end_max = 0;
+    let mut wait_min = 0.0;
+    // Persons questioned at once: the station's own officers question one
+    // person at a time; the site's questioning officers as many as it has rooms.
+    let parallel = match mode {
+        EscortMode::Station => 1,
+        EscortMode::Team => {
+            let rooms = ctx.recording_rooms(si, q_kind);
+            let pairs = ctx.site_questioners[si].len() / (k_q as usize).max(1);
+            rooms.min(pairs).max(1)
+        }
+    };
+    let mut q_ends: Vec<i64> = Vec::with_capacity(case.persons.len());
+    for (pj, person) in case.persons.iter().enumerate() {
+        let mut t = arrive + pj as i64 * stagger;
+        let mut steps = Vec::with_capacity(pre.len() + 2);
+        for &(step, len) in pre {
+            steps.push((step, t, t + len));
+            t += len;
+        }
+        let room_free = if pj >= parallel {
+            q_ends[pj - parallel]
+        } else {
+            0
+        };
+        let q_start = (t + q_delay).max(room_free);
+        if q_start > t {
+            steps.push((Step::Holding, t, q_start));
+        }
+        let q_end = q_start + q_len;
+        q_ends.push(q_end);
+        steps.push((Step::Questioning, q_start, q_end));
+        q_end_max = q_end_max.max(q_end);
+        wait_min += ((q_start - arrive) * ctx.slot) as f64;
+        // Capacity use.
+        for &(step, a, b) in &steps {
+            match step {
+                Step::Holding if person.juvenile => {
+                    usage(&mut usage_list, Resource::JuvenileHolding(si), a, b, 1)
+                }
+                Step::Holding => {
+                    usage(&mut usage_list, Resource::AdultHolding(si), a, b, 1);
+                    if person.co_suspect_group.is_some() {
+                        usage(&mut usage_list, Resource::CoSuspectHolding(si), a, b, 1);
+                    }
+                }
+                Step::Questioning => {
+                    usage(&mut usage_list, Resource::Rooms(si, q_kind), a, b, 1);
+                    if mode == EscortMode::Team {
+                        usage(&mut usage_list, Resource::Questioners(si), a, b, k_q);
+                        if person.gender == Gender::Female && person.juvenile {
+                            usage(&mut usage_list, Resource::FemaleQuestioners(si), a, b, 1);
+                        }
+                    }
+                }
+                Step::Search => {
+                    usage(
+                        &mut usage_list,
+                        Resource::Rooms(si, RoomKind::Search),
+                        a,
+                        b,
+                        1,
+                    );
+                    usage(&mut usage_list, Resource::Searchers(si), a, b, 1);
+                    if person.gender == Gender::Female {
+                        usage(&mut usage_list, Resource::FemaleSearchers(si), a, b, 1);
+                    }
+                }
+                other => usage(
+                    &mut usage_list,
+                    Resource::Rooms(si, other.room_kind(case.category)),
+                    a,
+                    b,
+                    1,
+                ),
+            }
+        }
+        persons.push(PersonTimeline { person: pj, steps });
+    }
+    let q_end_min = q_end_max * ctx.slot;
+    if q_end_max > deadline || q_end_min > deadline_min {
+        // Later delays only end later: stop when even no delay is too late.
+        return Err((
+            Rule::LegalLimit,
+            Why::Late {
+                site: si,
+                by: q_end_min - deadline_min,
+            },
+            q_delay == 0,
+        ));
+    }
+    let slack_min = deadline_min - q_end_min;
+    let any_female = case.persons.iter().any(|p| p.gender == Gender::Female);
+    let back;
+    let mut station_left = None;
+    let mut away_cost = 0.0;
+    let mut officer_hours = 0.0;
+    match mode {
+        EscortMode::Station => {
+            let (ret, ret_min, ret_km) = ctx.leg_site_station(si, sti).ok_or_else(|| {
+                (
+                    Rule::Reference,
+                    Why::Text(format!("no travel time from {} to {}", site.id, station.id)),
+                    true,
+                )
+            })?;
+            back = q_end_max + ret;
+            drive_min += ret_min;
+            km += ret_km;
+            let k = k_escort.max(k_q);
+            usage(
+                &mut usage_list,
+                Resource::StationOfficers(sti),
+                depart,
+                back,
+                k,
+            );
+            usage(
+                &mut usage_list,
+                Resource::StationSpare(sti),
+                depart,
+                back,
+                k,
+            );
+            if any_female {
+                usage(
+                    &mut usage_list,
+                    Resource::FemaleStationOfficers(sti),
+                    depart,
+                    back,
+                    1,
+                );
+            }
+            // Statically impossible: not enough of the crew on shift for the whole trip,
+            // or the station cannot spare them at all.
+            if !enough_on_shift(
+                ctx,
+                ctx.station_crew(sti).map(|c| c.0),
+                depart,
+                back,
+                k as usize,
+            ) {
+                return Err((
+                    Rule::OfficerUnavailable,
+                    Why::CrewOff { k, station: sti },
+                    false,
+                ));
+            }
+            if any_female
+                && !enough_on_shift(
+                    ctx,
+                    ctx.station_crew(sti)
+                        .filter(|c| c.1.gender == Gender::Female)
+                        .map(|c| c.0),
+                    depart,
+                    back,
+                    1,
+                )
+            {
+                return Err((
+                    Rule::FemaleEscort,
+                    Why::FemaleCrewOff { station: sti },
+                    false,
+                ));
+            }
+            let spare_row = ctx.capacity.get(&Resource::StationSpare(sti));
+            let spare = (depart..back)
+                .map(|k| match spare_row {
+                    Some(v) if (0..ctx.slots).contains(&k) => v[k as usize],
+                    _ => 0,
+                })
+                .min()
+                .unwrap_or(0)
+                - k as i32;
+            if spare < 0 {
+                return Err((
+                    Rule::StationMinimum,
+                    Why::Minimum {
+                        station: sti,
+                        spare,
+                    },
+                    false,
+                ));
+            }
+            station_left = Some(station.min_on_duty as i32 + spare);
+            let minutes = ((back - depart) * ctx.slot) as f64;
+            officer_hours = f64::from(k) * minutes / 60.0;
+            away_cost = f64::from(k)
+                * minutes
+                * w.officer_away
+                * (1.0 + w.near_minimum / (f64::from(spare) + 1.0));
+        }
+        EscortMode::Team => {
+            let ts = team_site.expect("team site");
+            // The team stays until the last person has been taken in.
+            back = arrive + (n - 1) * stagger + home_leg_slots;
+            usage(&mut usage_list, Resource::Teams(ts), depart, back, 1);
+            if any_female {
+                usage(&mut usage_list, Resource::FemaleTeams(ts), depart, back, 1);
+            }
+            let team_ok = ctx.site_teams[ts].iter().any(|&ti| {
+                let members = &ctx.team_members[ti];
+                let fem_ok = !any_female
+                    || members
+                        .iter()
+                        .any(|&m| region.officers[m].gender == Gender::Female);
+                fem_ok && enough_on_shift(ctx, members.iter().copied(), depart, back, members.len())
+            });
+            if !team_ok {
+                return Err((Rule::TeamUnavailable, Why::TeamOff { site: ts }, false));
+            }
+        }
+    }
+    // Questioning staff on shift for the whole questioning.
+    if mode == EscortMode::Team {
+        let staff = &ctx.site_questioners[si];
+        for p in &persons {
+            let &(_, a, b) = p.steps.last().expect("questioning step");
+            if !enough_on_shift(ctx, staff.iter().copied(), a, b, k_q as usize) {
+                return Err((
+                    Rule::QuestioningOfficers,
+                    Why::QuestionersOff { k: k_q, site: si },
+                    false,
+                ));
+            }
+        }
+    }
+    // The option's own use of each resource must fit what is left (a cheap
+    // pre-check; the MILP and the booker check it against the other cases).
+    // Resource by resource in order, slot by slot: the first short one is reported.
+    let mut by_resource: Vec<&Usage> = usage_list.iter().collect();
+    by_resource.sort_by_key(|u| u.resource);
+    let mut short = None;
+    let mut summed: Vec<i32> = Vec::new();
+    for group in by_resource.chunk_by(|a, b| a.resource == b.resource) {
+        let r = group[0].resource;
+        let row = ctx.capacity.get(&r).map(Vec::as_slice);
+        let left = |k: i64| match row {
+            Some(v) if (0..ctx.slots).contains(&k) => v[k as usize],
+            _ => 0,
+        };
+        if let [u] = group {
+            if let Some(k) = (u.from..u.to).find(|&k| left(k) < u.amount as i32) {
+                short = Some((r, k));
+                break;
+            }
+            continue;
+        }
+        let from = group.iter().map(|u| u.from).min().unwrap_or(0);
+        let to = group.iter().map(|u| u.to).max().unwrap_or(0);
+        summed.clear();
+        summed.resize((to - from) as usize, 0);
+        for u in group {
+            for x in &mut summed[(u.from - from) as usize..(u.to - from) as usize] {
+                *x += u.amount as i32;
+            }
+        }
+        if let Some(k) = (from..to).find(|&k| {
+            let a = summed[(k - from) as usize];
+            a > 0 && left(k) < a
+        }) {
+            short = Some((r, k));
+            break;
+        }
+    }
+    if let Some((r, k)) = short {
+        return Err((rule_of(r), Why::Short(r, k), false));
+    }
+    let thin = (w.slack_threshold_min - slack_min as f64).max(0.0);
+    let mut cost = CostBreakdown {
+        officer_hours_away: officer_hours,
+        officer_away_cost: away_cost,
+        escort_travel_cost: drive_min * w.escort_travel,
+        waiting_cost: wait_min * w.waiting,
+        thin_slack_cost: thin * w.thin_slack,
+        total: 0.0,
+    };
+    cost.total =
+        cost.officer_away_cost + cost.escort_travel_cost + cost.waiting_cost + cost.thin_slack_cost;
+    Ok(Opt {
+        case: ci,
+        site: si,
+        mode,
+        team_site,
+        depart,
+        pickup,
+        arrive,
+        back,
+        drive_min,
+        km,
+        persons,
+        usage: usage_list,
+        questioning_end: q_end_max,
+        slack_min,
+        station_left,
+        cost,
+    })
+}
