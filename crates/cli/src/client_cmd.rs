@@ -339,7 +339,7 @@ pub(crate) fn status(e: tonic::Status) -> anyhow::Error {
 
 fn time(t: &Option<prost_types::Timestamp>) -> String {
     t.as_ref()
-        .and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
+        .and_then(casehub_server::convert::from_ts)
         .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
         .unwrap_or_else(|| "-".into())
 }
@@ -537,36 +537,7 @@ fn case_message(path: &PathBuf) -> Result<pb::Case> {
     let case: casehub_model::Case =
         casehub_model::scenario::from_json(&path.display().to_string(), &text)
             .map_err(|e| anyhow::anyhow!("--case: {e}"))?;
-    Ok(case_proto(&case))
-}
-
-/// A case as the API's message: the same words as the scenario format.
-pub fn case_proto(case: &casehub_model::Case) -> pb::Case {
-    let word = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
-    pb::Case {
-        case_id: case.id.to_string(),
-        origin_station_id: case.origin.to_string(),
-        clock_started_at: Some(prost_types::Timestamp {
-            seconds: case.clock_started_at.timestamp(),
-            nanos: case.clock_started_at.timestamp_subsec_nanos() as i32,
-        }),
-        category: case.category.as_str().into(),
-        persons: case
-            .persons
-            .iter()
-            .map(|p| pb::Person {
-                person_id: p.id.to_string(),
-                gender: word(serde_json::to_value(p.gender).unwrap_or_default()),
-                juvenile: p.juvenile,
-                co_suspect_group: p
-                    .co_suspect_group
-                    .as_ref()
-                    .map(|g| g.to_string())
-                    .unwrap_or_default(),
-                ..Default::default()
-            })
-            .collect(),
-    }
+    Ok(casehub_server::convert::case_to_proto(&case))
 }
 
 fn print_proposal(p: &pb::ProposePlanReply) {

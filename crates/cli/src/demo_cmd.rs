@@ -371,7 +371,7 @@ async fn replay(
         let mut dispatch = DispatchServiceClient::new(dial.connect(addr).await?);
         let case = pb::Case {
             case_id: id.clone(),
-            ..crate::client_cmd::case_proto(&c)
+            ..casehub_server::convert::case_to_proto(&c)
         };
         request += 1;
         println!(

@@ -92,6 +92,7 @@ pub fn run(a: PlanArgs) -> Result<ExitCode> {
         travel,
         now,
         room_bookings: input.room_bookings,
+        room_closures: input.room_closures,
         officer_commitments: input.officer_commitments,
         team_commitments: input.team_commitments,
         pending: input.cases,

@@ -1,6 +1,7 @@
-//! `casehub resource`: officers and escort teams away over a window, and
-//! rooms, officers and teams taken out of service and back (the API's
-//! `AddAbsence`, `RemoveAbsence` and `SetActive`).
+//! `casehub resource`: officers and escort teams away over a window, rooms
+//! closed for maintenance, and rooms, officers, teams, sites and stations
+//! taken out of service and back (the API's `AddAbsence`, `RemoveAbsence`
+//! and `SetActive`).
 
 use std::process::ExitCode;
 
@@ -13,7 +14,8 @@ use casehub_server::proto::{self as pb};
 
 use crate::client_cmd::{Author, Conn, channel, runtime, status};
 
-/// Which resource: exactly one of --room, --officer, --team.
+/// Which resource: exactly one of --room, --officer, --team, --site,
+/// --station (a site or a station is only taken out of service and back).
 #[derive(Args, Debug)]
 #[group(required = true, multiple = false)]
 pub struct Which {
@@ -26,16 +28,27 @@ pub struct Which {
     /// An escort team id.
     #[arg(long)]
     team: Option<String>,
+    /// A site id (with its rooms, escort teams and officers).
+    #[arg(long)]
+    site: Option<String>,
+    /// A station id (no case is taken from it while out of service).
+    #[arg(long)]
+    station: Option<String>,
 }
 
 impl Which {
     fn resource(&self) -> pb::ResourceId {
-        let (kind, id) = match (&self.room, &self.officer, &self.team) {
-            (Some(r), _, _) => ("room", r),
-            (_, Some(o), _) => ("officer", o),
-            (_, _, Some(t)) => ("team", t),
-            _ => unreachable!("clap requires one of --room, --officer, --team"),
-        };
+        let named = [
+            ("room", &self.room),
+            ("officer", &self.officer),
+            ("team", &self.team),
+            ("site", &self.site),
+            ("station", &self.station),
+        ];
+        let (kind, id) = named
+            .into_iter()
+            .find_map(|(kind, id)| id.as_ref().map(|id| (kind, id)))
+            .expect("clap requires one of --room, --officer, --team, --site, --station");
         pb::ResourceId {
             kind: kind.into(),
             id: id.clone(),
@@ -45,8 +58,9 @@ impl Which {
 
 #[derive(Subcommand, Debug)]
 pub enum ResourceCmd {
-    /// An officer or team away from --from to --to: plans that needed it go
-    /// back to re-planning.
+    /// An officer or team away from --from to --to, or a room closed for
+    /// maintenance (--kind maintenance): plans that needed it go back to
+    /// re-planning.
     Away {
         #[command(flatten)]
         conn: Conn,
@@ -77,7 +91,7 @@ pub enum ResourceCmd {
         #[arg(long)]
         from: DateTime<Utc>,
     },
-    /// Take a room, officer or team out of service from now.
+    /// Take a room, officer, team, site or station out of service from now.
     Deactivate {
         #[command(flatten)]
         conn: Conn,

@@ -154,6 +154,7 @@ fn state(region: Region, n: usize, now: DateTime<Utc>) -> State {
         travel,
         now,
         room_bookings: vec![],
+        room_closures: Vec::new(),
         officer_commitments: vec![],
         team_commitments: vec![],
         pending,

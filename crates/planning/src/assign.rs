@@ -91,6 +91,22 @@ impl Booker {
                 });
             }
         }
+        // A closed room is full: as many stays as it holds.
+        for c in &ctx.state.room_closures {
+            if let (Some(&ri), Some(&(_, room))) = (
+                ctx.room_index.get(c.room.as_str()),
+                ctx.room_of(c.room.as_str()),
+            ) {
+                for _ in 0..room.capacity.max(1) {
+                    b.rooms[ri].push(Stay {
+                        from: ctx.slot_of(c.start),
+                        to: ctx.slot_of_ceil(c.end),
+                        juvenile: false,
+                        group: None,
+                    });
+                }
+            }
+        }
         for c in &ctx.state.officer_commitments {
             if let Some(&oi) = ctx.officer_index.get(c.officer.as_str()) {
                 let (from, to) = (ctx.slot_of(c.start), ctx.slot_of_ceil(c.end));

@@ -432,6 +432,23 @@ impl<'a> Context<'a> {
                 kind => self.take(Resource::Rooms(si, kind), from, to, 1),
             }
         }
+        // A closed room takes all it holds.
+        for c in &state.room_closures {
+            let (si, room) = *self.room_of(c.room.as_str()).ok_or_else(|| {
+                PlanError::State(format!("room closure names unknown room {}", c.room))
+            })?;
+            let (from, to) = (self.slot_of(c.start), self.slot_of_ceil(c.end));
+            match room.kind {
+                RoomKind::Holding if room.juvenile_suitable => {
+                    self.take(Resource::JuvenileHolding(si), from, to, 1)
+                }
+                RoomKind::Holding => {
+                    self.take(Resource::AdultHolding(si), from, to, room.capacity as i32);
+                    self.take(Resource::CoSuspectHolding(si), from, to, 1);
+                }
+                kind => self.take(Resource::Rooms(si, kind), from, to, 1),
+            }
+        }
         for c in &state.officer_commitments {
             let oi = *self.officer_index.get(c.officer.as_str()).ok_or_else(|| {
                 PlanError::State(format!("commitment names unknown officer {}", c.officer))

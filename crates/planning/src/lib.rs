@@ -40,7 +40,8 @@ pub use plan::{
 };
 pub use settings::{Method, Settings, Weights};
 pub use state::{
-    Booked, Commitment, DispatchInput, PendingCase, Restriction, RoomBooking, State, TeamCommitment,
+    Booked, Commitment, DispatchInput, PendingCase, Restriction, RoomBooking, RoomClosure, State,
+    TeamCommitment,
 };
 pub use validate::{Violation, validate};
 

@@ -933,6 +933,7 @@ mod tests {
             travel,
             now,
             room_bookings: vec![],
+            room_closures: Vec::new(),
             officer_commitments: vec![],
             team_commitments: vec![],
             pending,

@@ -24,6 +24,18 @@ pub struct RoomBooking {
     pub end: DateTime<Utc>,
 }
 
+/// A room closed over `[start, end)`, for maintenance: nobody is put in it
+/// then, whatever its capacity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoomClosure {
+    pub room: RoomId,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// Why, for a dispatcher (e.g. `maintenance: 更换录音设备`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
 /// An officer already committed over an interval (escorting, questioning, searching).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Commitment {
@@ -89,6 +101,9 @@ pub struct State {
     pub now: DateTime<Utc>,
     #[serde(default)]
     pub room_bookings: Vec<RoomBooking>,
+    /// Rooms closed for a while (maintenance).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub room_closures: Vec<RoomClosure>,
     #[serde(default)]
     pub officer_commitments: Vec<Commitment>,
     #[serde(default)]
@@ -109,6 +124,9 @@ pub struct DispatchInput {
     pub cases: Vec<PendingCase>,
     #[serde(default)]
     pub room_bookings: Vec<RoomBooking>,
+    /// Rooms closed for a while (maintenance).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub room_closures: Vec<RoomClosure>,
     #[serde(default)]
     pub officer_commitments: Vec<Commitment>,
     #[serde(default)]

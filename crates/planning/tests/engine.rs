@@ -26,6 +26,7 @@ fn state(n: usize, seed: u64) -> State {
         travel,
         now,
         room_bookings: vec![],
+        room_closures: Vec::new(),
         officer_commitments: vec![],
         team_commitments: vec![],
         pending,

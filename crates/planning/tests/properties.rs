@@ -36,7 +36,7 @@ proptest! {
         let (region, travel) = base();
         let now: DateTime<Utc> = "2026-11-27T00:00:00Z".parse::<DateTime<Utc>>().unwrap() + Duration::hours(hour);
         let pending = generate::pending_cases(&region, now, n, past_h * 60, future_h * 60, seed);
-        let s = State { region, travel, now, room_bookings: vec![], officer_commitments: vec![], team_commitments: vec![], pending };
+        let s = State { region, travel, now, room_bookings: vec![], room_closures: vec![], officer_commitments: vec![], team_commitments: vec![], pending };
         for method in [Method::Greedy, Method::Milp] {
             let p = plan(&s, &settings(method)).unwrap();
             let v = validate(&s, &p);
@@ -57,7 +57,7 @@ proptest! {
         for pc in pending.iter_mut().skip(n) {
             pc.case.clock_started_at = now - Duration::hours(49);
         }
-        let s = State { region, travel, now, room_bookings: vec![], officer_commitments: vec![], team_commitments: vec![], pending };
+        let s = State { region, travel, now, room_bookings: vec![], room_closures: vec![], officer_commitments: vec![], team_commitments: vec![], pending };
         for method in [Method::Greedy, Method::Milp] {
             let p = plan(&s, &settings(method)).unwrap();
             prop_assert!(validate(&s, &p).is_empty());

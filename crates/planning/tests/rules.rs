@@ -233,6 +233,7 @@ fn state(region: Region, pending: Vec<PendingCase>) -> State {
         travel,
         now: now(),
         room_bookings: vec![],
+        room_closures: Vec::new(),
         officer_commitments: vec![],
         team_commitments: vec![],
         pending,

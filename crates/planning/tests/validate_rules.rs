@@ -240,6 +240,7 @@ fn state() -> State {
         travel,
         now: lt(8, 55),
         room_bookings: Vec::new(),
+        room_closures: Vec::new(),
         officer_commitments: Vec::new(),
         team_commitments: Vec::new(),
         pending: cases()

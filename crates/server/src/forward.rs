@@ -23,7 +23,7 @@
 //! [`Proposer`]: openraft 0.9 appends each proposal to the log, with its own
 //! synced write, before it takes the next one, so the proposer groups the
 //! requests that arrive while earlier groups are being written into one log
-//! entry ([`Proposal::Batch`]). One fsync and one replication round then
+//! entry ([`LogPayload::Batch`]). One fsync and one replication round then
 //! commit the whole group; each request still gets its own response, and
 //! none is acknowledged before the entry holding it is committed.
 //!
@@ -36,7 +36,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use casehub_store::{Proposal, Request, Response, TypeConfig};
+use casehub_store::{LogPayload, Request, Response, TypeConfig};
 use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
 use openraft::{BasicNode, LogId, Raft};
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -151,7 +151,7 @@ impl Proposer {
             let raft = raft.clone();
             tokio::spawn(async move {
                 let (requests, answers): (Vec<Request>, Vec<_>) = group.into_iter().unzip();
-                let result = raft.client_write(Proposal::from(requests)).await;
+                let result = raft.client_write(LogPayload::from(requests)).await;
                 drop(slot);
                 match result {
                     Ok(resp) => {

@@ -19,9 +19,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use futures_core::Stream;
-use serde::de::DeserializeOwned;
 
 use tonic::Status;
 
@@ -234,111 +233,19 @@ pub(crate) const DEFAULT_CHECK_S: u32 = 30;
 pub(crate) const MAX_CHECK_S: u32 = 3600;
 
 // ---------------------------------------------------------------------------
-// Conversions and validation at the edge
+// Conversions and validation at the edge (the messages themselves: see
+// `crate::convert`)
 // ---------------------------------------------------------------------------
 
-pub(crate) fn invalid(
-    field: &str,
-    value: impl std::fmt::Display,
-    reason: impl std::fmt::Display,
-) -> Status {
-    Status::invalid_argument(format!(
-        "{field} = {value:?}: {reason}",
-        value = value.to_string()
-    ))
-}
-
-pub(crate) fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: t.timestamp_subsec_nanos() as i32,
-    }
-}
-
-pub(crate) fn time(
-    field: &str,
-    t: Option<&prost_types::Timestamp>,
-) -> Result<DateTime<Utc>, Status> {
-    let t = t.ok_or_else(|| Status::invalid_argument(format!("{field}: missing")))?;
-    let nanos = u32::try_from(t.nanos)
-        .ok()
-        .filter(|n| *n < 1_000_000_000)
-        .ok_or_else(|| invalid(&format!("{field}.nanos"), t.nanos, "must be 0 to 999999999"))?;
-    let (first, last) = casehub_store::state::BOOKING_TIMES;
-    DateTime::from_timestamp(t.seconds, nanos)
-        .filter(|t| (first..=last).contains(&t.year()))
-        .ok_or_else(|| {
-            invalid(
-                &format!("{field}.seconds"),
-                t.seconds,
-                format!("not a time in the years {first} to {last}"),
-            )
-        })
-}
-
-pub(crate) fn interval(a: DateTime<Utc>, b: DateTime<Utc>) -> proto::Interval {
-    proto::Interval {
-        start: Some(ts(a)),
-        end: Some(ts(b)),
-    }
-}
-
-/// An id field: `Ok(None)` when empty and optional.
-pub(crate) fn id<T>(
-    field: &str,
-    value: &str,
-    make: impl Fn(String) -> Result<T, casehub_model::error::ValidationError>,
-) -> Result<T, Status> {
-    if value.is_empty() {
-        return Err(Status::invalid_argument(format!("{field}: missing")));
-    }
-    make(value.to_string()).map_err(|e| invalid(field, value, e.reason))
-}
-
-pub(crate) fn optional_id<T>(
-    field: &str,
-    value: &str,
-    make: impl Fn(String) -> Result<T, casehub_model::error::ValidationError>,
-) -> Result<Option<T>, Status> {
-    if value.is_empty() {
-        Ok(None)
-    } else {
-        id(field, value, make).map(Some)
-    }
-}
-
-/// A lower-case word of the API (a step, a category, a gender) through serde.
-pub(crate) fn word<T: DeserializeOwned>(
-    field: &str,
-    value: &str,
-    allowed: &str,
-) -> Result<T, Status> {
-    if value.is_empty() {
-        return Err(Status::invalid_argument(format!(
-            "{field}: missing; one of {allowed}"
-        )));
-    }
-    serde_json::from_value(serde_json::Value::String(value.to_string()))
-        .map_err(|_| invalid(field, value, format!("not one of {allowed}")))
-}
-
-pub(crate) const STEPS: &str =
-    "intake, search, information_collection, medical, holding, questioning";
-pub(crate) const CATEGORIES: &str = "criminal_summons, criminal_summons_serious, administrative_questioning, \
-    administrative_questioning_complex, administrative_questioning_detention, \
-    continued_questioning, continued_questioning_extended";
+pub(crate) use crate::convert::{
+    CATEGORIES, STEPS, id, interval, invalid, optional_id, rule_code, time, ts, word,
+};
 
 pub(crate) fn query_status(e: QueryError) -> Status {
     match e {
         QueryError::UnknownSite(_) => Status::not_found(e.to_string()),
         _ => Status::invalid_argument(e.to_string()),
     }
-}
-
-/// A rule of the catalogue as the API's enum (`RULE_` and its name).
-pub fn rule_code(rule: casehub_model::Rule) -> proto::Rule {
-    proto::Rule::from_str_name(&format!("RULE_{}", rule.as_str().to_ascii_uppercase()))
-        .unwrap_or(proto::Rule::Unspecified)
 }
 
 pub(crate) fn region_status(e: RegionError) -> Status {

@@ -11,9 +11,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use crate::streams::until_closed;
 use tonic::{Request as GrpcRequest, Response as GrpcResponse, Status};
 
-use casehub_model::{
-    Case, CaseId, GroupId, LegalCategory, Person, PersonId, SiteId, StationId, Step, TeamId,
-};
+use casehub_model::{CaseId, PersonId, SiteId, StationId, Step, TeamId};
 use casehub_planning::{Method, Plan, validate};
 use casehub_store::alerts::{Alert as StoreAlert, alerts};
 use casehub_store::state::{DelayOutcome, MAX_DELAY_MIN, MAX_REASON_CHARS};
@@ -119,37 +117,6 @@ const ARCHIVE_PAGE: usize = 1000;
 // Dispatch
 // ---------------------------------------------------------------------------
 
-pub(crate) fn case_of(field: &str, c: Option<&proto::Case>) -> Result<Case, Status> {
-    let c = c.ok_or_else(|| Status::invalid_argument(format!("{field}: missing")))?;
-    let case_id = id(&format!("{field}.case_id"), &c.case_id, CaseId::new)?;
-    let origin = id(
-        &format!("{field}.origin_station_id"),
-        &c.origin_station_id,
-        StationId::new,
-    )?;
-    let clock = time(
-        &format!("{field}.clock_started_at"),
-        c.clock_started_at.as_ref(),
-    )?;
-    let category: LegalCategory = word(&format!("{field}.category"), &c.category, CATEGORIES)?;
-    let mut persons = Vec::new();
-    for (i, p) in c.persons.iter().enumerate() {
-        let f = format!("{field}.persons[{i}]");
-        persons.push(Person {
-            id: id(&format!("{f}.person_id"), &p.person_id, PersonId::new)?,
-            gender: word(&format!("{f}.gender"), &p.gender, "female, male")?,
-            juvenile: p.juvenile,
-            co_suspect_group: optional_id(
-                &format!("{f}.co_suspect_group"),
-                &p.co_suspect_group,
-                GroupId::new,
-            )?,
-        });
-    }
-    Case::new(case_id, origin, clock, category, persons)
-        .map_err(|e| invalid(&format!("{field}.{}", e.field), e.value, e.reason))
-}
-
 pub(crate) fn method(value: &str) -> Result<Method, Status> {
     match value {
         "" | "milp" => Ok(Method::Milp),
@@ -166,7 +133,7 @@ impl DispatchService for Api {
         request: GrpcRequest<proto::SubmitCaseRequest>,
     ) -> Result<GrpcResponse<proto::ProposePlanReply>, Status> {
         let r = request.into_inner();
-        let case = case_of("case", r.case.as_ref())?;
+        let case = crate::convert::case_from_proto("case", r.case.as_ref())?;
         let given = match r.case.as_ref() {
             Some(c) => crate::grpc_cases::given("case", c)?,
             None => Default::default(),

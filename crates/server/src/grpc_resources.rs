@@ -1,32 +1,49 @@
-//! `AdminService`'s resources that change: absences and service
-//! (`AddAbsence`, `RemoveAbsence`, `SetActive`). The requests checked and
+//! `AdminService`'s resources that change: absences (a room's:
+//! maintenance) and service, of sites and stations too (`AddAbsence`,
+//! `RemoveAbsence`, `SetActive`). The requests checked and
 //! turned into store commands here; see [`casehub_store::absence`].
 
 use tonic::Status;
 
-use casehub_model::{OfficerId, RoomId, TeamId};
+use casehub_model::{OfficerId, RoomId, SiteId, StationId, TeamId};
 use casehub_store::absence::{Absence, AbsenceKind, MAX_NOTE_CHARS};
-use casehub_store::{Command, ResourceRef};
+use casehub_store::{Command, EntityRef, ResourceRef};
 
 use crate::grpc_api::{id, invalid, time};
 use crate::proto;
 
-/// The resource a request names.
-fn resource(field: &str, r: Option<&proto::ResourceId>) -> Result<ResourceRef, Status> {
+/// The entity a request names: a bookable resource, a site or a station.
+fn entity(field: &str, r: Option<&proto::ResourceId>) -> Result<EntityRef, Status> {
     let r = r.ok_or_else(|| Status::invalid_argument(format!("{field}: missing")))?;
     let f = format!("{field}.id");
     Ok(match r.kind.as_str() {
-        "room" => ResourceRef::Room(id(&f, &r.id, RoomId::new)?),
-        "officer" => ResourceRef::Officer(id(&f, &r.id, OfficerId::new)?),
-        "team" => ResourceRef::Team(id(&f, &r.id, TeamId::new)?),
+        "room" => EntityRef::Room(id(&f, &r.id, RoomId::new)?),
+        "officer" => EntityRef::Officer(id(&f, &r.id, OfficerId::new)?),
+        "team" => EntityRef::Team(id(&f, &r.id, TeamId::new)?),
+        "site" => EntityRef::Site(id(&f, &r.id, SiteId::new)?),
+        "station" => EntityRef::Station(id(&f, &r.id, StationId::new)?),
         other => {
             return Err(invalid(
                 &format!("{field}.kind"),
                 other,
-                "not one of room, officer, team",
+                "not one of room, officer, team, site, station",
             ));
         }
     })
+}
+
+/// The bookable resource a request names (a room, an officer, a team).
+fn resource(field: &str, r: Option<&proto::ResourceId>) -> Result<ResourceRef, Status> {
+    match entity(field, r)? {
+        EntityRef::Room(id) => Ok(ResourceRef::Room(id)),
+        EntityRef::Officer(id) => Ok(ResourceRef::Officer(id)),
+        EntityRef::Team(id) => Ok(ResourceRef::Team(id)),
+        _ => Err(invalid(
+            &format!("{field}.kind"),
+            r.map_or("", |r| r.kind.as_str()),
+            "a site or a station is taken out of service and back (SetActive), not away",
+        )),
+    }
 }
 
 pub(crate) fn add_absence(r: &proto::AddAbsenceRequest) -> Result<Command, Status> {
@@ -67,7 +84,7 @@ pub(crate) fn remove_absence(r: &proto::RemoveAbsenceRequest) -> Result<Command,
 
 pub(crate) fn set_active(r: &proto::SetActiveRequest) -> Result<Command, Status> {
     Ok(Command::SetActive {
-        resource: resource("resource", r.resource.as_ref())?,
+        resource: entity("resource", r.resource.as_ref())?,
         active: r.active,
     })
 }

@@ -94,6 +94,7 @@ pub mod auth;
 pub mod client;
 pub mod config;
 pub mod console;
+pub mod convert;
 pub mod dispatch;
 mod forward;
 mod grpc_admin;

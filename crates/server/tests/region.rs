@@ -311,5 +311,88 @@ async fn an_officers_leave_over_the_api_sends_the_case_back_to_planning() {
             .await
             .unwrap();
     }
+    // A room closed for maintenance, a site and a station out of service
+    // and back; a case is not a resource.
+    let window = |h: i64| Some(ts(chrono::Utc::now() + chrono::Duration::hours(h)));
+    admin
+        .add_absence(pb::AddAbsenceRequest {
+            meta: meta(8),
+            resource: Some(pb::ResourceId {
+                kind: "room".into(),
+                id: room.clone(),
+            }),
+            kind: "maintenance".into(),
+            start: window(1),
+            end: window(3),
+            note: "更换录音设备".into(),
+        })
+        .await
+        .unwrap();
+    let state = c.nodes[&1].state().current();
+    let room_id = casehub_model::RoomId::new(room.clone()).unwrap();
+    assert_eq!(state.state.rooms[&room_id].absences.len(), 1);
+    let mut n = 9;
+    for (kind, id) in [("site", "SC-NE"), ("station", "S01")] {
+        for active in [false, true] {
+            n += 1;
+            admin
+                .set_active(pb::SetActiveRequest {
+                    meta: meta(n),
+                    resource: Some(pb::ResourceId {
+                        kind: kind.into(),
+                        id: id.into(),
+                    }),
+                    active,
+                })
+                .await
+                .unwrap();
+        }
+    }
+    let e = admin
+        .set_active(pb::SetActiveRequest {
+            meta: meta(20),
+            resource: Some(pb::ResourceId {
+                kind: "case".into(),
+                id: "C-1".into(),
+            }),
+            active: false,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument);
+    assert!(e.message().contains("resource.kind"), "{e:?}");
+    let e = admin
+        .add_absence(pb::AddAbsenceRequest {
+            meta: meta(21),
+            resource: Some(pb::ResourceId {
+                kind: "site".into(),
+                id: "SC-NE".into(),
+            }),
+            kind: "maintenance".into(),
+            start: window(1),
+            end: window(3),
+            note: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument);
+    assert!(e.message().contains("SetActive"), "{e:?}");
+    let audit = c.nodes[&1].state().current();
+    let summaries: Vec<&str> = audit
+        .state
+        .audit
+        .iter()
+        .map(|a| a.summary.as_str())
+        .collect();
+    for s in [
+        "site SC-NE out of service",
+        "site SC-NE back in service",
+        "station S01 out of service",
+    ] {
+        assert!(
+            summaries.iter().any(|x| x.contains(s)),
+            "{s}: {summaries:?}"
+        );
+    }
     c.shutdown().await;
 }

@@ -92,7 +92,7 @@ pub fn instance_with(
 
 /// A layout proposed by a placement model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Proposal {
+pub struct ProposedLayout {
     /// The models that chose it, e.g. `p-median p=2, cflp`.
     pub source: String,
     pub objective: f64,
@@ -118,7 +118,7 @@ pub fn propose(
     travel: &TravelTable,
     spec: &ProposalSpec,
     template: &SubCenterTemplate,
-) -> Result<Vec<Proposal>, SimError> {
+) -> Result<Vec<ProposedLayout>, SimError> {
     let inst = instance(region, travel)?;
     let mut models: Vec<(String, Model)> = Vec::new();
     let m = inst.num_facilities();
@@ -145,7 +145,7 @@ pub fn propose(
         )),
         ..SolveOptions::default()
     };
-    let mut out = vec![Proposal {
+    let mut out = vec![ProposedLayout {
         source: "region as is".into(),
         objective: f64::NAN,
         layout: Layout {
@@ -169,7 +169,7 @@ pub fn propose(
             same.source.push_str(&source);
             continue;
         }
-        out.push(Proposal {
+        out.push(ProposedLayout {
             source,
             objective: sol.objective,
             layout,

@@ -1,12 +1,16 @@
 //! Resources that change (rules version 6): an officer's leave, sickness,
 //! training, court date or non-case duty, a team's vehicle in the workshop,
-//! as time windows ([`Absence`]); and rooms, officers and escort teams taken
-//! out of service and back ([`Command::SetActive`](crate::Command::SetActive)).
+//! a room's maintenance (rules version 7), as time windows ([`Absence`]);
+//! and rooms, officers and escort teams taken out of service and back
+//! ([`Command::SetActive`](crate::Command::SetActive)), and from rules
+//! version 7 whole sites (with their rooms, escort teams and officers) and
+//! stations (which then send no case).
 //!
 //! Nothing is deleted: an inactive resource keeps its history and its
 //! bookings before it left service. The engine, the validator (and so the
-//! commit) and the availability queries treat an absence like a booking and
-//! leave an inactive resource out of the region they plan with.
+//! commit) and the availability queries treat an absence like a booking (a
+//! room's as the room closed, whatever its capacity) and leave an inactive
+//! resource out of the region they plan with.
 //!
 //! A change that takes a resource away from accepted plans returns them to
 //! re-planning as a late escort does (see [`crate::state`]'s `ReportDelay`):
@@ -124,10 +128,12 @@ impl SchedulingState {
                 format!("at most {MAX_NOTE_CHARS} characters, no control characters"),
             ));
         }
-        if let ResourceRef::Room(_) = resource {
+        if let ResourceRef::Room(_) = resource
+            && (absence.kind != AbsenceKind::Maintenance || !self.rules_at_least(7))
+        {
             return Err(invalid(
                 "resource",
-                "absences are for officers and escort teams; a room is taken out of service and back (SetActive)",
+                "a room's absence is maintenance only (rules version 7); to take it out of service for good, SetActive",
             ));
         }
         let Some((_, absences)) = self.absences_mut(resource) else {
@@ -180,10 +186,34 @@ impl SchedulingState {
     /// [`Command::SetActive`](crate::Command::SetActive).
     pub(crate) fn set_active(
         &mut self,
-        resource: &ResourceRef,
+        entity: &EntityRef,
         active: bool,
         now: DateTime<Utc>,
     ) -> Outcome {
+        let resource = match entity {
+            EntityRef::Room(id) => ResourceRef::Room(id.clone()),
+            EntityRef::Officer(id) => ResourceRef::Officer(id.clone()),
+            EntityRef::Team(id) => ResourceRef::Team(id.clone()),
+            EntityRef::Site(id) => return self.set_site_active(id, active, now),
+            EntityRef::Station(id) => {
+                let Some(e) = self.stations.get_mut(id) else {
+                    return Err(unknown(entity.clone()));
+                };
+                if e.inactive_since.is_none() == active {
+                    return Ok(Vec::new());
+                }
+                e.inactive_since = (!active).then_some(now);
+                e.version += 1;
+                return Ok(vec![(entity.clone(), e.version)]);
+            }
+            EntityRef::Case(_) => {
+                return Err(invalid(
+                    "resource",
+                    "a case is not taken out of service: exit it",
+                ));
+            }
+        };
+        let resource = &resource;
         let Some((inactive, _)) = self.absences_mut(resource) else {
             return Err(unknown(resource.entity()));
         };
@@ -198,6 +228,73 @@ impl SchedulingState {
             changed.extend(self.break_plans_on(resource, now, end, now, &reason));
         }
         Ok(changed)
+    }
+
+    /// A site out of service, or back: its rooms, its escort teams and the
+    /// officers posted to it go with it.
+    fn set_site_active(
+        &mut self,
+        id: &casehub_model::SiteId,
+        active: bool,
+        now: DateTime<Utc>,
+    ) -> Outcome {
+        let entity = EntityRef::Site(id.clone());
+        let Some(e) = self.sites.get_mut(id) else {
+            return Err(unknown(entity));
+        };
+        if e.inactive_since.is_none() == active {
+            return Ok(Vec::new());
+        }
+        e.inactive_since = (!active).then_some(now);
+        e.version += 1;
+        let mut changed = vec![(entity, e.version)];
+        if !active {
+            let reason = format!("site {id} was taken out of service at {now}");
+            let end = DateTime::<Utc>::MAX_UTC;
+            for resource in self.site_resources(id) {
+                changed.extend(self.break_plans_on(&resource, now, end, now, &reason));
+            }
+        }
+        Ok(changed)
+    }
+
+    /// The rooms, escort teams and officers of site `id`.
+    fn site_resources(&self, id: &casehub_model::SiteId) -> Vec<ResourceRef> {
+        let rooms = self
+            .rooms
+            .iter()
+            .filter(|(_, e)| &e.value.site == id)
+            .map(|(r, _)| ResourceRef::Room(r.clone()));
+        let teams = self
+            .teams
+            .iter()
+            .filter(|(_, e)| &e.value.site == id)
+            .map(|(t, _)| ResourceRef::Team(t.clone()));
+        let officers = self
+            .officers
+            .iter()
+            .filter(|(_, e)| matches!(&e.value.post, casehub_model::Post::Site(s) if s == id))
+            .map(|(o, _)| ResourceRef::Officer(o.clone()));
+        rooms.chain(teams).chain(officers).collect()
+    }
+
+    /// When `resource` left service, if it has: its own time out of
+    /// service, or its site's (a room's, a team's, or an officer's posted
+    /// to a site), the earlier.
+    pub fn out_of_service_since(&self, resource: &ResourceRef) -> Option<DateTime<Utc>> {
+        let site = match resource {
+            ResourceRef::Room(id) => self.rooms.get(id).map(|e| &e.value.site),
+            ResourceRef::Team(id) => self.teams.get(id).map(|e| &e.value.site),
+            ResourceRef::Officer(id) => match self.officers.get(id).map(|e| &e.value.post) {
+                Some(casehub_model::Post::Site(s)) => Some(s),
+                _ => None,
+            },
+        };
+        let site_since = site.and_then(|s| self.sites.get(s)?.inactive_since);
+        match (self.inactive_since(resource), site_since) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// When `resource` left service, if it has.

@@ -11,6 +11,7 @@ use casehub_model::{
     DailyWindow, LegalCategory, OfficerId, Post, RoomId, RoomKind, Shift, SiteId, Step, TeamId,
 };
 
+use crate::ResourceRef;
 use crate::state::{Booking, SchedulingState};
 
 /// A half-open interval of time `[start, end)`.
@@ -135,10 +136,16 @@ pub fn daily_intervals(
     out
 }
 
-/// `within` minus a resource's absences and its time out of service.
-fn minus_away<T>(within: Vec<Interval>, entry: &crate::state::Bookable<T>) -> Vec<Interval> {
+/// `within` minus a resource's absences and its time out of service
+/// (`since`: its own, or its site's; see
+/// [`SchedulingState::out_of_service_since`]).
+fn minus_away<T>(
+    within: Vec<Interval>,
+    entry: &crate::state::Bookable<T>,
+    since: Option<DateTime<Utc>>,
+) -> Vec<Interval> {
     let mut away: Vec<Interval> = entry.absences.iter().map(|a| (a.start, a.end)).collect();
-    if let Some(since) = entry.inactive_since {
+    if let Some(since) = since {
         away.push((since, DateTime::<Utc>::MAX_UTC));
     }
     let mut out = within;
@@ -221,7 +228,15 @@ pub fn availability(
             site: r.value.site.clone(),
             kind: r.value.room.kind,
             capacity: r.value.room.capacity,
-            free: free_of(&minus_away(open, r), &r.bookings, r.value.room.capacity),
+            free: free_of(
+                &minus_away(
+                    open,
+                    r,
+                    state.out_of_service_since(&ResourceRef::Room(id.clone())),
+                ),
+                &r.bookings,
+                r.value.room.capacity,
+            ),
         });
     }
     for (id, o) in &state.officers {
@@ -242,7 +257,15 @@ pub fn availability(
             officer: id.clone(),
             post: o.value.post.clone(),
             gender: o.value.gender,
-            free: free_of(&minus_away(on_shift, o), &o.bookings, 1),
+            free: free_of(
+                &minus_away(
+                    on_shift,
+                    o,
+                    state.out_of_service_since(&ResourceRef::Officer(id.clone())),
+                ),
+                &o.bookings,
+                1,
+            ),
         });
     }
     for (id, t) in &state.teams {
@@ -252,7 +275,15 @@ pub fn availability(
         out.teams.push(TeamFree {
             team: id.clone(),
             site: t.value.site.clone(),
-            free: free_of(&minus_away(vec![(start, end)], t), &t.bookings, 1),
+            free: free_of(
+                &minus_away(
+                    vec![(start, end)],
+                    t,
+                    state.out_of_service_since(&ResourceRef::Team(id.clone())),
+                ),
+                &t.bookings,
+                1,
+            ),
         });
     }
     Ok(out)
@@ -291,10 +322,15 @@ pub fn earliest_slot(
             .get(&r.value.site)
             .map(|s| daily_intervals(&s.value.open_hours, utc_offset_min, not_before, end))
             .unwrap_or_default();
-        let fit = free_of(&minus_away(open, r), &r.bookings, r.value.room.capacity)
-            .into_iter()
-            .find(|&(a, b)| b - a >= need)
-            .map(|(a, _)| a);
+        let since = state.out_of_service_since(&ResourceRef::Room(id.clone()));
+        let fit = free_of(
+            &minus_away(open, r, since),
+            &r.bookings,
+            r.value.room.capacity,
+        )
+        .into_iter()
+        .find(|&(a, b)| b - a >= need)
+        .map(|(a, _)| a);
         if let Some(at) = fit
             && best.as_ref().is_none_or(|b| at < b.start)
         {

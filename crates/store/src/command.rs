@@ -147,11 +147,12 @@ pub enum Command {
         start: DateTime<Utc>,
     },
     /// Take a room, officer or escort team out of service from the
-    /// request's time, or back into it (rules version 6). Nothing is
-    /// deleted; accepted plans that need it from then on are treated as by
-    /// [`Command::AddAbsence`].
+    /// request's time, or back into it (rules version 6); or a site (its
+    /// rooms, escort teams and officers with it) or a station (no case is
+    /// taken from it) (rules version 7). Nothing is deleted; accepted plans
+    /// that need it from then on are treated as by [`Command::AddAbsence`].
     SetActive {
-        resource: ResourceRef,
+        resource: EntityRef,
         active: bool,
     },
     StartStep {
@@ -266,6 +267,11 @@ impl Command {
             | Command::OverridePlan { .. }
             | Command::AlertSweep { .. }
             | Command::AcknowledgeAlert { .. } => 5,
+            Command::Archive { .. }
+            | Command::SetActive {
+                resource: EntityRef::Site(_) | EntityRef::Station(_),
+                ..
+            } => 7,
             Command::SetRegion(_)
             | Command::AcceptPlan { .. }
             | Command::AddAbsence { .. }
@@ -273,7 +279,6 @@ impl Command {
             | Command::SetActive { .. }
             | Command::RequestException { .. }
             | Command::DecideException { .. } => 6,
-            Command::Archive { .. } => 7,
             _ => 1,
         }
     }
@@ -357,11 +362,11 @@ impl Command {
             Command::SetActive {
                 resource,
                 active: true,
-            } => format!("{} back in service", resource.entity()),
+            } => format!("{resource} back in service"),
             Command::SetActive {
                 resource,
                 active: false,
-            } => format!("{} out of service", resource.entity()),
+            } => format!("{resource} out of service"),
             Command::SetRegion(r) => format!(
                 "set region {} ({} shifts, travel from {})",
                 r.info.name,

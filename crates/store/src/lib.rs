@@ -3,7 +3,7 @@
 //!
 //! * [`TypeConfig`]: the openraft (0.9, `storage-v2`) type configuration —
 //!   node ids are `u64`, nodes are [`openraft::BasicNode`]s, a log entry
-//!   carries a [`Proposal`] (one [`Request`], or a batch of them applied in
+//!   carries a [`LogPayload`] (one [`Request`], or a batch of them applied in
 //!   order at the entry's index) and the state machine answers each request
 //!   with a [`Response`].
 //! * [`state`]: the scheduling state machine, [`SchedulingState`], pure and
@@ -77,7 +77,7 @@
 //! | column family | key | value |
 //! |---|---|---|
 //! | `log_meta` | `vote`, `committed`, `last_purged` | the vote, the last committed log id, the last purged log id |
-//! | `logs` | log index, 8 bytes big-endian | an `openraft::Entry<TypeConfig>`; a normal entry's payload is a [`Proposal`]: one request, or a JSON array of requests |
+//! | `logs` | log index, 8 bytes big-endian | an `openraft::Entry<TypeConfig>`; a normal entry's payload is a [`LogPayload`]: one request, or a JSON array of requests |
 //! | `state_machine` | `last_applied`, `last_membership`, `state` | the last installed snapshot's log id, membership and [`SchedulingState`] (applying does not write them) |
 //! | `snapshot` | `meta`, `data` | the current snapshot's `SnapshotMeta`, and its data: a serialized [`SchedulingState`] |
 //! | `archive` | `a` + log index + position, or `c` + case id | an archived [`AuditEntry`], or an [`ArchivedCase`] (see [`archive`]; never in a snapshot) |
@@ -144,19 +144,19 @@ pub use casehub_model::Rule;
 pub use particulars::{PersonRecord, Sealed};
 pub use region::{RegionStatic, RegionVersion};
 pub use state::{
-    AuditEntry, Booking, Command, Conflict, Delay, DelayOutcome, EntityRef, PlanBroken,
-    PlannedBooking, Proposal, RULES_VERSION, Request, ResourceRef, Response, SchedulingState,
+    AuditEntry, Booking, Command, Conflict, Delay, DelayOutcome, EntityRef, LogPayload, PlanBroken,
+    PlannedBooking, RULES_VERSION, Request, ResourceRef, Response, SchedulingState,
 };
 pub use users::{Role, SecurityPolicy, User, UserEntry};
 
 openraft::declare_raft_types!(
     /// The openraft type configuration of casehub: nodes are numbered `u64`s
     /// with a [`openraft::BasicNode`] address, a log entry carries a
-    /// [`Proposal`] (one [`Request`] or a batch) and the state machine answers
+    /// [`LogPayload`] (one [`Request`] or a batch) and the state machine answers
     /// it with one [`Response`] per request, in order. A snapshot is the
     /// serialized [`SchedulingState`] in memory.
     pub TypeConfig:
-        D = Proposal,
+        D = LogPayload,
         R = Vec<Response>,
         NodeId = u64,
         Node = openraft::BasicNode,

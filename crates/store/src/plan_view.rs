@@ -18,7 +18,8 @@ use chrono::{DateTime, Utc};
 
 use casehub_model::{CaseId, OfficerId, Post, Region, Step};
 use casehub_planning::{
-    CasePlan, Commitment, EscortMode, PendingCase, Plan, RoomBooking, State, TeamCommitment,
+    CasePlan, Commitment, EscortMode, PendingCase, Plan, RoomBooking, RoomClosure, State,
+    TeamCommitment,
 };
 use casehub_travel::TravelTable;
 
@@ -80,9 +81,31 @@ pub fn planning_state(
     // Out of service: till long after any planning horizon.
     let forever = now + chrono::Duration::days(3650);
     let mut room_bookings = Vec::new();
-    // A room out of service is not in the region planned from (see
-    // `SchedulingState::region_with`): neither are its bookings.
-    for r in state.rooms.values().filter(|r| r.inactive_since.is_none()) {
+    // A room out of service (or at a site out of service) is not in the
+    // region planned from (see `SchedulingState::region_with`): neither are
+    // its bookings.
+    let mut room_closures = Vec::new();
+    for (id, r) in &state.rooms {
+        if state
+            .out_of_service_since(&ResourceRef::Room(id.clone()))
+            .is_some()
+        {
+            continue;
+        }
+        // A room's absence (maintenance): closed, whatever its capacity.
+        for a in &r.absences {
+            room_closures.push(RoomClosure {
+                room: id.clone(),
+                start: a.start,
+                end: a.end,
+                note: if a.note.is_empty() {
+                    a.kind.to_string()
+                } else {
+                    format!("{}: {}", a.kind, a.note)
+                },
+            });
+        }
+
         for b in &r.bookings {
             let Some(entry) = state.cases.get(&b.case) else {
                 continue;
@@ -119,7 +142,8 @@ pub fn planning_state(
             });
         }
         // Away or out of service: not at the station either.
-        for (start, end, note) in away(o, forever) {
+        let since = state.out_of_service_since(&ResourceRef::Officer(id.clone()));
+        for (start, end, note) in away(o, since, forever) {
             officer_commitments.push(Commitment {
                 officer: id.clone(),
                 start,
@@ -139,7 +163,8 @@ pub fn planning_state(
                 note: format!("{} escort", b.case),
             });
         }
-        for (start, end, note) in away(t, forever) {
+        let since = state.out_of_service_since(&ResourceRef::Team(id.clone()));
+        for (start, end, note) in away(t, since, forever) {
             team_commitments.push(TeamCommitment {
                 team: id.clone(),
                 start,
@@ -164,6 +189,7 @@ pub fn planning_state(
         travel: travel.clone(),
         now,
         room_bookings,
+        room_closures,
         officer_commitments,
         team_commitments,
         pending,
@@ -300,10 +326,11 @@ pub fn plan_bookings_for(plan: &Plan, cases: &[CaseId]) -> Vec<PlannedBooking> {
         .collect()
 }
 
-/// A resource's absences, and its time out of service until `forever`, as
-/// `(start, end, note)`.
+/// A resource's absences, and its time out of service (`since`, its own or
+/// its site's) until `forever`, as `(start, end, note)`.
 fn away<T>(
     entry: &crate::state::Bookable<T>,
+    since: Option<DateTime<Utc>>,
     forever: DateTime<Utc>,
 ) -> Vec<(DateTime<Utc>, DateTime<Utc>, String)> {
     let mut out: Vec<_> = entry
@@ -311,7 +338,7 @@ fn away<T>(
         .iter()
         .map(|a| (a.start, a.end, format!("away: {}", a.kind)))
         .collect();
-    if let Some(since) = entry.inactive_since {
+    if let Some(since) = since {
         out.push((since, forever.max(since), "out of service".to_string()));
     }
     out

@@ -108,11 +108,11 @@ impl SchedulingState {
             .values()
             .map(|v| {
                 let mut site = v.value.clone();
-                // Rooms out of service are not planned with.
+                // Rooms out of service (or at a site out of service) are
+                // not planned with.
                 site.rooms.retain(|room| {
-                    self.rooms
-                        .get(&room.id)
-                        .is_none_or(|e| e.inactive_since.is_none())
+                    self.out_of_service_since(&crate::ResourceRef::Room(room.id.clone()))
+                        .is_none()
                 });
                 site
             })

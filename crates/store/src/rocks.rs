@@ -546,8 +546,8 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         for entry in entries {
             // Rules newer than this build's: stop rather than apply the
             // log differently from the nodes that have them.
-            if let EntryPayload::Normal(proposal) = &entry.payload {
-                for request in proposal.requests() {
+            if let EntryPayload::Normal(payload) = &entry.payload {
+                for request in payload.requests() {
                     if let crate::Command::SetRulesVersion(v) = request.command {
                         newer_rules(v, ErrorSubject::Log(entry.log_id))?;
                     }
@@ -556,9 +556,9 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             self.last_applied = Some(entry.log_id);
             let responses = match entry.payload {
                 EntryPayload::Blank => Vec::new(),
-                EntryPayload::Normal(proposal) => {
-                    let mut responses = Vec::with_capacity(proposal.requests().len());
-                    for request in proposal.requests() {
+                EntryPayload::Normal(payload) => {
+                    let mut responses = Vec::with_capacity(payload.requests().len());
+                    for request in payload.requests() {
                         // Each request of a batch has its own trace.
                         let span = tracing::info_span!(
                             "state.apply",
@@ -665,7 +665,7 @@ mod tests {
     use openraft::testing::log_id;
 
     use super::*;
-    use crate::{Command, Proposal, Request};
+    use crate::{Command, LogPayload, Request};
 
     fn request(n: u64, trace: Option<&str>) -> Request {
         let station = serde_json::from_value(serde_json::json!({
@@ -696,11 +696,11 @@ mod tests {
             "payload": {"Normal": [untraced.clone(), untraced]},
         });
         let entry = LogStore::decode_entry(&index_key(7), entry.to_string().as_bytes()).unwrap();
-        let EntryPayload::Normal(proposal) = entry.payload else {
+        let EntryPayload::Normal(payload) = entry.payload else {
             panic!("not a normal entry: {entry:?}");
         };
-        assert_eq!(proposal.requests().len(), 2);
-        assert!(proposal.requests().iter().all(|r| r.trace.is_none()));
+        assert_eq!(payload.requests().len(), 2);
+        assert!(payload.requests().iter().all(|r| r.trace.is_none()));
 
         let traced = request(2, Some(TRACEPARENT));
         let json = serde_json::to_value(&traced).unwrap();
@@ -723,7 +723,7 @@ mod tests {
         let mut sm = sm.with_trace_hook(record);
         let entry = Entry::<TypeConfig> {
             log_id: log_id(1, 0, 1),
-            payload: EntryPayload::Normal(Proposal::Batch(vec![
+            payload: EntryPayload::Normal(LogPayload::Batch(vec![
                 request(1, Some(TRACEPARENT)),
                 request(2, None),
                 request(3, Some("not a traceparent")),

@@ -110,6 +110,10 @@ pub struct PlannedBooking {
 pub struct Versioned<T> {
     pub version: u64,
     pub value: T,
+    /// A site or station out of service since then (rules version 7; see
+    /// [`crate::absence`]); never set for a case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inactive_since: Option<DateTime<Utc>>,
 }
 
 /// A bookable entity: versioned, with its bookings sorted by start.
@@ -277,33 +281,33 @@ pub struct Request {
 // `One` is the common case (a lone write); boxing it would add an allocation
 // per entry to save a few bytes.
 #[allow(clippy::large_enum_variant)]
-pub enum Proposal {
+pub enum LogPayload {
     One(Request),
     Batch(Vec<Request>),
 }
 
-impl Proposal {
+impl LogPayload {
     /// The requests, in the order they are applied.
     pub fn requests(&self) -> &[Request] {
         match self {
-            Proposal::One(r) => std::slice::from_ref(r),
-            Proposal::Batch(rs) => rs,
+            LogPayload::One(r) => std::slice::from_ref(r),
+            LogPayload::Batch(rs) => rs,
         }
     }
 }
 
-impl From<Request> for Proposal {
+impl From<Request> for LogPayload {
     fn from(request: Request) -> Self {
-        Proposal::One(request)
+        LogPayload::One(request)
     }
 }
 
-impl From<Vec<Request>> for Proposal {
+impl From<Vec<Request>> for LogPayload {
     fn from(mut requests: Vec<Request>) -> Self {
         if requests.len() == 1 {
-            Proposal::One(requests.remove(0))
+            LogPayload::One(requests.remove(0))
         } else {
-            Proposal::Batch(requests)
+            LogPayload::Batch(requests)
         }
     }
 }
@@ -811,12 +815,15 @@ impl SchedulingState {
         match &request.command {
             Command::UpsertSite(site) => self.upsert_site(site),
             Command::UpsertStation(station) => {
-                let v = next_version(self.stations.get(&station.id).map(|e| e.version));
+                let old = self.stations.get(&station.id);
+                let v = next_version(old.map(|e| e.version));
+                let inactive_since = old.and_then(|e| e.inactive_since);
                 self.stations.insert(
                     station.id.clone(),
                     Versioned {
                         version: v,
                         value: station.clone(),
+                        inactive_since,
                     },
                 );
                 Ok(vec![(EntityRef::Station(station.id.clone()), v)])
@@ -1093,8 +1100,14 @@ impl SchedulingState {
                 format!("case {} was already submitted", case.id),
             ));
         }
-        if !self.stations.contains_key(&case.origin) {
+        let Some(origin) = self.stations.get(&case.origin) else {
             return Err(unknown(EntityRef::Station(case.origin.clone())));
+        };
+        if let Some(since) = origin.inactive_since {
+            return Err(invalid(
+                "case.origin",
+                format!("station {} is out of service since {since}", case.origin),
+            ));
         }
         let progress = case
             .persons
@@ -1105,6 +1118,7 @@ impl SchedulingState {
             case.id.clone(),
             Versioned {
                 version: 1,
+                inactive_since: None,
                 value: CaseEntry {
                     case: case.clone(),
                     status: CaseStatus::Submitted,
@@ -1179,12 +1193,15 @@ impl SchedulingState {
         reject_if(conflicts, "the site update conflicts with rooms in use")?;
 
         let mut changed = Vec::new();
-        let v = next_version(self.sites.get(&site.id).map(|e| e.version));
+        let old = self.sites.get(&site.id);
+        let v = next_version(old.map(|e| e.version));
+        let inactive_since = old.and_then(|e| e.inactive_since);
         self.sites.insert(
             site.id.clone(),
             Versioned {
                 version: v,
                 value: site.clone(),
+                inactive_since,
             },
         );
         changed.push((EntityRef::Site(site.id.clone()), v));

@@ -12,7 +12,7 @@ use casehub_planning::generate;
 use casehub_store::absence::{Absence, AbsenceKind};
 use casehub_store::availability::availability;
 use casehub_store::state::CaseStatus;
-use casehub_store::{Command, Conflict, ResourceRef, Response};
+use casehub_store::{Command, Conflict, EntityRef, ResourceRef, Response};
 
 use common::region::*;
 
@@ -117,7 +117,7 @@ fn a_case_under_way_keeps_its_bookings_and_is_marked_broken() {
     let booked = w.state.officers[&officer].bookings.clone();
     assert!(!booked.is_empty());
     let resp = w.apply(Command::SetActive {
-        resource: ResourceRef::Officer(officer.clone()),
+        resource: EntityRef::Officer(officer.clone()),
         active: false,
     });
     assert!(resp.is_applied(), "{resp:?}");
@@ -149,7 +149,7 @@ fn a_room_out_of_service_is_neither_planned_nor_free_until_it_is_back() {
     let off = ResourceRef::Room(room.clone());
     assert!(
         w.apply(Command::SetActive {
-            resource: off.clone(),
+            resource: off.entity(),
             active: false
         })
         .is_applied()
@@ -188,7 +188,7 @@ fn a_room_out_of_service_is_neither_planned_nor_free_until_it_is_back() {
     // Back in service, it is planned with again.
     assert!(
         w.apply(Command::SetActive {
-            resource: off,
+            resource: off.entity(),
             active: true
         })
         .is_applied()
@@ -244,10 +244,11 @@ fn bad_absences_are_refused_by_field() {
         absence: Absence {
             start: now(),
             end: now() + Duration::hours(1),
-            kind: AbsenceKind::Maintenance,
+            kind: AbsenceKind::Sickness,
             note: String::new(),
         },
     });
+    // A room is away for maintenance only.
     assert_eq!(field_of(&r), "resource");
     let mut long = leave(&officer, now(), now() + Duration::hours(1));
     if let Command::AddAbsence { absence, .. } = &mut long {
@@ -268,4 +269,181 @@ fn bad_absences_are_refused_by_field() {
         start: now(),
     });
     assert_eq!(field_of(&r), "start");
+}
+
+#[test]
+fn a_room_closed_for_maintenance_is_planned_around_and_refused_at_commit() {
+    let r = region();
+    let mut w = loaded(&r, now());
+    let pc = generate::pending_cases(&r, now(), 1, 30, 0, 5).remove(0);
+    assert!(w.apply(Command::SubmitCase(pc.case)).is_applied());
+    let p = propose(&w.state, now());
+    let q = p.cases[0].persons[0]
+        .steps
+        .iter()
+        .find(|s| s.step == Step::Questioning)
+        .unwrap()
+        .clone();
+    let room = ResourceRef::Room(q.room.clone());
+    // Closed over the questioning, with a note in Chinese.
+    let closure = Command::AddAbsence {
+        resource: room.clone(),
+        absence: Absence {
+            start: q.start - Duration::minutes(30),
+            end: q.end + Duration::minutes(30),
+            kind: AbsenceKind::Maintenance,
+            note: "更换录音设备".into(),
+        },
+    };
+    // A room is away for maintenance only.
+    let Command::AddAbsence { absence, .. } = &closure else {
+        unreachable!()
+    };
+    let leave = w.apply(Command::AddAbsence {
+        resource: room.clone(),
+        absence: Absence {
+            kind: AbsenceKind::Leave,
+            ..absence.clone()
+        },
+    });
+    assert!(!leave.is_applied(), "{leave:?}");
+    assert!(format!("{leave:?}").contains("maintenance"), "{leave:?}");
+    let resp = w.apply(closure.clone());
+    assert!(resp.is_applied(), "{resp:?}");
+
+    // The old plan is refused at commit, naming the closure.
+    let resp = w.apply(accept(p.cases.clone(), now(), 1));
+    let Response::Rejected { conflicts, .. } = &resp else {
+        panic!("{resp:?}")
+    };
+    assert!(
+        conflicts.iter().any(|c| matches!(c,
+            Conflict::Rule { rule: Rule::RoomDoubleBooked, detail, .. }
+                if detail.contains("closed") && detail.contains("更换录音设备"))),
+        "{conflicts:?}"
+    );
+    // The engine keeps out of the room while it is closed, and commits.
+    let again = propose(&w.state, now());
+    assert_eq!(again.cases.len(), 1, "{:?}", again.blocked);
+    for pp in &again.cases[0].persons {
+        for s in pp.steps.iter().filter(|s| s.room == q.room) {
+            assert!(
+                s.end <= absence.start || absence.end <= s.start,
+                "{} used while closed: {s:?}",
+                q.room
+            );
+        }
+    }
+    assert!(w.apply(accept(again.cases, now(), 1)).is_applied());
+    // Availability shows no free time in the closure.
+    let site = w.state.rooms[&q.room].value.site.clone();
+    let a = availability(
+        &w.state,
+        &r.shifts,
+        480,
+        Some(&site),
+        absence.start,
+        absence.end,
+    )
+    .unwrap();
+    let free = &a.rooms.iter().find(|x| x.room == q.room).unwrap().free;
+    assert!(free.is_empty(), "{free:?}");
+}
+
+#[test]
+fn a_site_out_of_service_takes_its_rooms_teams_and_officers_and_a_station_sends_no_case() {
+    let (mut w, cp) = one_planned();
+    let site = cp.site.clone();
+    let resp = w.apply(Command::SetActive {
+        resource: EntityRef::Site(site.clone()),
+        active: false,
+    });
+    assert!(resp.is_applied(), "{resp:?}");
+    // The accepted plan went back to planning, saying why.
+    let entry = &w.state.cases[&cp.case].value;
+    assert_eq!(entry.status, CaseStatus::Submitted);
+    assert!(
+        entry
+            .plan_broken
+            .as_ref()
+            .is_some_and(|b| b.reason.contains(site.as_str())),
+        "{:?}",
+        entry.plan_broken
+    );
+    // Nothing at the site is planned with or free.
+    let p = propose(&w.state, now());
+    assert!(p.cases.iter().all(|c| c.site != site), "{:?}", p.cases);
+    for (id, room) in &w.state.rooms {
+        if room.value.site == site {
+            assert!(
+                w.state
+                    .out_of_service_since(&ResourceRef::Room(id.clone()))
+                    .is_some()
+            );
+        }
+    }
+    let a = availability(
+        &w.state,
+        &region().shifts,
+        480,
+        Some(&site),
+        now(),
+        now() + Duration::hours(4),
+    )
+    .unwrap();
+    assert!(a.rooms.iter().all(|r| r.free.is_empty()));
+    assert!(a.teams.iter().all(|t| t.free.is_empty()));
+    // An upsert of the site keeps it out of service; back in service, it is
+    // planned with again.
+    let again = w.apply(Command::UpsertSite(w.state.sites[&site].value.clone()));
+    assert!(again.is_applied(), "{again:?}");
+    assert!(w.state.sites[&site].inactive_since.is_some());
+    assert!(
+        w.apply(Command::SetActive {
+            resource: EntityRef::Site(site.clone()),
+            active: true,
+        })
+        .is_applied()
+    );
+    assert!(
+        w.state
+            .out_of_service_since(&ResourceRef::Team(
+                w.state
+                    .teams
+                    .keys()
+                    .find(|t| w.state.teams[*t].value.site == site)
+                    .unwrap()
+                    .clone()
+            ))
+            .is_none()
+    );
+
+    // A station out of service sends no case; back, it does.
+    let station = w.state.cases[&cp.case].value.case.origin.clone();
+    let resp = w.apply(Command::SetActive {
+        resource: EntityRef::Station(station.clone()),
+        active: false,
+    });
+    assert!(resp.is_applied(), "{resp:?}");
+    let mut case = w.state.cases[&cp.case].value.case.clone();
+    case.id = casehub_model::CaseId::new("C-NEW").unwrap();
+    let refused = w.apply(Command::SubmitCase(case.clone()));
+    assert!(
+        format!("{refused:?}").contains("out of service"),
+        "{refused:?}"
+    );
+    assert!(
+        w.apply(Command::SetActive {
+            resource: EntityRef::Station(station),
+            active: true,
+        })
+        .is_applied()
+    );
+    assert!(w.apply(Command::SubmitCase(case)).is_applied());
+    // A case is not taken out of service.
+    let resp = w.apply(Command::SetActive {
+        resource: EntityRef::Case(cp.case.clone()),
+        active: false,
+    });
+    assert!(!resp.is_applied());
 }

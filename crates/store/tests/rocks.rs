@@ -291,7 +291,7 @@ async fn a_batch_entry_is_durable_and_applies_in_order_at_its_index() {
     );
     let batch = Entry::<TypeConfig> {
         log_id: log_id(1, 0, 2),
-        payload: EntryPayload::Normal(casehub_store::Proposal::from(setup.clone())),
+        payload: EntryPayload::Normal(casehub_store::LogPayload::from(setup.clone())),
     };
     {
         let (mut log, _sm) = rocks::open(dir.path()).await.unwrap();

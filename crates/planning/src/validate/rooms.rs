@@ -1,6 +1,6 @@
 //! Rooms: rules 3 and 4 per case (room kind, recording, open hours), and
 //! rules 5 to 8 across the plan and the state's bookings, room by room: no
-//! room double-booked, holding rooms within capacity, juveniles never held
+//! room double-booked (nor used while closed), holding rooms within capacity, juveniles never held
 //! with adults, co-suspects never in one room at once.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -125,6 +125,28 @@ impl<'a> Checker<'a> {
                 group: rb.group.as_ref(),
                 from_plan: false,
             });
+        }
+        // Rule 5 too: nobody in a room while it is closed.
+        for c in &self.state.room_closures {
+            let Some(stays) = by_room.get(c.room.as_str()) else {
+                continue;
+            };
+            for stay in stays.iter().filter(|s| s.from_plan) {
+                if overlaps(stay.start, stay.end, c.start, c.end) {
+                    let detail = format!(
+                        "room {} is closed {}{}: {}",
+                        c.room,
+                        self.span(c.start, c.end),
+                        if c.note.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", c.note)
+                        },
+                        stay.describe(self)
+                    );
+                    self.push(Rule::RoomDoubleBooked, Some(stay.case), detail);
+                }
+            }
         }
         let region = &self.state.region;
         for site in &region.sites {

@@ -19,7 +19,7 @@ use crate::grpc_api::Api;
 use crate::proto;
 use crate::proto::admin_service_server::AdminService;
 
-const KINDS: [&str; 3] = ["room", "officer", "team"];
+const KINDS: [&str; 5] = ["room", "officer", "team", "site", "station"];
 
 /// The section: the forms, the absences standing or to come, and what is
 /// out of service.
@@ -43,8 +43,21 @@ pub fn section(lang: Lang, state: &SchedulingState) -> Markup {
         }
     }
     for (id, r) in &state.rooms {
+        for a in &r.absences {
+            away.push(("room", id.to_string(), a.clone()));
+        }
         if let Some(t) = r.inactive_since {
             inactive.push(("room", id.to_string(), t));
+        }
+    }
+    for (id, e) in &state.sites {
+        if let Some(t) = e.inactive_since {
+            inactive.push(("site", id.to_string(), t));
+        }
+    }
+    for (id, e) in &state.stations {
+        if let Some(t) = e.inactive_since {
+            inactive.push(("station", id.to_string(), t));
         }
     }
     html! {
@@ -53,7 +66,7 @@ pub fn section(lang: Lang, state: &SchedulingState) -> Markup {
             h4 { (t(lang, "res-away")) }
             label { (t(lang, "res-kind")) " "
                 select name="resource_kind" id="absence-resource-kind" {
-                    @for k in ["officer", "team"] { option value=(k) { (t(lang, &format!("res-{k}"))) } }
+                    @for k in ["officer", "team", "room"] { option value=(k) { (t(lang, &format!("res-{k}"))) } }
                 }
             }
             " "

@@ -240,6 +240,7 @@ impl<'a> Sim<'a> {
             travel: travel.clone(),
             now: cfg.start,
             room_bookings: Vec::new(),
+            room_closures: Vec::new(),
             officer_commitments: Vec::new(),
             team_commitments: Vec::new(),
             pending: Vec::new(),

@@ -264,7 +264,7 @@ alert-text-unrecorded_questioning = Case { $case }: { $person } is being questio
 
 ## Resources that change (admin)
 res-title = Absences and service
-res-away = An officer or escort team away
+res-away = An officer or escort team away, or a room under maintenance
 res-service = Out of service or back
 res-kind = Kind
 res-id = Id
@@ -281,6 +281,8 @@ res-inactive-list = Out of service
 res-room = Room
 res-officer = Officer
 res-team = Escort team
+res-site = Site
+res-station = Station
 res-deactivate = Take out of service
 res-activate = Put back into service
 res-away-saved = { $id } is away; the plans that needed it went back to planning.

@@ -264,7 +264,7 @@ alert-text-unrecorded_questioning = 案件 { $case } 的人员 { $person } 正�
 
 ## Resources that change (admin)
 res-title = 缺勤与停用
-res-away = 民警或押解队缺勤
+res-away = 民警或押解队缺勤，或房间维护
 res-service = 停用或启用
 res-kind = 类别
 res-id = 编号
@@ -281,6 +281,8 @@ res-inactive-list = 已停用
 res-room = 房间
 res-officer = 民警
 res-team = 押解队
+res-site = 办案中心
+res-station = 派出所
 res-deactivate = 停用
 res-activate = 启用
 res-away-saved = 已登记 { $id } 的缺勤；受影响的方案已退回重新规划。
