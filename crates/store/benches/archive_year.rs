@@ -159,7 +159,7 @@ fn main() {
         method: Method::Greedy,
         ..Settings::default()
     };
-    let checkpoints = [30, 182, 365];
+    let checkpoints = [30, 90, 182, 365];
     println!(
         "# {} days, {} cases a day, retention {} days{}",
         a.days,
@@ -172,13 +172,15 @@ fn main() {
         }
     );
     println!(
-        "| day | cases submitted | planned | live cases | live audit entries | snapshot MiB | RSS MiB | apply p50 ms | apply p99 ms | AcceptPlan p99 ms | archived entries |"
+        "| day | cases submitted | planned | live cases | live audit entries | snapshot MiB | RSS MiB | apply p50 ms | apply p99 ms | SubmitCase p99 ms | AcceptPlan p99 ms | ExitCase p99 ms | archived audit entries |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut submitted: BTreeMap<DateTime<Utc>, Vec<CaseId>> = BTreeMap::new();
     let (mut total, mut planned) = (0u64, 0u64);
     let mut carry = 0.0;
     let mut accept_latencies = Vec::new();
+    let mut submit_latencies = Vec::new();
+    let mut exit_latencies = Vec::new();
     let started = Instant::now();
     for day in 0..a.days {
         for hour in 0..24 {
@@ -194,7 +196,9 @@ fn main() {
             {
                 pc.case.id = CaseId::new(format!("D{day}-{hour}-{i}")).unwrap();
                 ids.push(pc.case.id.clone());
+                let t = Instant::now();
                 node.apply(now, Command::SubmitCase(pc.case));
+                submit_latencies.push(t.elapsed());
                 total += 1;
             }
             submitted.insert(now, ids);
@@ -230,6 +234,7 @@ fn main() {
                 .collect();
             for t in due {
                 for id in submitted.remove(&t).unwrap_or_default() {
+                    let t = Instant::now();
                     node.apply(
                         now,
                         Command::ExitCase {
@@ -237,6 +242,7 @@ fn main() {
                             disposition: None,
                         },
                     );
+                    exit_latencies.push(t.elapsed());
                 }
             }
         }
@@ -256,20 +262,24 @@ fn main() {
             let bytes = snap.snapshot.into_inner().len();
             let state = node.sm.state();
             println!(
-                "| {done} | {total} | {planned} | {} | {} | {:.2} | {:.0} | {:.3} | {:.3} | {:.1} | {} |",
+                "| {done} | {total} | {planned} | {} | {} | {:.2} | {:.0} | {:.3} | {:.3} | {:.3} | {:.1} | {:.3} | {} |",
                 state.cases.len(),
                 state.audit.len(),
                 bytes as f64 / (1024.0 * 1024.0),
                 rss_mib(),
                 quantile(&mut node.latencies, 0.5),
                 quantile(&mut node.latencies, 0.99),
+                quantile(&mut submit_latencies, 0.99),
                 quantile(&mut accept_latencies, 0.99),
+                quantile(&mut exit_latencies, 0.99),
                 state.archived.as_ref().map_or(0, |m| m.audit_entries),
             );
         }
         // Latencies per day: the checkpoint's figures are its day's.
         node.latencies.clear();
         accept_latencies.clear();
+        submit_latencies.clear();
+        exit_latencies.clear();
     }
     eprintln!("ran in {:.0} s", started.elapsed().as_secs_f64());
 }

@@ -80,6 +80,18 @@ pub fn planning_state(
     }
     // Out of service: till long after any planning horizon.
     let forever = now + chrono::Duration::days(3650);
+    // History: a booking of a case that exited, ended by now. No plan made
+    // at `now` can newly conflict with it (every plan's own past steps were
+    // checked against it when they were committed), and leaving it out
+    // keeps the engine's input the size of the open cases, not of the
+    // retention period.
+    let history = |b: &Booking| {
+        b.end <= now
+            && state
+                .cases
+                .get(&b.case)
+                .is_some_and(|e| e.value.status == CaseStatus::Exited)
+    };
     let mut room_bookings = Vec::new();
     // A room out of service (or at a site out of service) is not in the
     // region planned from (see `SchedulingState::region_with`): neither are
@@ -106,7 +118,7 @@ pub fn planning_state(
             });
         }
 
-        for b in &r.bookings {
+        for b in r.bookings.iter().filter(|b| !history(b)) {
             let Some(entry) = state.cases.get(&b.case) else {
                 continue;
             };
@@ -132,7 +144,7 @@ pub fn planning_state(
     let mut officer_commitments = Vec::new();
     for (id, o) in &state.officers {
         let at_station = matches!(o.value.post, Post::Station(_));
-        for b in &o.bookings {
+        for b in o.bookings.iter().filter(|b| !history(b)) {
             officer_commitments.push(Commitment {
                 officer: id.clone(),
                 start: b.start,
@@ -155,7 +167,7 @@ pub fn planning_state(
     }
     let mut team_commitments = Vec::new();
     for (id, t) in &state.teams {
-        for b in &t.bookings {
+        for b in t.bookings.iter().filter(|b| !history(b)) {
             team_commitments.push(TeamCommitment {
                 team: id.clone(),
                 start: b.start,
