@@ -14,8 +14,9 @@ use casehub_server::proto::{self as pb};
 
 use crate::client_cmd::{Author, Conn, channel, runtime, status};
 
-/// Which resource: exactly one of --room, --officer, --team, --site,
-/// --station (a site or a station is only taken out of service and back).
+/// Which resource: exactly one of --room, --officer, --team, --site-id,
+/// --station (a site or a station is only taken out of service and back;
+/// `--site` is the site the author acts for).
 #[derive(Args, Debug)]
 #[group(required = true, multiple = false)]
 pub struct Which {
@@ -30,7 +31,7 @@ pub struct Which {
     team: Option<String>,
     /// A site id (with its rooms, escort teams and officers).
     #[arg(long)]
-    site: Option<String>,
+    site_id: Option<String>,
     /// A station id (no case is taken from it while out of service).
     #[arg(long)]
     station: Option<String>,
@@ -42,13 +43,13 @@ impl Which {
             ("room", &self.room),
             ("officer", &self.officer),
             ("team", &self.team),
-            ("site", &self.site),
+            ("site", &self.site_id),
             ("station", &self.station),
         ];
         let (kind, id) = named
             .into_iter()
             .find_map(|(kind, id)| id.as_ref().map(|id| (kind, id)))
-            .expect("clap requires one of --room, --officer, --team, --site, --station");
+            .expect("clap requires one of --room, --officer, --team, --site-id, --station");
         pb::ResourceId {
             kind: kind.into(),
             id: id.clone(),

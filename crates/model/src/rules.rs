@@ -65,11 +65,14 @@ pub enum Rule {
     /// The plan refers to something that does not exist, or leaves a case
     /// out.
     Reference,
+    /// Nobody waits in holding longer than the policy's `max_holding_min`
+    /// (rules version 7; a policy limit, within the legal one).
+    HoldingTime,
 }
 
 impl Rule {
     /// Every rule, in the catalogue's order.
-    pub const ALL: [Rule; 18] = [
+    pub const ALL: [Rule; 19] = [
         Rule::LegalLimit,
         Rule::RoomDoubleBooked,
         Rule::HoldingCapacity,
@@ -88,6 +91,7 @@ impl Rule {
         Rule::Recording,
         Rule::StepSequence,
         Rule::Reference,
+        Rule::HoldingTime,
     ];
 
     /// The stable name, as plans, conflicts, the API and the docs write it.
@@ -111,17 +115,21 @@ impl Rule {
             Rule::Recording => "recording",
             Rule::StepSequence => "step_sequence",
             Rule::Reference => "reference",
+            Rule::HoldingTime => "holding_time",
         }
     }
 
     /// Whether a supervisor may approve an exception to the rule for one
     /// case (the policy names the exception types; see
     /// `casehub_model::legal::ExceptionType`). Only the rules that are local
-    /// practice bend: the number of escort officers, and a site's open
-    /// hours. Legal limits and every rule of the law never do, nor what is
+    /// practice bend: the number of escort officers, a site's open hours,
+    /// and the policy's longest hold (never past the legal limit). Legal limits and every rule of the law never do, nor what is
     /// physically impossible (a room or an officer twice at once).
     pub fn may_bend(self) -> bool {
-        matches!(self, Rule::EscortOfficers | Rule::OpenHours)
+        matches!(
+            self,
+            Rule::EscortOfficers | Rule::OpenHours | Rule::HoldingTime
+        )
     }
 
     /// The rule named `name`: its stable name, or a name earlier builds

@@ -538,13 +538,15 @@ impl Booker {
             })
             .map(|(oi, o)| (oi, o.gender == Gender::Female))
             .collect();
+        // Men first, to keep the fewer women free; a female juvenile gets
+        // one woman (the capacity the options count), the others as anyone.
+        pool.sort_by_key(|&(_, f)| f);
         if person.gender == Gender::Female && person.juvenile {
-            pool.sort_by_key(|&(_, f)| !f);
-            if !pool.first().is_some_and(|p| p.1) {
+            let Some(at) = pool.iter().position(|p| p.1) else {
                 return Err(BookFail::FemaleQuestioner);
-            }
-        } else {
-            pool.sort_by_key(|&(_, f)| f);
+            };
+            let woman = pool.remove(at);
+            pool.insert(0, woman);
         }
         if pool.len() < k_q {
             return Err(BookFail::Questioners);

@@ -627,19 +627,47 @@ pub fn plan(state: &State, settings: &Settings) -> Result<Plan, PlanError> {
     let (chosen, note) = book_choice(&ctx, &all, &solved.choice);
     // `gap` is HiGHS's relative MIP gap over the generated columns;
     // `lp_bound` the LP relaxation over all options, when the pricing finished.
-    let report = SolverReport {
-        method: "milp".into(),
-        status: solved.status,
-        seconds: started.elapsed().as_secs_f64(),
-        gap: solved.gap,
-        lp_bound: bound,
-        model_objective: Some(solved.objective),
-        options: n_options,
-        note: Some(format!(
-            "{columns} of {n_options} options generated; {timing}; MILP and booking {:.2} s{}",
-            milp_at.elapsed().as_secs_f64(),
-            note.map(|n: String| format!("; {n}")).unwrap_or_default()
-        )),
+    // When some of the MILP's cases did not fit the named rooms and officers
+    // and were booked after the others, the plan is no longer the MILP's:
+    // the report says so, with the final plan's objective and its gap to
+    // the bound, not the solver's.
+    let report = match note {
+        None => SolverReport {
+            method: "milp".into(),
+            status: solved.status,
+            seconds: started.elapsed().as_secs_f64(),
+            gap: solved.gap,
+            lp_bound: bound,
+            model_objective: Some(solved.objective),
+            options: n_options,
+            note: Some(format!(
+                "{columns} of {n_options} options generated; {timing}; MILP and booking {:.2} s",
+                milp_at.elapsed().as_secs_f64(),
+            )),
+        },
+        Some(rebooked) => {
+            let objective = model_objective(&chosen);
+            SolverReport {
+                method: "milp".into(),
+                status: "rebooked".into(),
+                seconds: started.elapsed().as_secs_f64(),
+                gap: bound.map(|b| relative_gap(objective, b)),
+                lp_bound: bound,
+                model_objective: Some(objective),
+                options: n_options,
+                note: Some(format!(
+                    "{columns} of {n_options} options generated; {timing}; MILP and booking {:.2} s; \
+                     the MILP's plan ({}, objective {:.1}{}) did not fit the named rooms and officers as a whole: {rebooked}",
+                    milp_at.elapsed().as_secs_f64(),
+                    solved.status,
+                    solved.objective,
+                    solved
+                        .gap
+                        .map(|g| format!(", gap {:.2}%", g * 100.0))
+                        .unwrap_or_default(),
+                )),
+            }
+        }
     };
     let mut candidates = vec![(chosen, report.clone())];
     if let Some((r, objective, _)) = rounded {
@@ -901,9 +929,15 @@ fn best_of(
         }
     }
     let (chosen, report, s) = best.expect("at least one candidate");
-    if better(score(ctx, greedy_choice), s) {
+    let greedy = score(ctx, greedy_choice);
+    if better(greedy, s) {
+        // The greedy's plan, with its own objective and gap, not the MILP's.
+        let penalty = unplanned_penalty(ctx, all);
+        let objective = greedy.1 + penalty * (greedy_choice.len() - greedy.0) as f64;
         let report = SolverReport {
             status: "greedy_better".into(),
+            gap: report.lp_bound.map(|b| relative_gap(objective, b)),
+            model_objective: Some(objective),
             note: Some("the MILP's best plan within the time limit was worse than the greedy's; greedy plan used".into()),
             ..report
         };

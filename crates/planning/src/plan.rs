@@ -128,8 +128,11 @@ pub struct SolverReport {
     /// `optimal` (within the relative gap: HiGHS's, or the rounded LP
     /// relaxation's to the LP bound), `time_limit`, `greedy`, `greedy_fallback`
     /// (the MILP failed), `greedy_better` (the MILP's plan within the time
-    /// limit was worse) or `rounded_better` (the rounded LP relaxation beat the
-    /// MILP's plan within the time limit).
+    /// limit was worse), `rounded_better` (the rounded LP relaxation beat the
+    /// MILP's plan within the time limit) or `rebooked` (some of the MILP's
+    /// cases did not fit the named rooms and officers together and were
+    /// booked after the others: the plan is not the MILP's, and `gap` and
+    /// `model_objective` are the final plan's, to the LP bound).
     pub status: String,
     pub seconds: f64,
     /// HiGHS's relative MIP gap over the options it was given (price-and-branch:

@@ -216,6 +216,7 @@ pub(crate) fn build_option(
         }
     };
     let mut q_ends: Vec<i64> = Vec::with_capacity(case.persons.len());
+    let mut held_too_long = None;
     for (pj, person) in case.persons.iter().enumerate() {
         let mut t = arrive + pj as i64 * stagger;
         let mut steps = Vec::with_capacity(pre.len() + 2);
@@ -230,6 +231,12 @@ pub(crate) fn build_option(
         };
         let q_start = (t + q_delay).max(room_free);
         if q_start > t {
+            // Never longer in holding than the policy allows (said after
+            // the legal limit, the rule that matters more).
+            let held = (q_start - t) * ctx.slot;
+            if held > i64::from(region.policy.max_holding_min) && held_too_long.is_none() {
+                held_too_long = Some((person.id.clone(), held));
+            }
             steps.push((Step::Holding, t, q_start));
         }
         let q_end = q_start + q_len;
@@ -293,6 +300,13 @@ pub(crate) fn build_option(
             },
             q_delay == 0,
         ));
+    }
+    if let Some((person, held)) = held_too_long {
+        let why = format!(
+            "person {person} would be held {held} min, over the policy's {} min",
+            region.policy.max_holding_min
+        );
+        return Err((Rule::HoldingTime, Why::Text(why), false));
     }
     let slack_min = deadline_min - q_end_min;
     let any_female = case.persons.iter().any(|p| p.gender == Gender::Female);

@@ -95,6 +95,11 @@ impl SchedulingState {
             },
         };
         let mut found = validate(&state, &plan);
+        // The policy's longest hold is a rule from version 7 on: a cluster
+        // of older rules commits as its nodes did.
+        if !self.rules_at_least(7) {
+            found.retain(|v| v.rule != casehub_model::Rule::HoldingTime);
+        }
         found.sort_by(|a, b| (a.rule, &a.case, &a.detail).cmp(&(b.rule, &b.case, &b.detail)));
         found.dedup();
         Ok(found)

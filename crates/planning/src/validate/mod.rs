@@ -257,6 +257,9 @@ impl<'a> Checker<'a> {
             .get(cp.case.as_str())
             .is_some_and(|pc| pc.pinned.is_some());
         self.check_steps(cp, pinned);
+        if !pinned {
+            self.check_holding_time(cp);
+        }
         self.check_rooms_of_case(cp, case);
         if let Some(case) = case {
             self.check_legal(cp, case);

@@ -1,6 +1,7 @@
 //! Each case's timeline: rule 2 ([`Rule::StepSequence`]: escort times in
-//! order, every required step, in order, without gaps) and rule 9
-//! ([`Rule::LegalLimit`]: the deadline, questioning within it, the slack).
+//! order, every required step, in order, without gaps), rule 9
+//! ([`Rule::LegalLimit`]: the deadline, questioning within it, the slack)
+//! and the policy's longest hold ([`Rule::HoldingTime`]).
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -110,6 +111,28 @@ impl<'a> Checker<'a> {
                         format!("person {p} has no {req} step"),
                     );
                 }
+            }
+        }
+    }
+
+    /// The policy's longest hold: each person's time in holding, in all,
+    /// at most `max_holding_min` (a plan already accepted is not held to
+    /// it again: a late escort may have lengthened its hold).
+    pub(super) fn check_holding_time(&mut self, cp: &'a CasePlan) {
+        let max = i64::from(self.state.region.policy.max_holding_min);
+        for pp in &cp.persons {
+            let held: i64 = pp
+                .steps
+                .iter()
+                .filter(|b| b.step == Step::Holding && b.start < b.end)
+                .map(|b| (b.end - b.start).num_minutes())
+                .sum();
+            if held > max {
+                let detail = format!(
+                    "person {}: held {held} min, over the policy's {max} min (max_holding_min)",
+                    pp.person
+                );
+                self.push(Rule::HoldingTime, Some(&cp.case), detail);
             }
         }
     }
