@@ -110,13 +110,16 @@ pub(crate) fn finish(
     let mut cases = pinned;
     let mut blocked = Vec::new();
     let mut load = vec![0.0f64; region.sites.len()];
+    // What the chosen options leave, to say what kept a cheaper alternative
+    // out (only when explaining).
+    let explained = ctx.settings.explain.then(|| left_after(ctx, chosen));
     for (ci, c) in chosen.iter().enumerate() {
         let case = &ctx.state.pending[ci].case;
         match c {
             Some((opt, b)) => {
                 let mut cp = assign::case_plan(ctx, opt, b);
-                if ctx.settings.explain {
-                    cp.explanation = explain(ctx, opt, &all[ci].options);
+                if let Some(left) = &explained {
+                    cp.explanation = explain(ctx, opt, &all[ci].options, left);
                 }
                 load[opt.site] += case.persons.len() as f64;
                 cases.push(cp);
@@ -126,19 +129,11 @@ pub(crate) fn finish(
     }
     // What the chosen options leave, to say what blocks the others (only
     // needed when some case is blocked).
-    let mut left = rustc_hash::FxHashMap::default();
-    if !blocked.is_empty() {
-        left = ctx.capacity.clone();
-        for (opt, _) in chosen.iter().flatten() {
-            for u in &opt.usage {
-                if let Some(v) = left.get_mut(&u.resource) {
-                    for k in u.from.max(0)..u.to.min(ctx.slots) {
-                        v[k as usize] -= u.amount as i32;
-                    }
-                }
-            }
-        }
-    }
+    let left = match (explained, blocked.is_empty()) {
+        (_, true) => rustc_hash::FxHashMap::default(),
+        (Some(left), false) => left,
+        (None, false) => left_after(ctx, chosen),
+    };
     let blocked = blocked
         .into_iter()
         .map(|ci| block_reason(ctx, ci, &all[ci], &left))
@@ -159,6 +154,24 @@ pub(crate) fn finish(
         imbalance_cost,
         solver,
     }
+}
+
+/// The capacity the chosen options leave, per resource and slot.
+fn left_after(
+    ctx: &capacity::Context<'_>,
+    chosen: &[Option<(options::Opt, assign::Booking)>],
+) -> rustc_hash::FxHashMap<capacity::Resource, Vec<i32>> {
+    let mut left = ctx.capacity.clone();
+    for (opt, _) in chosen.iter().flatten() {
+        for u in &opt.usage {
+            if let Some(v) = left.get_mut(&u.resource) {
+                for k in u.from.max(0)..u.to.min(ctx.slots) {
+                    v[k as usize] -= u.amount as i32;
+                }
+            }
+        }
+    }
+    left
 }
 
 /// Persons per questioning room at the busiest site.
@@ -282,6 +295,7 @@ fn explain(
     ctx: &capacity::Context<'_>,
     chosen: &options::Opt,
     options: &[options::Opt],
+    left: &rustc_hash::FxHashMap<capacity::Resource, Vec<i32>>,
 ) -> Option<Explanation> {
     let other_site = options
         .iter()
@@ -315,10 +329,64 @@ fn explain(
     if w.abs() >= 1.0 && ctx.settings.weights.waiting > 0.0 {
         reasons.push(format!("{:+.0} min waiting before questioning", w));
     }
+    let extra_cost = alt.cost.total - chosen.cost.total;
+    // A cheaper alternative lost for a reason the costs do not show: say it.
+    if extra_cost < 0.0 {
+        reasons.insert(0, binding_reason(ctx, chosen, alt, left));
+    }
     Some(Explanation {
         alternative_site: Some(ctx.region.sites[alt.site].id.clone()),
         alternative_escort: Some(alt.mode),
-        extra_cost: alt.cost.total - chosen.cost.total,
+        extra_cost,
         reasons,
     })
+}
+
+/// Why the cheaper `alt` was not taken: the first capacity it needs that
+/// the other cases' choices leave too little of (this case's own use given
+/// back), with when; or, when it would have fitted, that the plan as a whole
+/// did better without it.
+fn binding_reason(
+    ctx: &capacity::Context<'_>,
+    chosen: &options::Opt,
+    alt: &options::Opt,
+    left: &rustc_hash::FxHashMap<capacity::Resource, Vec<i32>>,
+) -> String {
+    let escort = match alt.mode {
+        plan::EscortMode::Team => "an escort team",
+        plan::EscortMode::Station => "the station's officers",
+    };
+    let what = format!(
+        "the cheaper alternative at {} with {escort}",
+        ctx.region.sites[alt.site].id
+    );
+    let own = |r: capacity::Resource, k: i64| -> i32 {
+        chosen
+            .usage
+            .iter()
+            .filter(|u| u.resource == r && u.from <= k && k < u.to)
+            .map(|u| u.amount as i32)
+            .sum()
+    };
+    for u in &alt.usage {
+        let Some(v) = left.get(&u.resource) else {
+            continue;
+        };
+        let short: Vec<i64> = (u.from.max(0)..u.to.min(ctx.slots))
+            .filter(|&k| v[k as usize] + own(u.resource, k) < u.amount as i32)
+            .collect();
+        if let (Some(&a), Some(&b)) = (short.first(), short.last()) {
+            return format!(
+                "{what} was not possible: {} has no capacity left from {} to {}",
+                capacity::describe(ctx, u.resource),
+                ctx.time_of(a).format("%H:%M"),
+                ctx.time_of(b + 1).format("%H:%M")
+            );
+        }
+    }
+    format!(
+        "{what} fitted the capacity left, but the plan as a whole did better without it \
+         (the balance of load across sites, the order in which cases were booked, \
+         or the named rooms and officers free then)"
+    )
 }

@@ -295,3 +295,44 @@ fn the_solver_report_describes_the_plan_handed_back() {
         }
     }
 }
+
+/// An explanation whose alternative was cheaper says why it lost: the
+/// capacity that was full, and when.
+#[test]
+fn a_cheaper_alternative_comes_with_the_reason_it_lost() {
+    let mut cheaper = 0;
+    let mut full = 0;
+    for (seed, method) in [
+        (1, Method::Greedy),
+        (2, Method::Greedy),
+        (3, Method::Greedy),
+        (4, Method::Milp),
+    ] {
+        let s = state(30, seed);
+        let p = plan(&s, &settings(method)).unwrap();
+        for cp in &p.cases {
+            let Some(e) = &cp.explanation else { continue };
+            if e.extra_cost < 0.0 {
+                cheaper += 1;
+                let first = e.reasons.first().map(String::as_str).unwrap_or("");
+                assert!(
+                    first.starts_with("the cheaper alternative at "),
+                    "{method:?} {}: {e:?}",
+                    cp.case
+                );
+                if first.contains("was not possible") {
+                    full += 1;
+                    assert!(first.contains(" has no capacity left from "), "{first}");
+                }
+            } else {
+                assert!(
+                    e.reasons
+                        .iter()
+                        .all(|r| !r.starts_with("the cheaper alternative")),
+                    "{e:?}"
+                );
+            }
+        }
+    }
+    assert!(cheaper > 0 && full > 0, "cheaper {cheaper}, full {full}");
+}
