@@ -33,6 +33,23 @@ fn state(n: usize, seed: u64) -> State {
     }
 }
 
+/// The sample county's state for a `casehub plan` input (JSON).
+fn state_of(input: &str) -> State {
+    let input: casehub_planning::DispatchInput = serde_json::from_str(input).unwrap();
+    let region = region();
+    let travel = TravelTable::for_region(&GreatCircle::new(1.35, 45.0).unwrap(), &region).unwrap();
+    State {
+        region,
+        travel,
+        now: input.now.unwrap(),
+        room_bookings: vec![],
+        room_closures: Vec::new(),
+        officer_commitments: vec![],
+        team_commitments: vec![],
+        pending: input.cases,
+    }
+}
+
 fn settings(method: Method) -> Settings {
     Settings {
         method,
@@ -165,20 +182,8 @@ fn the_lp_bound_bounds_the_milp_and_a_plan_taken_without_branching_is_within_the
 #[test]
 fn no_engine_holds_a_person_longer_than_the_policy_allows() {
     let input = r#"{"now":"2026-11-27T22:30:00Z","cases":[{"case":{"id":"C2","origin":"S08","clock_started_at":"2026-11-27T21:48:00Z","category":"criminal_summons_serious","persons":[{"id":"P2-1","gender":"male","juvenile":false,"co_suspect_group":"G2"},{"id":"P2-2","gender":"male","juvenile":true,"co_suspect_group":"G2"},{"id":"P2-3","gender":"female","juvenile":false,"co_suspect_group":"G2"}]},"pinned":null}]}"#;
-    let input: casehub_planning::DispatchInput = serde_json::from_str(input).unwrap();
-    let region = region();
-    let max = i64::from(region.policy.max_holding_min);
-    let travel = TravelTable::for_region(&GreatCircle::new(1.35, 45.0).unwrap(), &region).unwrap();
-    let base = State {
-        region,
-        travel,
-        now: input.now.unwrap(),
-        room_bookings: vec![],
-        room_closures: Vec::new(),
-        officer_commitments: vec![],
-        team_commitments: vec![],
-        pending: input.cases,
-    };
+    let base = state_of(input);
+    let max = i64::from(base.region.policy.max_holding_min);
     // The same with a limit so short that no plan keeps it: the case is
     // blocked, naming the rule.
     let mut strict = base.clone();
@@ -248,19 +253,7 @@ fn the_validator_names_a_hold_over_the_policy() {
 #[test]
 fn the_solver_report_describes_the_plan_handed_back() {
     let input = r#"{"now":"2026-11-27T02:00:00Z","cases":[{"case":{"id":"C2","origin":"S01","clock_started_at":"2026-11-27T00:18:00Z","category":"criminal_summons_serious","persons":[{"id":"P2-1","gender":"female","juvenile":true}]},"pinned":null},{"case":{"id":"C3","origin":"S07","clock_started_at":"2026-11-27T01:11:00Z","category":"continued_questioning","persons":[{"id":"P3-1","gender":"female","juvenile":true,"co_suspect_group":"G3"},{"id":"P3-2","gender":"female","juvenile":false,"co_suspect_group":"G3"},{"id":"P3-3","gender":"female","juvenile":true,"co_suspect_group":"G3"}]},"pinned":null},{"case":{"id":"C5","origin":"S01","clock_started_at":"2026-11-27T00:30:00Z","category":"criminal_summons","persons":[{"id":"P5-1","gender":"male","juvenile":true,"co_suspect_group":"G5"},{"id":"P5-2","gender":"female","juvenile":false,"co_suspect_group":"G5"},{"id":"P5-3","gender":"female","juvenile":false,"co_suspect_group":"G5"}]},"pinned":null}]}"#;
-    let input: casehub_planning::DispatchInput = serde_json::from_str(input).unwrap();
-    let region = region();
-    let travel = TravelTable::for_region(&GreatCircle::new(1.35, 45.0).unwrap(), &region).unwrap();
-    let mut states = vec![State {
-        region,
-        travel,
-        now: input.now.unwrap(),
-        room_bookings: vec![],
-        room_closures: Vec::new(),
-        officer_commitments: vec![],
-        team_commitments: vec![],
-        pending: input.cases,
-    }];
+    let mut states = vec![state_of(input)];
     for seed in 1..=4 {
         states.push(state(12, seed));
     }

@@ -136,27 +136,32 @@ pub fn case_from_proto(field: &str, c: Option<&proto::Case>) -> Result<Case, Sta
 
 /// A case as the API's message: the same words as the scenario format.
 pub fn case_to_proto(case: &Case) -> proto::Case {
-    let word = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
     proto::Case {
         case_id: case.id.to_string(),
         origin_station_id: case.origin.to_string(),
         clock_started_at: Some(ts(case.clock_started_at)),
         category: case.category.as_str().into(),
-        persons: case
-            .persons
-            .iter()
-            .map(|p| proto::Person {
-                person_id: p.id.to_string(),
-                gender: word(serde_json::to_value(p.gender).unwrap_or_default()),
-                juvenile: p.juvenile,
-                co_suspect_group: p
-                    .co_suspect_group
-                    .as_ref()
-                    .map(|g| g.to_string())
-                    .unwrap_or_default(),
-                ..Default::default()
-            })
-            .collect(),
+        persons: case.persons.iter().map(person_to_proto).collect(),
+    }
+}
+
+/// A person as the API's message (no pseudonym nor particulars: the case
+/// reads add those for the roles that may see them).
+pub fn person_to_proto(p: &Person) -> proto::Person {
+    proto::Person {
+        person_id: p.id.to_string(),
+        gender: match p.gender {
+            casehub_model::Gender::Female => "female",
+            casehub_model::Gender::Male => "male",
+        }
+        .into(),
+        juvenile: p.juvenile,
+        co_suspect_group: p
+            .co_suspect_group
+            .as_ref()
+            .map(|g| g.to_string())
+            .unwrap_or_default(),
+        ..Default::default()
     }
 }
 

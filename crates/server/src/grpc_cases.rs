@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use casehub_model::{Case, CaseId, Gender, PersonId, Step};
+use casehub_model::{Case, CaseId, PersonId, Step};
 use casehub_store::state::{CaseEntry, CaseStatus};
 use casehub_store::{Command, PersonRecord, SchedulingState};
 use chrono::{DateTime, Utc};
@@ -213,20 +213,8 @@ impl Api {
         for p in &c.persons {
             let record = entry.person_records.get(&p.id);
             let mut out = proto::Person {
-                person_id: p.id.to_string(),
-                gender: match p.gender {
-                    Gender::Female => "female",
-                    Gender::Male => "male",
-                }
-                .into(),
-                juvenile: p.juvenile,
-                co_suspect_group: p
-                    .co_suspect_group
-                    .as_ref()
-                    .map(|g| g.to_string())
-                    .unwrap_or_default(),
                 pseudonym: record.map(|r| r.pseudonym.clone()).unwrap_or_default(),
-                ..Default::default()
+                ..crate::convert::person_to_proto(p)
             };
             if let (true, Some(sealed)) = (shown, record.and_then(|r| r.sealed.as_ref())) {
                 match keys.as_ref().map(|k| k.open(&c.id, &p.id, sealed)) {

@@ -66,26 +66,18 @@ async fn check(core: &Core) {
     if !state.state.particulars_to_purge(cutoff) {
         return;
     }
-    let request = Request {
-        client_id: RETENTION_CLIENT.into(),
-        request_id: u64::try_from(cutoff.timestamp()).unwrap_or(0),
-        actor: format!("node {}", core.id),
-        site: None,
-        time: now,
-        command: Command::PurgeParticulars {
-            exited_before: cutoff,
-        },
-        trace: None,
+    let command = Command::PurgeParticulars {
+        exited_before: cutoff,
     };
-    match core.write(&request).await {
-        Ok(w) if w.response.is_applied() => tracing::info!(
-            log_index = w.log_index,
-            exited_before = %cutoff,
-            "purged the particulars of the cases exited {days} days ago or more"
-        ),
-        Ok(w) => tracing::warn!(response = ?w.response, "the particulars purge was refused"),
-        Err(e) => tracing::debug!(error = %e, "the particulars purge failed; retrying"),
-    }
+    propose(
+        core,
+        RETENTION_CLIENT,
+        cutoff,
+        now,
+        command,
+        "the particulars purge",
+    )
+    .await;
 }
 
 /// The archive's cut-off at `now`: `days` before the start of its UTC day.
@@ -105,23 +97,38 @@ async fn archive(core: &Core, now: DateTime<Utc>) {
     if !state.state.to_archive(cutoff) {
         return;
     }
+    let command = Command::Archive { before: cutoff };
+    propose(core, ARCHIVE_CLIENT, cutoff, now, command, "the archive").await;
+}
+
+/// Propose `command` as the node, under a request id made of its cut-off
+/// (so that a proposal repeated by a later leader changes nothing), and log
+/// what came of it.
+async fn propose(
+    core: &Core,
+    client: &str,
+    cutoff: DateTime<Utc>,
+    now: DateTime<Utc>,
+    command: Command,
+    what: &str,
+) {
     let request = Request {
-        client_id: ARCHIVE_CLIENT.into(),
+        client_id: client.into(),
         request_id: u64::try_from(cutoff.timestamp()).unwrap_or(0),
         actor: format!("node {}", core.id),
         site: None,
         time: now,
-        command: Command::Archive { before: cutoff },
+        command,
         trace: None,
     };
     match core.write(&request).await {
         Ok(w) if w.response.is_applied() => tracing::info!(
             log_index = w.log_index,
-            before = %cutoff,
-            "archived the audit and the cases that ended before the cut-off"
+            cutoff = %cutoff,
+            "{what} applied"
         ),
-        Ok(w) => tracing::warn!(response = ?w.response, "the archive was refused"),
-        Err(e) => tracing::debug!(error = %e, "the archive failed; retrying"),
+        Ok(w) => tracing::warn!(response = ?w.response, "{what} was refused"),
+        Err(e) => tracing::debug!(error = %e, "{what} failed; retrying"),
     }
 }
 
