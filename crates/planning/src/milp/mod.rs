@@ -31,6 +31,12 @@ use crate::settings::Settings;
 use crate::state::State;
 use crate::{PlanError, finish, greedy, questioning_rooms};
 
+mod pricing;
+mod rounding;
+
+use pricing::*;
+use rounding::*;
+
 /// Penalty per case left unplanned: larger than any option's cost, so that a
 /// case is left out only when no option fits; not much larger, so that the
 /// relative gap stays meaningful.
@@ -291,178 +297,6 @@ fn build_and_solve(
     })
 }
 
-/// Reduced cost of option `oi` of case `ci` under LP duals: `c − Aᵀy`.
-fn reduced_cost(ctx: &Context<'_>, all: &[CaseOptions], ci: usize, oi: usize, d: &Duals) -> f64 {
-    let o = &all[ci].options[oi];
-    let mut rc = o.cost.total - d.case[ci];
-    for us in &o.usage {
-        for k in us.from.max(0)..us.to.min(ctx.slots) {
-            if let Some(y) = d.capacity.get(&(us.resource, k)) {
-                rc -= f64::from(us.amount) * y;
-            }
-        }
-    }
-    let persons = ctx.state.pending[ci].case.persons.len() as f64;
-    rc - persons / questioning_rooms(ctx, o.site) * d.load[o.site]
-}
-
-/// The first restricted set: the cheapest few options of each (site, escort)
-/// of every case, and the greedy's choice.
-fn first_columns(all: &[CaseOptions], warm: &[Option<usize>]) -> Vec<Vec<usize>> {
-    all.iter()
-        .enumerate()
-        .map(|(ci, co)| {
-            let mut groups: HashMap<(usize, crate::plan::EscortMode, Option<usize>), Vec<usize>> =
-                HashMap::new();
-            for (oi, o) in co.options.iter().enumerate() {
-                groups
-                    .entry((o.site, o.mode, o.team_site))
-                    .or_default()
-                    .push(oi);
-            }
-            let mut act: Vec<usize> = Vec::new();
-            for (_, mut g) in groups {
-                g.sort_by(|&a, &b| {
-                    co.options[a]
-                        .cost
-                        .total
-                        .total_cmp(&co.options[b].cost.total)
-                });
-                act.extend(g.into_iter().take(FIRST_PER_GROUP));
-            }
-            if let Some(w) = warm[ci] {
-                act.push(w);
-            }
-            act.sort_unstable();
-            act.dedup();
-            act
-        })
-        .collect()
-}
-
-/// The LP relaxation over all options, as the pricing left it.
-struct Priced {
-    /// Its value: a lower bound for the model objective of any plan.
-    bound: f64,
-    /// The last restricted LP, whose columns are the relaxation's solution.
-    lp: Solved,
-}
-
-/// Column generation on the LP relaxation: add options with negative reduced
-/// cost until there are none (the LP over *all* options is then solved, and
-/// its value is a lower bound for any plan) or the time is up. Returns the
-/// bound and the last LP when the bound was proven.
-fn price(
-    ctx: &Context<'_>,
-    all: &[CaseOptions],
-    active: &mut [Vec<usize>],
-    rows: &[(Resource, i64)],
-    deadline: Instant,
-) -> Result<Option<Priced>, PlanError> {
-    loop {
-        let left = deadline
-            .saturating_duration_since(Instant::now())
-            .as_secs_f64();
-        if left <= 0.05 {
-            return Ok(None);
-        }
-        let lp = build_and_solve(ctx, all, active, rows, &[], true, left)?;
-        if lp.status != "optimal" {
-            return Ok(None);
-        }
-        let d = lp.duals.as_ref().expect("LP solves return duals");
-        let mut added = 0;
-        for (ci, co) in all.iter().enumerate() {
-            let mut neg: Vec<(f64, usize)> = (0..co.options.len())
-                .filter(|oi| active[ci].binary_search(oi).is_err())
-                .map(|oi| (reduced_cost(ctx, all, ci, oi, d), oi))
-                .filter(|&(rc, _)| rc < -1e-6)
-                .collect();
-            neg.sort_by(|a, b| a.0.total_cmp(&b.0));
-            for &(_, oi) in neg.iter().take(ADD_PER_CASE) {
-                active[ci].push(oi);
-                added += 1;
-            }
-            active[ci].sort_unstable();
-        }
-        if added == 0 {
-            return Ok(Some(Priced {
-                bound: lp.objective,
-                lp,
-            }));
-        }
-    }
-}
-
-/// Round the LP relaxation to a plan: cases whose relaxation is the most
-/// decided first, each booked with its first option that fits, trying the
-/// options in order of their LP value, then of reduced cost (options the LP
-/// did not generate last). Cases left out go first in the next pass, for a
-/// few passes; the pass with the lowest model objective wins.
-fn round(
-    ctx: &Context<'_>,
-    all: &[CaseOptions],
-    active: &[Vec<usize>],
-    lp: &Solved,
-    objective: impl Fn(&[Option<(Opt, Booking)>]) -> f64,
-) -> (Choice, f64) {
-    const PASSES: usize = 3;
-    let d = lp.duals.as_ref().expect("LP solves return duals");
-    let tries: Vec<Vec<usize>> = (0..all.len())
-        .map(|ci| {
-            let mut t: Vec<(f64, f64, usize)> = (0..all[ci].options.len())
-                .map(|oi| {
-                    let value = active[ci]
-                        .binary_search(&oi)
-                        .map_or(-1.0, |j| lp.values[ci][j]);
-                    (value, reduced_cost(ctx, all, ci, oi, d), oi)
-                })
-                .collect();
-            t.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.total_cmp(&b.1)));
-            t.into_iter().map(|x| x.2).collect()
-        })
-        .collect();
-    let certainty = |ci: usize| lp.values[ci].iter().copied().fold(0.0, f64::max);
-    let mut order: Vec<usize> = (0..all.len()).collect();
-    order.sort_by(|&a, &b| {
-        certainty(b).total_cmp(&certainty(a)).then(
-            ctx.deadline(&ctx.state.pending[a].case)
-                .0
-                .cmp(&ctx.deadline(&ctx.state.pending[b].case).0),
-        )
-    });
-    let base = Booker::new(ctx);
-    let mut best: Option<(Choice, f64)> = None;
-    for _ in 0..PASSES {
-        let mut booker = base.clone();
-        let mut chosen = vec![None; all.len()];
-        for &ci in &order {
-            for &oi in &tries[ci] {
-                let opt = &all[ci].options[oi];
-                if let Ok(b) = booker.book(ctx, opt) {
-                    chosen[ci] = Some((opt.clone(), b));
-                    break;
-                }
-            }
-        }
-        let value = objective(&chosen);
-        let left_out: Vec<usize> = order
-            .iter()
-            .copied()
-            .filter(|&ci| chosen[ci].is_none())
-            .collect();
-        if best.as_ref().is_none_or(|b| value < b.1) {
-            best = Some((chosen, value));
-        }
-        if left_out.is_empty() {
-            break;
-        }
-        order.retain(|ci| !left_out.contains(ci));
-        order.splice(0..0, left_out);
-    }
-    best.expect("at least one pass")
-}
-
 /// The LP-relaxation bound of the assignment model over all options (for
 /// benchmarks: how far any plan's objective could possibly be improved).
 pub fn lp_bound(state: &State, settings: &Settings) -> Result<f64, PlanError> {
@@ -686,126 +520,6 @@ pub fn plan(state: &State, settings: &Settings) -> Result<Plan, PlanError> {
     Ok(best_of(&ctx, &all, candidates, &greedy_choice, pinned))
 }
 
-/// Improve a choice by moving single cases to other options (or planning a
-/// case left out) while the model objective falls, checking the capacity
-/// rows by counts exactly as the MILP does. A cheap local search that brings
-/// the MILP's warm start close to the optimum, so HiGHS has less to find.
-fn improve(
-    ctx: &Context<'_>,
-    all: &[CaseOptions],
-    rows: &[(Resource, i64)],
-    penalty: f64,
-    mut choice: Vec<Option<usize>>,
-) -> Vec<Option<usize>> {
-    const PASSES: usize = 10;
-    let row_of: HashMap<(Resource, i64), usize> =
-        rows.iter().enumerate().map(|(i, &k)| (k, i)).collect();
-    let cap: Vec<f64> = rows
-        .iter()
-        .map(|&(r, k)| f64::from(ctx.cap(r, k).max(0)))
-        .collect();
-    // Each option's uses of the capacity rows, added up per row.
-    let uses = |o: &Opt| -> Vec<(usize, f64)> {
-        let mut m: HashMap<usize, f64> = HashMap::new();
-        for us in &o.usage {
-            for k in us.from.max(0)..us.to.min(ctx.slots) {
-                if let Some(&r) = row_of.get(&(us.resource, k)) {
-                    *m.entry(r).or_default() += f64::from(us.amount);
-                }
-            }
-        }
-        m.into_iter().collect()
-    };
-    let uses: Vec<Vec<Vec<(usize, f64)>>> = all
-        .iter()
-        .map(|co| co.options.iter().map(uses).collect())
-        .collect();
-    let persons = |ci: usize| ctx.state.pending[ci].case.persons.len() as f64;
-    let mut used = vec![0.0; rows.len()];
-    let mut load = vec![0.0; ctx.region.sites.len()];
-    for (ci, c) in choice.iter().enumerate() {
-        if let Some(oi) = *c {
-            for &(r, a) in &uses[ci][oi] {
-                used[r] += a;
-            }
-            load[all[ci].options[oi].site] += persons(ci);
-        }
-    }
-    let w = ctx.settings.weights.imbalance;
-    // Options of each case, cheapest first.
-    let by_cost: Vec<Vec<usize>> = all
-        .iter()
-        .map(|co| {
-            let mut v: Vec<usize> = (0..co.options.len()).collect();
-            v.sort_by(|&a, &b| {
-                co.options[a]
-                    .cost
-                    .total
-                    .total_cmp(&co.options[b].cost.total)
-            });
-            v
-        })
-        .collect();
-    for _ in 0..PASSES {
-        let mut moved = false;
-        for ci in 0..all.len() {
-            let current = choice[ci];
-            let (now_cost, now_site) = match current {
-                Some(oi) => (
-                    all[ci].options[oi].cost.total,
-                    Some(all[ci].options[oi].site),
-                ),
-                None => (penalty, None),
-            };
-            let base_load = crate::max_load(ctx, &load);
-            for &oi in &by_cost[ci] {
-                if Some(oi) == current {
-                    continue;
-                }
-                let o = &all[ci].options[oi];
-                if o.cost.total >= now_cost + w * base_load {
-                    break; // no cheaper option left, even with a lower load
-                }
-                let mut l = load.clone();
-                if let Some(s) = now_site {
-                    l[s] -= persons(ci);
-                }
-                l[o.site] += persons(ci);
-                let delta = o.cost.total - now_cost + w * (crate::max_load(ctx, &l) - base_load);
-                if delta >= -1e-9 {
-                    continue;
-                }
-                let freed = |r: usize| -> f64 {
-                    current.map_or(0.0, |c| {
-                        uses[ci][c].iter().filter(|u| u.0 == r).map(|u| u.1).sum()
-                    })
-                };
-                if uses[ci][oi]
-                    .iter()
-                    .all(|&(r, a)| used[r] - freed(r) + a <= cap[r] + 1e-9)
-                {
-                    if let Some(c) = current {
-                        for &(r, a) in &uses[ci][c] {
-                            used[r] -= a;
-                        }
-                    }
-                    for &(r, a) in &uses[ci][oi] {
-                        used[r] += a;
-                    }
-                    load = l;
-                    choice[ci] = Some(oi);
-                    moved = true;
-                    break;
-                }
-            }
-        }
-        if !moved {
-            break;
-        }
-    }
-    choice
-}
-
 /// Book the chosen options, resource by resource in order of time. A
 /// choice that cannot be booked with named rooms and officers (the counts
 /// allowed it, the names do not fit) is set aside, and its case booked
@@ -955,7 +669,7 @@ mod tests {
     fn state(n: usize, seed: u64) -> State {
         let region = parse_region(
             "region-3-sites.toml",
-            include_str!("../../../simulations/sample-county/region-3-sites.toml"),
+            include_str!("../../../../simulations/sample-county/region-3-sites.toml"),
         )
         .unwrap();
         let travel =
