@@ -370,13 +370,27 @@ async fn the_console_in_chromium() {
     .unwrap();
     b.goto(&format!("{base}/console/alerts")).await.unwrap();
     wait_text(&b, "临近法定时限").await;
-    b.wait()
-        .for_element(Locator::Css("tr.alert-raised button.ack"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    // The row is acknowledgeable once the leader's sweep has recorded the
+    // alert (status raised); the live table re-reads at every change, and
+    // on a loaded machine the page is read again in case it missed one.
+    let deadline = Instant::now() + 2 * TIMEOUT;
+    let mut tries = 0;
+    let ack = loop {
+        if let Ok(button) = b.find(Locator::Css("tr.alert-raised button.ack")).await {
+            break button;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no raised alert to acknowledge:\n{}",
+            wait_text(&b, "").await
+        );
+        tries += 1;
+        if tries % 20 == 0 {
+            b.refresh().await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    ack.click().await.unwrap();
     wait_text(&b, "已确认。").await;
     let text = wait_text(&b, "调度员 王 于").await;
     assert!(text.contains("C-WEB-LATE"), "{text}");
