@@ -67,12 +67,11 @@ impl Api {
                         .map(|()| page)
                 })
                 .await;
-                let page = match page.map_err(|e| e.to_string()) {
-                    Ok(Ok(page)) => page,
-                    Ok(Err(e)) => {
-                        let _ = tx.send(Err(Status::internal(e.to_string()))).await;
-                        return;
-                    }
+                let page = match page
+                    .map_err(|e| e.to_string())
+                    .and_then(|read| read.map_err(|e| e.to_string()))
+                {
+                    Ok(page) => page,
                     Err(e) => {
                         let _ = tx.send(Err(Status::internal(e))).await;
                         return;

@@ -85,13 +85,7 @@ impl SchedulingState {
         reject_if(conflicts, "the plan is invalid")?;
 
         // Capacity: every resource, existing bookings and the new ones together.
-        let mut by_resource: BTreeMap<&ResourceRef, Vec<&Booking>> = BTreeMap::new();
-        for pb in bookings {
-            by_resource
-                .entry(&pb.resource)
-                .or_default()
-                .push(&pb.booking);
-        }
+        let by_resource = by_resource(bookings);
         let mut conflicts = Vec::new();
         for (resource, new) in &by_resource {
             let existing = self.bookings_of(resource).unwrap_or(&[]);

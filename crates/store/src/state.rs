@@ -153,6 +153,15 @@ fn release_where(
     changed
 }
 
+/// Planned bookings grouped by their resource, in resource order.
+pub(crate) fn by_resource(bookings: &[PlannedBooking]) -> BTreeMap<&ResourceRef, Vec<&Booking>> {
+    let mut out: BTreeMap<&ResourceRef, Vec<&Booking>> = BTreeMap::new();
+    for pb in bookings {
+        out.entry(&pb.resource).or_default().push(&pb.booking);
+    }
+    out
+}
+
 /// The most bookings of `bookings` under way at one moment of `within`.
 pub(crate) fn max_concurrency(bookings: &[&Booking], within: &Booking) -> usize {
     // The maximum over an interval is reached at its start or at a booking's start.
@@ -847,13 +856,7 @@ impl SchedulingState {
     /// Add checked bookings to their resources; the new versions of the
     /// resources. Only after [`Self::check_plan`] passed.
     pub(crate) fn book(&mut self, bookings: &[PlannedBooking]) -> Vec<(EntityRef, u64)> {
-        let mut by_resource: BTreeMap<&ResourceRef, Vec<&Booking>> = BTreeMap::new();
-        for pb in bookings {
-            by_resource
-                .entry(&pb.resource)
-                .or_default()
-                .push(&pb.booking);
-        }
+        let by_resource = by_resource(bookings);
         let mut changed = Vec::new();
         for (resource, new) in by_resource {
             let (version, list) = self
