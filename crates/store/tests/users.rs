@@ -176,6 +176,30 @@ fn failed_logins_in_a_row_lock_the_account_for_the_policys_minutes() {
         field_of(&s.apply(91, &req(91, Command::SetSecurityPolicy(no_rate)))),
         "requests_per_second"
     );
+    // The archive keeps at least a day, and never less than the particulars:
+    // it holds none.
+    for (n, days, retention) in [(92, 0, 0), (93, 3651, 30), (94, 29, 30)] {
+        let bad = SecurityPolicy {
+            archive_after_days: days,
+            particulars_retention_days: retention,
+            ..policy
+        };
+        assert_eq!(
+            field_of(&s.apply(n, &req(n, Command::SetSecurityPolicy(bad)))),
+            "archive_after_days",
+            "{days} days"
+        );
+    }
+    let fine = SecurityPolicy {
+        archive_after_days: 30,
+        particulars_retention_days: 30,
+        ..policy
+    };
+    assert!(
+        s.apply(95, &req(95, Command::SetSecurityPolicy(fine)))
+            .is_applied()
+    );
+    assert_eq!(s.users.policy.archive_after_days, 30);
 }
 
 #[test]
