@@ -9,7 +9,7 @@
 use casehub_model::{Gender, GroupId, Post, RoomKind, Step};
 
 use crate::capacity::Context;
-use crate::options::Opt;
+use crate::options::{Opt, options_leaving_at};
 use crate::plan::{CasePlan, Escort, EscortMode, PersonPlan, StepBooking};
 
 #[derive(Debug, Clone)]
@@ -559,6 +559,61 @@ impl Booker {
     }
 }
 
+/// Serve, where they can be, the cases a choice leaves out: each (earliest
+/// deadline first) is booked at its earliest departure, slot by slot up to
+/// the horizon, that still fits beside everything else, and is marked as
+/// deferred with why it could not leave sooner. The choice's own cases are
+/// booked again together first, so that their named rooms and officers and
+/// the new ones agree. Returns the cases so served.
+pub fn serve_later(ctx: &Context<'_>, chosen: &mut [Option<(Opt, Booking)>]) -> Vec<usize> {
+    let mut left_out: Vec<usize> = (0..chosen.len())
+        .filter(|&ci| chosen[ci].is_none())
+        .collect();
+    if left_out.is_empty() {
+        return Vec::new();
+    }
+    let mut booker = Booker::new(ctx);
+    let placed: Vec<usize> = (0..chosen.len())
+        .filter(|&ci| chosen[ci].is_some())
+        .collect();
+    let opts: Vec<Opt> = placed
+        .iter()
+        .filter_map(|&ci| chosen[ci].as_ref().map(|(o, _)| o.clone()))
+        .collect();
+    let refs: Vec<&Opt> = opts.iter().collect();
+    let Ok(bookings) = booker.book_all(ctx, &refs) else {
+        return Vec::new();
+    };
+    for (&ci, b) in placed.iter().zip(bookings) {
+        if let Some((_, old)) = &mut chosen[ci] {
+            *old = b;
+        }
+    }
+    left_out.sort_by_key(|&ci| ctx.deadline(&ctx.state.pending[ci].case).0);
+    let regular = ctx.settings.start_delays.iter().copied().max().unwrap_or(0);
+    let mut served = Vec::new();
+    for ci in left_out {
+        let why = "every earlier departure conflicts with the other cases' bookings";
+        'delays: for delay in 0..ctx.settings.horizon_slots().max(0) as u32 {
+            let (options, exhausted) = options_leaving_at(ctx, ci, delay);
+            for mut o in options {
+                if let Ok(b) = booker.book(ctx, &o) {
+                    if delay > regular {
+                        o.deferred.get_or_insert_with(|| why.to_string());
+                    }
+                    chosen[ci] = Some((o, b));
+                    served.push(ci);
+                    break 'delays;
+                }
+            }
+            if exhausted {
+                break;
+            }
+        }
+    }
+    served
+}
+
 /// The case plan for a booked option.
 pub fn case_plan(ctx: &Context<'_>, opt: &Opt, b: &Booking) -> CasePlan {
     let region = ctx.region;
@@ -615,5 +670,6 @@ pub fn case_plan(ctx: &Context<'_>, opt: &Opt, b: &Booking) -> CasePlan {
         pinned: false,
         cost: opt.cost,
         explanation: None,
+        deferred: opt.deferred.clone(),
     }
 }

@@ -82,7 +82,8 @@ pub fn plan(state: &State, settings: &Settings) -> Result<Plan, PlanError> {
         .collect();
     let n_options = all.iter().map(|c| c.options.len()).sum();
     let mut booker = Booker::new(&ctx);
-    let chosen = choose(&ctx, &mut all, &mut booker);
+    let mut chosen = choose(&ctx, &mut all, &mut booker);
+    crate::assign::serve_later(&ctx, &mut chosen);
     let report = SolverReport {
         method: "greedy".into(),
         status: "greedy".into(),

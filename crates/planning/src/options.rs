@@ -64,6 +64,9 @@ pub struct Opt {
     /// For station escorts: the fewest officers left at the station meanwhile.
     pub station_left: Option<i32>,
     pub cost: CostBreakdown,
+    /// Leaves later than any of the settings' departure delays, because
+    /// none of them could serve the case: why not.
+    pub deferred: Option<String>,
 }
 
 /// Why a (site, escort) combination produced no option for a case.
@@ -82,8 +85,45 @@ pub struct CaseOptions {
     pub pruned: Vec<Pruned>,
 }
 
-/// Enumerate the options of case `ci` (an index into `state.pending`).
+/// Enumerate the options of case `ci` (an index into `state.pending`), at
+/// the settings' departure and questioning delays.
 pub fn case_options(ctx: &Context<'_>, ci: usize) -> CaseOptions {
+    let mut start_delays = ctx.settings.start_delays.clone();
+    start_delays.sort_unstable();
+    start_delays.dedup();
+    let mut questioning_delays = ctx.settings.questioning_delays.clone();
+    questioning_delays.sort_unstable();
+    questioning_delays.dedup();
+    options_at(ctx, ci, &start_delays, &questioning_delays, true).0
+}
+
+/// The options of case `ci` that leave exactly `delay` slots after its
+/// earliest start, at the settings' questioning delays, cheapest first; and
+/// whether every later departure is bound to miss the legal deadline too.
+/// Used for a case that none of its regular options could serve: it may
+/// still leave later, beyond the settings' delays, when a shift starts or a
+/// room frees up.
+pub fn options_leaving_at(ctx: &Context<'_>, ci: usize, delay: u32) -> (Vec<Opt>, bool) {
+    let mut questioning_delays = ctx.settings.questioning_delays.clone();
+    questioning_delays.sort_unstable();
+    questioning_delays.dedup();
+    let (mut out, exhausted) = options_at(ctx, ci, &[delay], &questioning_delays, false);
+    out.options
+        .sort_by(|a, b| a.cost.total.total_cmp(&b.cost.total));
+    (out.options, exhausted)
+}
+
+/// The options of case `ci` at the given delays (sorted, without repeats);
+/// and whether the search stopped everywhere because even the earliest of
+/// them misses the legal deadline. With `later`, a site and escort that no
+/// delay could serve get their earliest departure after the delays.
+fn options_at(
+    ctx: &Context<'_>,
+    ci: usize,
+    start_delays: &[u32],
+    questioning_delays: &[u32],
+    later: bool,
+) -> (CaseOptions, bool) {
     let region = ctx.region;
     let policy = &region.policy;
     let case = &ctx.state.pending[ci].case;
@@ -96,7 +136,7 @@ pub fn case_options(ctx: &Context<'_>, ci: usize) -> CaseOptions {
             rule: Rule::Reference,
             detail: format!("origin station {} does not exist", case.origin),
         });
-        return out;
+        return (out, true);
     };
     let station = &region.stations[sti];
     let n = case.persons.len();
@@ -117,12 +157,9 @@ pub fn case_options(ctx: &Context<'_>, ci: usize) -> CaseOptions {
         .collect();
     let q_len = ctx.step_slots(Step::Questioning, case);
     // Delays in increasing order: the search stops at the first that is too late.
-    let mut start_delays = ctx.settings.start_delays.clone();
-    start_delays.sort_unstable();
-    start_delays.dedup();
-    let mut questioning_delays = ctx.settings.questioning_delays.clone();
-    questioning_delays.sort_unstable();
-    questioning_delays.dedup();
+    let mut exhausted = true;
+    // Sites and escorts that no delay served but a later departure might.
+    let mut retry = Vec::new();
     let q_kind = case.category.questioning_room();
 
     for (si, site) in region.sites.iter().enumerate() {
@@ -226,6 +263,9 @@ pub fn case_options(ctx: &Context<'_>, ci: usize) -> CaseOptions {
                     }
                 }
             }
+            // A combination that cannot be staffed at all, or whose
+            // earliest delay already misses the deadline, has no later option.
+            let mut stopped = reason.is_some();
             if reason.is_some() {
                 // The escort cannot be staffed; but if even the earliest start
                 // would miss the deadline, that is what blocks the case.
@@ -249,26 +289,30 @@ pub fn case_options(ctx: &Context<'_>, ci: usize) -> CaseOptions {
                     reason = Some((Rule::LegalLimit, detail));
                 }
             } else {
+                let legs = (to_site, to_site_min, to_site_km);
+                let try_at = |depart: i64, qd: u32| {
+                    build_option(
+                        ctx,
+                        ci,
+                        si,
+                        sti,
+                        mode,
+                        team_site,
+                        depart,
+                        i64::from(qd),
+                        legs,
+                        &pre,
+                        q_len,
+                        q_kind,
+                        deadline,
+                        deadline_min,
+                    )
+                };
                 out.options
                     .reserve(start_delays.len() * questioning_delays.len());
-                'delays: for &dd in &start_delays {
-                    for &qd in &questioning_delays {
-                        match build_option(
-                            ctx,
-                            ci,
-                            si,
-                            sti,
-                            mode,
-                            team_site,
-                            earliest + i64::from(dd),
-                            i64::from(qd),
-                            (to_site, to_site_min, to_site_km),
-                            &pre,
-                            q_len,
-                            q_kind,
-                            deadline,
-                            deadline_min,
-                        ) {
+                'delays: for &dd in start_delays {
+                    for &qd in questioning_delays {
+                        match try_at(earliest + i64::from(dd), qd) {
                             Ok(opt) => {
                                 made += 1;
                                 out.options.push(opt);
@@ -278,12 +322,19 @@ pub fn case_options(ctx: &Context<'_>, ci: usize) -> CaseOptions {
                                     reason = Some((rule, detail));
                                 }
                                 if stop {
+                                    stopped = true;
                                     break 'delays;
                                 }
                             }
                         }
                     }
                 }
+                if made == 0 && !stopped && later {
+                    retry.push((si, mode, team_site, legs));
+                }
+            }
+            if made > 0 || !stopped {
+                exhausted = false;
             }
             if made == 0 {
                 let (rule, detail) = reason.map_or_else(
@@ -299,5 +350,50 @@ pub fn case_options(ctx: &Context<'_>, ci: usize) -> CaseOptions {
             }
         }
     }
-    out
+    // No option at all within the delays: the earliest departure after
+    // them, slot by slot up to the horizon (a shift that starts, a room
+    // that frees up), with why none leaves sooner.
+    if out.options.is_empty() {
+        let last = start_delays.last().map_or(0, |&d| i64::from(d));
+        for (si, mode, team_site, legs) in retry {
+            let mut found = Vec::new();
+            'later: for depart in earliest + last + 1..ctx.settings.horizon_slots() {
+                for &qd in questioning_delays {
+                    match build_option(
+                        ctx,
+                        ci,
+                        si,
+                        sti,
+                        mode,
+                        team_site,
+                        depart,
+                        i64::from(qd),
+                        legs,
+                        &pre,
+                        q_len,
+                        q_kind,
+                        deadline,
+                        deadline_min,
+                    ) {
+                        Ok(opt) => found.push(opt),
+                        Err((_, _, true)) => break 'later,
+                        Err(_) => {}
+                    }
+                }
+                if !found.is_empty() {
+                    break;
+                }
+            }
+            let why = out
+                .pruned
+                .iter()
+                .find(|p| p.site == si && p.mode == mode)
+                .map_or_else(|| "no earlier start".to_string(), |p| p.detail.clone());
+            for mut o in found {
+                o.deferred = Some(why.clone());
+                out.options.push(o);
+            }
+        }
+    }
+    (out, exhausted)
 }

@@ -106,6 +106,11 @@ pub struct CasePlan {
     pub cost: CostBreakdown,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explanation: Option<Explanation>,
+    /// Set when no departure within the engine's regular delays (up to
+    /// 8 h by default) could serve the case and it leaves later, at the
+    /// earliest departure found: why it cannot leave sooner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deferred: Option<String>,
 }
 
 /// The rules a plan must keep: the one catalogue, [`casehub_model::Rule`].

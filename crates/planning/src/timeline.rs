@@ -125,6 +125,62 @@ impl Why {
     }
 }
 
+/// The earliest start at or after `from` (and before `until`) at which a
+/// questioning of `len` slots fits beside the case's own questionings
+/// `placed` ((start, end, female juvenile)): a room of `q_kind` left at the
+/// site, and in team mode a pair of the site's questioning officers left
+/// (a female one for a female juvenile) with enough of them on shift for the
+/// whole questioning. `None` when no start fits.
+#[allow(clippy::too_many_arguments)]
+fn earliest_questioning(
+    ctx: &Context<'_>,
+    si: usize,
+    mode: EscortMode,
+    q_kind: RoomKind,
+    (from, len): (i64, i64),
+    female_juvenile: bool,
+    placed: &[(i64, i64, bool)],
+    until: i64,
+) -> Option<i64> {
+    let k_q = ctx.region.policy.min_questioning_officers as i32;
+    let left = |r: Resource, k: i64| match ctx.capacity.get(&r) {
+        Some(v) if (0..ctx.slots).contains(&k) => v[k as usize],
+        _ => 0,
+    };
+    let fits_at = |k: i64| {
+        let busy = placed.iter().filter(|&&(a, b, _)| a <= k && k < b);
+        let (n, fj) = busy.fold((0, 0), |(n, fj), &(_, _, f)| (n + 1, fj + i32::from(f)));
+        match mode {
+            EscortMode::Station => n == 0 && left(Resource::Rooms(si, q_kind), k) >= 1,
+            EscortMode::Team => {
+                left(Resource::Rooms(si, q_kind), k) > n
+                    && left(Resource::Questioners(si), k) >= (n + 1) * k_q
+                    && (!female_juvenile || left(Resource::FemaleQuestioners(si), k) > fj)
+            }
+        }
+    };
+    let mut s = from.max(0);
+    while s + len <= until {
+        match (s..s + len).find(|&k| !fits_at(k)) {
+            // No start up to the slot that does not fit can fit.
+            Some(k) => s = k + 1,
+            None if mode == EscortMode::Station
+                || enough_on_shift(
+                    ctx,
+                    ctx.site_questioners[si].iter().copied(),
+                    s,
+                    s + len,
+                    k_q as usize,
+                ) =>
+            {
+                return Some(s);
+            }
+            None => s += 1,
+        }
+    }
+    None
+}
+
 /// A built option, or the rule it breaks, why, and whether every later
 /// delay is bound to break it too (the search stops).
 pub(crate) type Built = Result<Opt, (Rule, Why, bool)>;
@@ -205,17 +261,18 @@ pub(crate) fn build_option(
     let mut usage_list = Vec::with_capacity(case.persons.len() * 8 + 4);
     let mut q_end_max = 0;
     let mut wait_min = 0.0;
-    // Persons questioned at once: the station's own officers question one
-    // person at a time; the site's questioning officers as many as it has rooms.
-    let parallel = match mode {
-        EscortMode::Station => 1,
-        EscortMode::Team => {
-            let rooms = ctx.recording_rooms(si, q_kind);
-            let pairs = ctx.site_questioners[si].len() / (k_q as usize).max(1);
-            rooms.min(pairs).max(1)
-        }
+    // When each person is questioned: at the earliest slot from the end of
+    // their pre-processing (plus the option's questioning delay) at which a
+    // questioning room and, for the site's questioning officers, a pair on
+    // shift are left for the whole questioning, counting the case's own
+    // persons already placed. The station's own officers question one person
+    // at a time. Shifts change within the search: a night pair takes the
+    // third co-suspect when the day pairs have gone home.
+    let fem_juvenile = |pj: usize| {
+        let p = &case.persons[pj];
+        p.gender == Gender::Female && p.juvenile
     };
-    let mut q_ends: Vec<i64> = Vec::with_capacity(case.persons.len());
+    let mut q_slots: Vec<(i64, i64, bool)> = Vec::with_capacity(case.persons.len());
     let mut held_too_long = None;
     for (pj, person) in case.persons.iter().enumerate() {
         let mut t = arrive + pj as i64 * stagger;
@@ -224,12 +281,24 @@ pub(crate) fn build_option(
             steps.push((step, t, t + len));
             t += len;
         }
-        let room_free = if pj >= parallel {
-            q_ends[pj - parallel]
-        } else {
-            0
-        };
-        let q_start = (t + q_delay).max(room_free);
+        let q_start = earliest_questioning(
+            ctx,
+            si,
+            mode,
+            q_kind,
+            (t + q_delay, q_len),
+            fem_juvenile(pj),
+            &q_slots,
+            deadline.min(ctx.slots),
+        )
+        // None fits before the deadline: after the case's other
+        // questionings, for the checks below to say what is short or late.
+        .unwrap_or_else(|| {
+            q_slots
+                .iter()
+                .map(|&(_, b, _)| b)
+                .fold(t + q_delay, i64::max)
+        });
         if q_start > t {
             // Never longer in holding than the policy allows (said after
             // the legal limit, the rule that matters more).
@@ -240,7 +309,7 @@ pub(crate) fn build_option(
             steps.push((Step::Holding, t, q_start));
         }
         let q_end = q_start + q_len;
-        q_ends.push(q_end);
+        q_slots.push((q_start, q_end, fem_juvenile(pj)));
         steps.push((Step::Questioning, q_start, q_end));
         q_end_max = q_end_max.max(q_end);
         wait_min += ((q_start - arrive) * ctx.slot) as f64;
@@ -513,5 +582,6 @@ pub(crate) fn build_option(
         slack_min,
         station_left,
         cost,
+        deferred: None,
     })
 }

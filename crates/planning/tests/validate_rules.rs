@@ -351,6 +351,7 @@ fn valid_plan() -> Plan {
         pinned: false,
         cost: CostBreakdown::default(),
         explanation: None,
+        deferred: None,
     };
     let c2 = CasePlan {
         case: cid("C2"),
@@ -394,6 +395,7 @@ fn valid_plan() -> Plan {
         pinned: false,
         cost: CostBreakdown::default(),
         explanation: None,
+        deferred: None,
     };
     Plan {
         now: lt(8, 55),

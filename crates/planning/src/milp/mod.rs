@@ -455,7 +455,9 @@ pub fn plan(state: &State, settings: &Settings) -> Result<Plan, PlanError> {
                 options: n_options,
                 note: Some(format!("MILP failed ({e}); greedy plan used")),
             };
-            return Ok(finish(&ctx, &all, &greedy_choice, pinned, report));
+            let mut chosen = greedy_choice;
+            crate::assign::serve_later(&ctx, &mut chosen);
+            return Ok(finish(&ctx, &all, &chosen, pinned, report));
         }
     };
     let (chosen, note) = book_choice(&ctx, &all, &solved.choice);
@@ -644,9 +646,9 @@ fn best_of(
     }
     let (chosen, report, s) = best.expect("at least one candidate");
     let greedy = score(ctx, greedy_choice);
-    if better(greedy, s) {
+    let penalty = unplanned_penalty(ctx, all);
+    let (mut chosen, report) = if better(greedy, s) {
         // The greedy's plan, with its own objective and gap, not the MILP's.
-        let penalty = unplanned_penalty(ctx, all);
         let objective = greedy.1 + penalty * (greedy_choice.len() - greedy.0) as f64;
         let report = SolverReport {
             status: "greedy_better".into(),
@@ -655,8 +657,39 @@ fn best_of(
             note: Some("the MILP's best plan within the time limit was worse than the greedy's; greedy plan used".into()),
             ..report
         };
-        return finish(ctx, all, greedy_choice, pinned, report);
-    }
+        (greedy_choice.to_vec(), report)
+    } else {
+        (chosen, report)
+    };
+    // Cases no option of the model could serve beside the others may still
+    // leave later: the plan is then no longer the model's, and says so.
+    let served = crate::assign::serve_later(ctx, &mut chosen);
+    let report = if served.is_empty() {
+        report
+    } else {
+        let (planned, cost) = score(ctx, &chosen);
+        let names: Vec<&str> = served
+            .iter()
+            .map(|&ci| ctx.state.pending[ci].case.id.as_str())
+            .collect();
+        SolverReport {
+            status: "served_later".into(),
+            gap: None,
+            model_objective: Some(cost + penalty * (chosen.len() - planned) as f64),
+            note: Some(format!(
+                "{}; then {} left out by the {} plan were served by departures the model did not have: {}",
+                report.note.as_deref().unwrap_or_default(),
+                if served.len() == 1 {
+                    "one case"
+                } else {
+                    "cases"
+                },
+                report.status,
+                names.join(", ")
+            )),
+            ..report
+        }
+    };
     finish(ctx, all, &chosen, pinned, report)
 }
 
