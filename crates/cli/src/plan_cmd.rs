@@ -217,6 +217,13 @@ fn print_plan(state: &State, plan: &Plan) {
             c.cost.total,
             persons.join("; ")
         );
+        if let Some(why) = &c.deferred {
+            println!(
+                "       deferred: leaves at {} at the earliest, because sooner {why}; legal deadline {}",
+                hm(c.escort.depart, off, plan.now),
+                hm(c.deadline, off, plan.now)
+            );
+        }
         if let Some(e) = &c.explanation {
             let by = match e.alternative_escort {
                 Some(casehub_planning::EscortMode::Team) => "an escort team",

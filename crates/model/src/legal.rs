@@ -120,6 +120,9 @@ pub struct Policy {
     /// The situations in which a rule may bend for one case, with a
     /// supervisor's approval (default: [`ExceptionType::defaults`]).
     pub exceptions: Vec<ExceptionType>,
+    /// A juvenile is questioned only in a juvenile-suitable room, with a
+    /// juvenile-trained officer among the questioners (default on).
+    pub juvenile_questioning: bool,
 }
 
 /// A named situation in which one rule may bend for one case, with a
@@ -166,6 +169,7 @@ impl Default for Policy {
             late_start_min: DEFAULT_LATE_START_MIN,
             alert_escalate_min: DEFAULT_ESCALATE_MIN,
             exceptions: ExceptionType::defaults(),
+            juvenile_questioning: true,
         }
     }
 }
@@ -203,6 +207,15 @@ struct RawPolicy {
         skip_serializing_if = "is_default_exceptions"
     )]
     exceptions: Vec<ExceptionType>,
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    juvenile_questioning: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+fn is_true(v: &bool) -> bool {
+    *v
 }
 
 fn is_default_exceptions(v: &Vec<ExceptionType>) -> bool {
@@ -319,6 +332,7 @@ impl TryFrom<RawPolicy> for Policy {
             late_start_min: r.late_start_min,
             alert_escalate_min: r.alert_escalate_min,
             exceptions: r.exceptions,
+            juvenile_questioning: r.juvenile_questioning,
         })
     }
 }
@@ -340,6 +354,7 @@ impl From<Policy> for RawPolicy {
             late_start_min: p.late_start_min,
             alert_escalate_min: p.alert_escalate_min,
             exceptions: p.exceptions,
+            juvenile_questioning: p.juvenile_questioning,
         }
     }
 }

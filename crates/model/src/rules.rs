@@ -68,11 +68,15 @@ pub enum Rule {
     /// Nobody waits in holding longer than the policy's `max_holding_min`
     /// (rules version 7; a policy limit, within the legal one).
     HoldingTime,
+    /// A juvenile is questioned in a juvenile-suitable room, with a
+    /// juvenile-trained officer among the questioners (rules version 8;
+    /// the policy's `juvenile_questioning`, on by default).
+    JuvenileQuestioning,
 }
 
 impl Rule {
     /// Every rule, in the catalogue's order.
-    pub const ALL: [Rule; 19] = [
+    pub const ALL: [Rule; 20] = [
         Rule::LegalLimit,
         Rule::RoomDoubleBooked,
         Rule::HoldingCapacity,
@@ -92,6 +96,7 @@ impl Rule {
         Rule::StepSequence,
         Rule::Reference,
         Rule::HoldingTime,
+        Rule::JuvenileQuestioning,
     ];
 
     /// The stable name, as plans, conflicts, the API and the docs write it.
@@ -116,6 +121,7 @@ impl Rule {
             Rule::StepSequence => "step_sequence",
             Rule::Reference => "reference",
             Rule::HoldingTime => "holding_time",
+            Rule::JuvenileQuestioning => "juvenile_questioning",
         }
     }
 

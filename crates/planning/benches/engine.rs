@@ -2,7 +2,8 @@
 //!
 //! `cargo bench -p casehub-planning --bench engine` prints one markdown row per
 //! instance: cases, sites, rooms, escort teams, options, the greedy's and the
-//! MILP's planned cases, objectives and times, the LP-relaxation bound over
+//! MILP's planned cases (and of them how many deferred, leaving later than
+//! the regular departure delays), blocked cases, objectives and times, the LP-relaxation bound over
 //! all options and the MILP model's gap to it (both count a blocked case at
 //! the unplanned penalty), and the improvement over the greedy.
 //! Every plan is checked by the validator. `-- --quick` runs the 50-case
@@ -166,9 +167,9 @@ fn main() {
     let now: DateTime<Utc> = "2026-11-27T00:00:00Z".parse().unwrap();
     let sizes: &[usize] = if quick { &[50] } else { &[10, 50, 200] };
     println!(
-        "| cases | sites | rooms | teams | options | greedy planned | greedy objective | greedy s | MILP planned | MILP objective | MILP s | status | MIP gap | LP bound | gap to LP bound | better than greedy |"
+        "| cases | sites | rooms | teams | options | greedy planned | deferred | blocked | greedy objective | greedy s | MILP planned | deferred | blocked | MILP objective | MILP s | status | MIP gap | LP bound | gap to LP bound | better than greedy |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut notes = Vec::new();
     for &sites in &[3usize, 6] {
         let region = region(sites);
@@ -222,12 +223,19 @@ fn main() {
                     m.cases.len() as i64 - g.cases.len() as i64
                 )
             };
+            let deferred = |p: &casehub_planning::Plan| {
+                p.cases.iter().filter(|c| c.deferred.is_some()).count()
+            };
             println!(
-                "| {n} | {sites} | {rooms} | {teams} | {} | {} | {:.1} | {g_s:.2} | {} | {:.1} | {m_s:.2} | {} | {gap} | {} | {lp_gap} | {better} |",
+                "| {n} | {sites} | {rooms} | {teams} | {} | {} | {} | {} | {:.1} | {g_s:.2} | {} | {} | {} | {:.1} | {m_s:.2} | {} | {gap} | {} | {lp_gap} | {better} |",
                 m.solver.options,
                 g.cases.len(),
+                deferred(&g),
+                g.blocked.len(),
                 g.objective,
                 m.cases.len(),
+                deferred(&m),
+                m.blocked.len(),
                 m.objective,
                 m.solver.status,
                 lp.map_or("-".into(), |b| format!("{b:.1}")),

@@ -6,7 +6,7 @@
 //! per-room, per-officer, per-team ledger. Booking fails, and changes nothing,
 //! when no concrete choice fits.
 
-use casehub_model::{Gender, GroupId, Post, RoomKind, Step};
+use casehub_model::{Gender, GroupId, Post, Qualification, RoomKind, Step};
 
 use crate::capacity::Context;
 use crate::options::{Opt, options_leaving_at};
@@ -40,6 +40,7 @@ pub enum BookFail {
     Searcher,
     Questioners,
     FemaleQuestioner,
+    JuvenileQuestioner,
 }
 
 /// The exact ledger of who and what is booked when.
@@ -367,7 +368,19 @@ impl Booker {
                 if crew.len() < k {
                     return Err(BookFail::EscortOfficers);
                 }
-                let chosen: Vec<usize> = crew.iter().take(k).map(|c| c.0).collect();
+                let mut chosen: Vec<usize> = crew.iter().take(k).map(|c| c.0).collect();
+                // A juvenile-trained officer among them to question a juvenile.
+                let trained = |oi: usize| region.officers[oi].can(Qualification::Juvenile);
+                if policy.juvenile_questioning
+                    && case.persons.iter().any(|p| p.juvenile)
+                    && !chosen.iter().any(|&oi| trained(oi))
+                {
+                    let Some(&(t, _)) = crew.iter().skip(k).find(|c| trained(c.0)) else {
+                        return Err(BookFail::JuvenileQuestioner);
+                    };
+                    // Replace the last one, never the woman put first.
+                    chosen[k - 1] = t;
+                }
                 // The station's minimum, slot by slot.
                 let station = &region.stations[sti];
                 let posted: Vec<usize> = region
@@ -461,10 +474,20 @@ impl Booker {
         let site = &ctx.region.sites[opt.site];
         let person = &case.persons[opt.persons[pj].person];
         let kind = step.room_kind(case.category);
-        let (ri, room) = site
+        // A juvenile is questioned in a juvenile-suitable room (when the
+        // policy says so); others in the other rooms first, to keep those free.
+        let juvenile_room =
+            step == Step::Questioning && person.juvenile && ctx.region.policy.juvenile_questioning;
+        let mut rooms: Vec<&casehub_model::Room> = site
             .rooms
             .iter()
-            .filter(|r| r.kind == kind && r.recording)
+            .filter(|r| r.kind == kind && r.recording && (!juvenile_room || r.juvenile_suitable))
+            .collect();
+        if step == Step::Questioning && !juvenile_room {
+            rooms.sort_by_key(|r| r.juvenile_suitable);
+        }
+        let (ri, room) = rooms
+            .into_iter()
             .map(|r| (ctx.room_index[r.id.as_str()], r))
             .find(|&(ri, r)| {
                 let juvenile_room_ok =
@@ -529,24 +552,45 @@ impl Booker {
         let k_q = region.policy.min_questioning_officers as usize;
         let case = &ctx.state.pending[opt.case].case;
         let person = &case.persons[opt.persons[pj].person];
-        let mut pool: Vec<(usize, bool)> = region
+        // (officer, woman, juvenile-trained)
+        let mut pool: Vec<(usize, bool, bool)> = region
             .officers
             .iter()
             .enumerate()
             .filter(|(oi, _)| {
                 ctx.questioner(*oi, opt.site) && self.officer_free(ctx, *oi, from, to)
             })
-            .map(|(oi, o)| (oi, o.gender == Gender::Female))
+            .map(|(oi, o)| {
+                (
+                    oi,
+                    o.gender == Gender::Female,
+                    o.can(Qualification::Juvenile),
+                )
+            })
             .collect();
-        // Men first, to keep the fewer women free; a female juvenile gets
-        // one woman (the capacity the options count), the others as anyone.
-        pool.sort_by_key(|&(_, f)| f);
+        // Men and the untrained first, to keep the fewer women and
+        // juvenile-trained officers free; a female juvenile gets one woman
+        // and a juvenile one trained officer (the capacities the options
+        // count), trained women first for both at once.
+        pool.sort_by_key(|&(_, f, j)| (f, j));
+        let juvenile = person.juvenile && region.policy.juvenile_questioning;
         if person.gender == Gender::Female && person.juvenile {
-            let Some(at) = pool.iter().position(|p| p.1) else {
-                return Err(BookFail::FemaleQuestioner);
-            };
+            let at = pool
+                .iter()
+                .position(|p| p.1 && (p.2 || !juvenile))
+                .or_else(|| pool.iter().position(|p| p.1))
+                .ok_or(BookFail::FemaleQuestioner)?;
             let woman = pool.remove(at);
             pool.insert(0, woman);
+        }
+        if juvenile && !pool.iter().take(k_q.min(1)).any(|p| p.2) {
+            let at = pool
+                .iter()
+                .skip(1)
+                .position(|p| p.2)
+                .ok_or(BookFail::JuvenileQuestioner)?;
+            let trained = pool.remove(at + 1);
+            pool.insert(1.min(pool.len()), trained);
         }
         if pool.len() < k_q {
             return Err(BookFail::Questioners);

@@ -51,6 +51,10 @@ pub enum Resource {
     FemaleStationOfficers(usize),
     /// Officers a station can spare above its minimum.
     StationSpare(usize),
+    /// Juvenile-suitable rooms of a kind (not holding) at a site.
+    JuvenileRooms(usize, RoomKind),
+    /// Juvenile-trained questioning officers at a site.
+    JuvenileQuestioners(usize),
 }
 
 /// Per-slot capacities and static facts, computed once per planning run.
@@ -332,7 +336,12 @@ impl<'a> Context<'a> {
                         add(&mut cap, slots, Resource::AdultHolding(si), &open, c);
                         add(&mut cap, slots, Resource::CoSuspectHolding(si), &open, 1);
                     }
-                    kind => add(&mut cap, slots, Resource::Rooms(si, kind), &open, 1),
+                    kind => {
+                        add(&mut cap, slots, Resource::Rooms(si, kind), &open, 1);
+                        if room.juvenile_suitable {
+                            add(&mut cap, slots, Resource::JuvenileRooms(si, kind), &open, 1);
+                        }
+                    }
                 }
             }
             for (oi, o) in self.officers_at_site(si) {
@@ -343,6 +352,9 @@ impl<'a> Context<'a> {
                     add(&mut cap, slots, Resource::Questioners(si), shift, 1);
                     if female {
                         add(&mut cap, slots, Resource::FemaleQuestioners(si), shift, 1);
+                    }
+                    if o.can(Qualification::Juvenile) {
+                        add(&mut cap, slots, Resource::JuvenileQuestioners(si), shift, 1);
                     }
                 }
                 if searcher {
@@ -429,7 +441,12 @@ impl<'a> Context<'a> {
                         self.take(Resource::CoSuspectHolding(si), from, to, 1);
                     }
                 }
-                kind => self.take(Resource::Rooms(si, kind), from, to, 1),
+                kind => {
+                    self.take(Resource::Rooms(si, kind), from, to, 1);
+                    if room.juvenile_suitable {
+                        self.take(Resource::JuvenileRooms(si, kind), from, to, 1);
+                    }
+                }
             }
         }
         // A closed room takes all it holds.
@@ -446,7 +463,12 @@ impl<'a> Context<'a> {
                     self.take(Resource::AdultHolding(si), from, to, room.capacity as i32);
                     self.take(Resource::CoSuspectHolding(si), from, to, 1);
                 }
-                kind => self.take(Resource::Rooms(si, kind), from, to, 1),
+                kind => {
+                    self.take(Resource::Rooms(si, kind), from, to, 1);
+                    if room.juvenile_suitable {
+                        self.take(Resource::JuvenileRooms(si, kind), from, to, 1);
+                    }
+                }
             }
         }
         for c in &state.officer_commitments {
@@ -463,6 +485,9 @@ impl<'a> Context<'a> {
                         self.take(Resource::Questioners(si), from, to, 1);
                         if female {
                             self.take(Resource::FemaleQuestioners(si), from, to, 1);
+                        }
+                        if o.can(Qualification::Juvenile) {
+                            self.take(Resource::JuvenileQuestioners(si), from, to, 1);
                         }
                     }
                     if self.searcher(oi, si) {
@@ -634,6 +659,7 @@ pub fn rule_of(r: Resource) -> Rule {
         Resource::CoSuspectHolding(_) => Rule::CoSuspectSeparation,
         Resource::Questioners(_) => Rule::QuestioningOfficers,
         Resource::FemaleQuestioners(_) => Rule::FemaleJuvenileQuestioning,
+        Resource::JuvenileRooms(..) | Resource::JuvenileQuestioners(_) => Rule::JuvenileQuestioning,
         Resource::Searchers(_) => Rule::OfficerUnavailable,
         Resource::FemaleSearchers(_) => Rule::FemaleSearch,
         Resource::Teams(_) => Rule::TeamUnavailable,
@@ -657,6 +683,12 @@ pub fn describe(ctx: &Context<'_>, r: Resource) -> String {
         }
         Resource::Questioners(s) => format!("questioning officers at {}", site(s)),
         Resource::FemaleQuestioners(s) => format!("female questioning officers at {}", site(s)),
+        Resource::JuvenileRooms(s, kind) => {
+            format!("juvenile-suitable {kind} rooms at {}", site(s))
+        }
+        Resource::JuvenileQuestioners(s) => {
+            format!("juvenile-trained questioning officers at {}", site(s))
+        }
         Resource::Searchers(s) => format!("searchers at {}", site(s)),
         Resource::FemaleSearchers(s) => format!("female searchers at {}", site(s)),
         Resource::Teams(s) => format!("escort teams of {}", site(s)),

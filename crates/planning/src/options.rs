@@ -17,7 +17,7 @@
 //! a case's options. The capacities they draw on are in [`crate::capacity`];
 //! one option's timeline, usage and cost are built in `timeline`.
 
-use casehub_model::{Gender, Officer, Step};
+use casehub_model::{Gender, Officer, Qualification, RoomKind, Step};
 
 use crate::plan::{CostBreakdown, EscortMode, Rule};
 use crate::timeline::{Why, build_option};
@@ -85,6 +85,50 @@ pub struct CaseOptions {
     pub pruned: Vec<Pruned>,
 }
 
+/// Why a juvenile cannot be questioned at site `si` with this escort at
+/// all: no juvenile-suitable questioning room there, or no juvenile-trained
+/// officer among those who would question (the station's crew, or the
+/// site's questioning officers).
+fn juvenile_reason(
+    ctx: &Context<'_>,
+    si: usize,
+    sti: usize,
+    mode: EscortMode,
+    q_kind: RoomKind,
+) -> Option<(Rule, Why)> {
+    let region = ctx.region;
+    let site = &region.sites[si];
+    let why = if !site
+        .rooms
+        .iter()
+        .any(|r| r.kind == q_kind && r.recording && r.juvenile_suitable)
+    {
+        format!("no juvenile-suitable {q_kind} room at {}", site.id)
+    } else {
+        match mode {
+            EscortMode::Station
+                if !ctx
+                    .station_crew(sti)
+                    .any(|(_, o)| o.can(Qualification::Juvenile)) =>
+            {
+                format!(
+                    "station {} has no juvenile-trained officer to question a juvenile",
+                    region.stations[sti].id
+                )
+            }
+            EscortMode::Team
+                if !ctx.site_questioners[si]
+                    .iter()
+                    .any(|&oi| region.officers[oi].can(Qualification::Juvenile)) =>
+            {
+                format!("no juvenile-trained questioning officer at {}", site.id)
+            }
+            _ => return None,
+        }
+    };
+    Some((Rule::JuvenileQuestioning, Why::Text(why)))
+}
+
 /// Enumerate the options of case `ci` (an index into `state.pending`), at
 /// the settings' departure and questioning delays.
 pub fn case_options(ctx: &Context<'_>, ci: usize) -> CaseOptions {
@@ -141,6 +185,7 @@ fn options_at(
     let station = &region.stations[sti];
     let n = case.persons.len();
     let any_female = case.persons.iter().any(|p| p.gender == Gender::Female);
+    let any_juvenile = policy.juvenile_questioning && case.persons.iter().any(|p| p.juvenile);
     let (deadline_at, deadline) = ctx.deadline(case);
     let deadline_min = deadline_at.timestamp().div_euclid(60) - ctx.t0_min;
     let not_before = restriction
@@ -266,6 +311,9 @@ fn options_at(
             // A combination that cannot be staffed at all, or whose
             // earliest delay already misses the deadline, has no later option.
             let mut stopped = reason.is_some();
+            if reason.is_none() && any_juvenile {
+                reason = juvenile_reason(ctx, si, sti, mode, q_kind);
+            }
             if reason.is_some() {
                 // The escort cannot be staffed; but if even the earliest start
                 // would miss the deadline, that is what blocks the case.

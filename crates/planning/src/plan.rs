@@ -137,7 +137,11 @@ pub struct SolverReport {
     /// MILP's plan within the time limit) or `rebooked` (some of the MILP's
     /// cases did not fit the named rooms and officers together and were
     /// booked after the others: the plan is not the MILP's, and `gap` and
-    /// `model_objective` are the final plan's, to the LP bound).
+    /// `model_objective` are the final plan's, to the LP bound) or
+    /// `served_later` (after the solve, cases the plan left out were
+    /// booked at later departures than the model's options: the note names
+    /// them, `model_objective` is the final plan's, and `gap` is left out,
+    /// since the bound does not cover those departures).
     pub status: String,
     pub seconds: f64,
     /// HiGHS's relative MIP gap over the options it was given (price-and-branch:

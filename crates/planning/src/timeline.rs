@@ -9,7 +9,7 @@
 //! capacity the option uses per slot and prices it, or says which rule the
 //! option breaks on its own ([`Why`], put into words only when reported).
 
-use casehub_model::{Gender, RoomKind, Step};
+use casehub_model::{Gender, Qualification, RoomKind, Step};
 
 use crate::capacity::{Context, Resource, describe, rule_of};
 use crate::options::{Opt, PersonTimeline, Usage};
@@ -125,12 +125,23 @@ impl Why {
     }
 }
 
+/// What a person's questioning needs beyond a room and a pair.
+#[derive(Debug, Clone, Copy)]
+struct Needs {
+    /// A woman among the questioners.
+    female_juvenile: bool,
+    /// A juvenile-suitable room and a juvenile-trained questioner (when the
+    /// policy's rule is on).
+    juvenile: bool,
+}
+
 /// The earliest start at or after `from` (and before `until`) at which a
 /// questioning of `len` slots fits beside the case's own questionings
-/// `placed` ((start, end, female juvenile)): a room of `q_kind` left at the
-/// site, and in team mode a pair of the site's questioning officers left
-/// (a female one for a female juvenile) with enough of them on shift for the
-/// whole questioning. `None` when no start fits.
+/// `placed` ((start, end, needs)): a room of `q_kind` left at the site (a
+/// juvenile-suitable one where needed), and in team mode a pair of the
+/// site's questioning officers left (a woman among them for a female
+/// juvenile, a juvenile-trained one for a juvenile) with enough of them on
+/// shift for the whole questioning. `None` when no start fits.
 #[allow(clippy::too_many_arguments)]
 fn earliest_questioning(
     ctx: &Context<'_>,
@@ -138,8 +149,8 @@ fn earliest_questioning(
     mode: EscortMode,
     q_kind: RoomKind,
     (from, len): (i64, i64),
-    female_juvenile: bool,
-    placed: &[(i64, i64, bool)],
+    needs: Needs,
+    placed: &[(i64, i64, Needs)],
     until: i64,
 ) -> Option<i64> {
     let k_q = ctx.region.policy.min_questioning_officers as i32;
@@ -149,13 +160,21 @@ fn earliest_questioning(
     };
     let fits_at = |k: i64| {
         let busy = placed.iter().filter(|&&(a, b, _)| a <= k && k < b);
-        let (n, fj) = busy.fold((0, 0), |(n, fj), &(_, _, f)| (n + 1, fj + i32::from(f)));
+        let (n, fj, j) = busy.fold((0, 0, 0), |(n, fj, j), &(_, _, x)| {
+            (
+                n + 1,
+                fj + i32::from(x.female_juvenile),
+                j + i32::from(x.juvenile),
+            )
+        });
+        let room = left(Resource::Rooms(si, q_kind), k) > n
+            && (!needs.juvenile || left(Resource::JuvenileRooms(si, q_kind), k) > j);
         match mode {
-            EscortMode::Station => n == 0 && left(Resource::Rooms(si, q_kind), k) >= 1,
+            EscortMode::Station => n == 0 && room,
             EscortMode::Team => {
-                left(Resource::Rooms(si, q_kind), k) > n
-                    && left(Resource::Questioners(si), k) >= (n + 1) * k_q
-                    && (!female_juvenile || left(Resource::FemaleQuestioners(si), k) > fj)
+                room && left(Resource::Questioners(si), k) >= (n + 1) * k_q
+                    && (!needs.female_juvenile || left(Resource::FemaleQuestioners(si), k) > fj)
+                    && (!needs.juvenile || left(Resource::JuvenileQuestioners(si), k) > j)
             }
         }
     };
@@ -268,11 +287,15 @@ pub(crate) fn build_option(
     // persons already placed. The station's own officers question one person
     // at a time. Shifts change within the search: a night pair takes the
     // third co-suspect when the day pairs have gone home.
-    let fem_juvenile = |pj: usize| {
+    let juvenile_rule = region.policy.juvenile_questioning;
+    let needs = |pj: usize| {
         let p = &case.persons[pj];
-        p.gender == Gender::Female && p.juvenile
+        Needs {
+            female_juvenile: p.gender == Gender::Female && p.juvenile,
+            juvenile: juvenile_rule && p.juvenile,
+        }
     };
-    let mut q_slots: Vec<(i64, i64, bool)> = Vec::with_capacity(case.persons.len());
+    let mut q_slots: Vec<(i64, i64, Needs)> = Vec::with_capacity(case.persons.len());
     let mut held_too_long = None;
     for (pj, person) in case.persons.iter().enumerate() {
         let mut t = arrive + pj as i64 * stagger;
@@ -287,7 +310,7 @@ pub(crate) fn build_option(
             mode,
             q_kind,
             (t + q_delay, q_len),
-            fem_juvenile(pj),
+            needs(pj),
             &q_slots,
             deadline.min(ctx.slots),
         )
@@ -309,7 +332,7 @@ pub(crate) fn build_option(
             steps.push((Step::Holding, t, q_start));
         }
         let q_end = q_start + q_len;
-        q_slots.push((q_start, q_end, fem_juvenile(pj)));
+        q_slots.push((q_start, q_end, needs(pj)));
         steps.push((Step::Questioning, q_start, q_end));
         q_end_max = q_end_max.max(q_end);
         wait_min += ((q_start - arrive) * ctx.slot) as f64;
@@ -327,10 +350,22 @@ pub(crate) fn build_option(
                 }
                 Step::Questioning => {
                     usage(&mut usage_list, Resource::Rooms(si, q_kind), a, b, 1);
+                    if juvenile_rule && person.juvenile {
+                        usage(
+                            &mut usage_list,
+                            Resource::JuvenileRooms(si, q_kind),
+                            a,
+                            b,
+                            1,
+                        );
+                    }
                     if mode == EscortMode::Team {
                         usage(&mut usage_list, Resource::Questioners(si), a, b, k_q);
                         if person.gender == Gender::Female && person.juvenile {
                             usage(&mut usage_list, Resource::FemaleQuestioners(si), a, b, 1);
+                        }
+                        if juvenile_rule && person.juvenile {
+                            usage(&mut usage_list, Resource::JuvenileQuestioners(si), a, b, 1);
                         }
                     }
                 }
@@ -448,6 +483,27 @@ pub(crate) fn build_option(
                 return Err((
                     Rule::FemaleEscort,
                     Why::FemaleCrewOff { station: sti },
+                    false,
+                ));
+            }
+            if juvenile_rule
+                && case.persons.iter().any(|p| p.juvenile)
+                && !enough_on_shift(
+                    ctx,
+                    ctx.station_crew(sti)
+                        .filter(|c| c.1.can(Qualification::Juvenile))
+                        .map(|c| c.0),
+                    depart,
+                    back,
+                    1,
+                )
+            {
+                return Err((
+                    Rule::JuvenileQuestioning,
+                    Why::Text(format!(
+                        "no juvenile-trained officer of {} is on shift for the whole escort",
+                        station.id
+                    )),
                     false,
                 ));
             }

@@ -41,7 +41,7 @@ rooms = [
   { id = "h1", kind = "holding", capacity = 2 },
   { id = "h2", kind = "holding", capacity = 2 },
   { id = "hj", kind = "holding", capacity = 1, juvenile_suitable = true },
-  { id = "int", kind = "interrogation" },
+  { id = "int", kind = "interrogation", juvenile_suitable = true },
   { id = "inq", kind = "inquiry" },
 ]
 
@@ -801,5 +801,70 @@ fn an_override_restricts_the_site_the_escort_and_the_start() {
             "{}",
             p.blocked[0].detail
         );
+    }
+}
+
+/// A juvenile is questioned only in a juvenile-suitable room, with a
+/// juvenile-trained officer among the questioners; with none trained, the
+/// case is blocked by that rule; the policy may turn the rule off.
+#[test]
+fn a_juvenile_is_questioned_in_a_suitable_room_with_a_trained_officer() {
+    let with_plain_room = |r: Region| {
+        let mut r = r;
+        let mut plain = r.sites[0]
+            .rooms
+            .iter()
+            .find(|x| x.id.as_str() == "int")
+            .unwrap()
+            .clone();
+        plain.id = casehub_model::RoomId::new("int-plain").unwrap();
+        plain.juvenile_suitable = false;
+        r.sites[0].rooms.insert(0, plain);
+        r
+    };
+    let cases = || {
+        vec![case(
+            "C1",
+            "NEAR",
+            10,
+            LegalCategory::CriminalSummons,
+            vec![person("P1", Gender::Male, true, None)],
+        )]
+    };
+    let s = state(with_plain_room(region("00:00-24:00", true)), cases());
+    for p in both(&s) {
+        assert!(p.blocked.is_empty(), "{:?}", p.blocked);
+        let pp = &p.cases[0].persons[0];
+        let q = pp
+            .steps
+            .iter()
+            .find(|b| b.step == Step::Questioning)
+            .unwrap();
+        assert_eq!(q.room.as_str(), "int", "{pp:?}");
+        // Only i-3 is trained (the stations' officers are not): the site's
+        // officers question, with her among them.
+        assert_eq!(p.cases[0].escort.mode, EscortMode::Team);
+        assert!(
+            pp.questioning_officers.iter().any(|o| o.as_str() == "i-3"),
+            "{pp:?}"
+        );
+    }
+    let mut untrained = s.clone();
+    for o in &mut untrained.region.officers {
+        o.qualifications
+            .retain(|q| *q != casehub_model::Qualification::Juvenile);
+    }
+    for p in both(&untrained) {
+        assert!(p.cases.is_empty(), "{:?}", p.cases);
+        assert_eq!(
+            p.blocked[0].rule,
+            Rule::JuvenileQuestioning,
+            "{:?}",
+            p.blocked
+        );
+    }
+    untrained.region.policy.juvenile_questioning = false;
+    for p in both(&untrained) {
+        assert!(p.blocked.is_empty(), "{:?}", p.blocked);
     }
 }

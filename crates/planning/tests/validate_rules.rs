@@ -71,7 +71,7 @@ rural = true
 id = "S1-o1"
 gender = "female"
 station = "S1"
-qualifications = ["questioning", "escort", "search"]
+qualifications = ["questioning", "escort", "search", "juvenile"]
 shift = "day"
 
 [[officers]]
@@ -759,7 +759,10 @@ fn room_kind_wrong_kind_of_room() {
     let mut plan = valid_plan();
     // An administrative case questioned in an interrogation room (free 11:00-12:00).
     step_mut(&mut plan, 1, 0, Step::Questioning).room = rid("MC-int-2");
-    let v = validate(&state(), &plan);
+    // (MC-int-2 is not juvenile-suitable either: that rule is left out here.)
+    let mut st = state();
+    st.region.policy.juvenile_questioning = false;
+    let v = validate(&st, &plan);
     assert_only(&v, Rule::RoomKind);
     assert!(v[0].detail.contains("MC-int-2"), "{}", show(&v));
 }
@@ -1081,9 +1084,48 @@ fn female_juvenile_questioned_without_a_woman() {
     let mut plan = valid_plan();
     // S1-o1 still escorts; MC-inv-m2 is free 11:00-12:00.
     plan.cases[1].persons[0].questioning_officers = oids(&["S1-o2", "MC-inv-m2"]);
-    let v = validate(&state(), &plan);
+    // (Neither is juvenile-trained: that rule is left out here.)
+    let mut st = state();
+    st.region.policy.juvenile_questioning = false;
+    let v = validate(&st, &plan);
     assert_only(&v, Rule::FemaleJuvenileQuestioning);
     assert_eq!(v[0].case, Some(cid("C2")));
+}
+
+// ---------------------------------------------------------------- JuvenileQuestioning
+
+#[test]
+fn juvenile_questioned_without_a_juvenile_trained_officer() {
+    // B1 is questioned by S1-o1 (juvenile-trained) and S1-o2.
+    let plan = valid_plan();
+    assert!(validate(&state(), &plan).is_empty());
+    let mut untrained = state();
+    for o in &mut untrained.region.officers {
+        o.qualifications
+            .retain(|q| *q != casehub_model::Qualification::Juvenile);
+    }
+    let v = validate(&untrained, &plan);
+    assert_only(&v, Rule::JuvenileQuestioning);
+    assert!(v[0].detail.contains("B1"), "{}", show(&v));
+    // The policy may turn the rule off.
+    untrained.region.policy.juvenile_questioning = false;
+    assert!(validate(&untrained, &plan).is_empty());
+}
+
+#[test]
+fn juvenile_questioned_in_a_room_not_suitable_for_juveniles() {
+    let plan = valid_plan();
+    let mut st = state();
+    for r in &mut st.region.sites[0].rooms {
+        if r.id.as_str() == "MC-inq-1" {
+            r.juvenile_suitable = false;
+        }
+    }
+    let v = validate(&st, &plan);
+    assert_only(&v, Rule::JuvenileQuestioning);
+    assert!(v[0].detail.contains("MC-inq-1"), "{}", show(&v));
+    st.region.policy.juvenile_questioning = false;
+    assert!(validate(&st, &plan).is_empty());
 }
 
 // ---------------------------------------------------------------- 12. FemaleSearch

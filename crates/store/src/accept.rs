@@ -100,6 +100,10 @@ impl SchedulingState {
         if !self.rules_at_least(7) {
             found.retain(|v| v.rule != casehub_model::Rule::HoldingTime);
         }
+        // And the juvenile questioning from version 8 on.
+        if !self.rules_at_least(8) {
+            found.retain(|v| v.rule != casehub_model::Rule::JuvenileQuestioning);
+        }
         found.sort_by(|a, b| (a.rule, &a.case, &a.detail).cmp(&(b.rule, &b.case, &b.detail)));
         found.dedup();
         Ok(found)

@@ -88,11 +88,14 @@ pub struct SchedulingState {
 /// plan against every rule of the catalogue at commit and replaces
 /// `CommitPlan` and `OverridePlan`; 7 adds [`Command::Archive`], which
 /// moves what ended before the retention period out of the live state
-/// ([`crate::archive`]). A cluster applies the rules of its
+/// ([`crate::archive`]), rooms closed for maintenance and sites and
+/// stations out of service, and the policy's longest hold at commit; 8
+/// checks the policy's juvenile questioning at commit
+/// ([`casehub_model::Rule::JuvenileQuestioning`]). A cluster applies the rules of its
 /// [`SchedulingState::rules_version`], raised by
 /// [`Command::SetRulesVersion`] once every node runs a build that has them,
 /// so that nodes of two builds never apply one log differently.
-pub const RULES_VERSION: u32 = 7;
+pub const RULES_VERSION: u32 = 8;
 
 pub(crate) type Outcome = Result<Vec<(EntityRef, u64)>, Response>;
 

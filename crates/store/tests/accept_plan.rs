@@ -327,3 +327,42 @@ proptest! {
         let _ = accepted;
     }
 }
+
+/// The policy's juvenile questioning is a rule at commit from rules version
+/// 8 on: a juvenile questioned by the station's untrained officers (the
+/// plan of a policy without the rule) is refused, naming it; a cluster of
+/// version 7 commits it as its nodes did.
+#[test]
+fn juvenile_questioning_is_checked_at_commit_from_rules_version_8() {
+    let r = region();
+    let now: DateTime<Utc> = "2026-11-27T02:00:00Z".parse().unwrap();
+    let mut w = loaded(&r, now);
+    let mut off = r.policy.clone();
+    off.juvenile_questioning = false;
+    assert!(w.apply(Command::SetPolicy(off)).is_applied());
+    let mut pc = generate::pending_cases(&r, now, 1, 60, 0, 5).remove(0);
+    pc.case.persons.truncate(1);
+    pc.case.persons[0].juvenile = true;
+    pc.case.persons[0].co_suspect_group = None;
+    assert!(w.apply(Command::SubmitCase(pc.case.clone())).is_applied());
+    let p = propose(&w.state, now);
+    assert_eq!(p.cases.len(), 1, "{:?}", p.blocked);
+    assert!(validator_rules(&w.state, &p.cases, now).is_empty());
+    assert!(w.apply(Command::SetPolicy(r.policy.clone())).is_applied());
+    let broken = validator_rules(&w.state, &p.cases, now);
+    assert_eq!(
+        broken,
+        BTreeSet::from([Rule::JuvenileQuestioning]),
+        "the greedy's plan without the rule breaks it: {:?}",
+        p.cases[0]
+    );
+    let mut v7 = World {
+        state: w.state.clone(),
+        index: w.index,
+        now,
+    };
+    v7.state.rules_version = 7;
+    let resp = w.apply(accept(p.cases.clone(), now, 1));
+    assert_eq!(commit_rules(&resp), Some(broken), "{resp:?}");
+    assert!(v7.apply(accept(p.cases, now, 1)).is_applied());
+}

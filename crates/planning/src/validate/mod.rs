@@ -48,7 +48,9 @@
 //!   double-booked, holding capacity, juveniles apart from adults and
 //!   co-suspects apart;
 //! * `questioning`: rules 10 and 11, the questioning officers (a woman among
-//!   them for a female juvenile);
+//!   them for a female juvenile), and the policy's juvenile questioning (a
+//!   juvenile-suitable room and a juvenile-trained officer; not for pinned
+//!   plans, accepted perhaps before the rule);
 //! * `search`: rule 12, who searches;
 //! * `escort`: rules 13, 14 and the seats of 15, the escort officers (a woman
 //!   among them for a woman);
@@ -259,6 +261,7 @@ impl<'a> Checker<'a> {
         self.check_steps(cp, pinned);
         if !pinned {
             self.check_holding_time(cp);
+            self.check_juvenile_questioning(cp, case);
         }
         self.check_rooms_of_case(cp, case);
         if let Some(case) = case {

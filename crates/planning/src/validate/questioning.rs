@@ -1,10 +1,12 @@
 //! Rules 10 and 11: each person is questioned by at least the policy's
 //! number of distinct, qualified questioning officers, a woman among them
-//! for a female juvenile.
+//! for a female juvenile; and, when the policy says so, a juvenile in a
+//! juvenile-suitable room with a juvenile-trained officer among them
+//! ([`Rule::JuvenileQuestioning`]).
 
 use std::collections::BTreeSet;
 
-use casehub_model::{Case, Gender, Qualification};
+use casehub_model::{Case, Gender, Qualification, Step};
 
 use super::{Checker, ids};
 use crate::plan::{CasePlan, Rule};
@@ -55,6 +57,45 @@ impl<'a> Checker<'a> {
                     ids(&pp.questioning_officers)
                 );
                 self.push(Rule::FemaleJuvenileQuestioning, Some(cid), detail);
+            }
+        }
+    }
+
+    /// The policy's juvenile questioning: a juvenile is questioned in a
+    /// juvenile-suitable room, with a juvenile-trained officer among the
+    /// questioners.
+    pub(super) fn check_juvenile_questioning(&mut self, cp: &'a CasePlan, case: Option<&'a Case>) {
+        if !self.state.region.policy.juvenile_questioning {
+            return;
+        }
+        let cid = &cp.case;
+        for pp in &cp.persons {
+            if !self.person_of(case, &pp.person).is_some_and(|p| p.juvenile) {
+                continue;
+            }
+            for b in pp.steps.iter().filter(|b| b.step == Step::Questioning) {
+                if let Some((_, room)) = self.rooms.get(b.room.as_str())
+                    && !room.juvenile_suitable
+                {
+                    let detail = format!(
+                        "juvenile {} is questioned in room {}, which is not juvenile-suitable",
+                        pp.person, room.id
+                    );
+                    self.push(Rule::JuvenileQuestioning, Some(cid), detail);
+                }
+            }
+            let trained = pp.questioning_officers.iter().any(|id| {
+                self.officers
+                    .get(id.as_str())
+                    .is_some_and(|o| o.can(Qualification::Juvenile))
+            });
+            if !trained {
+                let detail = format!(
+                    "juvenile {} is questioned by {} with no juvenile-trained officer",
+                    pp.person,
+                    ids(&pp.questioning_officers)
+                );
+                self.push(Rule::JuvenileQuestioning, Some(cid), detail);
             }
         }
     }

@@ -325,6 +325,13 @@ fn explanation(lang: Lang, c: &casehub_planning::CasePlan) -> Markup {
                 }
                 dt { (t(lang, "col-deadline")) }
                 dd { (local(lang, c.deadline)) " · " (t_args(lang, "explain-slack", &[("t", span(lang, c.slack_min).into())])) }
+                @if let Some(why) = &c.deferred {
+                    dt { (t(lang, "explain-deferred")) }
+                    dd.deferred {
+                        (t_args(lang, "explain-deferred-line", &[("depart", local(lang, c.escort.depart).into())]))
+                        " " span.engine-text { (why) }
+                    }
+                }
                 dt { (t(lang, "explain-cost")) }
                 dd {
                     (t_args(lang, "explain-cost-parts", &[
