@@ -123,6 +123,9 @@ pub struct Policy {
     /// A juvenile is questioned only in a juvenile-suitable room, with a
     /// juvenile-trained officer among the questioners (default on).
     pub juvenile_questioning: bool,
+    /// Longest a person waits after arriving at a site before intake
+    /// (default 30): the escort stays with them meanwhile.
+    pub max_intake_wait_min: u32,
 }
 
 /// A named situation in which one rule may bend for one case, with a
@@ -170,12 +173,14 @@ impl Default for Policy {
             alert_escalate_min: DEFAULT_ESCALATE_MIN,
             exceptions: ExceptionType::defaults(),
             juvenile_questioning: true,
+            max_intake_wait_min: DEFAULT_INTAKE_WAIT_MIN,
         }
     }
 }
 
 const DEFAULT_LATE_START_MIN: u32 = 15;
 const DEFAULT_ESCALATE_MIN: u32 = 15;
+const DEFAULT_INTAKE_WAIT_MIN: u32 = 30;
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -209,6 +214,18 @@ struct RawPolicy {
     exceptions: Vec<ExceptionType>,
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     juvenile_questioning: bool,
+    #[serde(
+        default = "default_intake_wait",
+        skip_serializing_if = "is_default_intake_wait"
+    )]
+    max_intake_wait_min: u32,
+}
+
+fn default_intake_wait() -> u32 {
+    DEFAULT_INTAKE_WAIT_MIN
+}
+fn is_default_intake_wait(v: &u32) -> bool {
+    *v == DEFAULT_INTAKE_WAIT_MIN
 }
 
 fn yes() -> bool {
@@ -291,6 +308,13 @@ impl TryFrom<RawPolicy> for Policy {
                 return Err(ValidationError::new(field, v, "must be 1 to 1440 minutes"));
             }
         }
+        if r.max_intake_wait_min > 24 * 60 {
+            return Err(ValidationError::new(
+                "max_intake_wait_min",
+                r.max_intake_wait_min,
+                "must be 0 to 1440 minutes",
+            ));
+        }
         let mut names = std::collections::BTreeSet::new();
         for (i, e) in r.exceptions.iter().enumerate() {
             let slug = !e.name.is_empty()
@@ -316,7 +340,15 @@ impl TryFrom<RawPolicy> for Policy {
                 return Err(ValidationError::new(
                     format!("exceptions[{i}].rule"),
                     e.rule,
-                    "this rule never bends: only escort_officers and open_hours may",
+                    format!(
+                        "this rule never bends: only {} may",
+                        Rule::ALL
+                            .into_iter()
+                            .filter(|r| r.may_bend())
+                            .map(Rule::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                 ));
             }
         }
@@ -333,6 +365,7 @@ impl TryFrom<RawPolicy> for Policy {
             alert_escalate_min: r.alert_escalate_min,
             exceptions: r.exceptions,
             juvenile_questioning: r.juvenile_questioning,
+            max_intake_wait_min: r.max_intake_wait_min,
         })
     }
 }
@@ -355,6 +388,7 @@ impl From<Policy> for RawPolicy {
             alert_escalate_min: p.alert_escalate_min,
             exceptions: p.exceptions,
             juvenile_questioning: p.juvenile_questioning,
+            max_intake_wait_min: p.max_intake_wait_min,
         }
     }
 }

@@ -72,11 +72,15 @@ pub enum Rule {
     /// juvenile-trained officer among the questioners (rules version 8;
     /// the policy's `juvenile_questioning`, on by default).
     JuvenileQuestioning,
+    /// A person goes into intake within the policy's `max_intake_wait_min`
+    /// of arriving (rules version 8; a person brought in goes straight into
+    /// the case-handling area).
+    IntakeWait,
 }
 
 impl Rule {
     /// Every rule, in the catalogue's order.
-    pub const ALL: [Rule; 20] = [
+    pub const ALL: [Rule; 21] = [
         Rule::LegalLimit,
         Rule::RoomDoubleBooked,
         Rule::HoldingCapacity,
@@ -97,6 +101,7 @@ impl Rule {
         Rule::Reference,
         Rule::HoldingTime,
         Rule::JuvenileQuestioning,
+        Rule::IntakeWait,
     ];
 
     /// The stable name, as plans, conflicts, the API and the docs write it.
@@ -122,6 +127,7 @@ impl Rule {
             Rule::Reference => "reference",
             Rule::HoldingTime => "holding_time",
             Rule::JuvenileQuestioning => "juvenile_questioning",
+            Rule::IntakeWait => "intake_wait",
         }
     }
 
@@ -129,12 +135,13 @@ impl Rule {
     /// case (the policy names the exception types; see
     /// `casehub_model::legal::ExceptionType`). Only the rules that are local
     /// practice bend: the number of escort officers, a site's open hours,
-    /// and the policy's longest hold (never past the legal limit). Legal limits and every rule of the law never do, nor what is
+    /// the policy's longest hold (never past the legal limit) and its
+    /// longest wait before intake. Legal limits and every rule of the law never do, nor what is
     /// physically impossible (a room or an officer twice at once).
     pub fn may_bend(self) -> bool {
         matches!(
             self,
-            Rule::EscortOfficers | Rule::OpenHours | Rule::HoldingTime
+            Rule::EscortOfficers | Rule::OpenHours | Rule::HoldingTime | Rule::IntakeWait
         )
     }
 

@@ -405,6 +405,19 @@ pub(crate) fn build_option(
             q_delay == 0,
         ));
     }
+    // Each person goes into intake on arrival, or within the policy's
+    // longest wait: the last is taken in `(n - 1) × stagger` after arrival
+    // (said after the legal limit, as the hold).
+    let last_wait = (n - 1) * stagger * ctx.slot;
+    if last_wait > i64::from(region.policy.max_intake_wait_min) {
+        let why = format!(
+            "person {} would wait {last_wait} min after arrival at {} before intake, over the policy's {} min",
+            case.persons[case.persons.len() - 1].id,
+            site.id,
+            region.policy.max_intake_wait_min
+        );
+        return Err((Rule::IntakeWait, Why::Text(why), false));
+    }
     if let Some((person, held)) = held_too_long {
         let why = format!(
             "person {person} would be held {held} min, over the policy's {} min",

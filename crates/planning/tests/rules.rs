@@ -377,8 +377,12 @@ fn co_suspects_are_never_held_together_and_juveniles_never_with_adults() {
         person("B", Gender::Male, false, Some("G")),
         person("C", Gender::Male, false, Some("G")),
     ];
+    // One room per step: the third of the group waits an hour before
+    // intake, which the policy here allows (that rule is not the point).
+    let mut r = region("00:00-24:00", true);
+    r.policy.max_intake_wait_min = 120;
     let s = state(
-        region("00:00-24:00", true),
+        r,
         vec![
             case("C1", "NEAR", 5, LegalCategory::CriminalSummons, group),
             case(
@@ -865,6 +869,58 @@ fn a_juvenile_is_questioned_in_a_suitable_room_with_a_trained_officer() {
     }
     untrained.region.policy.juvenile_questioning = false;
     for p in both(&untrained) {
+        assert!(p.blocked.is_empty(), "{:?}", p.blocked);
+    }
+}
+
+/// Each person goes into intake within the policy's longest wait after
+/// arriving: with one room per step, the third of a group would wait an
+/// hour, so under a 30-minute policy the group cannot be served at all.
+#[test]
+fn a_person_waits_no_longer_than_the_policy_before_intake() {
+    let group = |n: usize| {
+        (0..n)
+            .map(|i| person(&format!("P{i}"), Gender::Male, false, Some("G")))
+            .collect::<Vec<_>>()
+    };
+    let two = state(
+        region("00:00-24:00", true),
+        vec![case(
+            "C1",
+            "NEAR",
+            5,
+            LegalCategory::CriminalSummons,
+            group(2),
+        )],
+    );
+    for p in both(&two) {
+        let cp = &p.cases[0];
+        for pp in &cp.persons {
+            let intake = pp.steps.iter().find(|b| b.step == Step::Intake).unwrap();
+            assert!(
+                intake.start - cp.escort.arrive <= Duration::minutes(30),
+                "{cp:?}"
+            );
+        }
+    }
+    let three = state(
+        region("00:00-24:00", true),
+        vec![case(
+            "C1",
+            "NEAR",
+            5,
+            LegalCategory::CriminalSummons,
+            group(3),
+        )],
+    );
+    for p in both(&three) {
+        assert!(p.cases.is_empty(), "{:?}", p.cases);
+        assert_eq!(p.blocked[0].rule, Rule::IntakeWait, "{:?}", p.blocked);
+        assert!(p.blocked[0].detail.contains("60 min"), "{:?}", p.blocked);
+    }
+    let mut longer = three.clone();
+    longer.region.policy.max_intake_wait_min = 60;
+    for p in both(&longer) {
         assert!(p.blocked.is_empty(), "{:?}", p.blocked);
     }
 }

@@ -100,9 +100,15 @@ impl SchedulingState {
         if !self.rules_at_least(7) {
             found.retain(|v| v.rule != casehub_model::Rule::HoldingTime);
         }
-        // And the juvenile questioning from version 8 on.
+        // And the juvenile questioning and the wait before intake from
+        // version 8 on.
         if !self.rules_at_least(8) {
-            found.retain(|v| v.rule != casehub_model::Rule::JuvenileQuestioning);
+            found.retain(|v| {
+                !matches!(
+                    v.rule,
+                    casehub_model::Rule::JuvenileQuestioning | casehub_model::Rule::IntakeWait
+                )
+            });
         }
         found.sort_by(|a, b| (a.rule, &a.case, &a.detail).cmp(&(b.rule, &b.case, &b.detail)));
         found.dedup();

@@ -43,7 +43,8 @@
 //! * `references`: rule 1, everything named exists and every pending case
 //!   appears once;
 //! * `timeline`: rules 2 and 9, each person's steps in order without gaps,
-//!   and questioning within the legal limit;
+//!   and questioning within the legal limit; the policy's longest hold and
+//!   longest wait before intake (not for pinned plans);
 //! * `rooms`: rules 3 to 8, room kind, recording and open hours, no room
 //!   double-booked, holding capacity, juveniles apart from adults and
 //!   co-suspects apart;
@@ -261,6 +262,7 @@ impl<'a> Checker<'a> {
         self.check_steps(cp, pinned);
         if !pinned {
             self.check_holding_time(cp);
+            self.check_intake_wait(cp);
             self.check_juvenile_questioning(cp, case);
         }
         self.check_rooms_of_case(cp, case);

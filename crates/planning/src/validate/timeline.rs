@@ -1,7 +1,8 @@
 //! Each case's timeline: rule 2 ([`Rule::StepSequence`]: escort times in
 //! order, every required step, in order, without gaps), rule 9
 //! ([`Rule::LegalLimit`]: the deadline, questioning within it, the slack)
-//! and the policy's longest hold ([`Rule::HoldingTime`]).
+//! the policy's longest hold ([`Rule::HoldingTime`]) and its longest wait
+//! before intake ([`Rule::IntakeWait`]).
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -133,6 +134,28 @@ impl<'a> Checker<'a> {
                     pp.person
                 );
                 self.push(Rule::HoldingTime, Some(&cp.case), detail);
+            }
+        }
+    }
+
+    /// The policy's longest wait before intake: each person's intake
+    /// starts at most `max_intake_wait_min` after the escort arrives (a
+    /// plan already accepted is not held to it again).
+    pub(super) fn check_intake_wait(&mut self, cp: &'a CasePlan) {
+        let max = i64::from(self.state.region.policy.max_intake_wait_min);
+        for pp in &cp.persons {
+            let Some(intake) = pp.steps.iter().find(|b| b.step == Step::Intake) else {
+                continue;
+            };
+            let wait = (intake.start - cp.escort.arrive).num_minutes();
+            if wait > max {
+                let detail = format!(
+                    "person {}: intake at {}, {wait} min after arriving at {}, over the policy's {max} min (max_intake_wait_min)",
+                    pp.person,
+                    self.at(intake.start),
+                    self.at(cp.escort.arrive)
+                );
+                self.push(Rule::IntakeWait, Some(&cp.case), detail);
             }
         }
     }
