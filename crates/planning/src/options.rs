@@ -65,7 +65,8 @@ pub struct Opt {
     pub station_left: Option<i32>,
     pub cost: CostBreakdown,
     /// Leaves later than any of the settings' departure delays, because
-    /// none of them could serve the case: why not.
+    /// none of them (nor any slot between them) could serve the case: why
+    /// not.
     pub deferred: Option<String>,
 }
 
@@ -398,14 +399,18 @@ fn options_at(
             }
         }
     }
-    // No option at all within the delays: the earliest departure after
-    // them, slot by slot up to the horizon (a shift that starts, a room
-    // that frees up), with why none leaves sooner.
+    // No option at all at the delays: the earliest departure at any other
+    // slot up to the horizon (between the delays, or after them: a shift
+    // that starts, a room that frees up), with why none leaves sooner.
     if out.options.is_empty() {
-        let last = start_delays.last().map_or(0, |&d| i64::from(d));
         for (si, mode, team_site, legs) in retry {
             let mut found = Vec::new();
-            'later: for depart in earliest + last + 1..ctx.settings.horizon_slots() {
+            let others = (earliest..ctx.settings.horizon_slots()).filter(|&d| {
+                start_delays
+                    .binary_search(&u32::try_from(d - earliest).unwrap_or(u32::MAX))
+                    .is_err()
+            });
+            'later: for depart in others {
                 for &qd in questioning_delays {
                     match build_option(
                         ctx,
@@ -437,8 +442,11 @@ fn options_at(
                 .iter()
                 .find(|p| p.site == si && p.mode == mode)
                 .map_or_else(|| "no earlier start".to_string(), |p| p.detail.clone());
+            let last = start_delays.last().map_or(0, |&d| i64::from(d));
             for mut o in found {
-                o.deferred = Some(why.clone());
+                if o.depart - earliest > last {
+                    o.deferred = Some(why.clone());
+                }
                 out.options.push(o);
             }
         }
