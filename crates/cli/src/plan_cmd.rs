@@ -173,8 +173,16 @@ fn print_plan(state: &State, plan: &Plan) {
             .find(|p| p.case.id == c.case)
             .expect("planned cases are pending")
             .case;
-        let escort = match &c.escort.team {
-            Some(t) => format!("team {t}"),
+        let teams = c.escort.teams();
+        let escort = match teams.first() {
+            Some(_) => format!(
+                "team {}",
+                teams
+                    .iter()
+                    .map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join("+")
+            ),
             None => format!(
                 "station {}",
                 c.escort

@@ -126,6 +126,11 @@ pub struct Policy {
     /// Longest a person waits after arriving at a site before intake
     /// (default 30): the escort stays with them meanwhile.
     pub max_intake_wait_min: u32,
+    /// Co-suspects ride in separate vehicles, and so do a juvenile and an
+    /// adult (default on): an escort then takes as many vehicles as that
+    /// needs (escort teams of one site, or the station's officers in more
+    /// than one car).
+    pub separate_vehicles: bool,
 }
 
 /// A named situation in which one rule may bend for one case, with a
@@ -174,6 +179,7 @@ impl Default for Policy {
             exceptions: ExceptionType::defaults(),
             juvenile_questioning: true,
             max_intake_wait_min: DEFAULT_INTAKE_WAIT_MIN,
+            separate_vehicles: true,
         }
     }
 }
@@ -219,6 +225,8 @@ struct RawPolicy {
         skip_serializing_if = "is_default_intake_wait"
     )]
     max_intake_wait_min: u32,
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    separate_vehicles: bool,
 }
 
 fn default_intake_wait() -> u32 {
@@ -366,6 +374,7 @@ impl TryFrom<RawPolicy> for Policy {
             exceptions: r.exceptions,
             juvenile_questioning: r.juvenile_questioning,
             max_intake_wait_min: r.max_intake_wait_min,
+            separate_vehicles: r.separate_vehicles,
         })
     }
 }
@@ -389,6 +398,7 @@ impl From<Policy> for RawPolicy {
             exceptions: p.exceptions,
             juvenile_questioning: p.juvenile_questioning,
             max_intake_wait_min: p.max_intake_wait_min,
+            separate_vehicles: p.separate_vehicles,
         }
     }
 }

@@ -76,11 +76,15 @@ pub enum Rule {
     /// of arriving (rules version 8; a person brought in goes straight into
     /// the case-handling area).
     IntakeWait,
+    /// Co-suspects ride in separate vehicles, and so do a juvenile and an
+    /// adult (rules version 8; the policy's `separate_vehicles`, on by
+    /// default; local practice, following "never held together").
+    SeparateVehicles,
 }
 
 impl Rule {
     /// Every rule, in the catalogue's order.
-    pub const ALL: [Rule; 21] = [
+    pub const ALL: [Rule; 22] = [
         Rule::LegalLimit,
         Rule::RoomDoubleBooked,
         Rule::HoldingCapacity,
@@ -102,6 +106,7 @@ impl Rule {
         Rule::HoldingTime,
         Rule::JuvenileQuestioning,
         Rule::IntakeWait,
+        Rule::SeparateVehicles,
     ];
 
     /// The stable name, as plans, conflicts, the API and the docs write it.
@@ -128,6 +133,7 @@ impl Rule {
             Rule::HoldingTime => "holding_time",
             Rule::JuvenileQuestioning => "juvenile_questioning",
             Rule::IntakeWait => "intake_wait",
+            Rule::SeparateVehicles => "separate_vehicles",
         }
     }
 
@@ -135,13 +141,17 @@ impl Rule {
     /// case (the policy names the exception types; see
     /// `casehub_model::legal::ExceptionType`). Only the rules that are local
     /// practice bend: the number of escort officers, a site's open hours,
-    /// the policy's longest hold (never past the legal limit) and its
-    /// longest wait before intake. Legal limits and every rule of the law never do, nor what is
+    /// the policy's longest hold (never past the legal limit), its
+    /// longest wait before intake and separate vehicles. Legal limits and every rule of the law never do, nor what is
     /// physically impossible (a room or an officer twice at once).
     pub fn may_bend(self) -> bool {
         matches!(
             self,
-            Rule::EscortOfficers | Rule::OpenHours | Rule::HoldingTime | Rule::IntakeWait
+            Rule::EscortOfficers
+                | Rule::OpenHours
+                | Rule::HoldingTime
+                | Rule::IntakeWait
+                | Rule::SeparateVehicles
         )
     }
 

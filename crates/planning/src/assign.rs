@@ -10,7 +10,7 @@ use casehub_model::{Gender, GroupId, Post, Qualification, RoomKind, Step};
 
 use crate::capacity::Context;
 use crate::options::{Opt, options_leaving_at};
-use crate::plan::{CasePlan, Escort, EscortMode, PersonPlan, StepBooking};
+use crate::plan::{CasePlan, Escort, EscortMode, PersonPlan, StepBooking, Vehicle};
 
 #[derive(Debug, Clone)]
 struct Stay {
@@ -64,7 +64,17 @@ pub struct Booking {
     /// Per person: the questioning officers.
     pub questioners: Vec<Vec<usize>>,
     pub escort_officers: Vec<usize>,
-    pub team: Option<usize>,
+    /// The team of each vehicle, for a team escort.
+    pub teams: Vec<usize>,
+    /// The escorting officers of each vehicle.
+    pub vehicle_officers: Vec<Vec<usize>>,
+}
+
+/// What [`Booker::book_escort`] books.
+struct Escorted {
+    officers: Vec<usize>,
+    teams: Vec<usize>,
+    by_vehicle: Vec<Vec<usize>>,
 }
 
 fn overlaps(list: &[(i64, i64)], from: i64, to: i64) -> bool {
@@ -240,7 +250,8 @@ impl Booker {
                 searcher: vec![usize::MAX; o.persons.len()],
                 questioners: vec![Vec::new(); o.persons.len()],
                 escort_officers: Vec::new(),
-                team: None,
+                teams: Vec::new(),
+                vehicle_officers: Vec::new(),
             })
             .collect();
         // Escorts in order of departure (teams without a woman go to cases
@@ -248,9 +259,10 @@ impl Booker {
         let mut order: Vec<usize> = (0..opts.len()).collect();
         order.sort_by_key(|&i| (opts[i].depart, opts[i].back));
         for i in order {
-            let (officers, team) = self.book_escort(ctx, opts[i]).map_err(|e| (i, e))?;
-            bookings[i].escort_officers = officers;
-            bookings[i].team = team;
+            let e = self.book_escort(ctx, opts[i]).map_err(|e| (i, e))?;
+            bookings[i].escort_officers = e.officers;
+            bookings[i].teams = e.teams;
+            bookings[i].vehicle_officers = e.by_vehicle;
         }
         let mut steps: Vec<(i64, i64, usize, usize, usize)> = Vec::new();
         for (i, o) in opts.iter().enumerate() {
@@ -335,50 +347,62 @@ impl Booker {
         Ok(())
     }
 
-    /// The escort: station officers (checking the station's minimum) or a team.
-    fn book_escort(
-        &mut self,
-        ctx: &Context<'_>,
-        opt: &Opt,
-    ) -> Result<(Vec<usize>, Option<usize>), BookFail> {
+    /// The escort: station officers (checking the station's minimum) or
+    /// teams, one per vehicle: the escorting officers, the teams, and each
+    /// vehicle's officers.
+    fn book_escort(&mut self, ctx: &Context<'_>, opt: &Opt) -> Result<Escorted, BookFail> {
         let region = ctx.region;
         let policy = &region.policy;
         let case = &ctx.state.pending[opt.case].case;
-        let any_female = case.persons.iter().any(|p| p.gender == Gender::Female);
         let k_q = policy.min_questioning_officers as usize;
+        let k_escort = policy.min_escort_officers as usize;
+        let carries_woman: Vec<bool> = opt
+            .vehicles
+            .iter()
+            .map(|v| v.iter().any(|&i| case.persons[i].gender == Gender::Female))
+            .collect();
+        let n_vehicles = opt.vehicles.len().max(1);
+        let female_vehicles = carries_woman.iter().filter(|&&f| f).count();
         match opt.mode {
             EscortMode::Station => {
                 let sti = ctx.station_index[case.origin.as_str()];
-                let k = (policy.min_escort_officers as usize).max(k_q);
-                let mut crew: Vec<(usize, bool)> = ctx
+                let k = (k_escort * n_vehicles).max(k_q);
+                let crew: Vec<(usize, bool)> = ctx
                     .station_crew(sti)
                     .filter(|&(oi, _)| self.officer_free(ctx, oi, opt.depart, opt.back))
                     .map(|(oi, o)| (oi, o.gender == Gender::Female))
                     .collect();
-                if any_female {
-                    // A woman first, so that one is always in the crew.
-                    crew.sort_by_key(|&(_, f)| !f);
-                    if !crew.first().is_some_and(|c| c.1) {
-                        return Err(BookFail::FemaleEscort);
-                    }
-                } else {
-                    // Keep the women for the cases that need them.
-                    crew.sort_by_key(|&(_, f)| f);
+                let women: Vec<usize> = crew.iter().filter(|c| c.1).map(|c| c.0).collect();
+                if women.len() < female_vehicles {
+                    return Err(BookFail::FemaleEscort);
                 }
                 if crew.len() < k {
                     return Err(BookFail::EscortOfficers);
                 }
-                let mut chosen: Vec<usize> = crew.iter().take(k).map(|c| c.0).collect();
+                // A woman for each vehicle carrying one, then the men (to
+                // keep the women for the cases that need them), then the
+                // other women.
+                let mut chosen: Vec<usize> = women[..female_vehicles].to_vec();
+                chosen.extend(
+                    crew.iter()
+                        .filter(|c| !c.1)
+                        .map(|c| c.0)
+                        .chain(women[female_vehicles..].iter().copied())
+                        .take(k - female_vehicles),
+                );
                 // A juvenile-trained officer among them to question a juvenile.
                 let trained = |oi: usize| region.officers[oi].can(Qualification::Juvenile);
                 if policy.juvenile_questioning
                     && case.persons.iter().any(|p| p.juvenile)
                     && !chosen.iter().any(|&oi| trained(oi))
                 {
-                    let Some(&(t, _)) = crew.iter().skip(k).find(|c| trained(c.0)) else {
+                    // Replace the last one, a woman only by a trained woman.
+                    let last_is_needed_woman = k <= female_vehicles;
+                    let Some(&(t, _)) = crew.iter().find(|c| {
+                        !chosen.contains(&c.0) && trained(c.0) && (c.1 || !last_is_needed_woman)
+                    }) else {
                         return Err(BookFail::JuvenileQuestioner);
                     };
-                    // Replace the last one, never the woman put first.
                     chosen[k - 1] = t;
                 }
                 // The station's minimum, slot by slot.
@@ -404,11 +428,30 @@ impl Booker {
                 for &oi in &chosen {
                     self.busy(oi, opt.depart, opt.back);
                 }
-                Ok((chosen, None))
+                // Each vehicle carrying a woman takes one of the women put
+                // first; the others are dealt out in turn.
+                let mut by_vehicle = vec![Vec::new(); n_vehicles];
+                let mut next_woman = 0;
+                for (v, &f) in carries_woman.iter().enumerate() {
+                    if f {
+                        by_vehicle[v].push(chosen[next_woman]);
+                        next_woman += 1;
+                    }
+                }
+                for &oi in &chosen[next_woman..] {
+                    let v = (0..n_vehicles)
+                        .min_by_key(|&v| by_vehicle[v].len())
+                        .unwrap_or(0);
+                    by_vehicle[v].push(oi);
+                }
+                Ok(Escorted {
+                    officers: chosen,
+                    teams: Vec::new(),
+                    by_vehicle,
+                })
             }
             EscortMode::Team => {
                 let ts = &region.sites[opt.team_site.ok_or(BookFail::Team)?];
-                let n = case.persons.len() as u32;
                 let has_woman = |t: &casehub_model::EscortTeam| {
                     t.members.iter().any(|m| {
                         region
@@ -420,42 +463,66 @@ impl Booker {
                 let mut teams: Vec<(usize, &casehub_model::EscortTeam)> =
                     region.escort_teams.iter().enumerate().collect();
                 teams.sort_by_key(|(_, t)| has_woman(t));
-                let ti = teams
-                    .into_iter()
-                    .find_map(|(ti, t)| {
-                        if t.site != ts.id
-                            || t.passenger_seats() < n
-                            || overlaps(&self.teams[ti], opt.depart, opt.back)
-                        {
-                            return None;
-                        }
-                        let members: Vec<usize> = t
-                            .members
-                            .iter()
-                            .filter_map(|m| ctx.officer_index.get(m.as_str()).copied())
-                            .collect();
-                        let female_ok = !any_female
-                            || members
-                                .iter()
-                                .any(|&m| region.officers[m].gender == Gender::Female);
-                        (female_ok
-                            && members
-                                .iter()
-                                .all(|&m| self.officer_free(ctx, m, opt.depart, opt.back)))
-                        .then_some(ti)
-                    })
-                    .ok_or(BookFail::Team)?;
-                self.teams[ti].push((opt.depart, opt.back));
-                self.undo.push(Added::Team(ti));
-                let members: Vec<usize> = region.escort_teams[ti]
-                    .members
-                    .iter()
-                    .filter_map(|m| ctx.officer_index.get(m.as_str()).copied())
-                    .collect();
-                for &m in &members {
-                    self.busy(m, opt.depart, opt.back);
+                let mut sizes: Vec<u32> = opt.vehicles.iter().map(|v| v.len() as u32).collect();
+                if sizes.is_empty() {
+                    sizes.push(case.persons.len() as u32);
                 }
-                Ok((members, Some(ti)))
+                // The vehicles carrying a woman choose first.
+                let mut order: Vec<usize> = (0..n_vehicles).collect();
+                order.sort_by_key(|&v| !carries_woman.get(v).copied().unwrap_or(false));
+                let mut picked: Vec<Option<usize>> = vec![None; n_vehicles];
+                for v in order {
+                    let woman = carries_woman.get(v).copied().unwrap_or(false);
+                    let ti = teams
+                        .iter()
+                        .find_map(|&(ti, t)| {
+                            if t.site != ts.id
+                                || picked.contains(&Some(ti))
+                                || t.passenger_seats() < sizes[v]
+                                || overlaps(&self.teams[ti], opt.depart, opt.back)
+                            {
+                                return None;
+                            }
+                            let members: Vec<usize> = t
+                                .members
+                                .iter()
+                                .filter_map(|m| ctx.officer_index.get(m.as_str()).copied())
+                                .collect();
+                            let female_ok = !woman
+                                || members
+                                    .iter()
+                                    .any(|&m| region.officers[m].gender == Gender::Female);
+                            (female_ok
+                                && members
+                                    .iter()
+                                    .all(|&m| self.officer_free(ctx, m, opt.depart, opt.back)))
+                            .then_some(ti)
+                        })
+                        .ok_or(BookFail::Team)?;
+                    picked[v] = Some(ti);
+                }
+                let picked: Vec<usize> = picked.into_iter().flatten().collect();
+                let mut officers = Vec::new();
+                let mut by_vehicle = Vec::with_capacity(picked.len());
+                for &ti in &picked {
+                    self.teams[ti].push((opt.depart, opt.back));
+                    self.undo.push(Added::Team(ti));
+                    let members: Vec<usize> = region.escort_teams[ti]
+                        .members
+                        .iter()
+                        .filter_map(|m| ctx.officer_index.get(m.as_str()).copied())
+                        .collect();
+                    for &m in &members {
+                        self.busy(m, opt.depart, opt.back);
+                    }
+                    officers.extend(members.iter().copied());
+                    by_vehicle.push(members);
+                }
+                Ok(Escorted {
+                    officers,
+                    teams: picked,
+                    by_vehicle,
+                })
             }
         }
     }
@@ -699,8 +766,31 @@ pub fn case_plan(ctx: &Context<'_>, opt: &Opt, b: &Booking) -> CasePlan {
         site: region.sites[opt.site].id.clone(),
         escort: Escort {
             mode: opt.mode,
-            team: b.team.map(|ti| region.escort_teams[ti].id.clone()),
+            team: b
+                .teams
+                .first()
+                .map(|&ti| region.escort_teams[ti].id.clone()),
             officers: b.escort_officers.iter().map(|&oi| officer_id(oi)).collect(),
+            vehicles: if opt.vehicles.len() > 1 {
+                opt.vehicles
+                    .iter()
+                    .enumerate()
+                    .map(|(v, persons)| Vehicle {
+                        team: b.teams.get(v).map(|&ti| region.escort_teams[ti].id.clone()),
+                        officers: b
+                            .vehicle_officers
+                            .get(v)
+                            .map(|o| o.iter().map(|&oi| officer_id(oi)).collect())
+                            .unwrap_or_default(),
+                        persons: persons
+                            .iter()
+                            .map(|&i| case.persons[i].id.clone())
+                            .collect(),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
             depart: ctx.time_of(opt.depart),
             pickup: ctx.time_of(opt.pickup),
             arrive: ctx.time_of(opt.arrive),

@@ -19,6 +19,8 @@
 //!   officers escort), used as the baseline, the fallback and a simulation policy.
 //! * [`validate`] checks any plan against the rules from scratch; it shares
 //!   no code with the two solvers.
+//! * [`vehicles`] seats a case's persons in the vehicles its escort takes
+//!   (co-suspects, and juveniles and adults, apart).
 //!
 //! This crate does no IO and is not async.
 
@@ -33,10 +35,11 @@ pub mod settings;
 pub mod state;
 mod timeline;
 pub mod validate;
+pub mod vehicles;
 
 pub use plan::{
     Blocked, CasePlan, CostBreakdown, Escort, EscortMode, Explanation, PersonPlan, Plan, Rule,
-    SolverReport, StepBooking,
+    SolverReport, StepBooking, Vehicle,
 };
 pub use settings::{Method, Settings, Weights};
 pub use state::{

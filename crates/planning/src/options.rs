@@ -21,6 +21,7 @@ use casehub_model::{Gender, Officer, Qualification, RoomKind, Step};
 
 use crate::plan::{CostBreakdown, EscortMode, Rule};
 use crate::timeline::{Why, build_option};
+use crate::vehicles::seating;
 
 // The capacity context used to live here; kept at its old paths.
 pub use crate::capacity::{Context, Leg, Legs, Resource, ceil_minute, describe, rule_of};
@@ -68,6 +69,8 @@ pub struct Opt {
     /// none of them (nor any slot between them) could serve the case: why
     /// not.
     pub deferred: Option<String>,
+    /// The persons (indices into the case's) per vehicle of the escort.
+    pub vehicles: Vec<Vec<usize>>,
 }
 
 /// Why a (site, escort) combination produced no option for a case.
@@ -84,6 +87,14 @@ pub struct Pruned {
 pub struct CaseOptions {
     pub options: Vec<Opt>,
     pub pruned: Vec<Pruned>,
+}
+
+/// How many of the vehicles carry a woman (each needs a female officer).
+fn female_vehicles(case: &casehub_model::Case, vehicles: &[Vec<usize>]) -> usize {
+    vehicles
+        .iter()
+        .filter(|v| v.iter().any(|&i| case.persons[i].gender == Gender::Female))
+        .count()
 }
 
 /// Why a juvenile cannot be questioned at site `si` with this escort at
@@ -184,8 +195,6 @@ fn options_at(
         return (out, true);
     };
     let station = &region.stations[sti];
-    let n = case.persons.len();
-    let any_female = case.persons.iter().any(|p| p.gender == Gender::Female);
     let any_juvenile = policy.juvenile_questioning && case.persons.iter().any(|p| p.juvenile);
     let (deadline_at, deadline) = ctx.deadline(case);
     let deadline_min = deadline_at.timestamp().div_euclid(60) - ctx.t0_min;
@@ -241,23 +250,41 @@ fn options_at(
             match mode {
                 EscortMode::Station => {
                     let crew: Vec<(usize, &Officer)> = ctx.station_crew(sti).collect();
-                    if crew.len() < k_escort.max(k_q) {
+                    let vehicles = seating(&case.persons, policy.separate_vehicles, None);
+                    let needed = (k_escort * vehicles.len().max(1)).max(k_q);
+                    let female_vehicles = female_vehicles(case, &vehicles);
+                    let women = crew
+                        .iter()
+                        .filter(|(_, o)| o.gender == Gender::Female)
+                        .count();
+                    if crew.len() < needed {
                         reason = Some((
                             Rule::EscortOfficers,
                             Why::Text(format!(
-                                "station {} has {} officers who may escort and question, {} needed",
+                                "station {} has {} officers who may escort and question, {needed} needed{}",
                                 station.id,
                                 crew.len(),
-                                k_escort.max(k_q)
+                                if vehicles.len() > 1 {
+                                    format!(" for {} vehicles", vehicles.len())
+                                } else {
+                                    String::new()
+                                }
                             )),
                         ));
-                    } else if any_female && !crew.iter().any(|(_, o)| o.gender == Gender::Female) {
+                    } else if women < female_vehicles {
                         reason = Some((
                             Rule::FemaleEscort,
-                            Why::Text(format!(
-                                "station {} has no female officer to escort a woman",
-                                station.id
-                            )),
+                            Why::Text(if women == 0 {
+                                format!(
+                                    "station {} has no female officer to escort a woman",
+                                    station.id
+                                )
+                            } else {
+                                format!(
+                                    "station {} has {women} female officers, {female_vehicles} vehicles carry a woman",
+                                    station.id
+                                )
+                            }),
                         ));
                     }
                 }
@@ -268,15 +295,26 @@ fn options_at(
                         .iter()
                         .filter(|t| t.site == region.sites[ts].id)
                         .collect();
-                    if teams.iter().all(|t| (t.passenger_seats() as usize) < n) {
+                    let seats = teams.first().map_or(0, |t| t.passenger_seats() as usize);
+                    let vehicles = seating(&case.persons, policy.separate_vehicles, Some(seats));
+                    let female_vehicles = female_vehicles(case, &vehicles);
+                    let female_teams = ctx.site_teams[ts]
+                        .iter()
+                        .filter(|&&ti| {
+                            ctx.team_members[ti]
+                                .iter()
+                                .any(|&m| region.officers[m].gender == Gender::Female)
+                        })
+                        .count();
+                    if seats == 0 {
                         reason = Some((
                             Rule::TeamUnavailable,
                             Why::Text(format!(
-                                "no team of {} has {n} free seats",
+                                "no team of {} has a free seat",
                                 region.sites[ts].id
                             )),
                         ));
-                    } else if teams.iter().any(|t| (t.passenger_seats() as usize) < n) {
+                    } else if teams.iter().any(|t| t.passenger_seats() as usize != seats) {
                         reason = Some((
                             Rule::TeamUnavailable,
                             Why::Text(format!(
@@ -284,19 +322,31 @@ fn options_at(
                                 region.sites[ts].id
                             )),
                         ));
-                    } else if any_female
-                        && !ctx.site_teams[ts].iter().any(|&ti| {
-                            ctx.team_members[ti]
-                                .iter()
-                                .any(|&m| region.officers[m].gender == Gender::Female)
-                        })
-                    {
+                    } else if teams.len() < vehicles.len() {
+                        reason = Some((
+                            if policy.separate_vehicles {
+                                Rule::SeparateVehicles
+                            } else {
+                                Rule::TeamUnavailable
+                            },
+                            Why::Text(format!(
+                                "{} has {} escort teams, the case needs {} vehicles",
+                                region.sites[ts].id,
+                                teams.len(),
+                                vehicles.len()
+                            )),
+                        ));
+                    } else if female_teams < female_vehicles {
                         reason = Some((
                             Rule::FemaleEscort,
-                            Why::Text(format!(
-                                "no team of {} has a female officer",
-                                region.sites[ts].id
-                            )),
+                            Why::Text(if female_teams == 0 {
+                                format!("no team of {} has a female officer", region.sites[ts].id)
+                            } else {
+                                format!(
+                                    "{} teams of {} have a female officer, {female_vehicles} vehicles carry a woman",
+                                    female_teams, region.sites[ts].id
+                                )
+                            }),
                         ));
                     } else if teams.iter().any(|t| t.members.len() < k_escort) {
                         reason = Some((
@@ -309,12 +359,12 @@ fn options_at(
                     }
                 }
             }
-            // A combination that cannot be staffed at all, or whose
-            // earliest delay already misses the deadline, has no later option.
-            let mut stopped = reason.is_some();
             if reason.is_none() && any_juvenile {
                 reason = juvenile_reason(ctx, si, sti, mode, q_kind);
             }
+            // A combination that cannot be staffed at all, or whose
+            // earliest delay already misses the deadline, has no later option.
+            let mut stopped = reason.is_some();
             if reason.is_some() {
                 // The escort cannot be staffed; but if even the earliest start
                 // would miss the deadline, that is what blocks the case.

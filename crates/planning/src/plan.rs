@@ -36,6 +36,39 @@ pub struct Escort {
     /// Minutes of driving in all, and kilometres.
     pub drive_min: f64,
     pub km: f64,
+    /// When the escort takes more than one vehicle (co-suspects, and a
+    /// juvenile and an adult, ride apart): each vehicle, its team (the
+    /// first is `team`) or station officers, and whom it carries; `officers`
+    /// then lists every vehicle's officers. Empty for one vehicle, the
+    /// escort's `team` or `officers`, carrying everyone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vehicles: Vec<Vehicle>,
+}
+
+impl Escort {
+    /// Every team of the escort: each vehicle's, or the one `team`.
+    pub fn teams(&self) -> Vec<&TeamId> {
+        if self.vehicles.is_empty() {
+            self.team.iter().collect()
+        } else {
+            self.vehicles
+                .iter()
+                .filter_map(|v| v.team.as_ref())
+                .collect()
+        }
+    }
+}
+
+/// One vehicle of an escort that takes more than one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Vehicle {
+    /// The team that drives it, for [`EscortMode::Team`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<TeamId>,
+    /// Its escorting officers.
+    pub officers: Vec<OfficerId>,
+    /// The persons it carries.
+    pub persons: Vec<PersonId>,
 }
 
 /// One room booked for one step of one person.

@@ -207,7 +207,7 @@ impl Booked {
                 format!("{} escort", case.id),
             );
         }
-        if let Some(t) = &plan.escort.team {
+        for t in plan.escort.teams() {
             b.teams.push(TeamCommitment {
                 team: t.clone(),
                 start: plan.escort.depart,

@@ -14,6 +14,7 @@ use casehub_model::{Gender, Qualification, RoomKind, Step};
 use crate::capacity::{Context, Resource, describe, rule_of};
 use crate::options::{Opt, PersonTimeline, Usage};
 use crate::plan::{CostBreakdown, EscortMode, Rule};
+use crate::vehicles::seating;
 
 fn usage(out: &mut Vec<Usage>, resource: Resource, from: i64, to: i64, amount: u32) {
     if to > from && amount > 0 {
@@ -426,7 +427,23 @@ pub(crate) fn build_option(
         return Err((Rule::HoldingTime, Why::Text(why), false));
     }
     let slack_min = deadline_min - q_end_min;
-    let any_female = case.persons.iter().any(|p| p.gender == Gender::Female);
+    // The vehicles: each a team of the pool (its passenger seats), or a car
+    // of the station's officers; those carrying a woman need a woman.
+    let seats = match mode {
+        EscortMode::Team => ctx.site_teams[team_site.expect("team site")]
+            .first()
+            .map(|&ti| region.escort_teams[ti].passenger_seats() as usize),
+        EscortMode::Station => None,
+    };
+    let vehicles = seating(&case.persons, region.policy.separate_vehicles, seats);
+    let n_vehicles = vehicles.len().max(1) as u32;
+    let female_vehicles = vehicles
+        .iter()
+        .filter(|v| v.iter().any(|&i| case.persons[i].gender == Gender::Female))
+        .count() as u32;
+    // Every vehicle drives the route.
+    drive_min *= f64::from(n_vehicles);
+    km *= f64::from(n_vehicles);
     let back;
     let mut station_left = None;
     let mut away_cost = 0.0;
@@ -441,9 +458,9 @@ pub(crate) fn build_option(
                 )
             })?;
             back = q_end_max + ret;
-            drive_min += ret_min;
-            km += ret_km;
-            let k = k_escort.max(k_q);
+            drive_min += ret_min * f64::from(n_vehicles);
+            km += ret_km * f64::from(n_vehicles);
+            let k = (k_escort * n_vehicles).max(k_q);
             usage(
                 &mut usage_list,
                 Resource::StationOfficers(sti),
@@ -458,15 +475,13 @@ pub(crate) fn build_option(
                 back,
                 k,
             );
-            if any_female {
-                usage(
-                    &mut usage_list,
-                    Resource::FemaleStationOfficers(sti),
-                    depart,
-                    back,
-                    1,
-                );
-            }
+            usage(
+                &mut usage_list,
+                Resource::FemaleStationOfficers(sti),
+                depart,
+                back,
+                female_vehicles,
+            );
             // Statically impossible: not enough of the crew on shift for the whole trip,
             // or the station cannot spare them at all.
             if !enough_on_shift(
@@ -482,7 +497,7 @@ pub(crate) fn build_option(
                     false,
                 ));
             }
-            if any_female
+            if female_vehicles > 0
                 && !enough_on_shift(
                     ctx,
                     ctx.station_crew(sti)
@@ -490,7 +505,7 @@ pub(crate) fn build_option(
                         .map(|c| c.0),
                     depart,
                     back,
-                    1,
+                    female_vehicles as usize,
                 )
             {
                 return Err((
@@ -551,18 +566,35 @@ pub(crate) fn build_option(
             let ts = team_site.expect("team site");
             // The team stays until the last person has been taken in.
             back = arrive + (n - 1) * stagger + home_leg_slots;
-            usage(&mut usage_list, Resource::Teams(ts), depart, back, 1);
-            if any_female {
-                usage(&mut usage_list, Resource::FemaleTeams(ts), depart, back, 1);
-            }
-            let team_ok = ctx.site_teams[ts].iter().any(|&ti| {
+            usage(
+                &mut usage_list,
+                Resource::Teams(ts),
+                depart,
+                back,
+                n_vehicles,
+            );
+            usage(
+                &mut usage_list,
+                Resource::FemaleTeams(ts),
+                depart,
+                back,
+                female_vehicles,
+            );
+            // Teams on shift for the whole escort: one per vehicle, with a
+            // woman for each vehicle carrying a woman.
+            let (mut on, mut female_on) = (0, 0);
+            for &ti in &ctx.site_teams[ts] {
                 let members = &ctx.team_members[ti];
-                let fem_ok = !any_female
-                    || members
-                        .iter()
-                        .any(|&m| region.officers[m].gender == Gender::Female);
-                fem_ok && enough_on_shift(ctx, members.iter().copied(), depart, back, members.len())
-            });
+                if enough_on_shift(ctx, members.iter().copied(), depart, back, members.len()) {
+                    on += 1;
+                    female_on += u32::from(
+                        members
+                            .iter()
+                            .any(|&m| region.officers[m].gender == Gender::Female),
+                    );
+                }
+            }
+            let team_ok = on >= n_vehicles && female_on >= female_vehicles;
             if !team_ok {
                 return Err((Rule::TeamUnavailable, Why::TeamOff { site: ts }, false));
             }
@@ -652,5 +684,6 @@ pub(crate) fn build_option(
         station_left,
         cost,
         deferred: None,
+        vehicles,
     })
 }

@@ -338,7 +338,10 @@ fn a_cheaper_alternative_comes_with_the_reason_it_lost() {
 #[test]
 fn co_suspects_at_night_are_questioned_in_turn_by_the_night_pairs() {
     let input = r#"{"now":"2026-11-27T11:30:00Z","cases":[{"case":{"id":"C1","origin":"S04","clock_started_at":"2026-11-27T11:30:00Z","category":"administrative_questioning_detention","persons":[{"id":"P1","gender":"male","juvenile":false,"co_suspect_group":"G1"},{"id":"P2","gender":"male","juvenile":false,"co_suspect_group":"G1"},{"id":"P3","gender":"male","juvenile":false,"co_suspect_group":"G1"}]},"pinned":null}]}"#;
-    let s = state_of(input);
+    // (In one vehicle, as the issue's plan has them: with separate
+    // vehicles, the night has too few teams for three.)
+    let mut s = state_of(input);
+    s.region.policy.separate_vehicles = false;
     for method in [Method::Greedy, Method::Milp] {
         let p = plan(&s, &settings(method)).unwrap();
         assert!(p.blocked.is_empty(), "{method:?}: {:?}", p.blocked);

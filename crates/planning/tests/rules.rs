@@ -378,9 +378,11 @@ fn co_suspects_are_never_held_together_and_juveniles_never_with_adults() {
         person("C", Gender::Male, false, Some("G")),
     ];
     // One room per step: the third of the group waits an hour before
-    // intake, which the policy here allows (that rule is not the point).
+    // intake, which the policy here allows, and the one team takes the
+    // group in one vehicle (those rules are not the point).
     let mut r = region("00:00-24:00", true);
     r.policy.max_intake_wait_min = 120;
+    r.policy.separate_vehicles = false;
     let s = state(
         r,
         vec![
@@ -701,10 +703,14 @@ fn a_team_already_out_takes_its_members_with_it() {
 #[test]
 fn co_suspects_are_questioned_in_turn_when_questioners_are_few() {
     // Two co-suspects from FAR (which cannot spare officers): the team brings
-    // them; 4 questioning officers make 2 pairs, so they may be questioned at once,
-    // but never by the same officer at the same time.
+    // them (in one vehicle: the one team could not take two, and separate
+    // vehicles are not the point here); 4 questioning officers make 2
+    // pairs, so they may be questioned at once, but never by the same
+    // officer at the same time.
+    let mut r = region("00:00-24:00", true);
+    r.policy.separate_vehicles = false;
     let s = state(
-        region("00:00-24:00", true),
+        r,
         vec![case(
             "C1",
             "FAR",
@@ -883,8 +889,12 @@ fn a_person_waits_no_longer_than_the_policy_before_intake() {
             .map(|i| person(&format!("P{i}"), Gender::Male, false, Some("G")))
             .collect::<Vec<_>>()
     };
+    // (The one team takes the group in one vehicle: separate vehicles are
+    // not the point here.)
+    let mut r = region("00:00-24:00", true);
+    r.policy.separate_vehicles = false;
     let two = state(
-        region("00:00-24:00", true),
+        r.clone(),
         vec![case(
             "C1",
             "NEAR",
@@ -904,7 +914,7 @@ fn a_person_waits_no_longer_than_the_policy_before_intake() {
         }
     }
     let three = state(
-        region("00:00-24:00", true),
+        r,
         vec![case(
             "C1",
             "NEAR",
@@ -922,5 +932,119 @@ fn a_person_waits_no_longer_than_the_policy_before_intake() {
     longer.region.policy.max_intake_wait_min = 60;
     for p in both(&longer) {
         assert!(p.blocked.is_empty(), "{:?}", p.blocked);
+    }
+}
+
+/// Co-suspects ride in separate vehicles, and so do a juvenile and an
+/// adult: an escort takes a team per vehicle, each with a woman for a
+/// woman; with too few teams the case is blocked by that rule; the policy
+/// may let them ride together.
+#[test]
+fn co_suspects_and_a_juvenile_with_an_adult_ride_apart() {
+    let teams = |n: usize| {
+        let mut r = region("00:00-24:00", true);
+        for k in 2..=n {
+            let members: Vec<casehub_model::OfficerId> = (1..=2)
+                .map(|m| casehub_model::OfficerId::new(format!("e{k}-{m}")).unwrap())
+                .collect();
+            for (m, id) in members.iter().enumerate() {
+                r.officers.push(
+                    casehub_model::Officer::new(
+                        id.clone(),
+                        None,
+                        if m == 0 { Gender::Female } else { Gender::Male },
+                        casehub_model::Post::Site(r.sites[0].id.clone()),
+                        vec![casehub_model::Qualification::Escort],
+                        casehub_model::ShiftId::new("all").unwrap(),
+                    )
+                    .unwrap(),
+                );
+            }
+            r.escort_teams.push(
+                casehub_model::EscortTeam::new(
+                    casehub_model::TeamId::new(format!("team-{k}")).unwrap(),
+                    r.sites[0].id.clone(),
+                    6,
+                    members,
+                )
+                .unwrap(),
+            );
+        }
+        Region::new(r).unwrap()
+    };
+    let persons = vec![
+        person("A", Gender::Female, false, Some("G")),
+        person("B", Gender::Male, false, Some("G")),
+    ];
+    // FAR cannot spare its officers: the teams bring them.
+    let s = state(
+        teams(3),
+        vec![case(
+            "C1",
+            "FAR",
+            5,
+            LegalCategory::CriminalSummons,
+            persons.clone(),
+        )],
+    );
+    for p in both(&s) {
+        assert!(p.blocked.is_empty(), "{:?}", p.blocked);
+        let e = &p.cases[0].escort;
+        assert_eq!(e.vehicles.len(), 2, "{e:?}");
+        let mut teams: Vec<_> = e.teams();
+        teams.sort();
+        teams.dedup();
+        assert_eq!(teams.len(), 2, "{e:?}");
+        for v in &e.vehicles {
+            let rides = |id: &str| v.persons.iter().any(|p| p.as_str() == id);
+            assert!(!(rides("A") && rides("B")), "{e:?}");
+            if rides("A") {
+                assert!(
+                    v.officers
+                        .iter()
+                        .any(|o| gender_of(&s, o.as_str()) == Gender::Female),
+                    "{v:?}"
+                );
+            }
+        }
+    }
+    // One team: no second vehicle.
+    let one = state(
+        teams(1),
+        vec![case(
+            "C1",
+            "FAR",
+            5,
+            LegalCategory::CriminalSummons,
+            persons.clone(),
+        )],
+    );
+    for p in both(&one) {
+        assert!(p.cases.is_empty(), "{:?}", p.cases);
+        assert!(p.blocked[0].detail.contains("vehicles"), "{:?}", p.blocked);
+    }
+    let mut together = one.clone();
+    together.region.policy.separate_vehicles = false;
+    for p in both(&together) {
+        assert!(p.blocked.is_empty(), "{:?}", p.blocked);
+        assert!(p.cases[0].escort.vehicles.is_empty());
+    }
+    // A juvenile and an adult, not co-suspects, ride apart too.
+    let mixed = state(
+        teams(3),
+        vec![case(
+            "C1",
+            "FAR",
+            5,
+            LegalCategory::CriminalSummons,
+            vec![
+                person("A", Gender::Male, false, None),
+                person("J", Gender::Male, true, None),
+            ],
+        )],
+    );
+    for p in both(&mixed) {
+        assert!(p.blocked.is_empty(), "{:?}", p.blocked);
+        assert_eq!(p.cases[0].escort.vehicles.len(), 2);
     }
 }

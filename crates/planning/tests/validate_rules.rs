@@ -14,7 +14,8 @@ use casehub_model::{
 };
 use casehub_planning::{
     Blocked, CasePlan, Commitment, CostBreakdown, Escort, EscortMode, PendingCase, PersonPlan,
-    Plan, RoomBooking, Rule, SolverReport, State, StepBooking, TeamCommitment, Violation, validate,
+    Plan, RoomBooking, Rule, SolverReport, State, StepBooking, TeamCommitment, Vehicle, Violation,
+    validate,
 };
 use casehub_travel::{GreatCircle, TravelTable};
 
@@ -150,6 +151,26 @@ site = "MC"
 seats = 5
 members = ["MC-esc-f", "MC-esc-m"]
 
+[[officers]]
+id = "MC-esc2-m1"
+gender = "male"
+site = "MC"
+qualifications = ["escort"]
+shift = "day"
+
+[[officers]]
+id = "MC-esc2-m2"
+gender = "male"
+site = "MC"
+qualifications = ["escort"]
+shift = "day"
+
+[[escort_teams]]
+id = "T2"
+site = "MC"
+seats = 5
+members = ["MC-esc2-m1", "MC-esc2-m2"]
+
 [caseload]
 hour_profile = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
 female_share = 0.2
@@ -188,8 +209,20 @@ fn oids(list: &[&str]) -> Vec<OfficerId> {
     list.iter().map(|s| oid(s)).collect()
 }
 
+/// The test region. Its hand-made plans carry each case in one vehicle:
+/// separate vehicles are off here, and tested on their own with the policy
+/// on ([`riding_apart`]).
 fn region() -> Region {
-    parse_region("test.toml", REGION).unwrap_or_else(|e| panic!("{e}"))
+    let mut r = parse_region("test.toml", REGION).unwrap_or_else(|e| panic!("{e}"));
+    r.policy.separate_vehicles = false;
+    r
+}
+
+/// The test state with the policy's separate vehicles on.
+fn riding_apart() -> State {
+    let mut st = state();
+    st.region.policy.separate_vehicles = true;
+    st
 }
 
 fn travel(region: &Region) -> TravelTable {
@@ -297,6 +330,7 @@ fn valid_plan() -> Plan {
             back: lt(10, 0),
             drive_min: 60.0,
             km: 45.0,
+            vehicles: Vec::new(),
         },
         persons: vec![
             PersonPlan {
@@ -366,6 +400,7 @@ fn valid_plan() -> Plan {
             back: lt(12, 40),
             drive_min: 80.0,
             km: 60.0,
+            vehicles: Vec::new(),
         },
         persons: vec![PersonPlan {
             person: pid("B1"),
@@ -1651,4 +1686,83 @@ proptest! {
             prop_assert!(v.is_empty());
         }
     }
+}
+
+// ---------------------------------------------------------------- SeparateVehicles
+
+#[test]
+fn separate_vehicles_co_suspects_in_one_vehicle() {
+    // C1's co-suspects A1 and A2 ride together in T1.
+    let v = validate(&riding_apart(), &valid_plan());
+    assert_only(&v, Rule::SeparateVehicles);
+    assert_eq!(v.len(), 1, "{}", show(&v));
+    assert!(
+        v[0].detail.contains("A1") && v[0].detail.contains("A2"),
+        "{}",
+        show(&v)
+    );
+}
+
+/// C1 in two vehicles: A1 (a woman) with T1, A2 with T2 (two men).
+fn two_vehicles() -> Plan {
+    let mut plan = valid_plan();
+    let e = &mut plan.cases[0].escort;
+    e.officers = oids(&["MC-esc-f", "MC-esc-m", "MC-esc2-m1", "MC-esc2-m2"]);
+    e.vehicles = vec![
+        Vehicle {
+            team: Some(TeamId::new("T1").unwrap()),
+            officers: oids(&["MC-esc-f", "MC-esc-m"]),
+            persons: vec![pid("A1")],
+        },
+        Vehicle {
+            team: Some(TeamId::new("T2").unwrap()),
+            officers: oids(&["MC-esc2-m1", "MC-esc2-m2"]),
+            persons: vec![pid("A2")],
+        },
+    ];
+    plan
+}
+
+#[test]
+fn separate_vehicles_each_vehicle_keeps_the_escort_rules() {
+    let st = riding_apart();
+    let v = validate(&st, &two_vehicles());
+    assert!(v.is_empty(), "{}", show(&v));
+    // The woman in the vehicle of two men.
+    let mut plan = two_vehicles();
+    let e = &mut plan.cases[0].escort;
+    e.vehicles[0].persons = vec![pid("A2")];
+    e.vehicles[1].persons = vec![pid("A1")];
+    let v = validate(&st, &plan);
+    assert_only(&v, Rule::FemaleEscort);
+    assert!(v[0].detail.contains("vehicle 2"), "{}", show(&v));
+    // One team for both vehicles: double-booked.
+    let mut plan = two_vehicles();
+    let e = &mut plan.cases[0].escort;
+    e.vehicles[1].team = Some(TeamId::new("T1").unwrap());
+    e.vehicles[1].officers = oids(&["MC-esc-f", "MC-esc-m"]);
+    e.officers = oids(&["MC-esc-f", "MC-esc-m"]);
+    let v = validate(&st, &plan);
+    assert!(
+        v.iter().any(|v| v.rule == Rule::TeamUnavailable),
+        "{}",
+        show(&v)
+    );
+    // A person in no vehicle, and officers the vehicles do not carry.
+    let mut plan = two_vehicles();
+    let e = &mut plan.cases[0].escort;
+    e.vehicles[1].persons.clear();
+    e.officers.pop();
+    let v = validate(&st, &plan);
+    assert!(
+        v.iter()
+            .any(|v| v.rule == Rule::Reference && v.detail.contains("A2")),
+        "{}",
+        show(&v)
+    );
+    assert!(
+        v.iter().any(|v| v.rule == Rule::EscortOfficers),
+        "{}",
+        show(&v)
+    );
 }

@@ -621,11 +621,14 @@ impl Api {
                     "{}: to {} by {} leaving {}, questioning in {}; {} min of slack before the limit at {} (local time)",
                     cp.case,
                     cp.site,
-                    cp.escort
-                        .team
-                        .as_ref()
-                        .map(|t| format!("escort team {t}"))
-                        .unwrap_or_else(|| "station officers".into()),
+                    match cp.escort.teams().as_slice() {
+                        [] => "station officers".to_string(),
+                        [t] => format!("escort team {t}"),
+                        teams => format!(
+                            "escort teams {}",
+                            teams.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")
+                        ),
+                    },
                     local(cp.escort.depart).format("%H:%M"),
                     q,
                     cp.slack_min,

@@ -100,13 +100,15 @@ impl SchedulingState {
         if !self.rules_at_least(7) {
             found.retain(|v| v.rule != casehub_model::Rule::HoldingTime);
         }
-        // And the juvenile questioning and the wait before intake from
-        // version 8 on.
+        // And the juvenile questioning, the wait before intake and separate
+        // vehicles from version 8 on.
         if !self.rules_at_least(8) {
             found.retain(|v| {
                 !matches!(
                     v.rule,
-                    casehub_model::Rule::JuvenileQuestioning | casehub_model::Rule::IntakeWait
+                    casehub_model::Rule::JuvenileQuestioning
+                        | casehub_model::Rule::IntakeWait
+                        | casehub_model::Rule::SeparateVehicles
                 )
             });
         }

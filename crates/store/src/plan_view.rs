@@ -282,15 +282,18 @@ pub fn plan_bookings(cp: &CasePlan) -> Vec<PlannedBooking> {
         ));
     }
     let e = &cp.escort;
-    if let (EscortMode::Team, Some(t)) = (e.mode, &e.team) {
-        out.push(booking(
-            ResourceRef::Team(t.clone()),
-            case,
-            e.depart,
-            e.back,
-            None,
-            None,
-        ));
+    if e.mode == EscortMode::Team {
+        // One team per vehicle.
+        for t in e.teams() {
+            out.push(booking(
+                ResourceRef::Team(t.clone()),
+                case,
+                e.depart,
+                e.back,
+                None,
+                None,
+            ));
+        }
     }
     for o in &e.officers {
         // The escort, minus this officer's own questionings.

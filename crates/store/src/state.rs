@@ -90,9 +90,9 @@ pub struct SchedulingState {
 /// moves what ended before the retention period out of the live state
 /// ([`crate::archive`]), rooms closed for maintenance and sites and
 /// stations out of service, and the policy's longest hold at commit; 8
-/// checks the policy's juvenile questioning and longest wait before intake
-/// at commit ([`casehub_model::Rule::JuvenileQuestioning`],
-/// [`casehub_model::Rule::IntakeWait`]). A cluster applies the rules of its
+/// checks the policy's juvenile questioning, longest wait before intake and
+/// separate vehicles at commit ([`casehub_model::Rule::JuvenileQuestioning`],
+/// [`casehub_model::Rule::IntakeWait`], [`casehub_model::Rule::SeparateVehicles`]). A cluster applies the rules of its
 /// [`SchedulingState::rules_version`], raised by
 /// [`Command::SetRulesVersion`] once every node runs a build that has them,
 /// so that nodes of two builds never apply one log differently.

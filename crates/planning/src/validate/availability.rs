@@ -200,7 +200,9 @@ impl<'a> Checker<'a> {
             let mut blocks: Vec<Busy<'a>> = Vec::new();
             for (k, cp) in self.plan.cases.iter().enumerate() {
                 let e = &cp.escort;
-                if e.team.as_ref() == Some(&team.id) && e.depart < e.back {
+                // (A team named for two vehicles of one escort is the
+                // escort check's.)
+                if e.teams().contains(&&team.id) && e.depart < e.back {
                     blocks.push(Busy {
                         owner: Owner::CasePlan(k),
                         case: Some(&cp.case),

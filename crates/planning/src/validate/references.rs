@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::Checker;
 use crate::plan::Rule;
+use casehub_model::TeamId;
 
 impl<'a> Checker<'a> {
     pub(super) fn check_references(&mut self) {
@@ -111,14 +112,18 @@ impl<'a> Checker<'a> {
                     format!("site {} does not exist", cp.site),
                 );
             }
-            if let Some(t) = &cp.escort.team
-                && !self.teams.contains_key(t.as_str())
-            {
-                self.push(
-                    Rule::Reference,
-                    Some(cid),
-                    format!("escort team {t} does not exist"),
-                );
+            let mut teams: Vec<&TeamId> = cp.escort.teams();
+            teams.extend(cp.escort.team.iter());
+            teams.sort();
+            teams.dedup();
+            for t in teams {
+                if !self.teams.contains_key(t.as_str()) {
+                    self.push(
+                        Rule::Reference,
+                        Some(cid),
+                        format!("escort team {t} does not exist"),
+                    );
+                }
             }
             for o in &cp.escort.officers {
                 if !self.officers.contains_key(o.as_str()) {

@@ -175,8 +175,20 @@ impl Posted {
                     .find(|c| c.case.as_str() == case)
                     .ok_or_else(|| format!("{field}: no such case in the plan"))?;
                 if cp.escort.team.as_ref() != Some(&team) {
-                    cp.escort.team = Some(team);
-                    cp.escort.officers = members;
+                    cp.escort.team = Some(team.clone());
+                    if let Some(first) = cp.escort.vehicles.first_mut() {
+                        // The first vehicle's team, of an escort of several.
+                        first.team = Some(team);
+                        first.officers = members;
+                        cp.escort.officers = cp
+                            .escort
+                            .vehicles
+                            .iter()
+                            .flat_map(|v| v.officers.iter().cloned())
+                            .collect();
+                    } else {
+                        cp.escort.officers = members;
+                    }
                 }
                 continue;
             }
@@ -441,7 +453,7 @@ fn form(
                             (state.sites.get(&c.site).map_or(String::new(), |s| s.value.name.clone())) " (" (c.site) ") · "
                             (t_args(lang, "override-escort-line", &[
                                 ("mode", escort_name(lang, c.escort.mode).into()),
-                                ("team", c.escort.team.as_ref().map_or(String::new(), |t| format!(" {t}")).into()),
+                                ("team", c.escort.teams().iter().map(|t| format!(" {t}")).collect::<String>().into()),
                                 ("depart", local(lang, c.escort.depart).into()),
                                 ("arrive", local(lang, c.escort.arrive).into()),
                                 ("officers", c.escort.officers.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(lang.list_separator()).into()),

@@ -319,7 +319,7 @@ fn explanation(lang: Lang, c: &casehub_planning::CasePlan) -> Markup {
                 dt { (t(lang, "col-escort")) }
                 dd {
                     (mode(c.escort.mode))
-                    @if let Some(team) = &c.escort.team { " " (team) }
+                    @for team in c.escort.teams() { " " (team) }
                     " · " (local(lang, c.escort.depart)) " → " (local(lang, c.escort.arrive))
                     " · " (t_args(lang, "explain-drive", &[("min", format!("{:.0}", c.escort.drive_min).into()), ("km", format!("{:.1}", c.escort.km).into())]))
                 }

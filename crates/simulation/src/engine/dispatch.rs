@@ -168,11 +168,12 @@ impl<'a> Sim<'a> {
             .iter()
             .filter_map(|o| idx(o.as_str()))
             .collect();
-        let team = cp
+        let teams: Vec<usize> = cp
             .escort
-            .team
-            .as_ref()
-            .and_then(|t| self.team_index.get(t.as_str()).copied());
+            .teams()
+            .into_iter()
+            .filter_map(|t| self.team_index.get(t.as_str()).copied())
+            .collect();
         let mut persons = Vec::new();
         let has = |kind: RoomKind| self.rooms_of.contains_key(&(site, kind));
         let share = self.region.step_durations.medical_share;
@@ -216,7 +217,7 @@ impl<'a> Sim<'a> {
         let c = &mut self.cases[ci];
         c.site = site;
         c.mode = cp.escort.mode;
-        c.team = team;
+        c.teams = teams;
         c.escort_officers = escort_officers;
         c.depart = depart;
         c.questioning_left = questioning_left;

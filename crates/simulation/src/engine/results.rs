@@ -106,9 +106,17 @@ impl<'a> Sim<'a> {
                     category: c.case.category.to_string(),
                     detained_min: c.at,
                     site: c.plan.as_ref().map(|p| p.site.to_string()),
-                    escort: c.plan.as_ref().map(|p| match &p.escort.team {
-                        Some(t) => t.to_string(),
-                        None => "station".to_string(),
+                    escort: c.plan.as_ref().map(|p| {
+                        let teams = p.escort.teams();
+                        if teams.is_empty() {
+                            "station".to_string()
+                        } else {
+                            teams
+                                .iter()
+                                .map(|t| t.as_str())
+                                .collect::<Vec<_>>()
+                                .join("+")
+                        }
                     }),
                     depart_min: c.plan.as_ref().map(|_| c.depart),
                     questioning: ps.iter().filter_map(|p| p.questioning).collect(),

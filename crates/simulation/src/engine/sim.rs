@@ -26,7 +26,8 @@ pub(super) struct CaseRun {
     pub(super) plan: Option<CasePlan>,
     pub(super) site: usize,
     pub(super) mode: EscortMode,
-    pub(super) team: Option<usize>,
+    /// The escort's teams, one per vehicle.
+    pub(super) teams: Vec<usize>,
     pub(super) escort_officers: Vec<usize>,
     pub(super) depart: f64,
     /// Per escort officer: persons they still have to question.
@@ -213,7 +214,7 @@ impl<'a> Sim<'a> {
                 plan: None,
                 site: 0,
                 mode: EscortMode::Team,
-                team: None,
+                teams: Vec::new(),
                 escort_officers: Vec::new(),
                 depart: 0.0,
                 questioning_left: Vec::new(),

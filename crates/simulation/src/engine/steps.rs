@@ -29,24 +29,36 @@ impl<'a> Sim<'a> {
         for &o in &c.escort_officers {
             start = start.max(self.officer_free[o]);
         }
-        match (c.mode, c.team) {
+        match (c.mode, c.teams.first().copied()) {
             (EscortMode::Team, Some(t)) => {
-                start = start.max(self.team_free[t]);
+                // Every vehicle's team, all of one site, leaves together.
+                let teams = c.teams.clone();
+                for &x in &teams {
+                    start = start.max(self.team_free[x]);
+                }
                 let home = self.team_site[t];
                 let out = self.leg_back_min[st][home];
                 let out_km = self.leg_back_km[st][home];
                 let arrive = start + out + self.leg_min[st][site];
                 let (back_min, back_km) = self.site_site[site][home];
                 let back = arrive + back_min;
-                self.team_free[t] = back;
-                self.escort_hours += self.team_size[t] as f64 * (back - start) / 60.0;
-                self.escort_km += out_km + self.leg_km[st][site] + back_km;
+                for &x in &teams {
+                    self.team_free[x] = back;
+                    self.escort_hours += self.team_size[x] as f64 * (back - start) / 60.0;
+                    self.escort_km += out_km + self.leg_km[st][site] + back_km;
+                }
                 self.cases[ci].depart = start;
                 self.push(arrive, Ev::AtSite(ci));
             }
             _ => {
                 let arrive = start + self.leg_min[st][site];
-                self.escort_km += self.leg_km[st][site] + self.leg_back_km[st][site];
+                // One car per vehicle of the escort.
+                let cars = self.cases[ci]
+                    .plan
+                    .as_ref()
+                    .map_or(1, |p| p.escort.vehicles.len().max(1))
+                    as f64;
+                self.escort_km += (self.leg_km[st][site] + self.leg_back_km[st][site]) * cars;
                 let officers = self.cases[ci].escort_officers.clone();
                 for &o in &officers {
                     self.officer_held[o] = Some(ci);
