@@ -69,9 +69,11 @@ pub(crate) enum Why {
         station: usize,
         spare: i32,
     },
-    /// No team of this site on shift for the whole escort.
+    /// Too few teams of this site on shift for the whole escort.
     TeamOff {
         site: usize,
+        /// Teams needed at once, one per vehicle.
+        vehicles: u32,
     },
     /// Fewer than `k` questioning officers of the site on shift for the questioning.
     QuestionersOff {
@@ -109,8 +111,12 @@ impl Why {
                     st.min_on_duty
                 )
             }
-            Why::TeamOff { site } => format!(
+            Why::TeamOff { site, vehicles: 1 } => format!(
                 "no team of {} is on shift for the whole escort",
+                region.sites[site].id
+            ),
+            Why::TeamOff { site, vehicles } => format!(
+                "fewer than {vehicles} teams of {} (one per vehicle) are on shift for the whole escort",
                 region.sites[site].id
             ),
             Why::QuestionersOff { k, site } => format!(
@@ -596,7 +602,14 @@ pub(crate) fn build_option(
             }
             let team_ok = on >= n_vehicles && female_on >= female_vehicles;
             if !team_ok {
-                return Err((Rule::TeamUnavailable, Why::TeamOff { site: ts }, false));
+                return Err((
+                    Rule::TeamUnavailable,
+                    Why::TeamOff {
+                        site: ts,
+                        vehicles: n_vehicles,
+                    },
+                    false,
+                ));
             }
         }
     }

@@ -369,6 +369,18 @@ fn co_suspects_at_night_are_questioned_in_turn_by_the_night_pairs() {
             "{method:?}: {by_officer:?}"
         );
     }
+    // With separate vehicles, as the policy has by default, three teams
+    // must drive at once: the case waits for the day's teams, and says so.
+    let s = state_of(input);
+    for method in [Method::Greedy, Method::Milp] {
+        let p = plan(&s, &settings(method)).unwrap();
+        assert!(p.blocked.is_empty(), "{method:?}: {:?}", p.blocked);
+        assert!(validate(&s, &p).is_empty(), "{method:?}");
+        let cp = &p.cases[0];
+        assert_eq!(cp.escort.vehicles.len(), 3, "{method:?}: {cp:?}");
+        let why = cp.deferred.as_deref().expect("deferred");
+        assert!(why.contains("fewer than 3 teams"), "{method:?}: {why}");
+    }
 }
 
 /// Every questioning room of the case's kind closed for 14 hours: no
