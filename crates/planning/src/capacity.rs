@@ -415,58 +415,118 @@ impl<'a> Context<'a> {
     }
 
     fn take(&mut self, r: Resource, from: i64, to: i64, amount: i32) {
+        self.take_where(r, from, to, amount, |_| true);
+    }
+
+    /// [`Context::take`] at the slots of `[from, to)` where `at` holds.
+    fn take_where(
+        &mut self,
+        r: Resource,
+        from: i64,
+        to: i64,
+        amount: i32,
+        at: impl Fn(usize) -> bool,
+    ) {
         let slots = self.slots;
         if let Some(v) = self.capacity.get_mut(&r) {
             for k in from.max(0)..to.min(slots) {
-                v[k as usize] -= amount;
+                if at(k as usize) {
+                    v[k as usize] -= amount;
+                }
             }
         }
     }
 
-    /// Remove what existing bookings and commitments already use.
+    /// Remove what existing bookings and commitments already use: a room
+    /// once per slot, booked or closed (a closed room takes all it holds,
+    /// and its bookings meanwhile take nothing more); an officer or a team
+    /// only while on shift, when it counted in the first place.
     fn subtract_existing(&mut self) -> Result<(), PlanError> {
         let state = self.state;
-        for b in &state.room_bookings {
-            let (si, room) = *self.room_of(b.room.as_str()).ok_or_else(|| {
-                PlanError::State(format!("room booking names unknown room {}", b.room))
+        // The slots each room is closed.
+        let mut closed: HashMap<usize, Vec<bool>> = HashMap::default();
+        for c in &state.room_closures {
+            let ri = *self.room_index.get(c.room.as_str()).ok_or_else(|| {
+                PlanError::State(format!("room closure names unknown room {}", c.room))
             })?;
-            let (from, to) = (self.slot_of(b.start), self.slot_of_ceil(b.end));
-            match room.kind {
-                RoomKind::Holding if room.juvenile_suitable => {
-                    self.take(Resource::JuvenileHolding(si), from, to, 1)
-                }
-                RoomKind::Holding => {
-                    self.take(Resource::AdultHolding(si), from, to, 1);
-                    if b.group.is_some() {
+            let (from, to) = (self.slot_of(c.start), self.slot_of_ceil(c.end));
+            let row = closed
+                .entry(ri)
+                .or_insert_with(|| vec![false; self.slots as usize]);
+            for k in from.max(0)..to.min(self.slots) {
+                row[k as usize] = true;
+            }
+        }
+        for (&ri, row) in &closed {
+            let (si, room) = self.rooms[ri];
+            let runs: Vec<(i64, i64)> = row
+                .chunk_by(|a, b| a == b)
+                .scan(0i64, |at, run| {
+                    let from = *at;
+                    *at += run.len() as i64;
+                    Some((run[0], from, *at))
+                })
+                .filter(|r| r.0)
+                .map(|r| (r.1, r.2))
+                .collect();
+            for (from, to) in runs {
+                match room.kind {
+                    RoomKind::Holding if room.juvenile_suitable => {
+                        self.take(Resource::JuvenileHolding(si), from, to, 1)
+                    }
+                    RoomKind::Holding => {
+                        self.take(Resource::AdultHolding(si), from, to, room.capacity as i32);
                         self.take(Resource::CoSuspectHolding(si), from, to, 1);
                     }
-                }
-                kind => {
-                    self.take(Resource::Rooms(si, kind), from, to, 1);
-                    if room.juvenile_suitable {
-                        self.take(Resource::JuvenileRooms(si, kind), from, to, 1);
+                    kind => {
+                        self.take(Resource::Rooms(si, kind), from, to, 1);
+                        if room.juvenile_suitable {
+                            self.take(Resource::JuvenileRooms(si, kind), from, to, 1);
+                        }
                     }
                 }
             }
         }
-        // A closed room takes all it holds.
-        for c in &state.room_closures {
-            let (si, room) = *self.room_of(c.room.as_str()).ok_or_else(|| {
-                PlanError::State(format!("room closure names unknown room {}", c.room))
+        let open = |closed: &HashMap<usize, Vec<bool>>, ri: usize| {
+            let row = closed.get(&ri).cloned();
+            move |k: usize| row.as_ref().is_none_or(|r| !r[k])
+        };
+        for b in &state.room_bookings {
+            let ri = *self.room_index.get(b.room.as_str()).ok_or_else(|| {
+                PlanError::State(format!("room booking names unknown room {}", b.room))
             })?;
-            let (from, to) = (self.slot_of(c.start), self.slot_of_ceil(c.end));
+            let (si, room) = self.rooms[ri];
+            let (from, to) = (self.slot_of(b.start), self.slot_of_ceil(b.end));
             match room.kind {
-                RoomKind::Holding if room.juvenile_suitable => {
-                    self.take(Resource::JuvenileHolding(si), from, to, 1)
-                }
+                RoomKind::Holding if room.juvenile_suitable => self.take_where(
+                    Resource::JuvenileHolding(si),
+                    from,
+                    to,
+                    1,
+                    open(&closed, ri),
+                ),
                 RoomKind::Holding => {
-                    self.take(Resource::AdultHolding(si), from, to, room.capacity as i32);
-                    self.take(Resource::CoSuspectHolding(si), from, to, 1);
+                    self.take_where(Resource::AdultHolding(si), from, to, 1, open(&closed, ri));
+                    if b.group.is_some() {
+                        self.take_where(
+                            Resource::CoSuspectHolding(si),
+                            from,
+                            to,
+                            1,
+                            open(&closed, ri),
+                        );
+                    }
                 }
                 kind => {
-                    self.take(Resource::Rooms(si, kind), from, to, 1);
+                    self.take_where(Resource::Rooms(si, kind), from, to, 1, open(&closed, ri));
                     if room.juvenile_suitable {
-                        self.take(Resource::JuvenileRooms(si, kind), from, to, 1);
+                        self.take_where(
+                            Resource::JuvenileRooms(si, kind),
+                            from,
+                            to,
+                            1,
+                            open(&closed, ri),
+                        );
                     }
                 }
             }
@@ -478,35 +538,38 @@ impl<'a> Context<'a> {
             let (from, to) = (self.slot_of(c.start), self.slot_of_ceil(c.end));
             let o = &self.region.officers[oi];
             let female = o.gender == Gender::Female;
+            // Only while on shift: that is when the officer counted.
+            let shift = self.on_shift[oi].clone();
+            let on = |k: usize| shift[k];
             match &o.post {
                 Post::Site(s) => {
                     let si = self.site_index[s.as_str()];
                     if self.questioner(oi, si) {
-                        self.take(Resource::Questioners(si), from, to, 1);
+                        self.take_where(Resource::Questioners(si), from, to, 1, on);
                         if female {
-                            self.take(Resource::FemaleQuestioners(si), from, to, 1);
+                            self.take_where(Resource::FemaleQuestioners(si), from, to, 1, on);
                         }
                         if o.can(Qualification::Juvenile) {
-                            self.take(Resource::JuvenileQuestioners(si), from, to, 1);
+                            self.take_where(Resource::JuvenileQuestioners(si), from, to, 1, on);
                         }
                     }
                     if self.searcher(oi, si) {
-                        self.take(Resource::Searchers(si), from, to, 1);
+                        self.take_where(Resource::Searchers(si), from, to, 1, on);
                         if female {
-                            self.take(Resource::FemaleSearchers(si), from, to, 1);
+                            self.take_where(Resource::FemaleSearchers(si), from, to, 1, on);
                         }
                     }
                 }
                 Post::Station(s) => {
                     let sti = self.station_index[s.as_str()];
                     if o.can(Qualification::Escort) && o.can(Qualification::Questioning) {
-                        self.take(Resource::StationOfficers(sti), from, to, 1);
+                        self.take_where(Resource::StationOfficers(sti), from, to, 1, on);
                         if female {
-                            self.take(Resource::FemaleStationOfficers(sti), from, to, 1);
+                            self.take_where(Resource::FemaleStationOfficers(sti), from, to, 1, on);
                         }
                     }
                     if c.away_from_station {
-                        self.take(Resource::StationSpare(sti), from, to, 1);
+                        self.take_where(Resource::StationSpare(sti), from, to, 1, on);
                     }
                 }
             }
@@ -526,9 +589,15 @@ impl<'a> Context<'a> {
                 .iter()
                 .any(|&m| self.region.officers[m].gender == Gender::Female);
             let (from, to) = (self.slot_of(c.start), self.slot_of_ceil(c.end));
-            self.take(Resource::Teams(si), from, to, 1);
+            // Only while the whole team is on shift: when it counted.
+            let rows: Vec<Arc<[bool]>> = self.team_members[ti]
+                .iter()
+                .map(|&m| self.on_shift[m].clone())
+                .collect();
+            let on = |k: usize| rows.iter().all(|r| r[k]);
+            self.take_where(Resource::Teams(si), from, to, 1, &on);
             if female {
-                self.take(Resource::FemaleTeams(si), from, to, 1);
+                self.take_where(Resource::FemaleTeams(si), from, to, 1, &on);
             }
         }
         Ok(())

@@ -150,7 +150,14 @@ pub fn case_options(ctx: &Context<'_>, ci: usize) -> CaseOptions {
     let mut questioning_delays = ctx.settings.questioning_delays.clone();
     questioning_delays.sort_unstable();
     questioning_delays.dedup();
-    options_at(ctx, ci, &start_delays, &questioning_delays, true).0
+    let (out, _) = options_at(ctx, ci, &start_delays, &questioning_delays, true, false);
+    if !out.options.is_empty() {
+        return out;
+    }
+    // Nothing with the teams of the site or the main center: the teams of
+    // any site.
+    let (wider, _) = options_at(ctx, ci, &start_delays, &questioning_delays, true, true);
+    if wider.options.is_empty() { out } else { wider }
 }
 
 /// The options of case `ci` that leave exactly `delay` slots after its
@@ -163,7 +170,7 @@ pub fn options_leaving_at(ctx: &Context<'_>, ci: usize, delay: u32) -> (Vec<Opt>
     let mut questioning_delays = ctx.settings.questioning_delays.clone();
     questioning_delays.sort_unstable();
     questioning_delays.dedup();
-    let (mut out, exhausted) = options_at(ctx, ci, &[delay], &questioning_delays, false);
+    let (mut out, exhausted) = options_at(ctx, ci, &[delay], &questioning_delays, false, true);
     out.options
         .sort_by(|a, b| a.cost.total.total_cmp(&b.cost.total));
     (out.options, exhausted)
@@ -172,13 +179,16 @@ pub fn options_leaving_at(ctx: &Context<'_>, ci: usize, delay: u32) -> (Vec<Opt>
 /// The options of case `ci` at the given delays (sorted, without repeats);
 /// and whether the search stopped everywhere because even the earliest of
 /// them misses the legal deadline. With `later`, a site and escort that no
-/// delay could serve get their earliest departure after the delays.
+/// delay could serve get their earliest departure at another slot. With
+/// `any_team_site`, the escort teams of every site are tried, not only the
+/// destination's and the main center's.
 fn options_at(
     ctx: &Context<'_>,
     ci: usize,
     start_delays: &[u32],
     questioning_delays: &[u32],
     later: bool,
+    any_team_site: bool,
 ) -> (CaseOptions, bool) {
     let region = ctx.region;
     let policy = &region.policy;
@@ -230,7 +240,15 @@ fn options_at(
         // Escorts: the station's own officers, or the teams of this site or of the main center.
         let mut escorts: Vec<(EscortMode, Option<usize>)> = vec![(EscortMode::Station, None)];
         let main = ctx.site_index[region.main_center().id.as_str()];
-        for ts in [si, main] {
+        let team_sites: Vec<usize> = if any_team_site {
+            std::iter::once(si)
+                .chain(std::iter::once(main))
+                .chain(0..region.sites.len())
+                .collect()
+        } else {
+            vec![si, main]
+        };
+        for ts in team_sites {
             if escorts.iter().all(|e| e.1 != Some(ts))
                 && region
                     .escort_teams

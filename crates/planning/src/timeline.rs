@@ -3,7 +3,7 @@
 //! [`build_option`] takes a case, a destination site, an escort and a pair of
 //! delays (departure, questioning) and works out the whole timeline on the
 //! slot grid: departure, pickup, arrival, each person's intake → search →
-//! information collection → holding → questioning (persons staggered by the
+//! information collection → holding → questioning (persons taken in in batches staggered by the
 //! scarcest pre-processing room, co-suspects questioned in turn when rooms or
 //! questioning officers are too few), and the escort's return. It lists the
 //! capacity the option uses per slot and prices it, or says which rule the
@@ -272,17 +272,31 @@ pub(crate) fn build_option(
             home_leg_slots = home_leg.0;
         }
     }
-    // Persons are taken in one after another, spaced so that no step needs
-    // more rooms than the site has (a no-wait flow shop of identical jobs).
+    // Persons are taken in `batch` at a time, each batch `stagger` after the
+    // last, so that no step needs more rooms than the site has (a no-wait
+    // flow shop of identical jobs): of the batch sizes the rooms allow, the
+    // one that takes the last person in soonest.
     let rooms_of = |kind: RoomKind| ctx.recording_rooms(si, kind).max(1) as i64;
-    let stagger = pre
-        .iter()
-        .map(|&(step, len)| {
-            (len + rooms_of(step.room_kind(case.category)) - 1)
-                / rooms_of(step.room_kind(case.category))
-        })
-        .max()
-        .unwrap_or(1);
+    let spacing = |batch: i64| {
+        pre.iter()
+            .map(|&(step, len)| {
+                let at_once = rooms_of(step.room_kind(case.category)) / batch;
+                if at_once == 0 {
+                    i64::MAX
+                } else {
+                    (len + at_once - 1) / at_once
+                }
+            })
+            .max()
+            .unwrap_or(1)
+            .max(1)
+    };
+    let (batch, stagger) = (1..=n.max(1))
+        .map(|b| (b, spacing(b)))
+        .filter(|&(_, d)| d < i64::MAX)
+        .min_by_key(|&(b, d)| (((n - 1) / b) * d, b))
+        .unwrap_or((1, spacing(1)));
+    let offset = |pj: i64| (pj / batch) * stagger;
     let mut persons = Vec::with_capacity(case.persons.len());
     let mut usage_list = Vec::with_capacity(case.persons.len() * 8 + 4);
     let mut q_end_max = 0;
@@ -305,7 +319,7 @@ pub(crate) fn build_option(
     let mut q_slots: Vec<(i64, i64, Needs)> = Vec::with_capacity(case.persons.len());
     let mut held_too_long = None;
     for (pj, person) in case.persons.iter().enumerate() {
-        let mut t = arrive + pj as i64 * stagger;
+        let mut t = arrive + offset(pj as i64);
         let mut steps = Vec::with_capacity(pre.len() + 2);
         for &(step, len) in pre {
             steps.push((step, t, t + len));
@@ -413,9 +427,9 @@ pub(crate) fn build_option(
         ));
     }
     // Each person goes into intake on arrival, or within the policy's
-    // longest wait: the last is taken in `(n - 1) × stagger` after arrival
+    // longest wait: the last is taken in `offset(n - 1)` after arrival
     // (said after the legal limit, as the hold).
-    let last_wait = (n - 1) * stagger * ctx.slot;
+    let last_wait = offset(n - 1) * ctx.slot;
     if last_wait > i64::from(region.policy.max_intake_wait_min) {
         let why = format!(
             "person {} would wait {last_wait} min after arrival at {} before intake, over the policy's {} min",
@@ -571,7 +585,7 @@ pub(crate) fn build_option(
         EscortMode::Team => {
             let ts = team_site.expect("team site");
             // The team stays until the last person has been taken in.
-            back = arrive + (n - 1) * stagger + home_leg_slots;
+            back = arrive + offset(n - 1) + home_leg_slots;
             usage(
                 &mut usage_list,
                 Resource::Teams(ts),
