@@ -595,9 +595,9 @@ impl<'a> Context<'a> {
                 .map(|&m| self.on_shift[m].clone())
                 .collect();
             let on = |k: usize| rows.iter().all(|r| r[k]);
-            self.take_where(Resource::Teams(si), from, to, 1, &on);
+            self.take_where(Resource::Teams(si), from, to, 1, on);
             if female {
-                self.take_where(Resource::FemaleTeams(si), from, to, 1, &on);
+                self.take_where(Resource::FemaleTeams(si), from, to, 1, on);
             }
         }
         Ok(())
