@@ -20,7 +20,7 @@
 use casehub_model::{Gender, Officer, Qualification, RoomKind, Step};
 
 use crate::plan::{CostBreakdown, EscortMode, Rule};
-use crate::timeline::{Why, build_option};
+use crate::timeline::{CaseFrame, Why, build_option};
 use crate::vehicles::seating;
 
 // The capacity context used to live here; kept at its old paths.
@@ -226,6 +226,15 @@ fn options_at(
     // Sites and escorts that no delay served but a later departure might.
     let mut retry = Vec::new();
     let q_kind = case.category.questioning_room();
+    let frame = CaseFrame {
+        ci,
+        sti,
+        pre: &pre,
+        q_len,
+        q_kind,
+        deadline,
+        deadline_min,
+    };
 
     for (si, site) in region.sites.iter().enumerate() {
         let Some((to_site, to_site_min, to_site_km)) = ctx.leg_station_site(sti, si) else {
@@ -386,22 +395,9 @@ fn options_at(
             if reason.is_some() {
                 // The escort cannot be staffed; but if even the earliest start
                 // would miss the deadline, that is what blocks the case.
-                let earliest_try = build_option(
-                    ctx,
-                    ci,
-                    si,
-                    sti,
-                    mode,
-                    team_site,
-                    earliest,
-                    0,
-                    (to_site, to_site_min, to_site_km),
-                    &pre,
-                    q_len,
-                    q_kind,
-                    deadline,
-                    deadline_min,
-                );
+                let legs = (to_site, to_site_min, to_site_km);
+                let earliest_try =
+                    build_option(ctx, &frame, si, mode, team_site, earliest, 0, legs);
                 if let Err((Rule::LegalLimit, detail, _)) = earliest_try {
                     reason = Some((Rule::LegalLimit, detail));
                 }
@@ -410,19 +406,13 @@ fn options_at(
                 let try_at = |depart: i64, qd: u32| {
                     build_option(
                         ctx,
-                        ci,
+                        &frame,
                         si,
-                        sti,
                         mode,
                         team_site,
                         depart,
                         i64::from(qd),
                         legs,
-                        &pre,
-                        q_len,
-                        q_kind,
-                        deadline,
-                        deadline_min,
                     )
                 };
                 out.options
@@ -482,19 +472,13 @@ fn options_at(
                 for &qd in questioning_delays {
                     match build_option(
                         ctx,
-                        ci,
+                        &frame,
                         si,
-                        sti,
                         mode,
                         team_site,
                         depart,
                         i64::from(qd),
                         legs,
-                        &pre,
-                        q_len,
-                        q_kind,
-                        deadline,
-                        deadline_min,
                     ) {
                         Ok(opt) => found.push(opt),
                         Err((_, _, true)) => break 'later,

@@ -132,6 +132,51 @@ impl Why {
     }
 }
 
+/// The earliest slot in `[from, until]` at which a person can be taken in:
+/// the rooms of each pre-processing step `pre` (in turn, without a break)
+/// left at the site beside the case's own persons already taken in at
+/// `placed` ((intake slot, woman)), and a searcher for the search, a woman
+/// for a woman. `None` when no slot does.
+fn earliest_intake(
+    ctx: &Context<'_>,
+    si: usize,
+    category: casehub_model::LegalCategory,
+    pre: &[(Step, i64)],
+    (from, until): (i64, i64),
+    female: bool,
+    placed: &[(i64, bool)],
+) -> Option<i64> {
+    let left = |r: Resource, k: i64| match ctx.capacity.get(&r) {
+        Some(v) if (0..ctx.slots).contains(&k) => v[k as usize],
+        _ => 0,
+    };
+    // Where each step starts, from the intake.
+    let mut at = 0;
+    let steps: Vec<(Step, i64, i64)> = pre
+        .iter()
+        .map(|&(step, len)| {
+            let s = (step, at, at + len);
+            at += len;
+            s
+        })
+        .collect();
+    let fits = |s: i64| {
+        steps.iter().all(|&(step, a, b)| {
+            let kind = step.room_kind(category);
+            (s + a..s + b).all(|k| {
+                // The case's own persons in this step at slot k.
+                let own = placed.iter().filter(|&&(p, _)| p + a <= k && k < p + b);
+                let (n, women) = own.fold((0, 0), |(n, w), &(_, f)| (n + 1, w + i32::from(f)));
+                left(Resource::Rooms(si, kind), k) > n
+                    && (step != Step::Search
+                        || (left(Resource::Searchers(si), k) > n
+                            && (!female || left(Resource::FemaleSearchers(si), k) > women)))
+            })
+        })
+    };
+    (from.max(0)..=until).find(|&s| fits(s))
+}
+
 /// What a person's questioning needs beyond a room and a pair.
 #[derive(Debug, Clone, Copy)]
 struct Needs {
@@ -207,6 +252,19 @@ fn earliest_questioning(
     None
 }
 
+/// What every option of one case shares: the case, its station, the
+/// pre-processing steps' lengths, the questioning's length and room kind,
+/// and the legal deadline (slot, and minute of the grid).
+pub(crate) struct CaseFrame<'a> {
+    pub ci: usize,
+    pub sti: usize,
+    pub pre: &'a [(Step, i64)],
+    pub q_len: i64,
+    pub q_kind: RoomKind,
+    pub deadline: i64,
+    pub deadline_min: i64,
+}
+
 /// A built option, or the rule it breaks, why, and whether every later
 /// delay is bound to break it too (the search stops).
 pub(crate) type Built = Result<Opt, (Rule, Why, bool)>;
@@ -214,20 +272,23 @@ pub(crate) type Built = Result<Opt, (Rule, Why, bool)>;
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn build_option(
     ctx: &Context<'_>,
-    ci: usize,
+    frame: &CaseFrame<'_>,
     si: usize,
-    sti: usize,
     mode: EscortMode,
     team_site: Option<usize>,
     depart: i64,
     q_delay: i64,
     to_site: (i64, f64, f64),
-    pre: &[(Step, i64)],
-    q_len: i64,
-    q_kind: RoomKind,
-    deadline: i64,
-    deadline_min: i64,
 ) -> Built {
+    let &CaseFrame {
+        ci,
+        sti,
+        pre,
+        q_len,
+        q_kind,
+        deadline,
+        deadline_min,
+    } = frame;
     let region = ctx.region;
     let w = &ctx.settings.weights;
     let case = &ctx.state.pending[ci].case;
@@ -297,6 +358,14 @@ pub(crate) fn build_option(
         .min_by_key(|&(b, d)| (((n - 1) / b) * d, b))
         .unwrap_or((1, spacing(1)));
     let offset = |pj: i64| (pj / batch) * stagger;
+    // Each person is taken in at the first slot from arrival at which the
+    // rooms of every pre-processing step, and a searcher (a woman for a
+    // woman), are left for them beside the case's own persons, within the
+    // policy's longest wait; when none is, at the batch spacing above, for
+    // the checks below to say what is short.
+    let most_wait = i64::from(region.policy.max_intake_wait_min) / ctx.slot;
+    let mut intakes: Vec<(i64, bool)> = Vec::with_capacity(case.persons.len());
+    let mut last_offset = 0;
     let mut persons = Vec::with_capacity(case.persons.len());
     let mut usage_list = Vec::with_capacity(case.persons.len() * 8 + 4);
     let mut q_end_max = 0;
@@ -319,7 +388,19 @@ pub(crate) fn build_option(
     let mut q_slots: Vec<(i64, i64, Needs)> = Vec::with_capacity(case.persons.len());
     let mut held_too_long = None;
     for (pj, person) in case.persons.iter().enumerate() {
-        let mut t = arrive + offset(pj as i64);
+        let female = person.gender == Gender::Female;
+        let mut t = earliest_intake(
+            ctx,
+            si,
+            case.category,
+            pre,
+            (arrive, arrive + most_wait),
+            female,
+            &intakes,
+        )
+        .unwrap_or(arrive + offset(pj as i64));
+        intakes.push((t, female));
+        last_offset = last_offset.max(t - arrive);
         let mut steps = Vec::with_capacity(pre.len() + 2);
         for &(step, len) in pre {
             steps.push((step, t, t + len));
@@ -427,13 +508,18 @@ pub(crate) fn build_option(
         ));
     }
     // Each person goes into intake on arrival, or within the policy's
-    // longest wait: the last is taken in `offset(n - 1)` after arrival
+    // longest wait: the last is taken in `last_offset` after arrival
     // (said after the legal limit, as the hold).
-    let last_wait = offset(n - 1) * ctx.slot;
+    let last_wait = last_offset * ctx.slot;
     if last_wait > i64::from(region.policy.max_intake_wait_min) {
         let why = format!(
             "person {} would wait {last_wait} min after arrival at {} before intake, over the policy's {} min",
-            case.persons[case.persons.len() - 1].id,
+            intakes
+                .iter()
+                .position(|&(t, _)| t - arrive == last_offset)
+                .map_or(case.persons[case.persons.len() - 1].id.as_str(), |pj| {
+                    case.persons[pj].id.as_str()
+                }),
             site.id,
             region.policy.max_intake_wait_min
         );
@@ -585,7 +671,7 @@ pub(crate) fn build_option(
         EscortMode::Team => {
             let ts = team_site.expect("team site");
             // The team stays until the last person has been taken in.
-            back = arrive + offset(n - 1) + home_leg_slots;
+            back = arrive + last_offset + home_leg_slots;
             usage(
                 &mut usage_list,
                 Resource::Teams(ts),

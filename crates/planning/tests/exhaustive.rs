@@ -69,7 +69,7 @@ use std::time::Instant;
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use casehub_model::scenario::parse_region;
 use casehub_model::{
@@ -1514,8 +1514,19 @@ fn the_engines_never_block_a_case_a_valid_plan_can_serve() {
         .unwrap_or(32);
     // Every instance is checked and counted: proptest draws them, and a
     // failure is made smaller by `minimize` (a smaller spec would only draw
-    // a different instance).
-    let mut runner = TestRunner::new(Config::default());
+    // a different instance). The draw is seeded (EXHAUSTIVE_SEED, default
+    // 1), so that a run can be repeated; a long run sets PROPTEST_CASES and
+    // other seeds.
+    let seed: u64 = std::env::var("EXHAUSTIVE_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &bytes),
+    );
     let strategy = spec_strategy();
     let specs = (0..cases).map(|k| {
         let spec = strategy.new_tree(&mut runner).unwrap().current();
