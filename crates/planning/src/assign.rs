@@ -123,8 +123,21 @@ impl Booker {
                 let (from, to) = (ctx.slot_of(c.start), ctx.slot_of_ceil(c.end));
                 b.officers[oi].push((from, to));
                 if let (true, Post::Station(s)) = (c.away_from_station, &region.officers[oi].post) {
+                    // Away from the station's duty only while on shift.
                     let sti = ctx.station_index[s.as_str()];
-                    b.away[sti].push((from, to, 1));
+                    let on = |k: i64| (0..ctx.slots).contains(&k) && ctx.on_shift[oi][k as usize];
+                    let mut k = from.max(0);
+                    while k < to.min(ctx.slots) {
+                        if on(k) {
+                            let start = k;
+                            while k < to.min(ctx.slots) && on(k) {
+                                k += 1;
+                            }
+                            b.away[sti].push((start, k, 1));
+                        } else {
+                            k += 1;
+                        }
+                    }
                 }
             }
         }
