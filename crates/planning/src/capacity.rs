@@ -603,6 +603,15 @@ impl<'a> Context<'a> {
         Ok(())
     }
 
+    /// What is left of resource `r` at slot `k` (0 outside the grid, or
+    /// for a resource the region does not have).
+    pub fn left(&self, r: Resource, k: i64) -> i32 {
+        match self.capacity.get(&r) {
+            Some(v) if (0..self.slots).contains(&k) => v[k as usize],
+            _ => 0,
+        }
+    }
+
     /// How many recording rooms of a kind a site has.
     pub fn recording_rooms(&self, si: usize, kind: RoomKind) -> usize {
         self.room_counts.get(&(si, kind)).copied().unwrap_or(0)

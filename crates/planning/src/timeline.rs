@@ -146,10 +146,7 @@ fn earliest_intake(
     female: bool,
     placed: &[(i64, bool)],
 ) -> Option<i64> {
-    let left = |r: Resource, k: i64| match ctx.capacity.get(&r) {
-        Some(v) if (0..ctx.slots).contains(&k) => v[k as usize],
-        _ => 0,
-    };
+    let left = |r: Resource, k: i64| ctx.left(r, k);
     // Where each step starts, from the intake.
     let mut at = 0;
     let steps: Vec<(Step, i64, i64)> = pre
@@ -206,10 +203,7 @@ fn earliest_questioning(
     until: i64,
 ) -> Option<i64> {
     let k_q = ctx.region.policy.min_questioning_officers as i32;
-    let left = |r: Resource, k: i64| match ctx.capacity.get(&r) {
-        Some(v) if (0..ctx.slots).contains(&k) => v[k as usize],
-        _ => 0,
-    };
+    let left = |r: Resource, k: i64| ctx.left(r, k);
     let fits_at = |k: i64| {
         let busy = placed.iter().filter(|&&(a, b, _)| a <= k && k < b);
         let (n, fj, j) = busy.fold((0, 0, 0), |(n, fj, j), &(_, _, x)| {
