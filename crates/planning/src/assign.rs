@@ -8,7 +8,7 @@
 
 use casehub_model::{Gender, GroupId, Post, Qualification, RoomKind, Step};
 
-use crate::capacity::Context;
+use crate::capacity::{Context, runs};
 use crate::options::{Opt, options_leaving_at};
 use crate::plan::{CasePlan, Escort, EscortMode, PersonPlan, StepBooking, Vehicle};
 
@@ -125,18 +125,9 @@ impl Booker {
                 if let (true, Post::Station(s)) = (c.away_from_station, &region.officers[oi].post) {
                     // Away from the station's duty only while on shift.
                     let sti = ctx.station_index[s.as_str()];
-                    let on = |k: i64| (0..ctx.slots).contains(&k) && ctx.on_shift[oi][k as usize];
-                    let mut k = from.max(0);
-                    while k < to.min(ctx.slots) {
-                        if on(k) {
-                            let start = k;
-                            while k < to.min(ctx.slots) && on(k) {
-                                k += 1;
-                            }
-                            b.away[sti].push((start, k, 1));
-                        } else {
-                            k += 1;
-                        }
+                    let on = |k: i64| ctx.on_shift[oi][k as usize];
+                    for (a, z) in runs(from, to, ctx.slots, on) {
+                        b.away[sti].push((a, z, 1));
                     }
                 }
             }

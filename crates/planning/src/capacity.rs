@@ -459,17 +459,7 @@ impl<'a> Context<'a> {
         }
         for (&ri, row) in &closed {
             let (si, room) = self.rooms[ri];
-            let runs: Vec<(i64, i64)> = row
-                .chunk_by(|a, b| a == b)
-                .scan(0i64, |at, run| {
-                    let from = *at;
-                    *at += run.len() as i64;
-                    Some((run[0], from, *at))
-                })
-                .filter(|r| r.0)
-                .map(|r| (r.1, r.2))
-                .collect();
-            for (from, to) in runs {
+            for (from, to) in runs(0, self.slots, self.slots, |k| row[k as usize]) {
                 match room.kind {
                     RoomKind::Holding if room.juvenile_suitable => {
                         self.take(Resource::JuvenileHolding(si), from, to, 1)
@@ -728,6 +718,27 @@ pub fn ceil_minute(t: DateTime<Utc>) -> i64 {
     secs.div_euclid(60) + i64::from(secs.rem_euclid(60) > 0)
 }
 
+/// The runs `[a, b)` of consecutive slots of `[from, to)`, within a grid
+/// of `slots`, at which `on` holds.
+pub(crate) fn runs(from: i64, to: i64, slots: i64, on: impl Fn(i64) -> bool) -> Vec<(i64, i64)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for k in from.max(0)..to.min(slots) {
+        match (on(k), start) {
+            (true, None) => start = Some(k),
+            (false, Some(a)) => {
+                out.push((a, k));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(a) = start {
+        out.push((a, to.min(slots)));
+    }
+    out
+}
+
 /// The rule behind a lack of capacity of a resource.
 pub fn rule_of(r: Resource) -> Rule {
     match r {
@@ -774,5 +785,20 @@ pub fn describe(ctx: &Context<'_>, r: Resource) -> String {
         Resource::StationOfficers(s) => format!("officers of station {}", station(s)),
         Resource::FemaleStationOfficers(s) => format!("female officers of station {}", station(s)),
         Resource::StationSpare(s) => format!("officers station {} can spare", station(s)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runs;
+
+    #[test]
+    fn runs_are_the_stretches_where_the_test_holds_within_the_grid() {
+        let on = |k: i64| !(3..5).contains(&k) && k != 8;
+        assert_eq!(runs(1, 10, 12, on), vec![(1, 3), (5, 8), (9, 10)]);
+        // Clipped to the grid, at both ends.
+        assert_eq!(runs(-4, 20, 6, on), vec![(0, 3), (5, 6)]);
+        assert!(runs(3, 5, 12, on).is_empty());
+        assert!(runs(7, 7, 12, on).is_empty());
     }
 }
