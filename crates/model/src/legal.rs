@@ -466,6 +466,41 @@ mod tests {
     }
 
     #[test]
+    fn the_rules_of_version_8_default_on_and_refuse_bad_values() {
+        let p = toml::from_str::<Policy>("").unwrap();
+        assert!(p.juvenile_questioning && p.separate_vehicles);
+        assert_eq!(p.max_intake_wait_min, 30);
+        // Defaults are left out when written, so older builds read it.
+        let json = serde_json::to_value(&p).unwrap();
+        for field in [
+            "juvenile_questioning",
+            "separate_vehicles",
+            "max_intake_wait_min",
+        ] {
+            assert!(json.get(field).is_none(), "{json}");
+        }
+        let e = toml::from_str::<Policy>("max_intake_wait_min = 1441").unwrap_err();
+        assert!(e.to_string().contains("max_intake_wait_min"), "{e}");
+        assert!(e.to_string().contains("1441"), "{e}");
+        let p: Policy = toml::from_str(
+            "max_intake_wait_min = 0
+separate_vehicles = false",
+        )
+        .unwrap();
+        assert_eq!((p.max_intake_wait_min, p.separate_vehicles), (0, false));
+        // The rules that may bend are named when one that may not is asked.
+        let e = toml::from_str::<Policy>(
+            "[[exceptions]]\nname = \"together\"\nrule = \"juvenile_questioning\"",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("separate_vehicles"), "{e}");
+        let p: Policy =
+            toml::from_str("[[exceptions]]\nname = \"together\"\nrule = \"separate_vehicles\"")
+                .unwrap();
+        assert_eq!(p.exceptions[0].rule, Rule::SeparateVehicles);
+    }
+
+    #[test]
     fn policy_rejects_single_questioner() {
         let e = toml::from_str::<Policy>("min_questioning_officers = 1").unwrap_err();
         assert!(e.to_string().contains("min_questioning_officers"), "{e}");

@@ -11,6 +11,7 @@ use casehub_model::{Gender, GroupId, Post, Qualification, RoomKind, Step};
 use crate::capacity::{Context, runs};
 use crate::options::{Opt, options_leaving_at};
 use crate::plan::{CasePlan, Escort, EscortMode, PersonPlan, StepBooking, Vehicle};
+use crate::vehicles::carries_woman;
 
 #[derive(Debug, Clone)]
 struct Stay {
@@ -363,7 +364,7 @@ impl Booker {
         let carries_woman: Vec<bool> = opt
             .vehicles
             .iter()
-            .map(|v| v.iter().any(|&i| case.persons[i].gender == Gender::Female))
+            .map(|v| carries_woman(&case.persons, v))
             .collect();
         let n_vehicles = opt.vehicles.len().max(1);
         let female_vehicles = carries_woman.iter().filter(|&&f| f).count();

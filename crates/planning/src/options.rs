@@ -21,7 +21,7 @@ use casehub_model::{Gender, Officer, Qualification, RoomKind, Step};
 
 use crate::plan::{CostBreakdown, EscortMode, Rule};
 use crate::timeline::{CaseFrame, Why, build_option};
-use crate::vehicles::seating;
+use crate::vehicles::{female_vehicles, seating};
 
 // The capacity context used to live here; kept at its old paths.
 pub use crate::capacity::{Context, Leg, Legs, Resource, ceil_minute, describe, rule_of};
@@ -87,14 +87,6 @@ pub struct Pruned {
 pub struct CaseOptions {
     pub options: Vec<Opt>,
     pub pruned: Vec<Pruned>,
-}
-
-/// How many of the vehicles carry a woman (each needs a female officer).
-fn female_vehicles(case: &casehub_model::Case, vehicles: &[Vec<usize>]) -> usize {
-    vehicles
-        .iter()
-        .filter(|v| v.iter().any(|&i| case.persons[i].gender == Gender::Female))
-        .count()
 }
 
 /// Why a juvenile cannot be questioned at site `si` with this escort at
@@ -279,7 +271,7 @@ fn options_at(
                     let crew: Vec<(usize, &Officer)> = ctx.station_crew(sti).collect();
                     let vehicles = seating(&case.persons, policy.separate_vehicles, None);
                     let needed = (k_escort * vehicles.len().max(1)).max(k_q);
-                    let female_vehicles = female_vehicles(case, &vehicles);
+                    let female_vehicles = female_vehicles(&case.persons, &vehicles);
                     let women = crew
                         .iter()
                         .filter(|(_, o)| o.gender == Gender::Female)
@@ -324,7 +316,7 @@ fn options_at(
                         .collect();
                     let seats = teams.first().map_or(0, |t| t.passenger_seats() as usize);
                     let vehicles = seating(&case.persons, policy.separate_vehicles, Some(seats));
-                    let female_vehicles = female_vehicles(case, &vehicles);
+                    let female_vehicles = female_vehicles(&case.persons, &vehicles);
                     let female_teams = ctx.site_teams[ts]
                         .iter()
                         .filter(|&&ti| {

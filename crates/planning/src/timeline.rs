@@ -14,7 +14,7 @@ use casehub_model::{Gender, Qualification, RoomKind, Step};
 use crate::capacity::{Context, Resource, describe, rule_of};
 use crate::options::{Opt, PersonTimeline, Usage};
 use crate::plan::{CostBreakdown, EscortMode, Rule};
-use crate::vehicles::seating;
+use crate::vehicles::{female_vehicles, seating};
 
 fn usage(out: &mut Vec<Usage>, resource: Resource, from: i64, to: i64, amount: u32) {
     if to > from && amount > 0 {
@@ -537,10 +537,7 @@ pub(crate) fn build_option(
     };
     let vehicles = seating(&case.persons, region.policy.separate_vehicles, seats);
     let n_vehicles = vehicles.len().max(1) as u32;
-    let female_vehicles = vehicles
-        .iter()
-        .filter(|v| v.iter().any(|&i| case.persons[i].gender == Gender::Female))
-        .count() as u32;
+    let female_vehicles = female_vehicles(&case.persons, &vehicles) as u32;
     // Every vehicle drives the route.
     drive_min *= f64::from(n_vehicles);
     km *= f64::from(n_vehicles);

@@ -9,7 +9,21 @@
 //! persons ordered by group (a group's members then land in different
 //! vehicles, and no vehicle takes more than its share).
 
-use casehub_model::Person;
+use casehub_model::{Gender, Person};
+
+/// Whether a vehicle (persons' indices) carries a woman: it needs a female
+/// officer.
+pub fn carries_woman(persons: &[Person], vehicle: &[usize]) -> bool {
+    vehicle.iter().any(|&i| persons[i].gender == Gender::Female)
+}
+
+/// How many of the vehicles carry a woman.
+pub fn female_vehicles(persons: &[Person], vehicles: &[Vec<usize>]) -> usize {
+    vehicles
+        .iter()
+        .filter(|v| carries_woman(persons, v))
+        .count()
+}
 
 /// The persons of a case (their indices) per vehicle, in a stable order.
 /// Without `separate`, everyone rides together unless the seats run out.
